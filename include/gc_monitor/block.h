@@ -1,0 +1,239 @@
+/* gc_monitor/block.h: the recording block, the one data structure of pygcprofiler.
+ *
+ * A block is a single fixed-size, pointer-free region of memory that holds a
+ * header, exact aggregates and a ring of event records, in that order:
+ *
+ *     [ gcm_header | gcm_aggregates | gcm_event_slot ring[capacity] ]
+ *
+ * Ownership: the caller provides the memory (malloc, an anonymous mapping, or a
+ * shared file mapping that other processes read) and keeps it alive; the core
+ * never allocates, frees or resizes it.  Because the block holds no pointers,
+ * the same bytes are valid in every process that maps them.
+ *
+ * Threading: a block has exactly one writer at a time (the GC callback of one
+ * process; CPython never runs two collections at once) and any number of
+ * concurrent readers, in this or another process.  The writer publishes each
+ * record and its aggregate updates under the sequence counter `agg.seq`: odd
+ * while an update is in progress, and seq/2 equals the number of records
+ * written.  Every shared field is a C11 atomic stored and loaded with relaxed
+ * ordering; the counter's release/acquire pairs order them.  Readers copy a
+ * consistent snapshot or retry a bounded number of times; a counter left odd by
+ * a writer that died is reported (GCM_EBUSY), never waited on.
+ *
+ * The record path (gcm_block_record and the two counters below it) allocates
+ * nothing, takes no lock, makes no system call, and uses no floating point or
+ * division.
+ *
+ * Layout stability: GCM_LAYOUT_VERSION names this exact layout; tests pin the
+ * size and offset of every field, so any change to them is deliberate and bumps
+ * the version.
+ */
+#ifndef GC_MONITOR_BLOCK_H
+#define GC_MONITOR_BLOCK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc_monitor/event.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GCM_BLOCK_MAGIC "GCMBLOCK"        /* 8 bytes, no terminator stored */
+#define GCM_LAYOUT_VERSION 1u
+#define GCM_BYTE_ORDER_MARK 0x01020304u   /* reads back differently on the other endianness */
+
+#define GCM_DEFAULT_CAPACITY 65536u       /* default ring size, in events */
+#define GCM_MIN_CAPACITY 16u
+#define GCM_MAX_CAPACITY (1u << 26)       /* 64 Mi events, 3 GiB: a typo guard */
+
+#define GCM_MAX_BUCKETS 32                /* user duration buckets, plus one overflow bucket */
+#define GCM_BURST_GAP_NS 50000000u        /* a start this soon after the previous stop is a burst */
+#define GCM_META_SIZE 8192                /* free-form "key=value\n" text for the capture file */
+
+/* The log-linear histogram: values below 2^(SUB_BITS+1) ns have a bucket each;
+ * above that, every power of two is split into 2^SUB_BITS equal buckets, so a
+ * bucket is at most 1/64 of its lower bound wide and its midpoint is within
+ * 0.79% of any value in it.  The top bucket collects everything from
+ * 2^GCM_HIST_MAX_MSB ns (about 2.4 hours) up. */
+#define GCM_HIST_SUB_BITS 6
+#define GCM_HIST_MAX_MSB 43
+#define GCM_HIST_BUCKETS ((2u << GCM_HIST_SUB_BITS) + (GCM_HIST_MAX_MSB - GCM_HIST_SUB_BITS - 1) * (1u << GCM_HIST_SUB_BITS) + 1u)
+
+/* Process states kept in the header for readers of a capture file. */
+enum {
+    GCM_STATE_RUNNING = 0, /* the writer has not said it is done */
+    GCM_STATE_EXITED = 1,  /* the writer exited cleanly; exit_status is valid */
+    GCM_STATE_GONE = 2     /* a reader found the writer dead without a clean exit */
+};
+
+typedef struct gcm_header {
+    char magic[8];              /* GCM_BLOCK_MAGIC */
+    uint32_t layout_version;    /* GCM_LAYOUT_VERSION of the writer */
+    uint32_t byte_order;        /* GCM_BYTE_ORDER_MARK in the writer's byte order */
+    uint32_t header_size;       /* sizeof(gcm_header) */
+    uint32_t slot_size;         /* sizeof(gcm_event_slot) */
+    uint64_t capacity;          /* ring slots; a power of two */
+    uint64_t block_size;        /* gcm_block_size(capacity) */
+    int64_t pid;                /* writer's pid */
+    int64_t ppid;               /* writer's parent pid, 0 if unknown */
+    uint64_t process_start_ticks; /* field 22 of /proc/<pid>/stat, 0 if unknown */
+    int64_t init_realtime_ns;   /* CLOCK_REALTIME at init ... */
+    int64_t init_monotonic_ns;  /* ... and CLOCK_MONOTONIC read right after it */
+    uint64_t alert_threshold_ns;/* pauses longer than this count as alerts */
+    uint32_t bucket_count;      /* user duration buckets in use, 1..GCM_MAX_BUCKETS */
+    uint32_t reserved0;
+    uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
+    _Atomic uint32_t state;     /* GCM_STATE_* */
+    _Atomic int32_t exit_status;/* valid when state == GCM_STATE_EXITED */
+    _Atomic int64_t end_realtime_ns; /* CLOCK_REALTIME when state left RUNNING */
+    char meta[GCM_META_SIZE];   /* NUL-terminated "key=value\n" lines, set before recording */
+} gcm_header;
+
+/* Exact aggregates of one generation.  Counts are 64-bit: at a million
+ * collections a second they last 584,000 years. */
+typedef struct gcm_gen_stats {
+    _Atomic uint64_t count;
+    _Atomic uint64_t total_ns;
+    _Atomic uint64_t min_ns;        /* UINT64_MAX while count == 0 */
+    _Atomic uint64_t max_ns;
+    _Atomic uint64_t collected;
+    _Atomic uint64_t uncollectable;
+    _Atomic uint64_t candidates;
+    _Atomic uint64_t alerts;        /* pauses over header.alert_threshold_ns */
+    _Atomic uint64_t buckets[GCM_MAX_BUCKETS + 1]; /* [i] counts (bound[i-1], bound[i]]; [bucket_count] the rest */
+    _Atomic uint64_t hist[GCM_HIST_BUCKETS];
+} gcm_gen_stats;
+
+typedef struct gcm_aggregates {
+    _Atomic uint64_t seq;           /* odd while the writer updates; seq/2 = records written */
+    _Atomic uint64_t dropped_stops; /* "stop" callbacks without a "start", dropped */
+    _Atomic uint64_t unusable_info; /* info dicts (or generations) that could not be used */
+    _Atomic uint64_t bursts;        /* collections starting < GCM_BURST_GAP_NS after the previous stop */
+    _Atomic uint64_t last_stop_ns;  /* CLOCK_MONOTONIC at the end of the latest record, 0 before any */
+    uint64_t reserved[3];
+    gcm_gen_stats gen[GCM_GENERATIONS];
+} gcm_aggregates;
+
+/* A ring slot: a gcm_event whose fields are atomics, so readers in other
+ * threads or processes may copy it while the writer works. */
+typedef struct gcm_event_slot {
+    _Atomic uint64_t start_ns;
+    _Atomic uint64_t duration_ns;
+    _Atomic uint64_t collected;
+    _Atomic uint64_t uncollectable;
+    _Atomic uint64_t candidates;
+    _Atomic uint32_t generation;
+    _Atomic uint32_t flags;
+} gcm_event_slot;
+
+typedef struct gcm_block {
+    gcm_header header;
+    gcm_aggregates agg;
+    gcm_event_slot ring[]; /* header.capacity slots; record i lives in ring[i % capacity] */
+} gcm_block;
+
+/* What gcm_block_init needs to know; everything else it reads from the clocks. */
+typedef struct gcm_block_params {
+    uint64_t capacity;            /* a power of two in [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY] */
+    int64_t pid;
+    int64_t ppid;                 /* 0 if unknown */
+    uint64_t process_start_ticks; /* 0 if unknown */
+    uint64_t alert_threshold_ns;
+    uint32_t bucket_count;        /* 1..GCM_MAX_BUCKETS */
+    uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing, > 0 */
+} gcm_block_params;
+
+/* A reader's consistent copy of the header fields and aggregates (not the ring).
+ * About 60 KB: give it static or heap storage rather than a thread's stack. */
+typedef struct gcm_gen_snapshot {
+    uint64_t count;
+    uint64_t total_ns;
+    uint64_t min_ns;                /* 0 when count == 0 */
+    uint64_t max_ns;
+    uint64_t collected;
+    uint64_t uncollectable;
+    uint64_t candidates;
+    uint64_t alerts;
+    uint64_t buckets[GCM_MAX_BUCKETS + 1];
+    uint64_t hist[GCM_HIST_BUCKETS];
+} gcm_gen_snapshot;
+
+typedef struct gcm_snapshot {
+    int64_t pid;
+    int64_t ppid;
+    uint64_t process_start_ticks;
+    uint64_t capacity;
+    int64_t init_realtime_ns;
+    int64_t init_monotonic_ns;
+    uint64_t alert_threshold_ns;
+    uint32_t bucket_count;
+    uint32_t state;                 /* GCM_STATE_* */
+    int32_t exit_status;
+    int32_t torn;                   /* 1 when the writer held the counter odd: figures may be mid-update */
+    int64_t end_realtime_ns;
+    uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS];
+    uint64_t taken_monotonic_ns;    /* the reader's CLOCK_MONOTONIC when the copy was made */
+    uint64_t events_total;          /* records ever written (seq / 2) */
+    uint64_t overwritten;           /* events_total - capacity when positive: records lost from the ring */
+    uint64_t dropped_stops;
+    uint64_t unusable_info;
+    uint64_t bursts;
+    uint64_t last_stop_ns;
+    gcm_gen_snapshot gen[GCM_GENERATIONS];
+    gcm_gen_snapshot all;           /* the generations summed, histogram and buckets included */
+} gcm_snapshot;
+
+/* Returns the bytes a block of `capacity` slots needs, or 0 if capacity is not a
+ * power of two within [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY]. */
+size_t gcm_block_size(uint64_t capacity);
+
+/* Rounds `n` up to a valid capacity (power of two, clamped to the limits). */
+uint64_t gcm_block_capacity_for(uint64_t n);
+
+/* Formats a fresh block into `mem` (`size` bytes, at least gcm_block_size()),
+ * zeroing it and taking the realtime/monotonic clock pair.  Returns 0,
+ * GCM_EINVAL for bad params, or GCM_ENOMEM if `size` is too small. */
+int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params);
+
+/* Checks that `mem` (`size` bytes, e.g. a mapped file) holds a block this build
+ * can read: magic, byte order, version, sizes.  Returns 0 or GCM_EBADMAGIC,
+ * GCM_EBYTEORDER, GCM_EVERSION, GCM_ETRUNCATED, GCM_ECORRUPT. */
+int gcm_block_check(const void *mem, size_t size);
+
+/* Hot path: writes `ev` into the ring and the aggregates under the sequence
+ * counter.  Returns 0, or GCM_EINVAL (and counts it as unusable info) when
+ * ev->generation is not 0..2.  The single writer only. */
+int gcm_block_record(gcm_block *b, const gcm_event *ev);
+
+/* Hot path: counts a "stop" callback that had no matching "start". */
+void gcm_block_count_dropped_stop(gcm_block *b);
+
+/* Hot path: counts an info dict the recorder could not read. */
+void gcm_block_count_unusable_info(gcm_block *b);
+
+/* Records how the writer's process ended (GCM_STATE_EXITED with its status, or
+ * GCM_STATE_GONE set by a reader). */
+void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status, int64_t end_realtime_ns);
+
+/* Copies the header fields and aggregates into `out` consistently, retrying
+ * while the writer is mid-update.  Returns 0, or GCM_EBUSY if the counter stayed
+ * odd through every retry (a dead or stalled writer): `out` is then filled
+ * anyway, with out->torn = 1. */
+int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out);
+
+/* Copies the retained window of records, oldest first, into `out` (room for
+ * `out_capacity` events; the newest ones are kept if it is smaller than the
+ * window).  Records the writer overwrote during the copy are left out.  Sets
+ * *count and *first_index (the record number of out[0]; records are numbered
+ * from 0 in write order).  Returns 0. */
+int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity,
+                          size_t *count, uint64_t *first_index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GC_MONITOR_BLOCK_H */

@@ -1,0 +1,124 @@
+/* gc_monitor/config.h: the one parser and validator of pygcprofiler's options.
+ *
+ * Every way of configuring the monitor goes through here: the launcher's
+ * command-line flags, the keywords of gc_monitor.GCMonitor, and the single
+ * environment variable (GCM_CONFIG_ENV) that carries the launcher's settings
+ * into the bootstrap.  The option table below drives parsing, validation and
+ * the launcher's --help, so an option is added in exactly one place.
+ *
+ * Ownership: gcm_config is a pointer-free value the caller owns; paths are
+ * stored inline.  The option table is static and read-only.  Nothing here
+ * allocates, prints or exits, and every function is safe to call from any
+ * thread on distinct gcm_config values.
+ */
+#ifndef GC_MONITOR_CONFIG_H
+#define GC_MONITOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc_monitor/block.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GCM_CONFIG_ENV "PYGCPROFILER_CONFIG"
+#define GCM_PATH_MAX 4096
+
+typedef struct gcm_config {
+    double interval_s;              /* --interval: timeline bucket width, > 0 */
+    int json;                       /* --json */
+    int stats_only;                 /* --stats-only */
+    int dump_objects;               /* --dump-objects */
+    int dump_garbage;               /* --dump-garbage */
+    char log_file[GCM_PATH_MAX];    /* --log-file, "" for stderr */
+    double alert_threshold_ms;      /* --alert-threshold-ms, >= 0 */
+    char flamegraph_file[GCM_PATH_MAX]; /* --flamegraph-file, "" for none */
+    double flamegraph_bucket_s;     /* --flamegraph-bucket, > 0 */
+    int terminal_flamegraph;        /* --terminal-flamegraph */
+    uint32_t terminal_flamegraph_width; /* --terminal-flamegraph-width, >= 20 */
+    int terminal_flamegraph_color;  /* --terminal-flamegraph-color */
+    uint32_t bucket_count;          /* --duration-buckets: how many bounds */
+    double duration_buckets_ms[GCM_MAX_BUCKETS]; /* strictly increasing, > 0, finite */
+    int prompt;                     /* --prompt */
+    uint64_t buffer_events;         /* --buffer-events, rounded up to a power of two */
+    char python[GCM_PATH_MAX];      /* --python (launcher only), "" to search */
+} gcm_config;
+
+/* How an option takes its value. */
+typedef enum gcm_option_kind {
+    GCM_OPT_FLAG,    /* no value on the command line; "1"/"0"/"true"/"false" elsewhere */
+    GCM_OPT_NUMBER,  /* a finite decimal number */
+    GCM_OPT_INTEGER, /* a positive whole number */
+    GCM_OPT_PATH,    /* a non-empty path */
+    GCM_OPT_LIST     /* comma-separated numbers */
+} gcm_option_kind;
+
+/* Where an option may be given. */
+#define GCM_SCOPE_CLI 0x1u  /* a launcher flag */
+#define GCM_SCOPE_API 0x2u  /* a GCMonitor keyword */
+
+typedef struct gcm_option {
+    const char *flag;          /* command-line name without "--", e.g. "alert-threshold-ms" */
+    const char *keyword;       /* GCMonitor keyword, e.g. "alert_threshold_ms"; NULL if none */
+    gcm_option_kind kind;
+    unsigned scope;            /* GCM_SCOPE_* bits */
+    const char *metavar;       /* value placeholder for --help, NULL for flags */
+    const char *default_text;  /* default as shown in --help, NULL for none */
+    const char *help;          /* one line for --help */
+} gcm_option;
+
+/* Why a value was refused.  `option` is NULL for an unknown name; then `name`
+ * holds the name as given. */
+typedef struct gcm_config_error {
+    int code;                  /* GCM_ECONFIG or GCM_EUNKNOWN */
+    const gcm_option *option;
+    char name[64];             /* the option name as the caller spelled it */
+    char value[128];           /* the offending value, cut to fit */
+    char reason[160];          /* lowercase, e.g. "must be greater than 0" */
+} gcm_config_error;
+
+/* Sets every field of `cfg` to its default (the original tool's defaults). */
+void gcm_config_init(gcm_config *cfg);
+
+/* Returns the option table and sets *count to its length. */
+const gcm_option *gcm_config_options(size_t *count);
+
+/* Returns the option whose flag or keyword is `name` (leading "--" allowed), or NULL. */
+const gcm_option *gcm_config_find(const char *name);
+
+/* Validates `value` (NULL means "set" for a flag) and stores it in `cfg`.
+ * Returns 0, or GCM_ECONFIG with `err` filled; `cfg` is unchanged on error. */
+int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value,
+                   gcm_config_error *err);
+
+/* Looks `name` up and sets it.  Returns 0, GCM_EUNKNOWN or GCM_ECONFIG. */
+int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
+                        gcm_config_error *err);
+
+/* Writes `cfg` as one line of text for GCM_CONFIG_ENV into `buf`.  Sets
+ * *needed to the length it requires (without the NUL).  Returns 0, or
+ * GCM_ENOMEM if `size` is too small. */
+int gcm_config_encode(const gcm_config *cfg, char *buf, size_t size, size_t *needed);
+
+/* Parses text made by gcm_config_encode into `cfg` (starting from defaults).
+ * Returns 0, GCM_EUNKNOWN or GCM_ECONFIG. */
+int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err);
+
+/* Formats `err` as one lowercase line without a newline, naming the option the
+ * way the user wrote it: "--interval" when `as_keyword` is 0, "interval" as a
+ * keyword otherwise.  Example: "invalid value '0' for '--interval': must be
+ * greater than 0".  Returns the length written (truncated to fit `size`). */
+size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword,
+                               char *buf, size_t size);
+
+/* Fills block parameters from `cfg` (capacity, alert threshold and buckets in
+ * ns); the caller adds pid, ppid and start ticks.  Returns 0 or GCM_EINVAL. */
+int gcm_config_block_params(const gcm_config *cfg, gcm_block_params *params);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GC_MONITOR_CONFIG_H */

@@ -1,0 +1,69 @@
+/* gc_monitor/stats.h: figures derived from a snapshot, for reports and the API.
+ *
+ * Everything here reads a gcm_snapshot (caller-owned) and writes into
+ * caller-provided structs; nothing allocates, and all functions are pure, so
+ * any thread may call them.  Percentiles are nearest-rank: the value of rank
+ * ceil(q * n) among the n pauses, estimated from the log-linear histogram and
+ * clamped to the exact [min, max], which keeps them within 1% of an exact sort
+ * for every n >= 1 and for pauses from 100 ns to one hour.
+ */
+#ifndef GC_MONITOR_STATS_H
+#define GC_MONITOR_STATS_H
+
+#include <stdint.h>
+
+#include "gc_monitor/block.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Returns the histogram bucket index of a duration of `ns` nanoseconds. */
+uint32_t gcm_hist_index(uint64_t ns);
+
+/* Sets [*lo, *hi] to the smallest and largest durations bucket `index` holds. */
+void gcm_hist_bounds(uint32_t index, uint64_t *lo, uint64_t *hi);
+
+/* Returns the nearest-rank `q` quantile (0 < q <= 1) of a generation's pauses
+ * in ns, or 0 when it has none. */
+uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q);
+
+typedef struct gcm_gen_summary {
+    uint64_t count;
+    uint64_t total_ns;
+    double mean_ns;     /* 0 when count == 0 */
+    uint64_t min_ns;
+    uint64_t max_ns;
+    uint64_t p50_ns;
+    uint64_t p90_ns;
+    uint64_t p95_ns;
+    uint64_t p99_ns;
+    uint64_t p999_ns;
+    uint64_t collected;
+    uint64_t uncollectable;
+    uint64_t alerts;
+} gcm_gen_summary;
+
+typedef struct gcm_summary {
+    int64_t pid;
+    gcm_gen_summary all;
+    gcm_gen_summary gen[GCM_GENERATIONS];
+    uint64_t gc_ns;        /* all.total_ns */
+    uint64_t wall_ns;      /* from init to the snapshot (or to the recorded end) */
+    double share_pct;      /* 100 * gc_ns / wall_ns, 0 when wall_ns == 0 */
+    uint64_t events_total;
+    uint64_t overwritten;
+    uint64_t dropped_stops;
+    uint64_t unusable_info;
+    uint64_t bursts;
+    int32_t torn;
+} gcm_summary;
+
+/* Fills `out` from `snap`.  Returns 0. */
+int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GC_MONITOR_STATS_H */
