@@ -59,6 +59,13 @@ struct cJSON *gcm_summary_json(const gcm_snapshot *snap);
  * into `sink`.  Returns 0 or the first negative GCM_E* code. */
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink);
 
+/* Renders like gcm_report_render into file descriptor `fd`, through a buffer
+ * that only ever flushes whole lines, so no line is split between two
+ * write(2) calls and a million events cost a few hundred writes, not a
+ * million.  Returns 0 or the first negative GCM_E* code (GCM_EIO for a closed
+ * or broken stream). */
+int gcm_report_render_fd(const gcm_report_input *in, int fd);
+
 #ifdef __cplusplus
 }
 #endif
