@@ -44,6 +44,8 @@ typedef struct gcm_report_input {
     size_t event_count;
     uint64_t first_event_index;    /* record number of events[0] */
     const gcm_config *config;      /* required: selects text/JSON, stats-only, ... */
+    const char *python_version;    /* e.g. "3.14.2"; NULL if unknown */
+    int free_threaded;             /* 1 on a free-threaded (no-GIL) build */
 } gcm_report_input;
 
 struct cJSON;
@@ -58,6 +60,12 @@ struct cJSON *gcm_summary_json(const gcm_snapshot *snap);
 /* Renders the exit report that `in->config` asks for (text or JSON Lines)
  * into `sink`.  Returns 0 or the first negative GCM_E* code. */
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink);
+
+/* Renders the start lines for `command` (the program as the user would have
+ * run it with python) into `fd`: the original tool's two "GMEM" lines in text
+ * mode, or one {"type": "start", ...} object with --json.  Returns 0 or a
+ * negative GCM_E* code. */
+int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t pid, int fd);
 
 /* Renders like gcm_report_render into file descriptor `fd`, through a buffer
  * that only ever flushes whole lines, so no line is split between two
