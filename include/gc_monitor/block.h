@@ -82,7 +82,7 @@ typedef struct gcm_header {
     uint64_t process_start_ticks; /* field 22 of /proc/<pid>/stat, 0 if unknown */
     int64_t init_realtime_ns;   /* CLOCK_REALTIME at init ... */
     int64_t init_monotonic_ns;  /* ... and CLOCK_MONOTONIC read right after it */
-    uint64_t alert_threshold_ns;/* pauses longer than this count as alerts */
+    uint64_t alert_threshold_ns;/* pauses of at least this long count as alerts; see gcm_is_alert */
     uint32_t bucket_count;      /* user duration buckets in use, 1..GCM_MAX_BUCKETS */
     uint32_t reserved0;
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
@@ -186,6 +186,14 @@ typedef struct gcm_snapshot {
     gcm_gen_snapshot all;           /* the generations summed, histogram and buckets included */
 } gcm_snapshot;
 
+/* Returns 1 when a pause of `duration_ns` counts as an alert against
+ * `threshold_ns`: when it reaches the threshold (>=), so a threshold of 0
+ * alerts on every pause.  Recorder and renderers share this one rule. */
+static inline int gcm_is_alert(uint64_t duration_ns, uint64_t threshold_ns)
+{
+    return duration_ns >= threshold_ns;
+}
+
 /* Returns the bytes a block of `capacity` slots needs, or 0 if capacity is not a
  * power of two within [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY]. */
 size_t gcm_block_size(uint64_t capacity);
@@ -199,8 +207,9 @@ uint64_t gcm_block_capacity_for(uint64_t n);
 int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params);
 
 /* Checks that `mem` (`size` bytes, e.g. a mapped file) holds a block this build
- * can read: magic, byte order, version, sizes.  Returns 0 or GCM_EBADMAGIC,
- * GCM_EBYTEORDER, GCM_EVERSION, GCM_ETRUNCATED, GCM_ECORRUPT. */
+ * can read: magic, byte order, version, sizes.  Never reads beyond `size`.
+ * Returns 0 or GCM_EBADMAGIC, GCM_EBYTEORDER, GCM_EVERSION, GCM_ETRUNCATED,
+ * GCM_ECORRUPT, or GCM_EINVAL when `mem` is NULL or not 8-byte aligned. */
 int gcm_block_check(const void *mem, size_t size);
 
 /* Hot path: writes `ev` into the ring and the aggregates under the sequence
@@ -228,7 +237,8 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out);
  * `out_capacity` events; the newest ones are kept if it is smaller than the
  * window).  Records the writer overwrote during the copy are left out.  Sets
  * *count and *first_index (the record number of out[0]; records are numbered
- * from 0 in write order).  Returns 0. */
+ * from 0 in write order).  Never waits or retries.  Returns 0, or GCM_EINVAL
+ * for a NULL argument. */
 int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity,
                           size_t *count, uint64_t *first_index);
 

@@ -1,0 +1,473 @@
+/* src/core/block.c: the recording block: format, check, record, read.
+ *
+ * The writer side (gcm_block_record and the two counters) runs inside the GC
+ * callback, so it is kept to relaxed moves, integer compares and one clz: no
+ * allocation, lock, system call, floating point or division.  The reader side
+ * (check, snapshot, copy) runs at report time or in another process and may
+ * take its time, but must never trust the memory it reads nor wait forever on
+ * a writer that died.
+ */
+#include <sched.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "gc_monitor/block.h"
+#include "gc_monitor/clock.h"
+#include "gc_monitor/errors.h"
+#include "internal.h"
+
+/* A reader gives up on a consistent snapshot after this many attempts.  Each
+ * attempt costs a few microseconds (about 60 KB of relaxed loads), so a dead
+ * writer costs the reader at most a few tens of milliseconds. */
+#define SNAPSHOT_ATTEMPTS 4096
+
+static int is_valid_capacity(uint64_t capacity)
+{
+    return capacity >= GCM_MIN_CAPACITY && capacity <= GCM_MAX_CAPACITY &&
+           (capacity & (capacity - 1u)) == 0;
+}
+
+static int are_valid_buckets(uint32_t count, const uint64_t *bounds)
+{
+    uint32_t i;
+
+    if (count < 1 || count > GCM_MAX_BUCKETS)
+        return 0;
+    if (bounds[0] == 0)
+        return 0;
+    for (i = 1; i < count; i++) {
+        if (bounds[i] <= bounds[i - 1])
+            return 0;
+    }
+    return 1;
+}
+
+size_t gcm_block_size(uint64_t capacity)
+{
+    if (!is_valid_capacity(capacity))
+        return 0;
+    return offsetof(gcm_block, ring) + (size_t)capacity * sizeof(gcm_event_slot);
+}
+
+uint64_t gcm_block_capacity_for(uint64_t n)
+{
+    uint64_t c = GCM_MIN_CAPACITY;
+
+    if (n >= GCM_MAX_CAPACITY)
+        return GCM_MAX_CAPACITY;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params)
+{
+    int status = GCM_EINVAL;
+    size_t need;
+    uint32_t g;
+    int64_t realtime;
+    int64_t monotonic;
+
+    if (b == NULL || params == NULL || !is_valid_capacity(params->capacity) ||
+        !are_valid_buckets(params->bucket_count, params->bucket_bounds_ns))
+        goto done;
+    need = gcm_block_size(params->capacity);
+    if (size < need) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+
+    /* All-zero bytes are a valid representation of every lock-free atomic
+     * we use, so one memset resets the counters, the ring and the reserved
+     * fields alike. */
+    memset(b, 0, need);
+    memcpy(b->header.magic, GCM_BLOCK_MAGIC, sizeof b->header.magic);
+    b->header.layout_version = GCM_LAYOUT_VERSION;
+    b->header.byte_order = GCM_BYTE_ORDER_MARK;
+    b->header.header_size = (uint32_t)sizeof(gcm_header);
+    b->header.slot_size = (uint32_t)sizeof(gcm_event_slot);
+    b->header.capacity = params->capacity;
+    b->header.block_size = (uint64_t)need;
+    b->header.pid = params->pid;
+    b->header.ppid = params->ppid;
+    b->header.process_start_ticks = params->process_start_ticks;
+    b->header.alert_threshold_ns = params->alert_threshold_ns;
+    b->header.bucket_count = params->bucket_count;
+    memcpy(b->header.bucket_bounds_ns, params->bucket_bounds_ns,
+           params->bucket_count * sizeof params->bucket_bounds_ns[0]);
+
+    /* The realtime reading comes first and the monotonic one right after, so
+     * converting a monotonic time to wall-clock time errs by the (tiny) gap
+     * between the two reads, always in the same direction. */
+    realtime = gcm_clock_realtime_ns();
+    monotonic = (int64_t)gcm_clock_monotonic_ns();
+    b->header.init_realtime_ns = realtime;
+    b->header.init_monotonic_ns = monotonic;
+
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        GCM__STORE(&b->agg.gen[g].min_ns, UINT64_MAX);
+
+    /* Publish the formatted block: a reader in another thread that acquires
+     * seq sees every field above. */
+    atomic_store_explicit(&b->agg.seq, 0, memory_order_release);
+    status = 0;
+done:
+    return status;
+}
+
+/* Reads a field of an untrusted header by offset, so that misaligned or
+ * hostile memory never causes more than a byte copy. */
+static uint32_t read_u32(const unsigned char *mem, size_t offset)
+{
+    uint32_t v;
+    memcpy(&v, mem + offset, sizeof v);
+    return v;
+}
+
+static uint64_t read_u64(const unsigned char *mem, size_t offset)
+{
+    uint64_t v;
+    memcpy(&v, mem + offset, sizeof v);
+    return v;
+}
+
+int gcm_block_check(const void *mem, size_t size)
+{
+    const unsigned char *p = mem;
+    int status = GCM_EINVAL;
+    size_t magic_len = sizeof(GCM_BLOCK_MAGIC) - 1u;
+    uint32_t order;
+    uint32_t count;
+    uint64_t capacity;
+    uint64_t block_size;
+    uint64_t bounds[GCM_MAX_BUCKETS];
+
+    if (p == NULL)
+        goto done;
+    /* A prefix that differs from the magic is "not a block"; a prefix that
+     * matches but ends early is a truncated block. */
+    if (memcmp(p, GCM_BLOCK_MAGIC, size < magic_len ? size : magic_len) != 0) {
+        status = GCM_EBADMAGIC;
+        goto done;
+    }
+    if (size < sizeof(gcm_header)) {
+        status = GCM_ETRUNCATED;
+        goto done;
+    }
+    order = read_u32(p, offsetof(gcm_header, byte_order));
+    if (order != GCM_BYTE_ORDER_MARK) {
+        status = order == 0x04030201u ? GCM_EBYTEORDER : GCM_ECORRUPT;
+        goto done;
+    }
+    if (read_u32(p, offsetof(gcm_header, layout_version)) != GCM_LAYOUT_VERSION) {
+        status = GCM_EVERSION;
+        goto done;
+    }
+    status = GCM_ECORRUPT;
+    if (read_u32(p, offsetof(gcm_header, header_size)) != sizeof(gcm_header) ||
+        read_u32(p, offsetof(gcm_header, slot_size)) != sizeof(gcm_event_slot))
+        goto done;
+    capacity = read_u64(p, offsetof(gcm_header, capacity));
+    block_size = read_u64(p, offsetof(gcm_header, block_size));
+    if (!is_valid_capacity(capacity) || block_size != gcm_block_size(capacity))
+        goto done;
+    count = read_u32(p, offsetof(gcm_header, bucket_count));
+    memcpy(bounds, p + offsetof(gcm_header, bucket_bounds_ns), sizeof bounds);
+    if (!are_valid_buckets(count, bounds))
+        goto done;
+    if (block_size > size) {
+        status = GCM_ETRUNCATED;
+        goto done;
+    }
+    /* The readers use the block through typed atomics, which must be aligned. */
+    if ((uintptr_t)p % _Alignof(gcm_block) != 0) {
+        status = GCM_EINVAL;
+        goto done;
+    }
+    status = 0;
+done:
+    return status;
+}
+
+/* The rare path of gcm_block_record, kept out of line so the common path
+ * stays a straight run of moves. */
+static GCM__NOINLINE GCM__COLD int record_unusable(gcm_block *b)
+{
+    gcm_block_count_unusable_info(b);
+    return GCM_EINVAL;
+}
+
+int gcm_block_record(gcm_block *b, const gcm_event *ev)
+{
+    gcm_aggregates *a = &b->agg;
+    gcm_gen_stats *gs;
+    gcm_event_slot *slot;
+    uint64_t d = ev->duration_ns;
+    uint64_t s;
+    uint64_t last;
+    uint32_t i;
+    uint32_t n;
+
+    if (GCM__UNLIKELY(ev->generation >= GCM_GENERATIONS))
+        return record_unusable(b);
+    gs = &a->gen[ev->generation];
+
+    /* Seqlock writer: make seq odd, then a release fence so that no store
+     * below becomes visible before the odd value (a reader that sees any of
+     * them will then see seq changed and retry). */
+    s = GCM__LOAD(&a->seq);
+    GCM__STORE(&a->seq, s + 1u);
+    atomic_thread_fence(memory_order_release);
+
+    slot = &b->ring[(s >> 1) & (b->header.capacity - 1u)];
+    GCM__STORE(&slot->start_ns, ev->start_ns);
+    GCM__STORE(&slot->duration_ns, d);
+    GCM__STORE(&slot->collected, ev->collected);
+    GCM__STORE(&slot->uncollectable, ev->uncollectable);
+    GCM__STORE(&slot->candidates, ev->candidates);
+    GCM__STORE(&slot->generation, ev->generation);
+    GCM__STORE(&slot->flags, ev->flags);
+
+    GCM__ADD(&gs->count, 1u);
+    GCM__ADD(&gs->total_ns, d);
+    if (d < GCM__LOAD(&gs->min_ns))
+        GCM__STORE(&gs->min_ns, d);
+    if (d > GCM__LOAD(&gs->max_ns))
+        GCM__STORE(&gs->max_ns, d);
+    GCM__ADD(&gs->collected, ev->collected);
+    GCM__ADD(&gs->uncollectable, ev->uncollectable);
+    GCM__ADD(&gs->candidates, ev->candidates);
+    if (gcm_is_alert(d, b->header.alert_threshold_ns))
+        GCM__ADD(&gs->alerts, 1u);
+
+    /* Buckets are few (5 by default, 32 at most) and usually hit early, so a
+     * linear scan of compares beats a binary search here. */
+    n = b->header.bucket_count;
+    for (i = 0; i < n && d > b->header.bucket_bounds_ns[i]; i++)
+        ;
+    GCM__ADD(&gs->buckets[i], 1u);
+    GCM__ADD(&gs->hist[gcm__hist_index(d)], 1u);
+
+    /* A start before the previous stop (overlap) counts as a burst too. */
+    last = GCM__LOAD(&a->last_stop_ns);
+    if (last != 0 && ev->start_ns < last + GCM_BURST_GAP_NS)
+        GCM__ADD(&a->bursts, 1u);
+    GCM__STORE(&a->last_stop_ns, ev->start_ns + d);
+
+    atomic_store_explicit(&a->seq, s + 2u, memory_order_release);
+    return 0;
+}
+
+/* The two counters below are single 64-bit fields that no invariant ties to
+ * any other field, so they are not bracketed by the sequence counter: a
+ * reader sees either the old or the new value, both of which are true, and
+ * seq/2 keeps meaning "records written". */
+void gcm_block_count_dropped_stop(gcm_block *b)
+{
+    GCM__ADD(&b->agg.dropped_stops, 1u);
+}
+
+void gcm_block_count_unusable_info(gcm_block *b)
+{
+    GCM__ADD(&b->agg.unusable_info, 1u);
+}
+
+void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status, int64_t end_realtime_ns)
+{
+    GCM__STORE(&b->header.exit_status, exit_status);
+    GCM__STORE(&b->header.end_realtime_ns, end_realtime_ns);
+    /* Release: a reader that acquires the new state sees the status and end
+     * time stored above. */
+    atomic_store_explicit(&b->header.state, state, memory_order_release);
+}
+
+static void copy_gen(const gcm_gen_stats *src, gcm_gen_snapshot *dst)
+{
+    uint32_t i;
+
+    dst->count = GCM__LOAD(&src->count);
+    dst->total_ns = GCM__LOAD(&src->total_ns);
+    dst->min_ns = GCM__LOAD(&src->min_ns);
+    dst->max_ns = GCM__LOAD(&src->max_ns);
+    dst->collected = GCM__LOAD(&src->collected);
+    dst->uncollectable = GCM__LOAD(&src->uncollectable);
+    dst->candidates = GCM__LOAD(&src->candidates);
+    dst->alerts = GCM__LOAD(&src->alerts);
+    for (i = 0; i < GCM_MAX_BUCKETS + 1; i++)
+        dst->buckets[i] = GCM__LOAD(&src->buckets[i]);
+    for (i = 0; i < GCM_HIST_BUCKETS; i++)
+        dst->hist[i] = GCM__LOAD(&src->hist[i]);
+}
+
+/* Adds one generation into the overall figures; `all` starts zeroed with
+ * min_ns at UINT64_MAX. */
+static void add_gen(gcm_gen_snapshot *all, const gcm_gen_snapshot *g)
+{
+    uint32_t i;
+
+    all->count += g->count;
+    all->total_ns += g->total_ns;
+    if (g->count > 0 && g->min_ns < all->min_ns)
+        all->min_ns = g->min_ns;
+    if (g->max_ns > all->max_ns)
+        all->max_ns = g->max_ns;
+    all->collected += g->collected;
+    all->uncollectable += g->uncollectable;
+    all->candidates += g->candidates;
+    all->alerts += g->alerts;
+    for (i = 0; i < GCM_MAX_BUCKETS + 1; i++)
+        all->buckets[i] += g->buckets[i];
+    for (i = 0; i < GCM_HIST_BUCKETS; i++)
+        all->hist[i] += g->hist[i];
+}
+
+int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
+{
+    const gcm_aggregates *a;
+    int status = GCM_EINVAL;
+    int attempt;
+    uint64_t s1 = 0;
+    uint64_t s2 = 1;
+    uint32_t g;
+
+    if (b == NULL || out == NULL)
+        goto done;
+    a = &b->agg;
+
+    /* Seqlock reader: acquire seq (even), copy with relaxed loads, then an
+     * acquire fence before re-reading seq, so that if any copied value came
+     * from a newer record the second read sees the counter moved. */
+    for (attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+        s1 = atomic_load_explicit(&a->seq, memory_order_acquire);
+        if (s1 & 1u) {
+            /* Mid-record, or dead.  Let the writer run rather than spin. */
+            sched_yield();
+            continue;
+        }
+        for (g = 0; g < GCM_GENERATIONS; g++)
+            copy_gen(&a->gen[g], &out->gen[g]);
+        out->dropped_stops = GCM__LOAD(&a->dropped_stops);
+        out->unusable_info = GCM__LOAD(&a->unusable_info);
+        out->bursts = GCM__LOAD(&a->bursts);
+        out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+        atomic_thread_fence(memory_order_acquire);
+        s2 = GCM__LOAD(&a->seq);
+        if (s1 == s2)
+            break;
+    }
+    out->torn = 0;
+    status = 0;
+    if (s1 != s2 || (s1 & 1u)) {
+        /* Never clean: take one last copy as it stands and say so. */
+        for (g = 0; g < GCM_GENERATIONS; g++)
+            copy_gen(&a->gen[g], &out->gen[g]);
+        out->dropped_stops = GCM__LOAD(&a->dropped_stops);
+        out->unusable_info = GCM__LOAD(&a->unusable_info);
+        out->bursts = GCM__LOAD(&a->bursts);
+        out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+        s1 = GCM__LOAD(&a->seq);
+        out->torn = 1;
+        status = GCM_EBUSY;
+    }
+
+    /* These header fields are written once, before recording starts. */
+    out->pid = b->header.pid;
+    out->ppid = b->header.ppid;
+    out->process_start_ticks = b->header.process_start_ticks;
+    out->capacity = b->header.capacity;
+    out->init_realtime_ns = b->header.init_realtime_ns;
+    out->init_monotonic_ns = b->header.init_monotonic_ns;
+    out->alert_threshold_ns = b->header.alert_threshold_ns;
+    out->bucket_count = b->header.bucket_count;
+    memcpy(out->bucket_bounds_ns, b->header.bucket_bounds_ns, sizeof out->bucket_bounds_ns);
+    out->state = atomic_load_explicit(&b->header.state, memory_order_acquire);
+    out->exit_status = GCM__LOAD(&b->header.exit_status);
+    out->end_realtime_ns = GCM__LOAD(&b->header.end_realtime_ns);
+    out->taken_monotonic_ns = gcm_clock_monotonic_ns();
+
+    out->events_total = s1 >> 1;
+    out->overwritten = out->events_total > out->capacity ? out->events_total - out->capacity : 0;
+
+    memset(&out->all, 0, sizeof out->all);
+    out->all.min_ns = UINT64_MAX;
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        if (out->gen[g].count == 0)
+            out->gen[g].min_ns = 0;
+        add_gen(&out->all, &out->gen[g]);
+    }
+    if (out->all.count == 0)
+        out->all.min_ns = 0;
+done:
+    return status;
+}
+
+static void load_slot(const gcm_event_slot *slot, gcm_event *ev)
+{
+    ev->start_ns = GCM__LOAD(&slot->start_ns);
+    ev->duration_ns = GCM__LOAD(&slot->duration_ns);
+    ev->collected = GCM__LOAD(&slot->collected);
+    ev->uncollectable = GCM__LOAD(&slot->uncollectable);
+    ev->candidates = GCM__LOAD(&slot->candidates);
+    ev->generation = GCM__LOAD(&slot->generation);
+    ev->flags = GCM__LOAD(&slot->flags);
+}
+
+int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity,
+                          size_t *count, uint64_t *first_index)
+{
+    int status = GCM_EINVAL;
+    uint64_t cap;
+    uint64_t h1;
+    uint64_t lo;
+    uint64_t k;
+    uint64_t s2;
+    uint64_t keep_from = 0;
+    size_t n;
+
+    if (b == NULL || count == NULL || first_index == NULL || (out == NULL && out_capacity > 0))
+        goto done;
+    cap = b->header.capacity;
+
+    /* A ring of a few MB cannot be copied between two collections, so unlike
+     * the snapshot this copy never retries; it drops what it cannot trust.
+     *
+     * h1 is the number of fully published records: the acquire load pairs
+     * with the writer's release store of an even seq, so every record below
+     * h1 is visible.  If seq is odd, record (seq-1)/2 is in progress and
+     * h1 = seq >> 1 excludes it. */
+    h1 = atomic_load_explicit(&b->agg.seq, memory_order_acquire) >> 1;
+    lo = h1 > cap ? h1 - cap : 0;
+    if (h1 - lo > out_capacity)
+        lo = h1 - out_capacity;
+    for (k = lo; k < h1; k++)
+        load_slot(&b->ring[k & (cap - 1u)], &out[k - lo]);
+
+    /* After the copy, an acquire fence and a second read of seq tell how far
+     * the writer got meanwhile.  The writer may have touched every record up
+     * to maxk = (s2 - 1) >> 1 (the last complete one if s2 is even, the one
+     * in progress if odd).  Writing record m overwrites the slot of record
+     * m - cap, so any copied record numbered <= maxk - cap may hold a mix of
+     * old and new fields: keep only records numbered >= maxk - cap + 1.  If
+     * a relaxed load above saw a store of a newer record, the writer's
+     * release fence after its odd seq store guarantees s2 covers it. */
+    atomic_thread_fence(memory_order_acquire);
+    s2 = GCM__LOAD(&b->agg.seq);
+    if (s2 >= 1) {
+        uint64_t maxk = (s2 - 1u) >> 1;
+        if (maxk + 1u > cap)
+            keep_from = maxk + 1u - cap;
+    }
+    if (keep_from > lo && h1 > lo) {
+        uint64_t drop = keep_from - lo;
+        if (drop > h1 - lo)
+            drop = h1 - lo;
+        memmove(out, out + drop, (size_t)(h1 - lo - drop) * sizeof *out);
+        lo += drop;
+    }
+    n = (size_t)(h1 - lo);
+    *count = n;
+    *first_index = lo;
+    status = 0;
+done:
+    return status;
+}

@@ -1,0 +1,158 @@
+/* src/core/stats.c: histogram geometry, percentiles and the summary of a snapshot.
+ *
+ * Everything here is a pure function of a caller-owned snapshot; none of it
+ * runs on the recording path, so clarity wins over speed.
+ */
+#include <stdint.h>
+
+#include "gc_monitor/errors.h"
+#include "gc_monitor/stats.h"
+#include "internal.h"
+
+/* Quantiles are taken in billionths, so the rank is exact integer arithmetic
+ * and q = 0.9 with n = 10 gives rank 9, never 10 from a rounding error. */
+#define Q_SCALE 1000000000u
+
+uint32_t gcm_hist_index(uint64_t ns)
+{
+    return gcm__hist_index(ns);
+}
+
+void gcm_hist_bounds(uint32_t index, uint64_t *lo, uint64_t *hi)
+{
+    uint32_t k;
+    unsigned msb;
+    uint64_t width;
+
+    if (index < GCM__HIST_LINEAR) {
+        *lo = index;
+        *hi = index;
+        return;
+    }
+    if (index >= GCM_HIST_BUCKETS - 1u) {
+        *lo = (uint64_t)1 << GCM_HIST_MAX_MSB;
+        *hi = UINT64_MAX;
+        return;
+    }
+    k = index - GCM__HIST_LINEAR;
+    msb = GCM_HIST_SUB_BITS + 1u + (k >> GCM_HIST_SUB_BITS);
+    width = (uint64_t)1 << (msb - GCM_HIST_SUB_BITS);
+    *lo = ((uint64_t)1 << msb) + (uint64_t)(k & ((1u << GCM_HIST_SUB_BITS) - 1u)) * width;
+    *hi = *lo + width - 1u;
+}
+
+/* The nearest rank ceil(q * n), clamped to [1, n], computed without overflow
+ * for any n: with n = a * Q_SCALE + r, q*n = qs*a + qs*r / Q_SCALE, where
+ * qs*a <= n and qs*r < 10^18 both fit in 64 bits. */
+static uint64_t nearest_rank(uint64_t n, double q)
+{
+    uint64_t qs;
+    uint64_t a;
+    uint64_t r;
+    uint64_t rank;
+
+    if (!(q > 0.0))
+        return 1;
+    if (q >= 1.0)
+        return n;
+    qs = (uint64_t)(q * (double)Q_SCALE + 0.5);
+    a = n / Q_SCALE;
+    r = n % Q_SCALE;
+    rank = qs * a + (qs * r + (Q_SCALE - 1u)) / Q_SCALE;
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return rank;
+}
+
+uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q)
+{
+    uint64_t n = g->count;
+    uint64_t rank;
+    uint64_t cum = 0;
+    uint64_t lo;
+    uint64_t hi;
+    uint64_t mid;
+    uint32_t i;
+
+    if (n == 0)
+        return 0;
+    rank = nearest_rank(n, q);
+    /* The extremes are known exactly; no need to estimate them. */
+    if (rank == n)
+        return g->max_ns;
+    if (rank == 1)
+        return g->min_ns;
+    for (i = 0; i < GCM_HIST_BUCKETS; i++) {
+        cum += g->hist[i];
+        if (cum >= rank)
+            break;
+    }
+    /* A torn snapshot may hold fewer histogram entries than its count. */
+    if (i == GCM_HIST_BUCKETS)
+        return g->max_ns;
+    /* The midpoint of a bucket is within half its width, at most 1/128 of
+     * its lower bound, of any value in it: the 1% promise with margin. */
+    gcm_hist_bounds(i, &lo, &hi);
+    mid = lo + (hi - lo) / 2u;
+    if (mid < g->min_ns)
+        mid = g->min_ns;
+    if (mid > g->max_ns)
+        mid = g->max_ns;
+    return mid;
+}
+
+static void summarize_gen(const gcm_gen_snapshot *g, gcm_gen_summary *out)
+{
+    out->count = g->count;
+    out->total_ns = g->total_ns;
+    out->mean_ns = g->count > 0 ? (double)g->total_ns / (double)g->count : 0.0;
+    out->min_ns = g->count > 0 ? g->min_ns : 0;
+    out->max_ns = g->max_ns;
+    out->p50_ns = gcm_percentile_ns(g, 0.5);
+    out->p90_ns = gcm_percentile_ns(g, 0.9);
+    out->p95_ns = gcm_percentile_ns(g, 0.95);
+    out->p99_ns = gcm_percentile_ns(g, 0.99);
+    out->p999_ns = gcm_percentile_ns(g, 0.999);
+    out->collected = g->collected;
+    out->uncollectable = g->uncollectable;
+    out->alerts = g->alerts;
+}
+
+int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
+{
+    int status = GCM_EINVAL;
+    uint32_t g;
+    int64_t wall = 0;
+
+    if (snap == NULL || out == NULL)
+        goto done;
+    out->pid = snap->pid;
+    summarize_gen(&snap->all, &out->all);
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        summarize_gen(&snap->gen[g], &out->gen[g]);
+    out->gc_ns = snap->all.total_ns;
+
+    /* A finished process measures up to its recorded end.  That end is a
+     * realtime reading; through the init clock pair, its monotonic equivalent
+     * is init_monotonic + (end_realtime - init_realtime), so the wall time is
+     * simply the realtime difference.  A live one measures up to the
+     * snapshot's own monotonic reading. */
+    if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns != 0)
+        wall = snap->end_realtime_ns - snap->init_realtime_ns;
+    else if (snap->taken_monotonic_ns >= (uint64_t)snap->init_monotonic_ns)
+        wall = (int64_t)(snap->taken_monotonic_ns - (uint64_t)snap->init_monotonic_ns);
+    out->wall_ns = wall > 0 ? (uint64_t)wall : 0;
+    out->share_pct = out->wall_ns > 0 ? 100.0 * (double)out->gc_ns / (double)out->wall_ns : 0.0;
+
+    out->events_total = snap->events_total;
+    out->overwritten = snap->overwritten;
+    out->dropped_stops = snap->dropped_stops;
+    out->unusable_info = snap->unusable_info;
+    out->bursts = snap->bursts;
+    out->torn = snap->torn;
+    status = 0;
+done:
+    return status;
+}
