@@ -66,7 +66,7 @@ typedef struct gcm_option {
     unsigned scope;            /* GCM_SCOPE_* bits */
     const char *metavar;       /* value placeholder for --help, NULL for flags */
     const char *default_text;  /* default as shown in --help, NULL for none */
-    const char *help;          /* one line for --help */
+    const char *help;          /* one line for --help with the unit; --help adds default_text */
 } gcm_option;
 
 /* Why a value was refused.  `option` is NULL for an unknown name; then `name`
@@ -77,6 +77,7 @@ typedef struct gcm_config_error {
     char name[64];             /* the option name as the caller spelled it */
     char value[128];           /* the offending value, cut to fit */
     char reason[160];          /* lowercase, e.g. "must be greater than 0" */
+    int missing;               /* 1 when a value-taking option got none (value NULL) */
 } gcm_config_error;
 
 /* Sets every field of `cfg` to its default (the original tool's defaults). */
@@ -88,8 +89,13 @@ const gcm_option *gcm_config_options(size_t *count);
 /* Returns the option whose flag or keyword is `name` (leading "--" allowed), or NULL. */
 const gcm_option *gcm_config_find(const char *name);
 
-/* Validates `value` (NULL means "set" for a flag) and stores it in `cfg`.
- * Returns 0, or GCM_ECONFIG with `err` filled; `cfg` is unchanged on error. */
+/* Returns the option named `name` among those of `scope`: GCM_SCOPE_CLI matches
+ * flags (leading "--" allowed), GCM_SCOPE_API matches keywords; NULL if none. */
+const gcm_option *gcm_config_find_in(const char *name, unsigned scope);
+
+/* Validates `value` (NULL means "set" for a flag, "missing" for the others,
+ * reported with err->missing = 1) and stores it in `cfg`.  Returns 0, or
+ * GCM_ECONFIG with `err` (which may be NULL) filled; `cfg` is unchanged on error. */
 int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value,
                    gcm_config_error *err);
 
@@ -97,9 +103,17 @@ int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value,
 int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
                         gcm_config_error *err);
 
-/* Writes `cfg` as one line of text for GCM_CONFIG_ENV into `buf`.  Sets
- * *needed to the length it requires (without the NUL).  Returns 0, or
- * GCM_ENOMEM if `size` is too small. */
+/* Like gcm_config_set_name, but finds `name` only among `scope` as
+ * gcm_config_find_in does: the launcher passes GCM_SCOPE_CLI, GCMonitor
+ * GCM_SCOPE_API, so "python" is no keyword and "json" no GCMonitor argument. */
+int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
+                           unsigned scope, gcm_config_error *err);
+
+/* Writes `cfg` as one line of text for GCM_CONFIG_ENV into `buf`: every
+ * option in table order as "flag=value", joined by ';', with '%', ';', '=' and
+ * control bytes of values written as %XX.  Sets *needed to the length it
+ * requires (without the NUL).  Returns 0, or GCM_ENOMEM if `size` is too small
+ * (`buf` may then be NULL). */
 int gcm_config_encode(const gcm_config *cfg, char *buf, size_t size, size_t *needed);
 
 /* Parses text made by gcm_config_encode into `cfg` (starting from defaults).
@@ -108,8 +122,10 @@ int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err);
 
 /* Formats `err` as one lowercase line without a newline, naming the option the
  * way the user wrote it: "--interval" when `as_keyword` is 0, "interval" as a
- * keyword otherwise.  Example: "invalid value '0' for '--interval': must be
- * greater than 0".  Returns the length written (truncated to fit `size`). */
+ * keyword otherwise.  Examples: "invalid value '0' for '--interval': must be
+ * greater than 0", "option '--interval' requires a value", "unknown option
+ * '--jsn' (did you mean '--json'?)".  Returns the length written (truncated to
+ * fit `size`). */
 size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword,
                                char *buf, size_t size);
 
