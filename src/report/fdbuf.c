@@ -1,0 +1,72 @@
+/* fdbuf.c: writing report lines to a file descriptor, whole lines per write(2).
+ *
+ * Reports go to stderr or a --log-file that other processes (the program's
+ * own logging, forked workers) may be writing at the same time.  A line that
+ * reaches the descriptor in one write(2) cannot be interleaved with theirs
+ * mid-line, so the buffer below only ever flushes at line boundaries.  A
+ * closed or broken stream is not worth a traceback or a changed exit status:
+ * the first failure becomes a sticky GCM_EIO that ends the report quietly.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_monitor/errors.h"
+#include "report_internal.h"
+
+int gcm_sink_write_fd(void *ctx, const char *data, size_t len)
+{
+    int fd = *(const int *)ctx;
+
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return GCM_EIO;
+        }
+        /* A zero-byte write of a non-empty buffer would loop forever. */
+        if (n == 0)
+            return GCM_EIO;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void gcm__fdbuf_init(gcm__fdbuf *b, int fd, char *buf, size_t cap)
+{
+    b->fd = fd;
+    b->status = 0;
+    b->buf = buf;
+    b->cap = cap;
+    b->len = 0;
+}
+
+int gcm__fdbuf_flush(gcm__fdbuf *b)
+{
+    if (b->status == 0 && b->len > 0)
+        b->status = gcm_sink_write_fd(&b->fd, b->buf, b->len);
+    b->len = 0;
+    return b->status;
+}
+
+int gcm__fdbuf_write(void *ctx, const char *data, size_t len)
+{
+    gcm__fdbuf *b = ctx;
+
+    if (b->status != 0)
+        return b->status;
+    if (len > b->cap - b->len) {
+        if (gcm__fdbuf_flush(b) != 0)
+            return b->status;
+        /* Too big for the buffer even when empty: it goes out alone, whole. */
+        if (len > b->cap) {
+            b->status = gcm_sink_write_fd(&b->fd, data, len);
+            return b->status;
+        }
+    }
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    return 0;
+}

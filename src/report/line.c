@@ -1,0 +1,203 @@
+/* line.c: building one report line in a fixed buffer, numbers included.
+ *
+ * The event lines of a million-collection run are the bulk of a report, so
+ * their numbers are formatted here by hand: integer digits and fixed-point
+ * decimals from exact nanoseconds, with no printf, no floating point and no
+ * locale.  printf remains for the handful of summary lines.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gc_monitor/errors.h"
+#include "report_internal.h"
+
+static const uint64_t pow10_table[10] = {
+    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+};
+
+void gcm__line_reset(gcm__line *l)
+{
+    l->len = 0;
+    l->overflow = 0;
+}
+
+void gcm__line_mem(gcm__line *l, const char *s, size_t n)
+{
+    if (n > GCM__LINE_CAP - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+void gcm__line_str(gcm__line *l, const char *s)
+{
+    gcm__line_mem(l, s, strlen(s));
+}
+
+void gcm__line_fill(gcm__line *l, char c, size_t n)
+{
+    if (n > GCM__LINE_CAP - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    memset(l->buf + l->len, c, n);
+    l->len += n;
+}
+
+/* Writes the digits of `v` right-aligned to end at `end`; returns their start. */
+static char *digits_before(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + (v % 10u));
+        v /= 10u;
+    } while (v != 0);
+    return end;
+}
+
+void gcm__line_u64(gcm__line *l, uint64_t v)
+{
+    char tmp[24];
+    char *start = digits_before(tmp + sizeof tmp, v);
+    gcm__line_mem(l, start, (size_t)(tmp + sizeof tmp - start));
+}
+
+void gcm__line_i64(gcm__line *l, int64_t v)
+{
+    if (v < 0) {
+        GCM__LINE_LIT(l, "-");
+        /* Negate in unsigned arithmetic so INT64_MIN does not overflow. */
+        gcm__line_u64(l, (uint64_t)0 - (uint64_t)v);
+    } else {
+        gcm__line_u64(l, (uint64_t)v);
+    }
+}
+
+void gcm__line_fixed(gcm__line *l, uint64_t units, unsigned decimals)
+{
+    char tmp[40];
+    char *end = tmp + sizeof tmp;
+    char *p;
+    uint64_t scale, whole, frac;
+    unsigned i;
+
+    if (decimals > 9)
+        decimals = 9;
+    scale = pow10_table[decimals];
+    whole = units / scale;
+    frac = units % scale;
+    p = end;
+    for (i = 0; i < decimals; i++) {
+        *--p = (char)('0' + (frac % 10u));
+        frac /= 10u;
+    }
+    if (decimals > 0)
+        *--p = '.';
+    p = digits_before(p, whole);
+    gcm__line_mem(l, p, (size_t)(end - p));
+}
+
+uint64_t gcm__div_round(uint64_t a, uint64_t b)
+{
+    uint64_t q = a / b, r = a % b;
+    /* r >= b - r is "twice the remainder reaches b", written so it cannot overflow. */
+    return q + (r >= b - r ? 1u : 0u);
+}
+
+void gcm__line_duration(gcm__line *l, uint64_t ns)
+{
+    if (ns < 1000000u) {
+        gcm__line_fixed(l, gcm__div_round(ns, 1000u), 3);
+        GCM__LINE_LIT(l, "ms");
+    } else if (ns < 1000000000u) {
+        gcm__line_fixed(l, gcm__div_round(ns, 100000u), 1);
+        GCM__LINE_LIT(l, "ms");
+    } else {
+        gcm__line_fixed(l, gcm__div_round(ns, 10000000u), 2);
+        GCM__LINE_LIT(l, "s");
+    }
+}
+
+void gcm__line_ms_exact(gcm__line *l, uint64_t ns)
+{
+    unsigned decimals = 6;
+    uint64_t units = ns;
+
+    /* Drop trailing zero decimals: 1500000 ns is "1.5ms", not "1.500000ms". */
+    while (decimals > 0 && units % 10u == 0) {
+        units /= 10u;
+        decimals--;
+    }
+    gcm__line_fixed(l, units, decimals);
+    GCM__LINE_LIT(l, "ms");
+}
+
+void gcm__line_printf(gcm__line *l, const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = GCM__LINE_CAP - l->len;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(l->buf + l->len, room, fmt, ap);
+    va_end(ap);
+    /* vsnprintf needs room for its NUL too, so n == room already overflowed. */
+    if (n < 0 || (size_t)n >= room) {
+        l->overflow = 1;
+        return;
+    }
+    l->len += (size_t)n;
+}
+
+void gcm__line_align_right(gcm__line *l, size_t from, size_t width)
+{
+    size_t have, pad;
+
+    if (l->overflow || from > l->len)
+        return;
+    have = l->len - from;
+    if (have >= width)
+        return;
+    pad = width - have;
+    if (pad > GCM__LINE_CAP - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    memmove(l->buf + from + pad, l->buf + from, have);
+    memset(l->buf + from, ' ', pad);
+    l->len += pad;
+}
+
+void gcm__line_pad_to(gcm__line *l, size_t from, size_t width)
+{
+    if (l->overflow || from > l->len)
+        return;
+    if (l->len - from < width)
+        gcm__line_fill(l, ' ', width - (l->len - from));
+}
+
+void gcm__line_json_u64(gcm__line *l, uint64_t v)
+{
+    /* Counts this large do not occur in practice; clamping keeps the line
+     * valid for every reader rather than wrapping or losing digits silently. */
+    gcm__line_u64(l, v <= GCM__JSON_MAX_EXACT ? v : GCM__JSON_MAX_EXACT);
+}
+
+int gcm__line_emit(gcm__line *l, const gcm_sink *sink)
+{
+    GCM__LINE_LIT(l, "\n");
+    if (l->overflow)
+        return GCM_ERANGE;
+    return sink->write(sink->ctx, l->buf, l->len);
+}
+
+int64_t gcm__event_realtime_ns(const gcm_snapshot *snap, uint64_t monotonic_ns)
+{
+    /* Both clocks tick at the same rate, so the realtime of an event is the
+     * init realtime plus the monotonic time elapsed since init.  Unsigned
+     * arithmetic wraps instead of overflowing on a corrupt capture. */
+    return (int64_t)((uint64_t)snap->init_realtime_ns +
+                     (monotonic_ns - (uint64_t)snap->init_monotonic_ns));
+}

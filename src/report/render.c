@@ -1,0 +1,244 @@
+/* render.c: the public entry points of the renderers, and the start lines.
+ *
+ * gcm_report_render picks the renderer the configuration asks for;
+ * gcm_report_render_fd puts it in front of a line-preserving buffer for a file
+ * descriptor.  The start lines are written here too: they are the only output
+ * that carries text from outside (the command), so this file also holds the
+ * escaping that keeps that text on one line and, in JSON, valid UTF-8.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_monitor/clock.h"
+#include "gc_monitor/errors.h"
+#include "report_internal.h"
+
+/* The fd buffer: at about 80 bytes an event line, a million events take a few
+ * hundred write(2) calls.  If even this cannot be had at exit, a small stack
+ * buffer still gets the report out, in more writes. */
+#define FD_BUFFER_SIZE (256u * 1024u)
+#define FD_FALLBACK_SIZE 4096u
+
+#ifndef GCM_VERSION
+#define GCM_VERSION "unknown"
+#endif
+
+int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
+{
+    if (in == NULL || in->snapshot == NULL || in->config == NULL || sink == NULL ||
+        sink->write == NULL || (in->events == NULL && in->event_count > 0))
+        return GCM_EINVAL;
+    if (in->config->json)
+        return gcm__render_jsonl(in, sink);
+    return gcm__render_text(in, sink);
+}
+
+int gcm_report_render_fd(const gcm_report_input *in, int fd)
+{
+    char fallback[FD_FALLBACK_SIZE];
+    char *heap = malloc(FD_BUFFER_SIZE);
+    gcm__fdbuf fb;
+    gcm_sink sink;
+    int status, flushed;
+
+    if (heap != NULL)
+        gcm__fdbuf_init(&fb, fd, heap, FD_BUFFER_SIZE);
+    else
+        gcm__fdbuf_init(&fb, fd, fallback, sizeof fallback);
+    sink.write = gcm__fdbuf_write;
+    sink.ctx = &fb;
+    status = gcm_report_render(in, &sink);
+    /* Whatever was rendered before a failure still goes out: half a report
+     * beats none when, say, the summary ran out of memory. */
+    flushed = gcm__fdbuf_flush(&fb);
+    if (status == 0)
+        status = flushed;
+    free(heap);
+    return status;
+}
+
+/* Length of the valid UTF-8 sequence at `s` (n bytes left), or 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t len, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        /* No overlong forms and no UTF-16 surrogates. */
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    }
+    return len;
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Appends `s` as the body of a JSON string into `out` (room for 6 bytes per
+ * input byte): quotes, backslashes and control characters escaped, bytes that
+ * are not UTF-8 replaced by U+FFFD.  Returns the new end. */
+static char *json_escape(char *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = strlen(text);
+
+    while (n > 0) {
+        size_t len = utf8_sequence(s, n);
+        if (len == 0) {
+            memcpy(out, "\\ufffd", 6);
+            out += 6;
+            len = 1;
+        } else if (*s == '"' || *s == '\\') {
+            *out++ = '\\';
+            *out++ = (char)*s;
+        } else if (*s == '\n') {
+            memcpy(out, "\\n", 2);
+            out += 2;
+        } else if (*s == '\t') {
+            memcpy(out, "\\t", 2);
+            out += 2;
+        } else if (*s < 0x20 || *s == 0x7F) {
+            memcpy(out, "\\u00", 4);
+            out[4] = hex_digits[*s >> 4];
+            out[5] = hex_digits[*s & 0xF];
+            out += 6;
+        } else {
+            memcpy(out, s, len);
+            out += len;
+        }
+        s += len;
+        n -= len;
+    }
+    return out;
+}
+
+/* Appends `s` for a text line into `out` (room for 4 bytes per input byte):
+ * control characters become visible escapes, so a multi-line `-c` program
+ * stays on the one "GMEM Running:" line. */
+static char *text_escape(char *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '\n') {
+            memcpy(out, "\\n", 2);
+            out += 2;
+        } else if (*s == '\t') {
+            memcpy(out, "\\t", 2);
+            out += 2;
+        } else if (*s < 0x20 || *s == 0x7F) {
+            out[0] = '\\';
+            out[1] = 'x';
+            out[2] = hex_digits[*s >> 4];
+            out[3] = hex_digits[*s & 0xF];
+            out += 4;
+        } else {
+            *out++ = (char)*s;
+        }
+    }
+    return out;
+}
+
+int gcm__render_start(const gcm_config *config, const char *command, int64_t pid,
+                      int64_t realtime_ns, const gcm_sink *sink)
+{
+    gcm__line head;
+    char *buf = NULL;
+    char *p;
+    size_t cmd_len;
+    int status;
+
+    if (config == NULL || sink == NULL || sink->write == NULL) {
+        status = GCM_EINVAL;
+        goto done;
+    }
+    cmd_len = command != NULL ? strlen(command) : 0;
+    gcm__line_reset(&head);
+    if (config->json) {
+        GCM__LINE_LIT(&head, "{\"type\":\"start\",\"schema_version\":");
+        gcm__line_u64(&head, GCM_JSON_SCHEMA_VERSION);
+        GCM__LINE_LIT(&head, ",\"version\":\"" GCM_VERSION "\",\"ts\":");
+        if (realtime_ns < 0) {
+            GCM__LINE_LIT(&head, "-");
+            gcm__line_fixed(&head, gcm__div_round((uint64_t)0 - (uint64_t)realtime_ns, 1000u), 6);
+        } else {
+            gcm__line_fixed(&head, gcm__div_round((uint64_t)realtime_ns, 1000u), 6);
+        }
+        GCM__LINE_LIT(&head, ",\"pid\":");
+        gcm__line_i64(&head, pid);
+        GCM__LINE_LIT(&head, ",\"command\":");
+    } else {
+        /* The original's wording, kept for the scripts that look for it. */
+        GCM__LINE_LIT(&head, "GMEM Monitoring initialized (Zero Runtime Overhead)\n");
+        if (command != NULL)
+            GCM__LINE_LIT(&head, "GMEM Running: ");
+    }
+    if (head.overflow) {
+        status = GCM_ERANGE;
+        goto done;
+    }
+    /* The command is the one unbounded piece, so this line gets its own
+     * buffer: the head, the escaped command (at most 6 bytes per byte), and
+     * the tail. */
+    if (cmd_len > (SIZE_MAX - head.len - 8) / 6) {
+        status = GCM_ERANGE;
+        goto done;
+    }
+    buf = malloc(head.len + cmd_len * 6 + 8);
+    if (buf == NULL) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+    memcpy(buf, head.buf, head.len);
+    p = buf + head.len;
+    if (config->json) {
+        if (command == NULL) {
+            memcpy(p, "null", 4);
+            p += 4;
+        } else {
+            *p++ = '"';
+            p = json_escape(p, command);
+            *p++ = '"';
+        }
+        *p++ = '}';
+        *p++ = '\n';
+    } else if (command != NULL) {
+        p = text_escape(p, command);
+        *p++ = '\n';
+    }
+    status = sink->write(sink->ctx, buf, (size_t)(p - buf));
+done:
+    free(buf);
+    return status;
+}
+
+int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t pid, int fd)
+{
+    gcm_sink sink;
+
+    sink.write = gcm_sink_write_fd;
+    sink.ctx = &fd;
+    return gcm__render_start(config, command, pid, gcm_clock_realtime_ns(), &sink);
+}

@@ -1,0 +1,391 @@
+/* summary_text.c: "=== GC MONITORING SUMMARY ===" and everything under it.
+ *
+ * The section opens with the original tool's lines, in its exact shape, for
+ * the people and scripts that read them.  Our additions follow, each read at
+ * a glance: a percentile table with aligned columns, GC's share of wall time,
+ * object totals, the --duration-buckets histogram, the counters of anything
+ * the recorder lost or skipped, and notes on interpreters whose generation
+ * numbers do not mean what they usually do.  All figures come from the exact
+ * aggregates of the snapshot, never from the ring, so they include records the
+ * ring overwrote.
+ */
+#include <stdlib.h>
+
+#include "gc_monitor/errors.h"
+#include "report_internal.h"
+
+/* Column widths of the percentile table: a row label, then numbers. */
+#define LABEL_WIDTH 8
+#define COUNT_WIDTH 12
+#define TIME_WIDTH 10
+/* The histogram's bar at its longest, for the fullest bucket. */
+#define BAR_WIDTH 30
+
+/* Rounds a mean in nanoseconds to a whole number of them for display. */
+static uint64_t mean_ns_rounded(double mean_ns)
+{
+    if (!(mean_ns > 0.0))
+        return 0;
+    if (mean_ns >= 18446744073709549568.0)
+        return UINT64_MAX;
+    return (uint64_t)(mean_ns + 0.5);
+}
+
+/* One "Label: <duration>" line of the original's block. */
+static int duration_line(const char *label, uint64_t ns, const gcm_sink *sink)
+{
+    gcm__line l;
+
+    gcm__line_reset(&l);
+    gcm__line_str(&l, label);
+    gcm__line_duration(&l, ns);
+    return gcm__line_emit(&l, sink);
+}
+
+static int render_original_block(const gcm_summary *sum, const gcm_sink *sink)
+{
+    gcm__line l;
+    unsigned g;
+    int status;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "=== GC MONITORING SUMMARY ===");
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Total GC collections: ");
+    gcm__line_u64(&l, sum->all.count);
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    status = duration_line("Total GC time: ", sum->all.total_ns, sink);
+    if (status != 0)
+        goto done;
+    status = duration_line("Average GC duration: ", mean_ns_rounded(sum->all.mean_ns), sink);
+    if (status != 0)
+        goto done;
+    status = duration_line("Maximum GC duration: ", sum->all.max_ns, sink);
+    if (status != 0)
+        goto done;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Collections by generation:");
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        /* "1 collections" is the original's wording; scripts match on it. */
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Generation ");
+        gcm__line_u64(&l, g);
+        GCM__LINE_LIT(&l, ": ");
+        gcm__line_u64(&l, sum->gen[g].count);
+        GCM__LINE_LIT(&l, " collections");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+done:
+    return status;
+}
+
+/* A duration cell of the percentile table, "-" for a row without pauses. */
+static void time_cell(gcm__line *l, uint64_t ns, uint64_t count)
+{
+    size_t from = l->len;
+
+    if (count == 0)
+        GCM__LINE_LIT(l, "-");
+    else
+        gcm__line_duration(l, ns);
+    gcm__line_align_right(l, from, TIME_WIDTH);
+}
+
+static int percentile_row(const char *label, const gcm_gen_summary *s, const gcm_sink *sink)
+{
+    gcm__line l;
+    size_t from;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "  ");
+    from = l.len;
+    gcm__line_str(&l, label);
+    gcm__line_pad_to(&l, from, LABEL_WIDTH);
+    from = l.len;
+    gcm__line_u64(&l, s->count);
+    gcm__line_align_right(&l, from, COUNT_WIDTH);
+    time_cell(&l, s->total_ns, s->count);
+    time_cell(&l, mean_ns_rounded(s->mean_ns), s->count);
+    time_cell(&l, s->p50_ns, s->count);
+    time_cell(&l, s->p90_ns, s->count);
+    time_cell(&l, s->p99_ns, s->count);
+    time_cell(&l, s->p999_ns, s->count);
+    time_cell(&l, s->max_ns, s->count);
+    return gcm__line_emit(&l, sink);
+}
+
+static int render_percentiles(const gcm_summary *sum, const gcm_sink *sink)
+{
+    static const char *const heads[] = {"total", "mean", "p50", "p90", "p99", "p99.9", "max"};
+    static const char *const labels[GCM_GENERATIONS] = {"gen 0", "gen 1", "gen 2"};
+    gcm__line l;
+    size_t i, from;
+    unsigned g;
+    int status;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Pause times:");
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    gcm__line_reset(&l);
+    gcm__line_fill(&l, ' ', 2 + LABEL_WIDTH);
+    from = l.len;
+    GCM__LINE_LIT(&l, "collections");
+    gcm__line_align_right(&l, from, COUNT_WIDTH);
+    for (i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        from = l.len;
+        gcm__line_str(&l, heads[i]);
+        gcm__line_align_right(&l, from, TIME_WIDTH);
+    }
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        status = percentile_row(labels[g], &sum->gen[g], sink);
+        if (status != 0)
+            goto done;
+    }
+    status = percentile_row("all", &sum->all, sink);
+done:
+    return status;
+}
+
+static int render_share_and_objects(const gcm_summary *sum, const gcm_sink *sink)
+{
+    gcm__line l;
+    int status;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "GC share of wall time: ");
+    if (sum->wall_ns == 0)
+        GCM__LINE_LIT(&l, "unknown");
+    else if (sum->share_pct > 0.0 && sum->share_pct < 0.01)
+        GCM__LINE_LIT(&l, "<0.01%");
+    else
+        gcm__line_printf(&l, "%.2f%%", sum->share_pct);
+    GCM__LINE_LIT(&l, " (");
+    gcm__line_duration(&l, sum->gc_ns);
+    GCM__LINE_LIT(&l, " of ");
+    gcm__line_duration(&l, sum->wall_ns);
+    GCM__LINE_LIT(&l, ")");
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Objects collected: ");
+    gcm__line_u64(&l, sum->all.collected);
+    GCM__LINE_LIT(&l, ", uncollectable: ");
+    gcm__line_u64(&l, sum->all.uncollectable);
+    status = gcm__line_emit(&l, sink);
+done:
+    return status;
+}
+
+/* The label of user bucket `i`: "up to 1ms", "1ms to 5ms", "over 100ms". */
+static void bucket_label(gcm__line *l, const gcm_snapshot *snap, uint32_t i)
+{
+    if (i == snap->bucket_count) {
+        GCM__LINE_LIT(l, "over ");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i - 1]);
+    } else if (i == 0) {
+        GCM__LINE_LIT(l, "up to ");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[0]);
+    } else {
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i - 1]);
+        GCM__LINE_LIT(l, " to ");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i]);
+    }
+}
+
+static int render_buckets(const gcm_snapshot *snap, const gcm_sink *sink)
+{
+    const gcm_gen_snapshot *all = &snap->all;
+    uint32_t n = snap->bucket_count;
+    uint64_t peak = 0;
+    size_t label_width = 0;
+    gcm__line l;
+    uint32_t i;
+    int status;
+
+    if (n == 0 || n > GCM_MAX_BUCKETS) {
+        status = 0;
+        goto done;
+    }
+    /* Measure the labels first so that the counts line up in one column. */
+    for (i = 0; i <= n; i++) {
+        gcm__line_reset(&l);
+        bucket_label(&l, snap, i);
+        if (l.len > label_width)
+            label_width = l.len;
+        if (all->buckets[i] > peak)
+            peak = all->buckets[i];
+    }
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Pause durations (--duration-buckets):");
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    for (i = 0; i <= n; i++) {
+        uint64_t c = all->buckets[i];
+        size_t from, bar = 0;
+
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "  ");
+        from = l.len;
+        bucket_label(&l, snap, i);
+        gcm__line_pad_to(&l, from, label_width);
+        from = l.len;
+        gcm__line_u64(&l, c);
+        gcm__line_align_right(&l, from, COUNT_WIDTH);
+        from = l.len;
+        gcm__line_printf(&l, "%.1f%%", all->count ? 100.0 * (double)c / (double)all->count : 0.0);
+        gcm__line_align_right(&l, from, 8);
+        if (c > 0 && peak > 0) {
+            /* Every non-empty bucket gets at least one mark, so none looks empty. */
+            bar = (size_t)((double)c * BAR_WIDTH / (double)peak + 0.5);
+            if (bar == 0)
+                bar = 1;
+            GCM__LINE_LIT(&l, "  ");
+            gcm__line_fill(&l, '#', bar);
+        }
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+done:
+    return status;
+}
+
+static int render_counters(const gcm_summary *sum, const gcm_snapshot *snap, const gcm_sink *sink)
+{
+    gcm__line l;
+    int status = 0;
+
+    if (sum->overwritten > 0) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Overwritten records: ");
+        gcm__line_u64(&l, sum->overwritten);
+        GCM__LINE_LIT(&l, " (the ring holds the latest ");
+        gcm__line_u64(&l, snap->capacity);
+        GCM__LINE_LIT(&l, "; the figures above include every collection)");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (sum->dropped_stops > 0) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Dropped stops: ");
+        gcm__line_u64(&l, sum->dropped_stops);
+        GCM__LINE_LIT(&l, " (a collection's end seen without its start, not timed)");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (sum->unusable_info > 0) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Unusable info: ");
+        gcm__line_u64(&l, sum->unusable_info);
+        GCM__LINE_LIT(&l, " (callbacks whose info could not be read, not counted)");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (sum->torn) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Note: the recorder was mid-update when these figures were copied;"
+                          " the latest collection may be counted in part.");
+        status = gcm__line_emit(&l, sink);
+    }
+done:
+    return status;
+}
+
+/* Reads "3.14.2" (or "3.14.0rc1") into its first three numbers; 0 if unreadable. */
+static int parse_version(const char *text, long out[3])
+{
+    const char *p = text;
+    char *end;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        out[i] = strtol(p, &end, 10);
+        p = end;
+        if (i < 2) {
+            if (*p != '.')
+                return 0;
+            p++;
+        }
+    }
+    return 1;
+}
+
+static int render_notes(const gcm_report_input *in, const gcm_sink *sink)
+{
+    long v[3];
+    gcm__line l;
+    int status = 0;
+
+    if (in->free_threaded) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Note: this is a free-threaded build, whose collector has a single"
+                          " generation: every automatic collection is reported as generation 0,"
+                          " so generations 1 and 2 count only explicit gc.collect(1) and"
+                          " gc.collect() calls.");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (in->python_version != NULL && parse_version(in->python_version, v) &&
+        v[0] == 3 && v[1] == 14 && v[2] <= 4 && !in->free_threaded) {
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Note: CPython 3.14.0 to 3.14.4 collect incrementally: every automatic"
+                          " collection is reported as generation 1, generation 2 counts full"
+                          " collections such as gc.collect(), and generation 0 only"
+                          " gc.collect(0) calls.");
+        status = gcm__line_emit(&l, sink);
+    }
+done:
+    return status;
+}
+
+int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
+                             const gcm_sink *sink)
+{
+    int status;
+
+    status = render_original_block(sum, sink);
+    if (status != 0)
+        goto done;
+    if (sum->all.count > 0) {
+        status = render_percentiles(sum, sink);
+        if (status != 0)
+            goto done;
+    }
+    status = render_share_and_objects(sum, sink);
+    if (status != 0)
+        goto done;
+    if (sum->all.count > 0) {
+        status = render_buckets(in->snapshot, sink);
+        if (status != 0)
+            goto done;
+    }
+    status = render_counters(sum, in->snapshot, sink);
+    if (status != 0)
+        goto done;
+    status = render_notes(in, sink);
+done:
+    return status;
+}
