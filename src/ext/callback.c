@@ -1,0 +1,191 @@
+/* src/ext/callback.c: the recording path, the C callable that sits in gc.callbacks.
+ *
+ * CPython calls it twice per collection, with ("start", info) and ("stop",
+ * info).  It must not change what it observes: it allocates nothing, takes no
+ * lock, does no I/O, never raises and never leaves an exception set.  What it
+ * cannot use is counted in the block and surfaces in the report.  CPython
+ * itself builds the info dict (and, before 3.12, the phase string) for every
+ * callback; "zero allocation" covers only what this file does.
+ */
+#include "ext.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Which keys of the info dict were present. */
+#define SEEN_GENERATION 0x1u
+#define SEEN_COLLECTED 0x2u
+#define SEEN_UNCOLLECTABLE 0x4u
+
+/* Returns 1 when `s` is the compact ASCII str of exactly `lit` (length `n`). */
+static inline int
+ascii_equals(PyObject *s, const char *lit, Py_ssize_t n)
+{
+    return PyUnicode_IS_COMPACT_ASCII(s) && PyUnicode_GET_LENGTH(s) == n &&
+           memcmp(PyUnicode_DATA(s), lit, (size_t)n) == 0;
+}
+
+/* Reads a non-negative int without allocating or raising.  Returns 0 and sets
+ * *out, or -1 for anything else (the caller counts it). */
+static inline int
+read_count(PyObject *v, uint64_t *out)
+{
+    int overflow = 0;
+    long long x;
+
+    if (!PyLong_Check(v))
+        return -1;
+    x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow != 0 || x < 0) {
+        /* -1 with no overflow may also mean an error was set; never keep one. */
+        if (x == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        return -1;
+    }
+    *out = (uint64_t)x;
+    return 0;
+}
+
+/* Reads 3.15's native `duration` (a float in seconds) as nanoseconds.  The only
+ * floating point on the recording path, and only where CPython provides it. */
+static inline int
+read_duration(PyObject *v, uint64_t *out)
+{
+    double d;
+
+    if (!PyFloat_Check(v))
+        return -1;
+    d = PyFloat_AS_DOUBLE(v);
+    /* 1.8e10 s is about 570 years: anything longer would overflow uint64 ns. */
+    if (!isfinite(d) || d < 0.0 || d > 1.8e10)
+        return -1;
+    *out = (uint64_t)(d * 1e9 + 0.5);
+    return 0;
+}
+
+/* The rare path, out of line: a stopped recorder ignores everything, and a
+ * detached one (in a fork child, before the Python-level hook gave it a new
+ * block) only counts the collections it misses.  It never touches the block,
+ * which still holds the parent's events. */
+static GCM__NOINLINE PyObject *
+callback_detached(gcm__recorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (self->stopped)
+        Py_RETURN_NONE;
+    if (nargs >= 1 && PyUnicode_Check(args[0]) && ascii_equals(args[0], "stop", 4))
+        self->missed++;
+    Py_RETURN_NONE;
+}
+
+/* Parses the info dict and records one event.  `start` is the clock at the
+ * matching "start", `now` the clock read once for this "stop". */
+static void
+record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
+{
+    gcm_block *b = self->block;
+    gcm_event ev;
+    PyObject *key;
+    PyObject *value;
+    Py_ssize_t pos = 0;
+    unsigned seen = 0;
+    uint64_t generation = 0;
+
+    memset(&ev, 0, sizeof ev);
+    ev.start_ns = start;
+    ev.duration_ns = now > start ? now - start : 0;
+
+    /* PyDict_Next borrows keys and values: no reference counting, no
+     * allocation.  Dispatching on the first character avoids comparing whole
+     * strings for the common keys. */
+    while (PyDict_Next(info, &pos, &key, &value)) {
+        const char *k;
+
+        if (!PyUnicode_IS_COMPACT_ASCII(key) || PyUnicode_GET_LENGTH(key) < 1)
+            continue;
+        k = (const char *)PyUnicode_DATA(key);
+        switch (k[0]) {
+        case 'g':
+            if (!ascii_equals(key, "generation", 10))
+                break;
+            if (read_count(value, &generation) != 0)
+                goto unusable;
+            seen |= SEEN_GENERATION;
+            break;
+        case 'c':
+            if (ascii_equals(key, "collected", 9)) {
+                if (read_count(value, &ev.collected) != 0)
+                    goto unusable;
+                seen |= SEEN_COLLECTED;
+            } else if (ascii_equals(key, "candidates", 10)) {
+                if (read_count(value, &ev.candidates) != 0)
+                    goto unusable;
+                ev.flags |= GCM_EVENT_HAS_CANDIDATES;
+            }
+            break;
+        case 'u':
+            if (!ascii_equals(key, "uncollectable", 13))
+                break;
+            if (read_count(value, &ev.uncollectable) != 0)
+                goto unusable;
+            seen |= SEEN_UNCOLLECTABLE;
+            break;
+        case 'd':
+            if (!ascii_equals(key, "duration", 8))
+                break;
+            if (read_duration(value, &ev.duration_ns) != 0)
+                goto unusable;
+            ev.flags |= GCM_EVENT_NATIVE_DURATION;
+            break;
+        default:
+            break;
+        }
+    }
+    if (seen != (SEEN_GENERATION | SEEN_COLLECTED | SEEN_UNCOLLECTABLE) ||
+        generation >= GCM_GENERATIONS)
+        goto unusable;
+    ev.generation = (uint32_t)generation;
+    /* gcm_block_record counts a bad generation itself; nothing else can fail. */
+    (void)gcm_block_record(b, &ev);
+    return;
+
+unusable:
+    gcm_block_count_unusable_info(b);
+}
+
+PyObject *
+gcm__recorder_gc_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    PyObject *phase;
+    uint64_t now;
+    uint64_t start;
+
+    /* The one extra branch of the fast path: it is taken only by a stopped
+     * recorder or in a fork child before the after-fork hook has run. */
+    if (GCM__UNLIKELY(atomic_load_explicit(&self->epoch, memory_order_relaxed) !=
+                      atomic_load_explicit(&gcm__fork_epoch, memory_order_relaxed)))
+        return callback_detached(self, args, nargs);
+
+    now = gcm_clock_monotonic_ns();
+    if (GCM__UNLIKELY(nargs != 2 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1]))) {
+        gcm_block_count_unusable_info(self->block);
+        Py_RETURN_NONE;
+    }
+    phase = args[0];
+    if (ascii_equals(phase, "start", 5)) {
+        /* 0 means "no start pending"; the monotonic clock is never 0 once the
+         * system has been up for a nanosecond. */
+        atomic_store_explicit(&self->start_ns, now, memory_order_relaxed);
+    } else if (ascii_equals(phase, "stop", 4)) {
+        start = atomic_exchange_explicit(&self->start_ns, 0, memory_order_relaxed);
+        if (GCM__UNLIKELY(start == 0))
+            /* We were appended during this collection (e.g. from a __del__):
+             * the pause has no beginning, so it is counted, not invented. */
+            gcm_block_count_dropped_stop(self->block);
+        else
+            record_stop(self, args[1], start, now);
+    } else {
+        gcm_block_count_unusable_info(self->block);
+    }
+    Py_RETURN_NONE;
+}

@@ -1,0 +1,106 @@
+/* src/ext/ext.h: what the files of the CPython extension gc_monitor._core share.
+ *
+ * The extension is the only part of pygcprofiler that talks to CPython.  It has
+ * one heap type, Recorder, which owns a recording block (include/gc_monitor/
+ * block.h) and one C callable bound to it that the Python layer appends to
+ * gc.callbacks.  Everything here is private to src/ext/; the Python-visible
+ * surface is described in python/gc_monitor/_core.pyi.
+ *
+ * Threading: the callable runs on whichever thread collects.  CPython never
+ * runs two collections at once, so each block has one writer; snapshots may be
+ * taken from any thread while it writes (the block's atomics make that safe).
+ * The list of live recorders is only touched with the GIL held, or under
+ * `live_lock` on free-threaded builds.
+ *
+ * Fork: a pthread_atfork child handler bumps gcm__fork_epoch, which detaches
+ * every recorder from its block before any Python code runs in the child; the
+ * module's os.register_at_fork hook later gives each one a fresh block.
+ */
+#ifndef GCM_EXT_EXT_H
+#define GCM_EXT_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "gc_monitor/gc_monitor.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define GCM__LIKELY(x) __builtin_expect(!!(x), 1)
+#define GCM__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GCM__NOINLINE __attribute__((noinline))
+#else
+#define GCM__LIKELY(x) (x)
+#define GCM__UNLIKELY(x) (x)
+#define GCM__NOINLINE
+#endif
+
+/* A recorder's epoch once it is stopped: no fork ever reaches this value, so
+ * the callback's single epoch comparison also filters stopped recorders. */
+#define GCM__EPOCH_STOPPED UINT64_MAX
+
+typedef struct gcm__recorder gcm__recorder;
+
+/* Per-module state (multi-phase init): nothing in the extension is a global
+ * except the process-wide fork epoch. */
+typedef struct gcm__module_state {
+    PyTypeObject *recorder_type;
+    gcm__recorder *live;        /* doubly linked list of live recorders, for the fork hook */
+#ifdef Py_GIL_DISABLED
+    PyMutex live_lock;          /* guards `live`; never taken on the recording path */
+#endif
+} gcm__module_state;
+
+struct gcm__recorder {
+    PyObject_HEAD
+    /* The recording path reads these four; they come first to share a cache line. */
+    _Atomic uint64_t epoch;     /* fork epoch of `block`; GCM__EPOCH_STOPPED once stopped */
+    _Atomic uint64_t start_ns;  /* clock at the pending "start", 0 when none is pending */
+    gcm_block *block;           /* owned, PyMem_RawMalloc'd, gcm_block_size(capacity) bytes */
+    uint64_t missed;            /* "stop" callbacks seen while detached after a fork */
+    PyObject *callback;         /* the bound C callable for gc.callbacks (strong) */
+    gcm__recorder *prev;        /* links in gcm__module_state.live */
+    gcm__recorder *next;
+    size_t block_size;
+    int stopped;                /* set once by stop(); also encoded in `epoch` */
+    gcm_config config;
+};
+
+/* The process-wide fork epoch, bumped by the atfork child handler. */
+extern _Atomic uint64_t gcm__fork_epoch;
+
+/* Registers the pthread_atfork child handler once per process.  Returns 0 or
+ * -1 with an exception set. */
+int gcm__fork_install(void);
+
+/* Returns the module state of `module`. */
+gcm__module_state *gcm__state(PyObject *module);
+
+/* Creates the Recorder heap type and adds it to `module`.  Returns 0 or -1
+ * with an exception set. */
+int gcm__recorder_type_add(PyObject *module);
+
+/* Gives every live recorder of `module` a fresh block labelled with this
+ * (child) process's pid, after a fork.  Returns 0 or -1 with an exception set. */
+int gcm__recorder_after_fork(PyObject *module);
+
+/* The GC callback: METH_FASTCALL, `self` is the recorder.  Never raises. */
+PyObject *gcm__recorder_gc_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+
+/* Converts the JSON summary `json` into a new dict, leaving out the keys
+ * "type" and "schema_version".  Returns NULL with an exception set on failure. */
+PyObject *gcm__summary_to_dict(const struct cJSON *json);
+
+/* Raises the exception that matches a config error: TypeError for an unknown
+ * or non-keyword option, ValueError otherwise, with the core's message. */
+void gcm__raise_config_error(int code, const gcm_config_error *err);
+
+/* Decodes launcher config text into `cfg`.  Returns 0 or -1 with ValueError set. */
+int gcm__config_from_text(gcm_config *cfg, PyObject *text);
+
+/* Returns the interpreter's version ("3.13.0") in a static buffer. */
+const char *gcm__python_version(void);
+
+#endif /* GCM_EXT_EXT_H */

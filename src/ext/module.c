@@ -1,0 +1,228 @@
+/* src/ext/module.c: the module gc_monitor._core (multi-phase init, module state).
+ *
+ * The module holds the Recorder type, the list of live recorders for the
+ * after-fork hook, a few facts about the interpreter for the reports, and
+ * render_start() for the launcher's bootstrap.
+ */
+#include "ext.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+static char python_version[32];
+static pthread_once_t python_version_once = PTHREAD_ONCE_INIT;
+
+static void
+python_version_init(void)
+{
+    const char *v = Py_GetVersion();
+    size_t n = strcspn(v, " ");
+
+    if (n >= sizeof python_version)
+        n = sizeof python_version - 1;
+    memcpy(python_version, v, n);
+    python_version[n] = '\0';
+}
+
+const char *
+gcm__python_version(void)
+{
+    (void)pthread_once(&python_version_once, python_version_init);
+    return python_version;
+}
+
+gcm__module_state *
+gcm__state(PyObject *module)
+{
+    return (gcm__module_state *)PyModule_GetState(module);
+}
+
+static PyObject *
+core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"config_text", "command", "fd", NULL};
+    gcm_config *cfg = NULL;
+    PyObject *text;
+    const char *command;
+    int fd;
+    int rc;
+    PyObject *result = NULL;
+
+    (void)module;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Usi:render_start", kwlist, &text, &command,
+                                     &fd))
+        goto done;
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (gcm__config_from_text(cfg, text) != 0)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    rc = gcm_report_start_fd(cfg, command, (int64_t)getpid(), fd);
+    Py_END_ALLOW_THREADS
+    /* A closed or broken stream is the user's business (`... 2>&-`), not an
+     * error of the program being monitored. */
+    if (rc != 0 && rc != GCM_EIO) {
+        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+        goto done;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(cfg);
+    return result;
+}
+
+static PyObject *
+core_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    if (gcm__recorder_after_fork(module) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef core_methods[] = {
+    {"render_start", (PyCFunction)(void (*)(void))core_render_start,
+     METH_VARARGS | METH_KEYWORDS,
+     "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "
+     "into fd, as the config asks (text or JSON)."},
+    {"_after_fork_child", core_after_fork_child, METH_NOARGS,
+     "_after_fork_child()\n--\n\nGives every live recorder a fresh block labelled with this "
+     "process (os.register_at_fork hook)."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Registers the module's after-fork hook with os.register_at_fork, so it runs
+ * with the other Python-level hooks in the child. */
+static int
+register_fork_hook(PyObject *module)
+{
+    PyObject *os = NULL;
+    PyObject *reg = NULL;
+    PyObject *hook = NULL;
+    PyObject *kwargs = NULL;
+    PyObject *empty = NULL;
+    PyObject *res = NULL;
+    int status = -1;
+
+    os = PyImport_ImportModule("os");
+    if (os == NULL)
+        goto done;
+    reg = PyObject_GetAttrString(os, "register_at_fork");
+    if (reg == NULL)
+        goto done;
+    hook = PyObject_GetAttrString(module, "_after_fork_child");
+    if (hook == NULL)
+        goto done;
+    kwargs = Py_BuildValue("{s:O}", "after_in_child", hook);
+    if (kwargs == NULL)
+        goto done;
+    empty = PyTuple_New(0);
+    if (empty == NULL)
+        goto done;
+    res = PyObject_Call(reg, empty, kwargs);
+    if (res == NULL)
+        goto done;
+    status = 0;
+done:
+    Py_XDECREF(res);
+    Py_XDECREF(empty);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(hook);
+    Py_XDECREF(reg);
+    Py_XDECREF(os);
+    return status;
+}
+
+static int
+core_exec(PyObject *module)
+{
+    int free_threaded = 0;
+    int status = -1;
+
+#ifdef Py_GIL_DISABLED
+    free_threaded = 1;
+#endif
+    if (gcm__fork_install() != 0)
+        goto done;
+    if (gcm__recorder_type_add(module) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "PYTHON_VERSION", gcm__python_version()) != 0)
+        goto done;
+    if (PyModule_AddObject(module, "FREE_THREADED", PyBool_FromLong(free_threaded)) != 0)
+        goto done;
+    if (PyModule_AddIntConstant(module, "SCHEMA_VERSION", GCM_JSON_SCHEMA_VERSION) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "CONFIG_ENV", GCM_CONFIG_ENV) != 0)
+        goto done;
+    if (register_fork_hook(module) != 0)
+        goto done;
+    status = 0;
+done:
+    return status;
+}
+
+static int
+core_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    gcm__module_state *st = gcm__state(module);
+
+    if (st != NULL)
+        Py_VISIT(st->recorder_type);
+    return 0;
+}
+
+static int
+core_clear(PyObject *module)
+{
+    gcm__module_state *st = gcm__state(module);
+
+    if (st != NULL)
+        Py_CLEAR(st->recorder_type);
+    return 0;
+}
+
+static void
+core_free(void *module)
+{
+    (void)core_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, (void *)core_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    /* True: the recording path uses only the block's atomics and the
+     * recorder's atomic fields, and CPython never runs two collections at
+     * once; the list of recorders has its own lock. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "gc_monitor._core",
+    .m_doc = "The C core of gc_monitor: a zero-allocation recorder for gc.callbacks.",
+    .m_size = sizeof(gcm__module_state),
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
+};
+
+/* Declared here because the extension's only exported symbol needs a
+ * prototype for -Wmissing-prototypes, whatever PyMODINIT_FUNC expands to. */
+PyMODINIT_FUNC PyInit__core(void);
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    return PyModuleDef_Init(&core_module);
+}

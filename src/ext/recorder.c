@@ -1,0 +1,621 @@
+/* src/ext/recorder.c: the Recorder heap type, owner of one recording block.
+ *
+ * A Recorder is created from a validated gcm_config (keywords or the
+ * launcher's config text), allocates its block once, and hands out one C
+ * callable bound to itself for gc.callbacks.  Nothing is shared between two
+ * recorders.  Everything here runs outside the recording path, with the GIL
+ * held (or an attached thread state on free-threaded builds), except the
+ * report rendering, which releases it.
+ */
+#include "ext.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The callable CPython calls; its `self` is the recorder. */
+static PyMethodDef callback_def = {
+    "gc_callback",
+    (PyCFunction)(void (*)(void))gcm__recorder_gc_callback,
+    METH_FASTCALL,
+    "gc_callback(phase, info)\n--\n\nRecords one garbage collection; never raises.",
+};
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+void
+gcm__raise_config_error(int code, const gcm_config_error *err)
+{
+    char msg[512];
+
+    gcm_config_error_format(err, 1, msg, sizeof msg);
+    PyErr_SetString(code == GCM_EUNKNOWN ? PyExc_TypeError : PyExc_ValueError, msg);
+}
+
+int
+gcm__config_from_text(gcm_config *cfg, PyObject *text)
+{
+    gcm_config_error err;
+    const char *utf8;
+    char msg[512];
+    int rc;
+    int status = -1;
+
+    utf8 = PyUnicode_AsUTF8(text);
+    if (utf8 == NULL)
+        goto done;
+    memset(&err, 0, sizeof err);
+    rc = gcm_config_decode(cfg, utf8, &err);
+    if (rc != 0) {
+        /* The text comes from the launcher, not from keywords: any refusal,
+         * unknown names included, is a bad value. */
+        gcm_config_error_format(&err, 1, msg, sizeof msg);
+        PyErr_SetString(PyExc_ValueError, msg);
+        goto done;
+    }
+    status = 0;
+done:
+    return status;
+}
+
+/* Applies the GCMonitor keywords in `options` (a dict of str to str) to `cfg`. */
+static int
+config_from_options(gcm_config *cfg, PyObject *options)
+{
+    PyObject *key;
+    PyObject *value;
+    Py_ssize_t pos = 0;
+    int status = -1;
+
+    gcm_config_init(cfg);
+    while (PyDict_Next(options, &pos, &key, &value)) {
+        const gcm_option *opt;
+        const char *name;
+        const char *text;
+        gcm_config_error err;
+        int rc;
+
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "GCMonitor() keywords must be strings");
+            goto done;
+        }
+        name = PyUnicode_AsUTF8(key);
+        if (name == NULL)
+            goto done;
+        /* Only keywords are accepted here: a flag spelling ("alert-threshold-ms")
+         * or a launcher-only option is as unknown as a typo. */
+        opt = gcm_config_find_in(name, GCM_SCOPE_API);
+        if (opt == NULL) {
+            PyErr_Format(PyExc_TypeError, "GCMonitor() got an unexpected keyword argument '%s'",
+                         name);
+            goto done;
+        }
+        if (!PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "option '%s' must be given as a str here", name);
+            goto done;
+        }
+        text = PyUnicode_AsUTF8(value);
+        if (text == NULL)
+            goto done;
+        memset(&err, 0, sizeof err);
+        rc = gcm_config_set(cfg, opt, text, &err);
+        if (rc != 0) {
+            gcm__raise_config_error(rc, &err);
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Blocks and the list of live recorders                                */
+/* ------------------------------------------------------------------ */
+
+static void
+live_lock(gcm__module_state *st)
+{
+#ifdef Py_GIL_DISABLED
+    PyMutex_Lock(&st->live_lock);
+#else
+    (void)st;
+#endif
+}
+
+static void
+live_unlock(gcm__module_state *st)
+{
+#ifdef Py_GIL_DISABLED
+    PyMutex_Unlock(&st->live_lock);
+#else
+    (void)st;
+#endif
+}
+
+static gcm__module_state *
+recorder_state(gcm__recorder *self)
+{
+    /* The type keeps its module alive, and the type is not subclassable, so
+     * this always finds our module. */
+    return gcm__state(PyType_GetModule(Py_TYPE(self)));
+}
+
+/* Allocates and formats a block for `cfg` labelled with this process.  Returns
+ * 0 or -1 with an exception set. */
+static int
+block_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
+{
+    gcm_block_params params;
+    gcm_block *block = NULL;
+    size_t size;
+    int rc;
+    int status = -1;
+
+    memset(&params, 0, sizeof params);
+    rc = gcm_config_block_params(cfg, &params);
+    if (rc != 0) {
+        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+        goto done;
+    }
+    params.pid = (int64_t)getpid();
+    params.ppid = (int64_t)getppid();
+    size = gcm_block_size(params.capacity);
+    if (size == 0) {
+        PyErr_SetString(PyExc_ValueError, "gc_monitor: invalid buffer capacity");
+        goto done;
+    }
+    /* Raw memory: the block is ours alone and never holds Python objects. */
+    block = PyMem_RawMalloc(size);
+    if (block == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    rc = gcm_block_init(block, size, &params);
+    if (rc != 0) {
+        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+        goto done;
+    }
+    *out = block;
+    *out_size = size;
+    block = NULL;
+    status = 0;
+done:
+    PyMem_RawFree(block);
+    return status;
+}
+
+static PyObject *
+recorder_create(PyTypeObject *type, const gcm_config *cfg)
+{
+    gcm__recorder *self = NULL;
+    gcm__module_state *st;
+    PyObject *result = NULL;
+
+    self = (gcm__recorder *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        goto done;
+    self->config = *cfg;
+    if (block_new(&self->config, &self->block, &self->block_size) != 0)
+        goto done;
+    self->callback = PyCFunction_NewEx(&callback_def, (PyObject *)self, NULL);
+    if (self->callback == NULL)
+        goto done;
+    atomic_store(&self->start_ns, 0);
+    atomic_store(&self->epoch, atomic_load(&gcm__fork_epoch));
+
+    st = recorder_state(self);
+    live_lock(st);
+    self->prev = NULL;
+    self->next = st->live;
+    if (st->live != NULL)
+        st->live->prev = self;
+    st->live = self;
+    live_unlock(st);
+
+    result = (PyObject *)self;
+    self = NULL;
+done:
+    Py_XDECREF(self);
+    return result;
+}
+
+static void
+recorder_unlink(gcm__recorder *self)
+{
+    gcm__module_state *st = recorder_state(self);
+
+    live_lock(st);
+    if (self->prev != NULL)
+        self->prev->next = self->next;
+    else if (st->live == self)
+        st->live = self->next;
+    if (self->next != NULL)
+        self->next->prev = self->prev;
+    self->prev = NULL;
+    self->next = NULL;
+    live_unlock(st);
+}
+
+int
+gcm__recorder_after_fork(PyObject *module)
+{
+    gcm__module_state *st = gcm__state(module);
+    gcm__recorder *r;
+    int status = 0;
+
+    live_lock(st);
+    for (r = st->live; r != NULL; r = r->next) {
+        gcm_block *fresh = NULL;
+        gcm_block *old;
+        size_t size = 0;
+        uint64_t i;
+
+        if (block_new(&r->config, &fresh, &size) != 0) {
+            /* The recorder stays detached: it keeps counting what it misses
+             * and never writes into the parent's events. */
+            status = -1;
+            continue;
+        }
+        old = r->block;
+        r->block = fresh;
+        r->block_size = size;
+        PyMem_RawFree(old);
+        /* Collections between fork(2) and this hook really happened in this
+         * process, but had no block to go to: they are reported as dropped. */
+        for (i = 0; i < r->missed; i++)
+            gcm_block_count_dropped_stop(fresh);
+        r->missed = 0;
+        atomic_store(&r->start_ns, 0);
+        if (!r->stopped)
+            atomic_store(&r->epoch, atomic_load(&gcm__fork_epoch));
+    }
+    live_unlock(st);
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Type slots                                                           */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+recorder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"options", NULL};
+    PyObject *options = NULL;
+    gcm_config *cfg = NULL;
+    PyObject *result = NULL;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O!:Recorder", kwlist, &PyDict_Type, &options))
+        goto done;
+    /* A config holds three paths: keep it off the stack. */
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    gcm_config_init(cfg);
+    if (options != NULL && config_from_options(cfg, options) != 0)
+        goto done;
+    result = recorder_create(type, cfg);
+done:
+    PyMem_Free(cfg);
+    return result;
+}
+
+static PyObject *
+recorder_from_config_text(PyObject *cls, PyObject *text)
+{
+    gcm_config *cfg = NULL;
+    PyObject *result = NULL;
+
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "from_config_text() argument must be str");
+        goto done;
+    }
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (gcm__config_from_text(cfg, text) != 0)
+        goto done;
+    result = recorder_create((PyTypeObject *)cls, cfg);
+done:
+    PyMem_Free(cfg);
+    return result;
+}
+
+static int
+recorder_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(self->callback);
+    return 0;
+}
+
+static int
+recorder_clear(PyObject *op)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    Py_CLEAR(self->callback);
+    return 0;
+}
+
+static void
+recorder_dealloc(PyObject *op)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    PyTypeObject *type = Py_TYPE(op);
+
+    PyObject_GC_UnTrack(op);
+    recorder_unlink(self);
+    (void)recorder_clear(op);
+    PyMem_RawFree(self->block);
+    self->block = NULL;
+    type->tp_free(op);
+    Py_DECREF(type);
+}
+
+/* ------------------------------------------------------------------ */
+/* Methods                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
+ * with an exception set on failure. */
+static gcm_snapshot *
+take_snapshot(gcm__recorder *self)
+{
+    gcm_snapshot *snap = PyMem_Malloc(sizeof *snap);
+
+    if (snap == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    /* GCM_EBUSY still fills the snapshot, marked torn: a report beats none. */
+    (void)gcm_block_snapshot(self->block, snap);
+    return snap;
+}
+
+static PyObject *
+recorder_snapshot(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    gcm_snapshot *snap = NULL;
+    cJSON *json = NULL;
+    PyObject *result = NULL;
+
+    snap = take_snapshot(self);
+    if (snap == NULL)
+        goto done;
+    json = gcm_summary_json(snap);
+    if (json == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = gcm__summary_to_dict(json);
+done:
+    cJSON_Delete(json);
+    PyMem_Free(snap);
+    return result;
+}
+
+static PyObject *
+recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    self->stopped = 1;
+    atomic_store_explicit(&self->epoch, GCM__EPOCH_STOPPED, memory_order_relaxed);
+    Py_RETURN_NONE;
+}
+
+/* Opens the --log-file for appending: never through a symlink, never
+ * truncating another process's report, and private to the user. */
+static int
+open_log_file(const char *path)
+{
+    int fd;
+
+    do {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+static PyObject *
+recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"fd", NULL};
+    gcm__recorder *self = (gcm__recorder *)op;
+    gcm_snapshot *snap = NULL;
+    gcm_event *events = NULL;
+    gcm_report_input in;
+    size_t count = 0;
+    uint64_t first = 0;
+    uint64_t capacity;
+    int fd = -1;
+    int opened = -1;
+    int rc = GCM_EIO;
+    PyObject *result = NULL;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|i:write_report", kwlist, &fd))
+        goto done;
+    snap = take_snapshot(self);
+    if (snap == NULL)
+        goto done;
+    capacity = self->block->header.capacity;
+    events = PyMem_RawMalloc((size_t)capacity * sizeof *events);
+    if (events == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    (void)gcm_block_copy_events(self->block, events, (size_t)capacity, &count, &first);
+
+    memset(&in, 0, sizeof in);
+    in.snapshot = snap;
+    in.events = events;
+    in.event_count = count;
+    in.first_event_index = first;
+    in.config = &self->config;
+    in.python_version = gcm__python_version();
+#ifdef Py_GIL_DISABLED
+    in.free_threaded = 1;
+#endif
+
+    if (fd < 0) {
+        if (self->config.log_file[0] != '\0') {
+            opened = open_log_file(self->config.log_file);
+            fd = opened;
+        } else {
+            fd = 2;
+        }
+    }
+    /* A report that cannot be written (closed stderr, unwritable log file)
+     * is given up silently: the program's own outcome matters more. */
+    if (fd >= 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = gcm_report_render_fd(&in, fd);
+        Py_END_ALLOW_THREADS
+    }
+    result = PyBool_FromLong(rc == 0);
+done:
+    if (opened >= 0)
+        (void)close(opened);
+    PyMem_RawFree(events);
+    PyMem_Free(snap);
+    return result;
+}
+
+static PyObject *
+recorder_get_callback(PyObject *op, void *Py_UNUSED(closure))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    if (self->callback == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "the recorder has been cleared");
+        return NULL;
+    }
+    Py_INCREF(self->callback);
+    return self->callback;
+}
+
+static PyObject *
+recorder_get_config_text(PyObject *op, void *Py_UNUSED(closure))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    char small[1024];
+    char *buf = small;
+    size_t needed = 0;
+    int rc;
+    PyObject *result = NULL;
+
+    rc = gcm_config_encode(&self->config, small, sizeof small, &needed);
+    if (rc == GCM_ENOMEM) {
+        buf = PyMem_Malloc(needed + 1);
+        if (buf == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        rc = gcm_config_encode(&self->config, buf, needed + 1, &needed);
+    }
+    if (rc != 0) {
+        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+        goto done;
+    }
+    result = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)needed);
+done:
+    if (buf != small)
+        PyMem_Free(buf);
+    return result;
+}
+
+static PyObject *
+recorder_get_dump_garbage(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(((gcm__recorder *)op)->config.dump_garbage != 0);
+}
+
+static PyObject *
+recorder_get_stopped(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(((gcm__recorder *)op)->stopped != 0);
+}
+
+static PyObject *
+recorder_get_pid(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLongLong((long long)((gcm__recorder *)op)->block->header.pid);
+}
+
+static PyMethodDef recorder_methods[] = {
+    {"from_config_text", recorder_from_config_text, METH_O | METH_CLASS,
+     "from_config_text(text)\n--\n\nCreates a recorder from PYGCPROFILER_CONFIG text."},
+    {"snapshot", recorder_snapshot, METH_NOARGS,
+     "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
+    {"stop", recorder_stop, METH_NOARGS,
+     "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
+    {"write_report", (PyCFunction)(void (*)(void))recorder_write_report,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_report(fd=-1)\n--\n\nRenders the report into fd (default: the log file or "
+     "stderr).  Returns False if it could not be written."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef recorder_getset[] = {
+    {"callback", recorder_get_callback, NULL, "The C callable to append to gc.callbacks.", NULL},
+    {"config_text", recorder_get_config_text, NULL,
+     "The configuration as PYGCPROFILER_CONFIG text.", NULL},
+    {"dump_garbage", recorder_get_dump_garbage, NULL, "Whether dump_garbage was asked for.",
+     NULL},
+    {"stopped", recorder_get_stopped, NULL, "Whether stop() was called.", NULL},
+    {"pid", recorder_get_pid, NULL, "The pid the current block is labelled with.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot recorder_slots[] = {
+    {Py_tp_doc, "Recorder(options=None)\n--\n\nOwns one recording block and the C callable "
+                "that fills it from gc.callbacks."},
+    {Py_tp_new, recorder_new},
+    {Py_tp_dealloc, recorder_dealloc},
+    {Py_tp_traverse, recorder_traverse},
+    {Py_tp_clear, recorder_clear},
+    {Py_tp_methods, recorder_methods},
+    {Py_tp_getset, recorder_getset},
+    {0, NULL},
+};
+
+static PyType_Spec recorder_spec = {
+    .name = "gc_monitor._core.Recorder",
+    .basicsize = sizeof(gcm__recorder),
+    .itemsize = 0,
+    /* Not a base type: PyType_GetModule(Py_TYPE(self)) must find our module. */
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = recorder_slots,
+};
+
+int
+gcm__recorder_type_add(PyObject *module)
+{
+    gcm__module_state *st = gcm__state(module);
+    int status = -1;
+
+    st->recorder_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &recorder_spec, NULL);
+    if (st->recorder_type == NULL)
+        goto done;
+    Py_INCREF(st->recorder_type);
+    if (PyModule_AddObject(module, "Recorder", (PyObject *)st->recorder_type) != 0) {
+        Py_DECREF(st->recorder_type);
+        goto done;
+    }
+    status = 0;
+done:
+    return status;
+}
