@@ -332,32 +332,46 @@ static int parse_version(const char *text, long out[3])
     return 1;
 }
 
+/* Emits each of `lines` as its own line, so a note wraps like the rest of the report. */
+static int emit_lines(const char *const *lines, size_t count, const gcm_sink *sink)
+{
+    gcm__line l;
+    size_t i;
+    int status = 0;
+
+    for (i = 0; i < count && status == 0; i++) {
+        gcm__line_reset(&l);
+        gcm__line_str(&l, lines[i]);
+        status = gcm__line_emit(&l, sink);
+    }
+    return status;
+}
+
 static int render_notes(const gcm_report_input *in, const gcm_sink *sink)
 {
+    static const char *const free_threaded_note[] = {
+        "Note: free-threaded CPython has a single generation and reports every automatic",
+        "collection as generation 0, so the split by generation says nothing about how",
+        "old the collected objects were.",
+    };
+    static const char *const incremental_note[] = {
+        "Note: CPython 3.14.0 to 3.14.4 collect incrementally and report every automatic",
+        "collection as generation 1, so the split by generation shows the collector's",
+        "increments, not how old the collected objects were.",
+    };
     long v[3];
-    gcm__line l;
     int status = 0;
 
     if (in->free_threaded) {
-        gcm__line_reset(&l);
-        GCM__LINE_LIT(&l, "Note: this is a free-threaded build, whose collector has a single"
-                          " generation: every automatic collection is reported as generation 0,"
-                          " so generations 1 and 2 count only explicit gc.collect(1) and"
-                          " gc.collect() calls.");
-        status = gcm__line_emit(&l, sink);
-        if (status != 0)
-            goto done;
+        status = emit_lines(free_threaded_note,
+                            sizeof free_threaded_note / sizeof free_threaded_note[0], sink);
+    } else if (in->python_version != NULL && parse_version(in->python_version, v) &&
+               v[0] == 3 && v[1] == 14 && v[2] <= 4) {
+        /* Only the default build has the incremental collector; the
+         * free-threaded one above keeps its own single generation. */
+        status = emit_lines(incremental_note,
+                            sizeof incremental_note / sizeof incremental_note[0], sink);
     }
-    if (in->python_version != NULL && parse_version(in->python_version, v) &&
-        v[0] == 3 && v[1] == 14 && v[2] <= 4 && !in->free_threaded) {
-        gcm__line_reset(&l);
-        GCM__LINE_LIT(&l, "Note: CPython 3.14.0 to 3.14.4 collect incrementally: every automatic"
-                          " collection is reported as generation 1, generation 2 counts full"
-                          " collections such as gc.collect(), and generation 0 only"
-                          " gc.collect(0) calls.");
-        status = gcm__line_emit(&l, sink);
-    }
-done:
     return status;
 }
 
