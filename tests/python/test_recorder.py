@@ -1,0 +1,231 @@
+"""The recording path: what the C callable in gc.callbacks records, and what it refuses."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import pytest
+
+from gc_monitor import GCMonitor, _core
+
+
+def _collections() -> list[int]:
+    return [s["collections"] for s in gc.get_stats()]
+
+
+def _make_cycles(n: int) -> None:
+    for _ in range(n):
+        a: list[object] = []
+        b: list[object] = [a]
+        a.append(b)
+
+
+def test_records_equal_gc_get_stats_per_generation():
+    gc.disable()
+    monitor = GCMonitor(stats_only=True)
+    before = _collections()
+    for generation, times in ((0, 7), (1, 4), (2, 3)):
+        for _ in range(times):
+            _make_cycles(50)
+            gc.collect(generation)
+    # Let the collector trigger on its own too, with tiny thresholds.
+    gc.set_threshold(50, 2, 2)
+    gc.enable()
+    _make_cycles(20000)
+    gc.disable()
+    after = _collections()
+    snap = monitor.stop_monitoring(write_report=False)
+
+    expected = [a - b for a, b in zip(after, before)]
+    got = [snap[f"gen{g}"]["count"] for g in range(3)]
+    assert got == expected
+    assert snap["count"] == sum(expected)
+    assert snap["count"] > 14
+    assert snap["dropped_stops"] == 0
+    assert snap["unusable_info"] == 0
+
+
+def test_collected_counts_match_the_info_dicts():
+    seen: list[tuple[int, int, int]] = []
+
+    def spy(phase: str, info: dict) -> None:
+        if phase == "stop":
+            seen.append((info["generation"], info["collected"], info["uncollectable"]))
+
+    gc.disable()
+    monitor = GCMonitor()
+    gc.callbacks.append(spy)
+    for _ in range(5):
+        _make_cycles(100)
+        gc.collect()
+    gc.callbacks.remove(spy)
+    snap = monitor.stop_monitoring(write_report=False)
+    assert snap["count"] == len(seen) == 5
+    assert snap["collected"] == sum(c for _, c, _ in seen)
+    assert snap["collected"] >= 5 * 200
+    for g in range(3):
+        assert snap[f"gen{g}"]["collected"] == sum(c for gen, c, _ in seen if gen == g)
+
+
+def test_durations_are_sane():
+    gc.disable()
+    monitor = GCMonitor()
+    for _ in range(10):
+        gc.collect()
+    snap = monitor.stop_monitoring(write_report=False)
+    assert snap["count"] == 10
+    assert 0 < snap["min_ms"] <= snap["p50_ms"] <= snap["max_ms"]
+    # A full collection of a test process takes well under ten seconds.
+    assert snap["max_ms"] < 10_000
+    assert snap["total_ms"] == pytest.approx(snap["mean_ms"] * 10, rel=0.01)
+
+
+def test_native_duration_is_used_when_present():
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {"generation": 1, "collected": 0, "uncollectable": 0})
+    result = cb(
+        "stop",
+        {"generation": 1, "collected": 7, "uncollectable": 2, "candidates": 11, "duration": 0.25},
+    )
+    assert result is None
+    snap = rec.snapshot()
+    assert snap["gen1"]["count"] == 1
+    assert snap["gen1"]["total_ms"] == pytest.approx(250.0)
+    assert snap["gen1"]["collected"] == 7
+    assert snap["gen1"]["uncollectable"] == 2
+    assert snap["unusable_info"] == 0
+
+
+def test_measured_duration_without_native_one():
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {"generation": 0})
+    cb("stop", {"generation": 0, "collected": 1, "uncollectable": 0})
+    snap = rec.snapshot()
+    assert snap["gen0"]["count"] == 1
+    # Two clock readings a few microseconds apart: nothing like the 0.25 s above.
+    assert 0 <= snap["gen0"]["total_ms"] < 1000
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("stop", {"generation": "0", "collected": 0, "uncollectable": 0}),
+        ("stop", {"generation": 3, "collected": 0, "uncollectable": 0}),
+        ("stop", {"generation": -1, "collected": 0, "uncollectable": 0}),
+        ("stop", {"generation": 0, "collected": -5, "uncollectable": 0}),
+        ("stop", {"generation": 0, "collected": 2**70, "uncollectable": 0}),
+        ("stop", {"generation": 0, "uncollectable": 0}),
+        ("stop", {"generation": 0, "collected": 0, "uncollectable": 0, "duration": "1"}),
+        ("stop", {"generation": 0, "collected": 0, "uncollectable": 0, "duration": -1.0}),
+        ("stop", {"generation": 0, "collected": 0, "uncollectable": 0, "duration": float("nan")}),
+        ("stop", ["not", "a", "dict"]),
+    ],
+)
+def test_unusable_info_is_counted_never_raised(args):
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    assert cb(*args) is None
+    assert sys.exc_info() == (None, None, None)
+    snap = rec.snapshot()
+    assert snap["unusable_info"] == 1
+    assert snap["count"] == 0
+
+
+@pytest.mark.parametrize("args", [(), ("start",), ("start", {}, 1), ("middle", {}), (1, {})])
+def test_odd_calls_are_counted_never_raised(args):
+    rec = _core.Recorder()
+    assert rec.callback(*args) is None
+    assert rec.snapshot()["unusable_info"] == 1
+
+
+def test_stop_without_start_is_dropped_not_invented():
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    snap = rec.snapshot()
+    assert snap["dropped_stops"] == 1
+    assert snap["count"] == 0
+    # A start is consumed by its stop: a second stop is dropped too.
+    cb("start", {})
+    cb("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    cb("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    snap = rec.snapshot()
+    assert snap["count"] == 1
+    assert snap["dropped_stops"] == 2
+
+
+def test_stopped_recorder_ignores_calls():
+    rec = _core.Recorder()
+    rec.stop()
+    assert rec.stopped
+    rec.callback("start", {})
+    rec.callback("stop", {"generation": 0, "collected": 0, "uncollectable": 0})
+    rec.callback("garbage", None)
+    snap = rec.snapshot()
+    assert snap["count"] == snap["dropped_stops"] == snap["unusable_info"] == 0
+
+
+def test_each_recorder_has_its_own_callable():
+    a = _core.Recorder()
+    b = _core.Recorder()
+    assert a.callback is a.callback
+    assert a.callback is not b.callback
+    a.callback("start", {})
+    a.callback("stop", {"generation": 0, "collected": 0, "uncollectable": 0})
+    assert a.snapshot()["count"] == 1
+    assert b.snapshot()["count"] == 0
+
+
+class _StartsAMonitorWhenFinalized:
+    monitors: list[GCMonitor] = []
+
+    def __init__(self) -> None:
+        self.cycle = self
+
+    def __del__(self) -> None:
+        _StartsAMonitorWhenFinalized.monitors.append(GCMonitor())
+
+
+def test_monitor_started_from_del_during_a_collection():
+    gc.disable()
+    _StartsAMonitorWhenFinalized()
+    gc.collect()
+    assert len(_StartsAMonitorWhenFinalized.monitors) == 1
+    monitor = _StartsAMonitorWhenFinalized.monitors.pop()
+    snap = monitor.snapshot()
+    # It was appended after "start": the "stop" it saw is dropped, not a pause.
+    assert snap["dropped_stops"] == 1
+    assert snap["count"] == 0
+    assert snap["max_ms"] == 0
+    gc.collect()
+    snap = monitor.stop_monitoring(write_report=False)
+    assert snap["count"] == 1
+    assert snap["max_ms"] < 10_000
+
+
+def test_a_neighbour_callback_that_raises_does_not_break_us():
+    raised: list[BaseException | None] = []
+
+    def bad(phase: str, info: dict) -> None:
+        raise RuntimeError("neighbour failure")
+
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: raised.append(u.exc_value)
+    try:
+        gc.disable()
+        gc.callbacks.append(bad)
+        monitor = GCMonitor()
+        gc.callbacks.append(bad)
+        for _ in range(4):
+            gc.collect()
+    finally:
+        sys.unraisablehook = old_hook
+    snap = monitor.stop_monitoring(write_report=False)
+    assert snap["count"] == 4
+    assert snap["unusable_info"] == 0
+    assert len(raised) == 16
+    assert all(isinstance(e, RuntimeError) for e in raised)
