@@ -185,6 +185,11 @@ static void format_double(char *buf, size_t size, double v)
 {
     int precision;
 
+    /* %g would write 50 as "5e+01" at the precision that suffices. */
+    if (v == floor(v) && fabs(v) < 1e15) {
+        (void)snprintf(buf, size, "%.0f", v);
+        return;
+    }
     for (precision = 1; precision <= 17; precision++) {
         (void)snprintf(buf, size, "%.*g", precision, v);
         if (strtod(buf, NULL) == v) {
@@ -984,8 +989,10 @@ static const char *closest_name(const char *name, int as_keyword)
             continue;
         }
         d = edit_distance(name, candidate);
-        /* A distance as long as the name itself means nothing was shared. */
-        if (d < best_distance && d < len) {
+        /* Zero means the name exists in the other style (a keyword given as
+         * a flag or the reverse), and suggesting it back would be nonsense; a
+         * distance as long as the name itself means nothing was shared. */
+        if (d > 0 && d < best_distance && d < len) {
             best = candidate;
             best_distance = d;
         }
