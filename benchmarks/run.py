@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -305,10 +306,11 @@ def print_overhead(variants: list[Variant], results: dict[str, Result],
 
 
 def callgrind_total(argv: list[str], tmp: Path, tag: str) -> tuple[int, list[int]]:
-    """Runs argv under callgrind; returns (instructions, collections)."""
-    outfile = tmp / f"callgrind.{tag}.out"
+    """Runs argv under callgrind, counting only the workload's loop (it starts
+    and stops the instrumentation itself); returns (instructions, collections)."""
+    outfile = tmp / f"callgrind.{re.sub(r'[^A-Za-z0-9.]+', '-', tag).strip('-')}.out"
     cmd = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={outfile}",
-           "--cache-sim=no", "--branch-sim=no", *argv]
+           "--instr-atstart=no", "--cache-sim=no", "--branch-sim=no", *argv]
     result = run_workload(cmd)
     total = None
     with open(outfile) as fh:
@@ -320,23 +322,27 @@ def callgrind_total(argv: list[str], tmp: Path, tag: str) -> tuple[int, list[int
     return total, list(result["collections"])
 
 
-def instructions(cg_variants: list[Variant], small: int, large: int,
+def instructions(cg_variants: list[Variant], floor_dir: Path | None, iterations: int,
                  out: dict[str, Any], keep: Path | None) -> None:
-    """Instructions per collection, with start-up cancelled out: each variant
-    runs at two loop lengths, and only the difference between them counts."""
+    """Instructions per collection inside the loop only: start-up, imports and
+    the exit report are not counted (the workload toggles callgrind)."""
     print()
     if shutil.which("valgrind") is None:
         print("2. INSTRUCTIONS PER COLLECTION: skipped, valgrind is not installed")
         return
+    if floor_dir is None:
+        print("2. INSTRUCTIONS PER COLLECTION: skipped, the floor extension did not build")
+        return
     tmp = Path(tempfile.mkdtemp(prefix="gcm-callgrind-"))
-    delta: dict[str, tuple[int, int]] = {}
+    totals: dict[str, tuple[int, int]] = {}
     failures: dict[str, str] = {}
     for v in cg_variants:
         log(f"callgrind: {v.name}")
+        argv = v.argv + ["--callgrind", "--floor-dir", str(floor_dir),
+                         "--iterations", str(iterations)]
         try:
-            lo_i, lo_c = callgrind_total(v.argv + ["--iterations", str(small)], tmp, v.name + "-s")
-            hi_i, hi_c = callgrind_total(v.argv + ["--iterations", str(large)], tmp, v.name + "-l")
-            delta[v.name] = (hi_i - lo_i, sum(hi_c) - sum(lo_c))
+            count, cols = callgrind_total(argv, tmp, v.name)
+            totals[v.name] = (count, sum(cols))
         except (RuntimeError, OSError, ValueError) as exc:
             failures[v.name] = str(exc)
     if keep is not None:
@@ -345,34 +351,33 @@ def instructions(cg_variants: list[Variant], small: int, large: int,
             shutil.move(str(f), str(keep / f.name))
     shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"2. INSTRUCTIONS PER COLLECTION (callgrind; loop of {large:,} minus loop of "
-          f"{small:,} iterations, so start-up cancels)")
-    header = (f"   {'variant':<26} {'extra collections':>17} {'instructions':>15} "
-              f"{'per collection':>15} {'vs none':>10} {'vs floor':>10}")
+    print(f"2. INSTRUCTIONS PER COLLECTION (callgrind, inside a loop of {iterations:,} "
+          "iterations only)")
+    print("   extra = (instructions(variant) - instructions(none)) / collections(none)")
+    header = (f"   {'variant':<26} {'collections':>11} {'instructions':>15} "
+              f"{'extra/collection':>17} {'minus floor':>12}")
     print(header)
     print("   " + "-" * (len(header) - 3))
-    if "none" not in delta:
-        print("   the baseline failed: " + failures.get("none", "?"))
+    if "none" not in totals:
+        print("   the baseline failed: " + failures.get("none", "?")[:300])
         return
-    base_i, base_c = delta["none"]
+    base_i, base_c = totals["none"]
     rows = []
     per: dict[str, float] = {}
     for v in cg_variants:
-        if v.name not in delta:
-            print(f"   {v.name:<26} failed: {failures.get(v.name, '?')[:200]}")
+        if v.name not in totals:
+            print(f"   {v.name:<26} failed: {failures.get(v.name, '?')[:300]}")
             continue
-        d_i, d_c = delta[v.name]
-        # Extra instructions per collection of the unmonitored run: what a user pays.
-        extra = (d_i - base_i) / base_c if base_c else float("nan")
+        count, cols = totals[v.name]
+        extra = (count - base_i) / base_c if base_c else float("nan")
         per[v.name] = extra
-        vs_floor = extra - per["floor"] if "floor" in per else float("nan")
-        print(f"   {v.name:<26} {d_c:>17,} {d_i:>15,} {d_i / d_c if d_c else 0:>15,.0f} "
-              f"{extra:>+10,.0f} {vs_floor:>+10,.0f}")
-        rows.append({"variant": v.name, "instructions": d_i, "collections": d_c,
-                     "extra_per_collection": extra, "minus_floor": vs_floor})
-    if base_c and any(delta[n][1] != base_c for n in delta):
-        print("   note: a variant whose collection count differs from none's changes the "
-              "GC's own work too; 'vs none' divides by none's count")
+        minus_floor = extra - per["floor"] if "floor" in per else float("nan")
+        print(f"   {v.name:<26} {cols:>11,} {count:>15,} {extra:>+17,.0f} {minus_floor:>+12,.0f}")
+        rows.append({"variant": v.name, "instructions": count, "collections": cols,
+                     "extra_per_collection": extra, "minus_floor": minus_floor})
+    if any(totals[n][1] != base_c for n in totals):
+        print("   note: a variant with more collections than none makes the GC itself work "
+              "more; that cost is counted as the variant's")
     for name in per:
         if name.startswith("ours") and "floor" in per:
             diff = per[name] - per["floor"]
@@ -574,8 +579,8 @@ def main() -> int:
     p.add_argument("--iterations", type=int, default=2_000_000,
                    help="overhead loop length in cycles built")
     p.add_argument("--startup-rounds", type=int, default=30)
-    p.add_argument("--cg-small", type=int, default=40_000, help="callgrind short loop")
-    p.add_argument("--cg-large", type=int, default=200_000, help="callgrind long loop")
+    p.add_argument("--cg-iterations", type=int, default=200_000,
+                   help="loop length under callgrind")
     p.add_argument("--scale-collections", type=int, default=1_000_000)
     p.add_argument("--no-callgrind", action="store_true")
     p.add_argument("--keep-callgrind", metavar="DIR",
@@ -606,11 +611,18 @@ def main() -> int:
 
     # Each variant's argv leaves out the loop length, which the caller adds.
     common = {"threshold0": OVERHEAD_THRESHOLD0}
-    variants = [Variant("none", [base_py, *wl_args("none", None, **common)])]
+    # The baselines import ours without starting it, so that every variant run
+    # by ours' interpreter has the same heap and differs only by its callback:
+    # otherwise the extra modules' objects change pymalloc's and the gen2
+    # collections' work by more than the callback itself costs.
+    same_heap = ["--preload", "gc_monitor.monitor"] if ours is not None else []
+    variants = [Variant("none", [base_py, *wl_args("none", None, **common), *same_heap])]
     if floor_dir is not None:
-        variants.append(Variant("floor", [base_py, *wl_args("floor", floor_dir, **common)],
+        variants.append(Variant("floor",
+                                [base_py, *wl_args("floor", floor_dir, **common), *same_heap],
                                 "empty C callable in gc.callbacks (benchmarks/floor.c)"))
-    variants.append(Variant("python list callback", [base_py, *wl_args("pylist", None, **common)],
+    variants.append(Variant("python list callback",
+                            [base_py, *wl_args("pylist", None, **common), *same_heap],
                             "a Python callback appending a tuple per collection"))
     if ours is not None:
         variants.append(Variant("ours, GCMonitor", [base_py, *wl_args("lib", None, **common)],
@@ -640,7 +652,7 @@ def main() -> int:
     if not args.no_callgrind:
         cg = [v for v in variants if v.name in ("none", "floor", "ours, GCMonitor")
               or v.name.startswith("original")]
-        instructions(cg, args.cg_small, args.cg_large, out,
+        instructions(cg, floor_dir, args.cg_iterations, out,
                      Path(args.keep_callgrind) if args.keep_callgrind else None)
 
     startup(ours, python, args.startup_rounds, out)

@@ -91,18 +91,42 @@ def main() -> int:
                    help="instead: run until this many collections happened")
     p.add_argument("--threshold0", type=int, default=0,
                    help="gen0 threshold of the workload (0 keeps the interpreter's)")
+    p.add_argument("--preload", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first without using it (to give variants equal heaps)")
+    p.add_argument("--callgrind", action="store_true",
+                   help="count instructions only inside the loop (needs --floor-dir)")
     p.add_argument("--stop", action="store_true",
                    help="stop the monitor (and write its report) inside the timed span")
     args = p.parse_args()
 
+    for name in args.preload:
+        __import__(name)
     if args.threshold0 > 0:
         _, t1, t2 = gc.get_threshold()
         gc.set_threshold(args.threshold0, t1, t2)
     stop = install(args.monitor, args.floor_dir)
     pool: list[Any] = [None] * POOL
+    # A full collection zeroes every generation's count, so each variant's loop
+    # starts in the same phase and meets the same collections: otherwise a
+    # monitor's own start-up allocations shift the count by one, and at a few
+    # hundred thousand instructions per collection that one would swamp the
+    # callgrind comparison.
+    gc.collect()
+
+    start_counting = stop_counting = None
+    if args.callgrind:
+        sys.path.insert(0, args.floor_dir)
+        import _gcm_bench_floor  # type: ignore[import-not-found]
+
+        if not _gcm_bench_floor.HAVE_CALLGRIND:
+            raise SystemExit("workload: the floor extension was built without callgrind.h")
+        start_counting = _gcm_bench_floor.callgrind_start
+        stop_counting = _gcm_bench_floor.callgrind_stop
 
     before = collections()
     t0 = time.perf_counter()
+    if start_counting is not None:
+        start_counting()
     if args.collections > 0:
         done = 0
         target = sum(before) + args.collections
@@ -111,6 +135,8 @@ def main() -> int:
             done += CHUNK
     else:
         churn(args.iterations, pool, 0)
+    if stop_counting is not None:
+        stop_counting()
     if args.stop and stop is not None:
         stop()
     elapsed = time.perf_counter() - t0
