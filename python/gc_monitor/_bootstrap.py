@@ -1,0 +1,332 @@
+"""The launcher's bootstrap: runs the target exactly as ``python <target>`` would.
+
+``pygcprofiler run [options] <target words>`` execs::
+
+    <python> -c "...; gc_monitor._bootstrap.main()" <target words>
+
+with the configuration in the PYGCPROFILER_CONFIG environment variable.
+main() removes that variable, starts the monitor before the target imports
+anything, rewrites sys.argv, sys.orig_argv and sys.path[0] to what a direct
+run would have, runs the target the way CPython's own main does (a script in
+__main__, a directory or zip through runpy like ``python dir``, ``-m`` through
+runpy._run_module_as_main like ``python -m``, ``-c`` as ``python -c``), and
+then finishes like the interpreter: print an uncaught exception through
+sys.excepthook without the bootstrap's frames, wait for non-daemon threads,
+write the report, and exit with python's status.
+
+Only os and sys are imported here at start-up (both are already loaded);
+everything else is imported when, and only if, the target form needs it, so
+the target's sys.modules stays close to a direct run's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# typing and types are not loaded at start-up: importing them here would
+# cost time and show up in the target's sys.modules.  mypy reads the names.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType, TracebackType
+    from typing import Any, NoReturn
+
+    from gc_monitor.monitor import GCMonitor
+
+_CONFIG_ENV = "PYGCPROFILER_CONFIG"
+_EXIT_USAGE = 2
+
+# Characters that never need quoting in a shell word (the start line shows
+# the command the way a user would type it).
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def _fail(message: str) -> NoReturn:
+    """Reports bad input the launcher's way: one line, a hint, exit 2."""
+    try:
+        sys.stderr.write(f"error: {message}\ntry 'pygcprofiler --help'\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    raise SystemExit(_EXIT_USAGE)
+
+
+def _quote(word: str) -> str:
+    if word and all(c in _SHELL_SAFE for c in word):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+def _split_target(words: list[str]) -> tuple[str, str, list[str]]:
+    """Splits the target words the way python's command line does.
+
+    Returns (kind, target, args) where kind is "module", "code" or "script".
+    The launcher has already checked the words, so this cannot fail.
+    """
+    first = words[0]
+    for flag, kind in (("-m", "module"), ("-c", "code")):
+        if first == flag:
+            return kind, words[1], words[2:]
+        if first.startswith(flag):
+            return kind, first[2:], words[1:]
+    return "script", first, words[1:]
+
+
+def _safe_path() -> bool:
+    # -P and PYTHONSAFEPATH (3.11+): python then adds nothing for the target.
+    return bool(getattr(sys.flags, "safe_path", 0))
+
+
+def _set_path0(entry: str) -> None:
+    """Puts the target's entry first on sys.path (the -c program removed '')."""
+    if not _safe_path():
+        sys.path.insert(0, entry)
+
+
+def _get_importer(path: str) -> object:
+    """PyImport_GetImporter: the path hook that accepts `path`, cached, or None."""
+    cache = sys.path_importer_cache
+    if path in cache:
+        return cache[path]
+    cache[path] = None
+    for hook in sys.path_hooks:
+        try:
+            importer = hook(path)
+        except ImportError:
+            continue
+        cache[path] = importer
+        return importer
+    return None
+
+
+def _abspath(path: str) -> str:
+    # Python joins the cwd without normalising ("./app.py" stays in __file__).
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+
+
+def _run_module_as_main(name: str, alter_argv: bool) -> None:
+    import runpy
+
+    run: Any = getattr(runpy, "_run_module_as_main")  # noqa: B009 (private, untyped)
+    run(name, alter_argv)
+
+
+def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
+    """Reads and compiles a script the way python's main does.
+
+    A file ending in .pyc, or starting with this interpreter's bytecode magic,
+    is loaded as compiled code; anything else is compiled as source (bytes, so
+    that a coding cookie and a BOM are honoured).
+    """
+    from importlib.machinery import SourceFileLoader, SourcelessFileLoader
+    from importlib.util import MAGIC_NUMBER
+
+    with open(filename, "rb") as f:
+        data = f.read()
+    if filename.endswith(".pyc") or data[:2] == MAGIC_NUMBER[:2]:
+        import marshal
+
+        if data[:4] != MAGIC_NUMBER:
+            raise RuntimeError("Bad magic number in .pyc file")
+        main_globals["__loader__"] = SourcelessFileLoader("__main__", filename)
+        code = marshal.loads(data[16:])
+        if not isinstance(code, type(_fail.__code__)):
+            raise RuntimeError("Bad code object in .pyc file")
+        return code
+    main_globals["__loader__"] = SourceFileLoader("__main__", filename)
+    return compile(data, filename, "exec", dont_inherit=True)
+
+
+def _run_script(target: str, main_globals: dict[str, Any]) -> None:
+    filename = _abspath(target)
+    if _get_importer(filename) is not None:
+        # A directory or zip: python puts it first on sys.path (even with -P)
+        # and runs its __main__ module through runpy, without touching argv.
+        sys.path.insert(0, filename)
+        _run_module_as_main("__main__", False)
+        return
+    _set_path0(os.path.dirname(os.path.realpath(filename)))
+    main_globals["__file__"] = filename
+    main_globals["__cached__"] = None
+    try:
+        code = _load_script(filename, main_globals)
+        exec(code, main_globals)
+    finally:
+        # Python removes them again once the script is done.
+        main_globals.pop("__file__", None)
+        main_globals.pop("__cached__", None)
+
+
+def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str, Any]) -> None:
+    if kind == "code":
+        sys.argv = ["-c", *args]
+        _set_path0("")
+        exec(compile(target, "<string>", "exec", dont_inherit=True), main_globals)
+    elif kind == "module":
+        # runpy replaces "-m" with the module's file once it has found it.
+        sys.argv = ["-m", *args]
+        _set_path0(os.getcwd())
+        _run_module_as_main(target, True)
+    else:
+        sys.argv = [target, *args]
+        _run_script(target, main_globals)
+
+
+def _strip_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """Drops the bootstrap's own frames from the front of a traceback.
+
+    What remains is what a direct run shows: the target's frames, and for
+    -m or a directory the runpy frames that ``python -m`` shows as well.
+    """
+    own = _strip_traceback.__code__.co_filename
+    while tb is not None and tb.tb_frame.f_code.co_filename == own:
+        tb = tb.tb_next
+    return tb
+
+
+def _print_uncaught(exc: BaseException) -> None:
+    """Prints an uncaught exception as PyErr_Print does, through sys.excepthook."""
+    tb = _strip_traceback(exc.__traceback__)
+    exc.__traceback__ = tb
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
+    if sys.version_info >= (3, 12):
+        setattr(sys, "last_exc", exc)  # noqa: B010 (3.12+ only)
+    hook = getattr(sys, "excepthook", None)
+    try:
+        if hook is None:
+            sys.stderr.write("sys.excepthook is missing\n")
+            sys.__excepthook__(type(exc), exc, tb)
+        else:
+            hook(type(exc), exc, tb)
+    except BaseException as err:  # noqa: BLE001 (python reports a failing hook too)
+        try:
+            sys.stderr.write("Error in sys.excepthook:\n")
+            sys.__excepthook__(type(err), err, _strip_traceback(err.__traceback__))
+            sys.stderr.write("\nOriginal exception was:\n")
+            sys.__excepthook__(type(exc), exc, tb)
+        except BaseException:  # noqa: BLE001 (stderr itself is gone)
+            pass
+
+
+def _system_exit_status(exc: SystemExit) -> object:
+    """The status python exits with for `exc`, printing a non-int code as python does."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(str(code))
+            stream.write("\n")
+        else:
+            os.write(2, f"{code}\n".encode(errors="backslashreplace"))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 1
+
+
+def _wait_for_threads() -> None:
+    """Joins non-daemon threads as Py_FinalizeEx does, so their collections count."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]
+    except BaseException as err:  # noqa: BLE001 (python only reports it)
+        try:
+            import traceback
+
+            sys.stderr.write("Exception ignored on threading shutdown:\n")
+            traceback.print_exception(type(err), err, err.__traceback__)
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _write_report(monitor: GCMonitor) -> None:
+    # A report that cannot be written never changes the program's status.
+    try:
+        monitor.stop_monitoring()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
+    """Lets python finish an unhandled KeyboardInterrupt its own way.
+
+    The traceback is already printed.  Re-raising the same exception out of
+    the -c program makes the interpreter run its normal finalisation (atexit
+    handlers, flushing) and then kill itself with SIGINT, so a shell sees
+    130; a one-shot hook keeps it from printing the traceback twice.
+    """
+    previous = sys.excepthook
+
+    def _already_printed(
+        etype: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        if value is not exc:
+            previous(etype, value, tb)
+
+    sys.excepthook = _already_printed
+    raise exc
+
+
+def _start(text: str, words: list[str]) -> GCMonitor:
+    """Imports the core first (a wrong interpreter fails here, before the
+    target), starts recording, and prints the start lines."""
+    try:
+        from gc_monitor import _core
+    except ImportError as err:
+        _fail(f"cannot import gc_monitor._core in '{sys.executable}': {err}")
+    from gc_monitor.monitor import GCMonitor
+
+    try:
+        monitor = GCMonitor._from_config_text(text)
+    except ValueError as err:
+        _fail(str(err))
+    orig_argv: list[str] | None = getattr(sys, "orig_argv", None)
+    interpreter = orig_argv[0] if orig_argv else sys.executable
+    command = " ".join(_quote(w) for w in [interpreter, *words])
+    if orig_argv is not None:
+        sys.orig_argv = [interpreter, *words]
+    try:
+        _core.render_start(text, command, 2)
+    except (OSError, ValueError):
+        pass
+    return monitor
+
+
+def main() -> NoReturn:
+    """Runs the target named by sys.argv[1:] under the monitor and exits like python."""
+    main_module = sys.modules["__main__"]
+    main_globals = main_module.__dict__
+    # The -c program bound a few names; a direct run's __main__ has none.
+    for name in [n for n in main_globals if not n.startswith("__")]:
+        del main_globals[name]
+
+    text = os.environ.pop(_CONFIG_ENV, None)
+    words = sys.argv[1:]
+    if text is None or not words:
+        _fail("gc_monitor._bootstrap is started by 'pygcprofiler run', not directly")
+    kind, target, args = _split_target(words)
+    monitor = _start(text, words)
+
+    status: object = 0
+    interrupted: KeyboardInterrupt | None = None
+    try:
+        _run_target(kind, target, args, main_globals)
+    except SystemExit as exc:
+        status = _system_exit_status(exc)
+    except KeyboardInterrupt as exc:
+        _print_uncaught(exc)
+        interrupted = exc
+    except BaseException as exc:  # noqa: BLE001 (python prints every uncaught exception)
+        _print_uncaught(exc)
+        status = 1
+
+    _wait_for_threads()
+    _write_report(monitor)
+    if interrupted is not None:
+        _die_by_sigint(interrupted)
+    raise SystemExit(status)

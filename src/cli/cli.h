@@ -1,0 +1,84 @@
+/* src/cli/cli.h: private interfaces between the launcher's source files.
+ *
+ * The launcher is a short-lived, single-threaded program: it reads the
+ * command line, checks everything it can before the target starts, finds an
+ * interpreter and replaces itself with it (one exec, so the target keeps the
+ * launcher's pid).  Functions here report problems as one lowercase message
+ * in a caller-provided buffer; only main.c prints, and only main.c exits.
+ */
+#ifndef GCM_CLI_CLI_H
+#define GCM_CLI_CLI_H
+
+#include <stddef.h>
+
+#include "gc_monitor/config.h"
+
+/* The launcher exits with this status for every kind of bad input. */
+#define GCM__EXIT_USAGE 2
+
+/* Space for one error line, including the quoted subject. */
+#define GCM__MSG_MAX (GCM_PATH_MAX + 256)
+
+/* The environment variable that names the interpreter when --python is absent. */
+#define GCM__PYTHON_ENV "PYGCPROFILER_PYTHON"
+
+/* What the command line asks for. */
+typedef enum gcm__action {
+    GCM__ACTION_RUN,     /* run a target under the monitor */
+    GCM__ACTION_HELP,    /* print the help to stdout and exit 0 */
+    GCM__ACTION_VERSION, /* print the version to stdout and exit 0 */
+    GCM__ACTION_USAGE    /* no arguments at all: usage to stderr, exit 2 */
+} gcm__action;
+
+/* How the target is named, as python's own command line names it. */
+typedef enum gcm__target_kind {
+    GCM__TARGET_SCRIPT, /* a file, or a directory or zip with __main__.py */
+    GCM__TARGET_MODULE, /* -m module */
+    GCM__TARGET_CODE    /* -c code */
+} gcm__target_kind;
+
+typedef struct gcm__cli {
+    gcm__action action;
+    gcm_config config;
+    gcm__target_kind kind;
+    const char *target;  /* the script path, module name or code */
+    int target_index;    /* argv index of the target's first word ("-m", "-c" or the script) */
+} gcm__cli;
+
+/* Parses argv into `cli` (validating every option through gcm_config_set).
+ * Returns 0, or GCM_EINVAL with one message line (no "error: " prefix, no
+ * newline) in `msg`. */
+int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_size);
+
+/* Checks what python would only find out after the monitor started: that
+ * the script, directory or zip exists and can run.  (Output paths are checked
+ * by gcm_config_set.)  Returns 0 or GCM_EINVAL with a message in `msg`. */
+int gcm__cli_check_target(const gcm__cli *cli, char *msg, size_t msg_size);
+
+/* Returns 1 if the file at `path` is a zip archive whose central directory
+ * lists no __main__.py or __main__.pyc, 0 if it has one, is not a zip, or
+ * cannot be read well enough to tell (python then decides). */
+int gcm__zip_lacks_main(const char *path);
+
+/* Finds the interpreter to exec: --python, then $PYGCPROFILER_PYTHON, then
+ * pythonX.Y or python next to the launcher, then python3 on PATH if its
+ * version is the one this launcher was built for.  Writes the path (never
+ * symlink-resolved) to `out`.  Returns 0 or GCM_EINVAL with a message. */
+int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *msg,
+                     size_t msg_size);
+
+/* The X.Y (plus "t" for a free-threaded build) of the Python this launcher
+ * was built for, or "" when the build did not say. */
+const char *gcm__built_python(void);
+
+/* Writes the full --help text to `fd`.  Returns 0 or GCM_EIO. */
+int gcm__print_help(int fd);
+
+/* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
+int gcm__print_usage(int fd);
+
+/* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
+ * or GCM_EIO. */
+int gcm__write_all(int fd, const char *text, size_t len);
+
+#endif /* GCM_CLI_CLI_H */

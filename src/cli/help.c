@@ -1,0 +1,149 @@
+/* src/cli/help.c: usage and --help, generated from the core's option table.
+ *
+ * The table says what each option is; this file only decides the order in
+ * which the groups are shown.  An option that a group does not name still
+ * appears, under "Other options", so adding an option to the table can never
+ * leave it out of --help.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gc_monitor/errors.h"
+
+typedef struct help_group {
+    const char *title;
+    const char *flags[8];
+} help_group;
+
+static const help_group groups[] = {
+    {"Output", {"json", "stats-only", "log-file", NULL}},
+    {"Pauses and alerts", {"alert-threshold-ms", "duration-buckets", "interval", NULL}},
+    {"Flame graphs",
+     {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
+      "terminal-flamegraph-color", NULL}},
+    {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
+    {"Recording and interpreter", {"buffer-events", "python", NULL}},
+};
+
+static const char usage_text[] =
+    "usage: pygcprofiler run [options] [--] (script.py | dir-or-zip | -m module | -c code) "
+    "[args...]\n"
+    "       pygcprofiler --help | --version\n";
+
+int gcm__write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return GCM_EIO;
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int gcm__print_usage(int fd)
+{
+    return gcm__write_all(fd, usage_text, sizeof usage_text - 1);
+}
+
+/* Formats one option's entry: the flag and its placeholder, padded to a
+ * column, the help text and the default. */
+static int print_option(int fd, const gcm_option *opt)
+{
+    char left[64];
+    char line[512];
+    const char *def = opt->default_text;
+    int n;
+
+    (void)snprintf(left, sizeof left, "--%s%s%s", opt->flag, opt->metavar ? " " : "",
+                   opt->metavar ? opt->metavar : "");
+    if (def == NULL)
+        def = opt->kind == GCM_OPT_FLAG ? "off" : "none";
+    n = snprintf(line, sizeof line, "  %-34s %s (default: %s)\n", left, opt->help ? opt->help : "",
+                 def);
+    if (n < 0)
+        return GCM_EIO;
+    if ((size_t)n >= sizeof line)
+        n = (int)sizeof line - 1;
+    return gcm__write_all(fd, line, (size_t)n);
+}
+
+static int in_any_group(const char *flag)
+{
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (size_t f = 0; groups[g].flags[f] != NULL; f++)
+            if (strcmp(groups[g].flags[f], flag) == 0)
+                return 1;
+    return 0;
+}
+
+static int print_heading(int fd, const char *title)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, "\n%s:\n", title);
+    return n > 0 ? gcm__write_all(fd, line, (size_t)n) : GCM_EIO;
+}
+
+int gcm__print_help(int fd)
+{
+    int status = GCM_EIO;
+    size_t count = 0;
+    const gcm_option *table = gcm_config_options(&count);
+    int others = 0;
+    static const char intro[] =
+        "\nRun a Python program exactly as python would, while pygcprofiler records every\n"
+        "garbage collection, and print a report when the program exits.  Options go\n"
+        "between 'run' and the target; everything after the target is the program's own.\n";
+    static const char tail[] =
+        "\nOther options:\n"
+        "  -h, --help                         show this help and exit\n"
+        "  --version                          show the version and exit\n"
+        "\nEnvironment:\n"
+        "  PYGCPROFILER_PYTHON                the interpreter to use when --python is not given\n"
+        "\nExamples:\n"
+        "  pygcprofiler run examples/gc_heavy.py\n"
+        "  pygcprofiler run --alert-threshold-ms 10 app.py --port 8000\n"
+        "  pygcprofiler run --json --log-file gc.jsonl -m uvicorn main:app\n"
+        "  pygcprofiler run --stats-only -c 'import json'\n"
+        "  python -m gc_monitor run --terminal-flamegraph server.py\n"
+        "\nExit status: the program's own, or 2 for bad input (the program never starts).\n";
+
+    if (gcm__print_usage(fd) != 0 || gcm__write_all(fd, intro, sizeof intro - 1) != 0)
+        goto done;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        int printed = 0;
+        for (size_t f = 0; groups[g].flags[f] != NULL; f++) {
+            for (size_t i = 0; i < count; i++) {
+                if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL ||
+                    strcmp(table[i].flag, groups[g].flags[f]) != 0)
+                    continue;
+                if (!printed && print_heading(fd, groups[g].title) != 0)
+                    goto done;
+                printed = 1;
+                if (print_option(fd, &table[i]) != 0)
+                    goto done;
+            }
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL ||
+            in_any_group(table[i].flag))
+            continue;
+        if (!others && print_heading(fd, "More options") != 0)
+            goto done;
+        others = 1;
+        if (print_option(fd, &table[i]) != 0)
+            goto done;
+    }
+    if (gcm__write_all(fd, tail, sizeof tail - 1) != 0)
+        goto done;
+    status = 0;
+done:
+    return status;
+}

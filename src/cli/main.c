@@ -1,0 +1,150 @@
+/* src/cli/main.c: `pygcprofiler run ...`, the launcher's entry point.
+ *
+ * The launcher checks everything it can, then replaces itself with
+ *
+ *     <python> -c <bootstrap> <target words...>
+ *
+ * in a single execv(2): no wrapper process stays behind, so the program keeps
+ * the launcher's pid and a supervisor's signals reach it directly.  The
+ * configuration travels in one environment variable (GCM_CONFIG_ENV); the
+ * bootstrap (python/gc_monitor/_bootstrap.py) removes it, starts the monitor,
+ * rewrites sys.argv, sys.orig_argv and sys.path[0] to what `python <target
+ * words...>` would have, and runs the target.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gc_monitor/errors.h"
+
+#ifndef GCM_VERSION
+#define GCM_VERSION "unknown"
+#endif
+
+/* The -c program.  It drops the '' that `python -c` puts first on sys.path
+ * (so a gc_monitor directory in the cwd cannot shadow the installed one; the
+ * bootstrap puts the target's own sys.path[0] there), and turns a missing
+ * package into the launcher's one-line error and exit status.  The names it
+ * binds in __main__ (sys, b) are removed by the bootstrap before the target
+ * runs. */
+static const char bootstrap_code[] =
+    "import sys\n"
+    "if not getattr(sys.flags,'safe_path',0):del sys.path[0]\n"
+    "try:import gc_monitor._bootstrap as b\n"
+    "except ImportError as e:"
+    "sys.stderr.write(\"error: cannot import gc_monitor._core in '%s': %s\\n"
+    "try 'pygcprofiler --help'\\n\"%(sys.executable,e));raise SystemExit(2)\n"
+    "b.main()\n";
+
+/* Prints the standard two-line complaint about bad input. */
+static void complain(const char *msg)
+{
+    char line[GCM__MSG_MAX + 64];
+    int n = snprintf(line, sizeof line, "error: %s\ntry 'pygcprofiler --help'\n", msg);
+    if (n > 0)
+        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static int print_version(void)
+{
+    char line[128];
+    const char *built = gcm__built_python();
+    int n;
+    if (built[0] != '\0')
+        n = snprintf(line, sizeof line, "pygcprofiler %s (built for CPython %s)\n", GCM_VERSION,
+                     built);
+    else
+        n = snprintf(line, sizeof line, "pygcprofiler %s\n", GCM_VERSION);
+    return n > 0 ? gcm__write_all(1, line, (size_t)n) : GCM_EIO;
+}
+
+/* Encodes the configuration into the environment for the bootstrap. */
+static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
+{
+    int status = GCM_EINVAL;
+    char *text = NULL;
+    size_t needed = 0;
+    char probe[1];
+
+    /* Ask for the length first: the encoding of three full paths can exceed
+     * any fixed buffer worth keeping on the stack. */
+    (void)gcm_config_encode(cfg, probe, sizeof probe, &needed);
+    text = (char *)malloc(needed + 1);
+    if (text == NULL) {
+        (void)snprintf(msg, msg_size, "out of memory");
+        goto done;
+    }
+    if (gcm_config_encode(cfg, text, needed + 1, &needed) != 0) {
+        (void)snprintf(msg, msg_size, "cannot encode the configuration");
+        goto done;
+    }
+    if (setenv(GCM_CONFIG_ENV, text, 1) != 0) {
+        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_CONFIG_ENV, strerror(errno));
+        goto done;
+    }
+    status = 0;
+done:
+    free(text);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    int status = GCM__EXIT_USAGE;
+    gcm__cli cli;
+    char msg[GCM__MSG_MAX];
+    char python[GCM_PATH_MAX];
+    char **args = NULL;
+    int nwords;
+
+    if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
+        complain(msg);
+        goto done;
+    }
+    switch (cli.action) {
+    case GCM__ACTION_USAGE:
+        (void)gcm__print_usage(2);
+        (void)gcm__write_all(2, "try 'pygcprofiler --help'\n", 26);
+        goto done;
+    case GCM__ACTION_HELP:
+        status = gcm__print_help(1) == 0 ? 0 : 1;
+        goto done;
+    case GCM__ACTION_VERSION:
+        status = print_version() == 0 ? 0 : 1;
+        goto done;
+    case GCM__ACTION_RUN:
+        break;
+    }
+
+    if (gcm__cli_check_target(&cli, msg, sizeof msg) != 0 ||
+        gcm__find_python(&cli.config, python, sizeof python, msg, sizeof msg) != 0 ||
+        export_config(&cli.config, msg, sizeof msg) != 0) {
+        complain(msg);
+        goto done;
+    }
+
+    /* python, -c, the bootstrap, the target's words unchanged, NULL. */
+    nwords = argc - cli.target_index;
+    args = (char **)calloc((size_t)nwords + 4, sizeof *args);
+    if (args == NULL) {
+        complain("out of memory");
+        goto done;
+    }
+    args[0] = python;
+    args[1] = (char *)"-c";
+    args[2] = (char *)bootstrap_code;
+    for (int i = 0; i < nwords; i++)
+        args[3 + i] = argv[cli.target_index + i];
+    args[3 + nwords] = NULL;
+
+    (void)fflush(NULL);
+    execv(python, args);
+    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, strerror(errno));
+    complain(msg);
+done:
+    free(args);
+    return status;
+}
