@@ -61,6 +61,7 @@ struct gcm__recorder {
     gcm_block *block;           /* owned, PyMem_RawMalloc'd, gcm_block_size(capacity) bytes */
     uint64_t missed;            /* "stop" callbacks seen while detached after a fork */
     PyObject *callback;         /* the bound C callable for gc.callbacks (strong) */
+    PyObject *module;           /* strong: its state holds `live`; NULL once unlinked */
     gcm__recorder *prev;        /* links in gcm__module_state.live */
     gcm__recorder *next;
     size_t block_size;

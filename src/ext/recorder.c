@@ -137,13 +137,6 @@ live_unlock(gcm__module_state *st)
 #endif
 }
 
-static gcm__module_state *
-recorder_state(gcm__recorder *self)
-{
-    /* The type keeps its module alive, and the type is not subclassable, so
-     * this always finds our module. */
-    return gcm__state(PyType_GetModule(Py_TYPE(self)));
-}
 
 /* Allocates and formats a block for `cfg` labelled with this process.  Returns
  * 0 or -1 with an exception set. */
@@ -208,7 +201,13 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
     atomic_store(&self->start_ns, 0);
     atomic_store(&self->epoch, atomic_load(&gcm__fork_epoch));
 
-    st = recorder_state(self);
+    /* A strong reference of our own: at interpreter exit the type may be
+     * cleared (and forget its module) before this recorder is freed. */
+    self->module = PyType_GetModule(type);
+    if (self->module == NULL)
+        goto done;
+    Py_INCREF(self->module);
+    st = gcm__state(self->module);
     live_lock(st);
     self->prev = NULL;
     self->next = st->live;
@@ -224,11 +223,17 @@ done:
     return result;
 }
 
+/* Takes the recorder out of the fork hook's list and drops its module
+ * reference.  Safe to call twice (tp_clear, then dealloc). */
 static void
 recorder_unlink(gcm__recorder *self)
 {
-    gcm__module_state *st = recorder_state(self);
+    gcm__module_state *st;
+    PyObject *module = self->module;
 
+    if (module == NULL)
+        return;
+    st = gcm__state(module);
     live_lock(st);
     if (self->prev != NULL)
         self->prev->next = self->next;
@@ -239,6 +244,8 @@ recorder_unlink(gcm__recorder *self)
     self->prev = NULL;
     self->next = NULL;
     live_unlock(st);
+    self->module = NULL;
+    Py_DECREF(module);
 }
 
 int
@@ -337,6 +344,7 @@ recorder_traverse(PyObject *op, visitproc visit, void *arg)
 
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->callback);
+    Py_VISIT(self->module);
     return 0;
 }
 
@@ -345,6 +353,8 @@ recorder_clear(PyObject *op)
 {
     gcm__recorder *self = (gcm__recorder *)op;
 
+    /* A cleared recorder is garbage: the fork hook has nothing to do for it. */
+    recorder_unlink(self);
     Py_CLEAR(self->callback);
     return 0;
 }
@@ -356,7 +366,6 @@ recorder_dealloc(PyObject *op)
     PyTypeObject *type = Py_TYPE(op);
 
     PyObject_GC_UnTrack(op);
-    recorder_unlink(self);
     (void)recorder_clear(op);
     PyMem_RawFree(self->block);
     self->block = NULL;
