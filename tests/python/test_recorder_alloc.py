@@ -15,7 +15,7 @@ from typing import Callable
 
 from gc_monitor import GCMonitor
 
-N = 40
+N = 20
 
 
 def _allocations(allocount: ModuleType, callbacks: list[Callable[..., object]]) -> int:
