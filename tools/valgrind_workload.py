@@ -44,7 +44,8 @@ def main() -> int:
         gc.collect()
         second_count = second.snapshot()["count"]
     if running["count"] < COLLECTIONS or final["count"] < running["count"]:
-        print(f"valgrind_workload: counts {running['count']} then {final['count']}", file=sys.stderr)
+        counts = f"{running['count']} then {final['count']}"
+        print(f"valgrind_workload: too few collections recorded: {counts}", file=sys.stderr)
         return 1
     if second_count < 1:
         print("valgrind_workload: the second monitor recorded nothing", file=sys.stderr)
