@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,16 @@ def test_stats_only_prints_the_summary(tmp_path: Path):
     assert "=== GC MONITORING SUMMARY ===" in lines
     assert summary_value(proc.stderr, "Total GC collections") >= 8
     assert any(x.startswith("Pause durations (--duration-buckets):") for x in lines)
+
+
+def test_generation_note_matches_the_interpreter(tmp_path: Path):
+    proc = run(tmp_path, "--stats-only")
+    assert proc.returncode == 0, proc.stderr
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    v = sys.version_info
+    incremental = v[:2] == (3, 14) and v.micro <= 4 and not free_threaded
+    assert ("Note: free-threaded CPython" in proc.stderr) == free_threaded
+    assert ("Note: CPython 3.14.0 to 3.14.4" in proc.stderr) == incremental
 
 
 def parse_lines(text: str) -> list[dict[str, Any]]:
