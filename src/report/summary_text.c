@@ -161,7 +161,8 @@ done:
     return status;
 }
 
-static int render_share_and_objects(const gcm_summary *sum, const gcm_sink *sink)
+static int render_share_and_objects(const gcm_summary *sum, uint64_t threshold_ns,
+                                    const gcm_sink *sink)
 {
     gcm__line l;
     int status;
@@ -187,6 +188,16 @@ static int render_share_and_objects(const gcm_summary *sum, const gcm_sink *sink
     gcm__line_u64(&l, sum->all.collected);
     GCM__LINE_LIT(&l, ", uncollectable: ");
     gcm__line_u64(&l, sum->all.uncollectable);
+    status = gcm__line_emit(&l, sink);
+    if (status != 0)
+        goto done;
+    /* With --stats-only there are no alert lines, so the count is stated here;
+     * it counts every collection, including any the ring overwrote. */
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Pauses at or over the ");
+    gcm__line_duration(&l, threshold_ns);
+    GCM__LINE_LIT(&l, " alert threshold: ");
+    gcm__line_u64(&l, sum->all.alerts);
     status = gcm__line_emit(&l, sink);
 done:
     return status;
@@ -388,7 +399,7 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
         if (status != 0)
             goto done;
     }
-    status = render_share_and_objects(sum, sink);
+    status = render_share_and_objects(sum, in->snapshot->alert_threshold_ns, sink);
     if (status != 0)
         goto done;
     if (sum->all.count > 0) {

@@ -74,6 +74,8 @@ static void test_text_stats_only(void)
     out = render_golden(&f, "text_stats_only.txt");
     GCM_CHECK(strncmp(out, "=== GC MONITORING SUMMARY ===\n", 30) == 0);
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM"), 0);
+    /* Without alert lines, the summary still says how many pauses alerted. */
+    GCM_CHECK(strstr(out, "\nPauses at or over the 50.0ms alert threshold: 1\n") != NULL);
     free(out);
     fixture_release(&f);
 }

@@ -218,6 +218,7 @@ def test_alert_threshold_zero_alerts_every_collection(tmp_path: Path):
         assert alert and stop
         assert (alert.group(1), alert.group(2)) == (stop.group(1), stop.group(2))
         assert alert.group(3) == "0.000ms"
+    assert summary_value(proc.stderr, "Pauses at or over the 0.000ms alert threshold") == len(stops)
 
 
 def test_small_ring_lists_the_latest_and_counts_all(tmp_path: Path):
