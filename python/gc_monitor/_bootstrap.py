@@ -233,7 +233,7 @@ def _wait_for_threads() -> None:
     if threading is None:
         return
     try:
-        threading._shutdown()  # type: ignore[attr-defined]
+        threading._shutdown()
     except BaseException as err:  # noqa: BLE001 (python only reports it)
         try:
             import traceback

@@ -63,7 +63,7 @@ def run(args, cwd, env=None, stdin=""):
 def probe_line(stdout):
     lines = [line for line in stdout.splitlines() if line.startswith("PROBE ")]
     assert len(lines) == 1, f"expected one PROBE line in {stdout!r}"
-    return json.loads(lines[0][len("PROBE "):])
+    return json.loads(lines[0][len("PROBE ") :])
 
 
 def strip_start_lines(stderr):
@@ -132,9 +132,25 @@ def run_both(layout, target, options=(), env=None, stdin=""):
 
 
 # What must be identical; the pid and the child's view of the monitor differ by design.
-SAME_KEYS = ("argv", "orig_argv", "path0", "spec", "file", "cached", "loader", "name",
-             "package", "main_is_us", "main_names", "pickled", "spawned", "stdin",
-             "executable", "prefix", "config_env")
+SAME_KEYS = (
+    "argv",
+    "orig_argv",
+    "path0",
+    "spec",
+    "file",
+    "cached",
+    "loader",
+    "name",
+    "package",
+    "main_is_us",
+    "main_names",
+    "pickled",
+    "spawned",
+    "stdin",
+    "executable",
+    "prefix",
+    "config_env",
+)
 
 
 def assert_same(under, direct):
@@ -204,7 +220,11 @@ def test_safe_path_is_honoured(layout, target):
 def test_orig_argv_and_pid(layout):
     proc = subprocess.Popen(
         [str(launcher_path()), "run", "probe.py", "a", "--", "b"],
-        cwd=layout, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=layout,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
@@ -227,7 +247,9 @@ def test_orig_argv_and_pid(layout):
 
 
 def test_double_dash_before_target_is_dropped(layout):
-    under, direct, _ = run_both(layout, ["probe.py", "--", "x", "--json"], options=["--stats-only", "--"])
+    under, direct, _ = run_both(
+        layout, ["probe.py", "--", "x", "--json"], options=["--stats-only", "--"]
+    )
     assert under["argv"] == ["probe.py", "--", "x", "--json"]
     assert_same(under, direct)
 
@@ -241,8 +263,11 @@ def test_module_after_double_dash(layout):
 def test_target_flags_are_not_ours(layout):
     # --interval 0 would be refused as an option of ours; after the target it
     # is the program's own.
-    under, direct, _ = run_both(layout, ["probe.py", "--interval", "0", "--help"],
-                                options=["--interval=2", "--alert-threshold-ms", "0"])
+    under, direct, _ = run_both(
+        layout,
+        ["probe.py", "--interval", "0", "--help"],
+        options=["--interval=2", "--alert-threshold-ms", "0"],
+    )
     assert under["argv"] == ["probe.py", "--interval", "0", "--help"]
     assert_same(under, direct)
 
@@ -251,8 +276,7 @@ def test_target_flags_are_not_ours(layout):
 # Exit status, stderr and tracebacks
 
 
-ENDINGS = ["return", "exit0", "exit3", "exit-msg", "raise", "chained", "sigint", "keyboard",
-           "hook"]
+ENDINGS = ["return", "exit0", "exit3", "exit-msg", "raise", "chained", "sigint", "keyboard", "hook"]
 
 
 @pytest.mark.parametrize("how", ENDINGS)
@@ -273,9 +297,11 @@ def test_exit_status_and_stderr_match_python(tmp_path, how):
 
 
 def test_syntax_error_reported_as_python_does(tmp_path):
-    under = run([launcher_path(), "run", TARGETS / "syntax_error.py"], tmp_path)
+    script = tmp_path / "syntax_error.py"
+    script.write_text("# python cannot compile this\ndef broken(:\n    pass\n")
+    under = run([launcher_path(), "run", script], tmp_path)
     interpreter = interpreter_of(under.stderr)
-    direct = run([interpreter, TARGETS / "syntax_error.py"], tmp_path)
+    direct = run([interpreter, script], tmp_path)
     assert under.returncode == direct.returncode == 1
     body = strip_start_lines(under.stderr)
     assert body.startswith(direct.stderr), (body, direct.stderr)
@@ -284,9 +310,21 @@ def test_syntax_error_reported_as_python_does(tmp_path):
 
 
 def test_uncaught_exception_in_module_keeps_runpy_frames(layout):
-    (layout / "probepkg" / "bad.py").write_text("from . import helper\nraise ValueError(helper.VALUE)\n")
-    under = run([launcher_path(), "run", "--stats-only", "--log-file", layout / "r.txt", "-m",
-                 "probepkg.bad"], layout)
+    (layout / "probepkg" / "bad.py").write_text(
+        "from . import helper\nraise ValueError(helper.VALUE)\n"
+    )
+    under = run(
+        [
+            launcher_path(),
+            "run",
+            "--stats-only",
+            "--log-file",
+            layout / "r.txt",
+            "-m",
+            "probepkg.bad",
+        ],
+        layout,
+    )
     interpreter = interpreter_of(under.stderr)
     direct = run([interpreter, "-m", "probepkg.bad"], layout)
     assert under.returncode == direct.returncode == 1
@@ -295,7 +333,9 @@ def test_uncaught_exception_in_module_keeps_runpy_frames(layout):
 
 
 def test_missing_module_as_python_says(layout):
-    under = run([launcher_path(), "run", "--log-file", layout / "r.txt", "-m", "no_such_mod"], layout)
+    under = run(
+        [launcher_path(), "run", "--log-file", layout / "r.txt", "-m", "no_such_mod"], layout
+    )
     interpreter = interpreter_of(under.stderr)
     direct = run([interpreter, "-m", "no_such_mod"], layout)
     assert under.returncode == direct.returncode == 1
@@ -304,12 +344,21 @@ def test_missing_module_as_python_says(layout):
 
 def test_non_daemon_threads_finish_before_the_report(tmp_path):
     log = tmp_path / "report.jsonl"
-    proc = run([launcher_path(), "run", "--json", "--stats-only", "--log-file", log,
-                TARGETS / "late_thread.py"], tmp_path)
+    proc = run(
+        [
+            launcher_path(),
+            "run",
+            "--json",
+            "--stats-only",
+            "--log-file",
+            log,
+            TARGETS / "late_thread.py",
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "main done\nthread done\n"
-    summaries = [json.loads(line) for line in log.read_text().splitlines()
-                 if '"summary"' in line]
+    summaries = [json.loads(line) for line in log.read_text().splitlines() if '"summary"' in line]
     assert len(summaries) == 1
     # The thread's five forced full collections happened after the main
     # module returned; a report written at that point would miss them.
@@ -320,8 +369,13 @@ def test_closed_stderr_never_changes_the_status(tmp_path):
     script = tmp_path / "closed.py"
     script.write_text("import gc\ngc.collect()\nprint('done')\n")
     proc = subprocess.run(
-        f"'{launcher_path()}' run '{script}' 2>&-", shell=True, cwd=tmp_path, env=clean_env(),
-        capture_output=True, text=True, timeout=TIMEOUT,
+        f"'{launcher_path()}' run '{script}' 2>&-",
+        shell=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     assert proc.returncode == 0
     assert proc.stdout == "done\n"
@@ -330,9 +384,14 @@ def test_closed_stderr_never_changes_the_status(tmp_path):
 def test_broken_pipe_on_stderr_never_changes_the_status(tmp_path):
     proc = subprocess.run(
         f"'{launcher_path()}' run '{TARGETS / 'exits.py'}' exit3 2>&1 >/dev/null | head -c 0; "
-        "echo \"status=${PIPESTATUS[0]}\"",
-        shell=True, executable="/bin/bash", cwd=tmp_path, env=clean_env(),
-        capture_output=True, text=True, timeout=TIMEOUT,
+        'echo "status=${PIPESTATUS[0]}"',
+        shell=True,
+        executable="/bin/bash",
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     assert proc.stdout == "status=3\n", proc.stderr
     assert proc.stderr == ""
@@ -373,8 +432,9 @@ def test_python_without_gc_monitor_is_refused(tmp_path):
     base = getattr(sys, "_base_executable", None)
     if base is None or Path(base).parent == launcher_path().parent:
         pytest.skip("needs a venv, whose base interpreter lacks gc_monitor")
-    proc = run([launcher_path(), "run", "--python", base, TARGETS / "make_marker.py", marker],
-               tmp_path)
+    proc = run(
+        [launcher_path(), "run", "--python", base, TARGETS / "make_marker.py", marker], tmp_path
+    )
     assert_bad_input(proc, "gc_monitor._core")
     assert not marker.exists()
 
@@ -383,7 +443,11 @@ def test_python_m_gc_monitor_is_the_launcher(layout):
     python = launcher_path().parent / "python"
     proc = subprocess.Popen(
         [str(python), "-m", "gc_monitor", "run", "probe.py", "q"],
-        cwd=layout, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=layout,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
