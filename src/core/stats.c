@@ -124,7 +124,7 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
 {
     int status = GCM_EINVAL;
     uint32_t g;
-    int64_t wall = 0;
+    uint64_t wall = 0;
 
     if (snap == NULL || out == NULL)
         goto done;
@@ -138,12 +138,17 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
      * realtime reading; through the init clock pair, its monotonic equivalent
      * is init_monotonic + (end_realtime - init_realtime), so the wall time is
      * simply the realtime difference.  A live one measures up to the
-     * snapshot's own monotonic reading. */
-    if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns != 0)
-        wall = snap->end_realtime_ns - snap->init_realtime_ns;
-    else if (snap->taken_monotonic_ns >= (uint64_t)snap->init_monotonic_ns)
-        wall = (int64_t)(snap->taken_monotonic_ns - (uint64_t)snap->init_monotonic_ns);
-    out->wall_ns = wall > 0 ? (uint64_t)wall : 0;
+     * snapshot's own monotonic reading.  The times may come from a damaged
+     * capture file, so the difference is taken in unsigned arithmetic, only
+     * when it is positive, where it cannot overflow. */
+    if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns != 0) {
+        if (snap->end_realtime_ns > snap->init_realtime_ns)
+            wall = (uint64_t)snap->end_realtime_ns - (uint64_t)snap->init_realtime_ns;
+    } else if (snap->init_monotonic_ns >= 0 &&
+               snap->taken_monotonic_ns > (uint64_t)snap->init_monotonic_ns) {
+        wall = snap->taken_monotonic_ns - (uint64_t)snap->init_monotonic_ns;
+    }
+    out->wall_ns = wall;
     out->share_pct = out->wall_ns > 0 ? 100.0 * (double)out->gc_ns / (double)out->wall_ns : 0.0;
 
     out->events_total = snap->events_total;
