@@ -22,16 +22,6 @@ void gcm__line_reset(gcm__line *l)
     l->overflow = 0;
 }
 
-void gcm__line_mem(gcm__line *l, const char *s, size_t n)
-{
-    if (n > GCM__LINE_CAP - l->len) {
-        l->overflow = 1;
-        return;
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-}
-
 void gcm__line_str(gcm__line *l, const char *s)
 {
     gcm__line_mem(l, s, strlen(s));
@@ -47,13 +37,44 @@ void gcm__line_fill(gcm__line *l, char c, size_t n)
     l->len += n;
 }
 
+/* "00" to "99": two digits per division halves the divisions of a number. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* Writes the digits of `v` right-aligned to end at `end`; returns their start. */
 static char *digits_before(char *end, uint64_t v)
 {
-    do {
-        *--end = (char)('0' + (v % 10u));
-        v /= 10u;
-    } while (v != 0);
+    while (v >= 100u) {
+        unsigned pair = (unsigned)(v % 100u) * 2u;
+        v /= 100u;
+        end -= 2;
+        end[0] = digit_pairs[pair];
+        end[1] = digit_pairs[pair + 1];
+    }
+    if (v >= 10u) {
+        end -= 2;
+        end[0] = digit_pairs[v * 2u];
+        end[1] = digit_pairs[v * 2u + 1];
+    } else {
+        *--end = (char)('0' + v);
+    }
+    return end;
+}
+
+/* Writes exactly `count` digits of `v` (zero-padded) to end at `end`. */
+static char *padded_digits_before(char *end, uint64_t v, unsigned count)
+{
+    for (; count >= 2; count -= 2) {
+        unsigned pair = (unsigned)(v % 100u) * 2u;
+        v /= 100u;
+        end -= 2;
+        end[0] = digit_pairs[pair];
+        end[1] = digit_pairs[pair + 1];
+    }
+    if (count == 1)
+        *--end = (char)('0' + v % 10u);
     return end;
 }
 
@@ -81,7 +102,6 @@ void gcm__line_fixed(gcm__line *l, uint64_t units, unsigned decimals)
     char *end = tmp + sizeof tmp;
     char *p;
     uint64_t scale, whole, frac;
-    unsigned i;
 
     if (decimals > 9)
         decimals = 9;
@@ -89,12 +109,10 @@ void gcm__line_fixed(gcm__line *l, uint64_t units, unsigned decimals)
     whole = units / scale;
     frac = units % scale;
     p = end;
-    for (i = 0; i < decimals; i++) {
-        *--p = (char)('0' + (frac % 10u));
-        frac /= 10u;
-    }
-    if (decimals > 0)
+    if (decimals > 0) {
+        p = padded_digits_before(p, frac, decimals);
         *--p = '.';
+    }
     p = digits_before(p, whole);
     gcm__line_mem(l, p, (size_t)(end - p));
 }
