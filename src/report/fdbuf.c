@@ -17,21 +17,21 @@
 int gcm_sink_write_fd(void *ctx, const char *data, size_t len)
 {
     int fd = *(const int *)ctx;
+    int status = GCM_EIO;
 
     while (len > 0) {
         ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return GCM_EIO;
-        }
+        if (n < 0 && errno == EINTR)
+            continue;
         /* A zero-byte write of a non-empty buffer would loop forever. */
-        if (n == 0)
-            return GCM_EIO;
+        if (n <= 0)
+            goto done;
         data += n;
         len -= (size_t)n;
     }
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 void gcm__fdbuf_init(gcm__fdbuf *b, int fd, char *buf, size_t cap)
@@ -56,17 +56,18 @@ int gcm__fdbuf_write(void *ctx, const char *data, size_t len)
     gcm__fdbuf *b = ctx;
 
     if (b->status != 0)
-        return b->status;
+        goto done;
     if (len > b->cap - b->len) {
         if (gcm__fdbuf_flush(b) != 0)
-            return b->status;
+            goto done;
         /* Too big for the buffer even when empty: it goes out alone, whole. */
         if (len > b->cap) {
             b->status = gcm_sink_write_fd(&b->fd, data, len);
-            return b->status;
+            goto done;
         }
     }
     memcpy(b->buf + b->len, data, len);
     b->len += len;
-    return 0;
+done:
+    return b->status;
 }

@@ -26,12 +26,17 @@
 
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
 {
+    int status = GCM_EINVAL;
+
     if (in == NULL || in->snapshot == NULL || in->config == NULL || sink == NULL ||
         sink->write == NULL || (in->events == NULL && in->event_count > 0))
-        return GCM_EINVAL;
+        goto done;
     if (in->config->json)
-        return gcm__render_jsonl(in, sink);
-    return gcm__render_text(in, sink);
+        status = gcm__render_jsonl(in, sink);
+    else
+        status = gcm__render_text(in, sink);
+done:
+    return status;
 }
 
 int gcm_report_render_fd(const gcm_report_input *in, int fd)
