@@ -77,5 +77,7 @@ def test_many_threads_allocating_while_a_reader_snapshots():
         assert s["count"] == s["events"]
     expected = [a - b for a, b in zip(after, before)]
     assert [snap[f"gen{g}"]["count"] for g in range(3)] == expected
-    assert snap["count"] >= workers * (rounds // 50)
+    # A free-threaded gc.collect() returns at once while another thread's
+    # collection runs, so only "some" is certain; the equality above is exact.
+    assert snap["count"] > 0
     assert snap["unusable_info"] == 0
