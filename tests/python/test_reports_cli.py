@@ -268,3 +268,32 @@ def test_log_file_takes_the_start_line_too(tmp_path: Path):
     objs = parse_lines(log.read_text(encoding="utf-8"))
     assert objs[0]["type"] == "start"
     assert objs[-1]["type"] == "summary"
+
+
+def test_broken_stderr_pipe_drops_the_report_quietly(tmp_path: Path):
+    # As in `pygcprofiler run app.py 2>&1 | head -1`: the reader is gone
+    # before the report is written, so every report write fails with EPIPE.
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import gc, sys\n"
+        "for _ in range(5):\n"
+        "    gc.collect()\n"
+        "sys.stdin.read()\n"
+        "print('program output')\n"
+    )
+    proc = subprocess.Popen(
+        [launcher(), "run", "--python", sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(tmp_path),
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    assert proc.stderr.readline().startswith("GMEM Monitoring initialized")
+    proc.stderr.close()
+    # The program waits for its stdin to close, so the report comes after.
+    proc.stdin.close()
+    out = proc.stdout.read()
+    assert proc.wait(timeout=120) == 0
+    assert out == "program output\n"
