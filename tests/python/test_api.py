@@ -275,8 +275,9 @@ def test_report_at_exit_of_a_never_stopped_monitor(run_python):
     )
     assert proc.stdout == "program done\n"
     summaries = [
-        json.loads(line) for line in proc.stderr.splitlines() if '"type": "summary"' in line
-        or '"type":"summary"' in line
+        json.loads(line)
+        for line in proc.stderr.splitlines()
+        if '"type": "summary"' in line or '"type":"summary"' in line
     ]
     assert len(summaries) == 1
     # Interpreter shutdown may collect once more after the program's four.

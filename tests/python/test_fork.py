@@ -10,9 +10,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(__import__("os"), "fork"), reason="needs os.fork"
-)
+pytestmark = pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
 
 
 def _summaries(stderr: str) -> list[dict]:
