@@ -9,7 +9,7 @@ collections too, as real programs do.
 
 The monitor is chosen on the command line so that every variant runs the very
 same loop.  The script prints one JSON object on stdout: the loop's own wall
-time (start-up and the exit report excluded), the collections per generation
+time and CPU time (start-up and the exit report excluded), the collections per generation
 counted by gc.get_stats(), and the CLOCK_MONOTONIC time at which the loop
 ended, which lets the parent time the work done at exit.
 """
@@ -124,6 +124,7 @@ def main() -> int:
         stop_counting = _gcm_bench_floor.callgrind_stop
 
     before = collections()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     if start_counting is not None:
         start_counting()
@@ -140,12 +141,14 @@ def main() -> int:
     if args.stop and stop is not None:
         stop()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     end_monotonic = time.monotonic()
     after = collections()
 
     result = {
         "monitor": args.monitor,
         "elapsed_s": elapsed,
+        "cpu_s": cpu,
         "collections": [a - b for a, b in zip(after, before)],
         "end_monotonic": end_monotonic,
     }
