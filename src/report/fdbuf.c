@@ -8,7 +8,9 @@
  * the first failure becomes a sticky GCM_EIO that ends the report quietly.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gc_monitor/errors.h"
@@ -32,6 +34,17 @@ int gcm_sink_write_fd(void *ctx, const char *data, size_t len)
     status = 0;
 done:
     return status;
+}
+
+size_t gcm__fdbuf_capacity_for(int fd, size_t cap)
+{
+    struct stat st;
+
+    /* An fd that cannot be examined is treated like a pipe: smaller writes
+     * cost a few more system calls and are never less safe. */
+    if ((fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) && cap > PIPE_BUF)
+        cap = PIPE_BUF;
+    return cap;
 }
 
 void gcm__fdbuf_init(gcm__fdbuf *b, int fd, char *buf, size_t cap)

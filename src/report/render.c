@@ -6,6 +6,7 @@
  * that carries text from outside (the command), so this file also holds the
  * escaping that keeps that text on one line and, in JSON, valid UTF-8.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,11 @@
 #include "report_internal.h"
 
 /* The fd buffer: at about 80 bytes an event line, a million events take a few
- * hundred write(2) calls.  If even this cannot be had at exit, a small stack
- * buffer still gets the report out, in more writes. */
+ * hundred write(2) calls to a file (pipes get PIPE_BUF-sized writes, see
+ * gcm__fdbuf_capacity_for).  If even this cannot be had at exit, a small
+ * stack buffer still gets the report out, in more writes. */
 #define FD_BUFFER_SIZE (256u * 1024u)
-#define FD_FALLBACK_SIZE 4096u
+#define FD_FALLBACK_SIZE PIPE_BUF
 
 #ifndef GCM_VERSION
 #define GCM_VERSION "unknown"
@@ -42,15 +44,20 @@ done:
 int gcm_report_render_fd(const gcm_report_input *in, int fd)
 {
     char fallback[FD_FALLBACK_SIZE];
-    char *heap = malloc(FD_BUFFER_SIZE);
+    size_t cap = gcm__fdbuf_capacity_for(fd, FD_BUFFER_SIZE);
+    char *heap = NULL;
     gcm__fdbuf fb;
     gcm_sink sink;
     int status, flushed;
 
+    /* Pipes need no more than the stack buffer; files get the large one,
+     * or the stack buffer if memory is short at exit. */
+    if (cap > sizeof fallback)
+        heap = malloc(cap);
     if (heap != NULL)
-        gcm__fdbuf_init(&fb, fd, heap, FD_BUFFER_SIZE);
+        gcm__fdbuf_init(&fb, fd, heap, cap);
     else
-        gcm__fdbuf_init(&fb, fd, fallback, sizeof fallback);
+        gcm__fdbuf_init(&fb, fd, fallback, cap < sizeof fallback ? cap : sizeof fallback);
     sink.write = gcm__fdbuf_write;
     sink.ctx = &fb;
     status = gcm_report_render(in, &sink);

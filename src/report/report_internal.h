@@ -114,6 +114,13 @@ typedef struct gcm__fdbuf {
     size_t len;
 } gcm__fdbuf;
 
+/* How much of a `cap`-byte buffer to fill before writing to `fd`: all of it
+ * for a regular file, where an O_APPEND write of any size lands whole, but
+ * at most PIPE_BUF for a pipe, socket or terminal, where only writes that
+ * small are atomic, so concurrent writers (forked workers sharing stderr)
+ * can never cut into a line. */
+size_t gcm__fdbuf_capacity_for(int fd, size_t cap);
+
 /* Points `b` at caller-provided storage `buf` of `cap` bytes for `fd`. */
 void gcm__fdbuf_init(gcm__fdbuf *b, int fd, char *buf, size_t cap);
 

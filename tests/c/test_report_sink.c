@@ -7,6 +7,7 @@
  * must turn into GCM_EIO, never a signal or a crash.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -128,8 +129,30 @@ static void test_render_fd_matches_render(void)
     fixture_release(&f);
 }
 
+/* Pipes get writes no larger than PIPE_BUF, the size the kernel keeps whole
+ * when several processes write to one pipe; files get the whole buffer. */
+static void test_capacity_by_kind_of_fd(void)
+{
+    char path[] = "/tmp/gcm-test-sink-XXXXXX";
+    int fds[2];
+    int file;
+
+    GCM_CHECK(pipe(fds) == 0);
+    GCM_CHECK_EQ_U64(gcm__fdbuf_capacity_for(fds[1], 1u << 18), PIPE_BUF);
+    GCM_CHECK_EQ_U64(gcm__fdbuf_capacity_for(fds[1], 100), 100);
+    close(fds[0]);
+    close(fds[1]);
+    file = mkstemp(path);
+    GCM_CHECK(file >= 0);
+    GCM_CHECK_EQ_U64(gcm__fdbuf_capacity_for(file, 1u << 18), 1u << 18);
+    close(file);
+    unlink(path);
+    GCM_CHECK_EQ_U64(gcm__fdbuf_capacity_for(-1, 1u << 18), PIPE_BUF);
+}
+
 int main(void)
 {
+    GCM_RUN(test_capacity_by_kind_of_fd);
     GCM_RUN(test_lines_never_split);
     GCM_RUN(test_broken_pipe_is_eio);
     GCM_RUN(test_render_to_closed_fd);
