@@ -35,7 +35,8 @@ typedef struct gcm_sink {
 
 /* A sink writer for a file descriptor stored at `ctx` (an int *).  Retries
  * EINTR and short writes; returns GCM_EIO on any other failure (EPIPE,
- * EBADF), so a closed stderr silently ends the report. */
+ * EBADF), so a closed stderr silently ends the report.  The process must
+ * ignore SIGPIPE (CPython does) for a broken pipe to be an error, not death. */
 int gcm_sink_write_fd(void *ctx, const char *data, size_t len);
 
 typedef struct gcm_report_input {
@@ -69,9 +70,10 @@ int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t p
 
 /* Renders like gcm_report_render into file descriptor `fd`, through a buffer
  * that only ever flushes whole lines, so no line is split between two
- * write(2) calls and a million events cost a few hundred writes, not a
- * million.  Returns 0 or the first negative GCM_E* code (GCM_EIO for a closed
- * or broken stream). */
+ * write(2) calls: 256 KiB for a regular file (a million events cost a few
+ * hundred writes, not a million), PIPE_BUF for a pipe or terminal (so writes
+ * stay atomic among processes sharing it).  Returns 0 or the first negative
+ * GCM_E* code (GCM_EIO for a closed or broken stream). */
 int gcm_report_render_fd(const gcm_report_input *in, int fd);
 
 #ifdef __cplusplus
