@@ -429,13 +429,13 @@ def test_python_option_and_environment(layout):
 
 def test_python_without_gc_monitor_is_refused(tmp_path):
     marker = tmp_path / "marker"
-    base = getattr(sys, "_base_executable", None)
-    if base is None or Path(base).parent == launcher_path().parent:
+    if sys.prefix == sys.base_prefix:
         pytest.skip("needs a venv, whose base interpreter lacks gc_monitor")
+    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
     proc = run(
         [launcher_path(), "run", "--python", base, TARGETS / "make_marker.py", marker], tmp_path
     )
-    assert_bad_input(proc, "gc_monitor._core")
+    assert_bad_input(proc, "gc_monitor._core", str(base))
     assert not marker.exists()
 
 
