@@ -60,7 +60,7 @@ class GCMonitor:
     _recorder: _core.Recorder
     _final: dict[str, Any] | None
     _lock: threading.Lock
-    _saved_debug: int | None
+    _added_debug: int
 
     def __init__(self, **options: Any) -> None:
         self._start(_core.Recorder(_encode_options(options)))
@@ -76,11 +76,13 @@ class GCMonitor:
         self._recorder = recorder
         self._final = None
         self._lock = threading.Lock()
-        self._saved_debug = None
+        self._added_debug = 0
         if recorder.dump_garbage:
             # The one change to the collector's behaviour, and only on request.
-            self._saved_debug = gc.get_debug()
-            gc.set_debug(self._saved_debug | _DUMP_GARBAGE_FLAGS)
+            # Remember which flags we added, to take back exactly those.
+            debug = gc.get_debug()
+            self._added_debug = _DUMP_GARBAGE_FLAGS & ~debug
+            gc.set_debug(debug | _DUMP_GARBAGE_FLAGS)
         gc.callbacks.append(recorder.callback)
         atexit.register(self._at_exit)
 
@@ -119,9 +121,9 @@ class GCMonitor:
             except ValueError:
                 pass
             atexit.unregister(self._at_exit)
-            if self._saved_debug is not None:
-                gc.set_debug(self._saved_debug)
-                self._saved_debug = None
+            if self._added_debug:
+                gc.set_debug(gc.get_debug() & ~self._added_debug)
+                self._added_debug = 0
             final = recorder.snapshot()
             self._final = final
             if write_report:

@@ -70,7 +70,8 @@ read_duration(PyObject *v, uint64_t *out)
 static GCM__NOINLINE PyObject *
 callback_detached(gcm__recorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (self->stopped)
+    /* The epoch, not `stopped`: stop() may run on another thread meanwhile. */
+    if (atomic_load_explicit(&self->epoch, memory_order_relaxed) == GCM__EPOCH_STOPPED)
         Py_RETURN_NONE;
     if (nargs >= 1 && PyUnicode_Check(args[0]) && ascii_equals(args[0], "stop", 4))
         self->missed++;

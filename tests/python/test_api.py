@@ -210,6 +210,13 @@ def test_dump_garbage_sets_saveall_and_restores_on_stop():
     assert gc.get_debug() & gc.DEBUG_UNCOLLECTABLE
     monitor.stop_monitoring(write_report=False)
     assert gc.get_debug() == 0
+    # Flags the program had set itself stay set.
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    monitor = GCMonitor(dump_garbage=True)
+    gc.set_debug(gc.get_debug() | gc.DEBUG_STATS)
+    monitor.stop_monitoring(write_report=False)
+    assert gc.get_debug() == gc.DEBUG_SAVEALL | gc.DEBUG_STATS
+    gc.set_debug(0)
 
 
 def test_config_text_round_trips():
