@@ -46,6 +46,9 @@ ORIGINAL = "pygcprofiler==0.3.6"
 OVERHEAD_THRESHOLD0 = 200
 SCALE_THRESHOLD0 = 10
 RING_2_20 = 1 << 20
+# GCM_DEFAULT_CAPACITY and sizeof(gcm_event_slot) in include/gc_monitor/block.h.
+RING_DEFAULT = 1 << 16
+SLOT_BYTES = 48
 
 # The targets of issue 13, printed next to what was measured.
 TARGET_INSTR = 600.0
@@ -533,12 +536,14 @@ def scale(ours: Path | None, orig: Path | None, python: str, target: int,
     print("\n".join(lines_out))
     by = {r["case"]: r for r in rows}
     if "none" in by:
-        ring_mb = RING_2_20 * 48 / 2**20
-        for name in ("ours text, default ring", "ours text, 2^20 ring"):
+        for name, slots in (("ours text, default ring", RING_DEFAULT),
+                            ("ours text, 2^20 ring", RING_2_20),
+                            ("original 0.3.6 text", 0)):
             if name in by:
                 extra = by[name]["maxrss_mb"] - by["none"]["maxrss_mb"]
-                print(f"   {name}: RSS {extra:+.1f} MB over none "
-                      f"(a 2^20 ring of 48-byte slots is {ring_mb:.0f} MB)")
+                ring = (f"its ring is {slots:,} slots x {SLOT_BYTES} B = "
+                        f"{slots * SLOT_BYTES / 2**20:.1f} MB" if slots else "no ring")
+                print(f"   {name}: peak RSS {extra:+.1f} MB over none ({ring})")
     for name, limit in (("ours text, 2^20 ring", TARGET_TEXT_S),
                         ("ours JSON, 2^20 ring", TARGET_JSON_S)):
         if name in by:
