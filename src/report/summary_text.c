@@ -26,6 +26,8 @@ static uint64_t mean_ns_rounded(double mean_ns)
 {
     if (!(mean_ns > 0.0))
         return 0;
+    /* The largest double below 2^64: anything from there up would overflow
+     * the conversion, which C leaves undefined. */
     if (mean_ns >= 18446744073709549568.0)
         return UINT64_MAX;
     return (uint64_t)(mean_ns + 0.5);
