@@ -18,15 +18,8 @@
 /* "ts":<Unix seconds, 6 decimals>,"pid":<pid>,"generation":<g>,"duration_ms":<3 decimals> */
 static void common_fields(gcm__line *l, const gcm_snapshot *snap, const gcm_event *ev)
 {
-    int64_t t = gcm__event_realtime_ns(snap, ev->start_ns);
-
     GCM__LINE_LIT(l, "\"ts\":");
-    if (t < 0) {
-        GCM__LINE_LIT(l, "-");
-        gcm__line_fixed(l, gcm__div_round((uint64_t)0 - (uint64_t)t, 1000u), 6);
-    } else {
-        gcm__line_fixed(l, gcm__div_round((uint64_t)t, 1000u), 6);
-    }
+    gcm__line_unix_seconds(l, gcm__event_realtime_ns(snap, ev->start_ns));
     GCM__LINE_LIT(l, ",\"pid\":");
     if (snap->pid < 0)
         gcm__line_i64(l, snap->pid);

@@ -152,6 +152,17 @@ void gcm__line_ms_exact(gcm__line *l, uint64_t ns)
     GCM__LINE_LIT(l, "ms");
 }
 
+void gcm__line_unix_seconds(gcm__line *l, int64_t ns)
+{
+    if (ns < 0) {
+        GCM__LINE_LIT(l, "-");
+        /* Negate in unsigned arithmetic so INT64_MIN does not overflow. */
+        gcm__line_fixed(l, gcm__div_round((uint64_t)0 - (uint64_t)ns, 1000u), 6);
+    } else {
+        gcm__line_fixed(l, gcm__div_round((uint64_t)ns, 1000u), 6);
+    }
+}
+
 void gcm__line_printf(gcm__line *l, const char *fmt, ...)
 {
     va_list ap;

@@ -192,12 +192,7 @@ int gcm__render_start(const gcm_config *config, const char *command, int64_t pid
         GCM__LINE_LIT(&head, "{\"type\":\"start\",\"schema_version\":");
         gcm__line_u64(&head, GCM_JSON_SCHEMA_VERSION);
         GCM__LINE_LIT(&head, ",\"version\":\"" GCM_VERSION "\",\"ts\":");
-        if (realtime_ns < 0) {
-            GCM__LINE_LIT(&head, "-");
-            gcm__line_fixed(&head, gcm__div_round((uint64_t)0 - (uint64_t)realtime_ns, 1000u), 6);
-        } else {
-            gcm__line_fixed(&head, gcm__div_round((uint64_t)realtime_ns, 1000u), 6);
-        }
+        gcm__line_unix_seconds(&head, realtime_ns);
         GCM__LINE_LIT(&head, ",\"pid\":");
         gcm__line_i64(&head, pid);
         GCM__LINE_LIT(&head, ",\"command\":");

@@ -75,6 +75,10 @@ void gcm__line_duration(gcm__line *l, uint64_t ns);
  * exactly to the nanosecond (1000000 -> "1ms", 500000 -> "0.5ms"). */
 void gcm__line_ms_exact(gcm__line *l, uint64_t ns);
 
+/* Appends Unix time `ns` as seconds with six decimals (microseconds),
+ * rounded half away from zero: 1764349200012000000 -> "1764349200.012000". */
+void gcm__line_unix_seconds(gcm__line *l, int64_t ns);
+
 /* Appends printf-formatted text; for the rare lines only, never per event. */
 void gcm__line_printf(gcm__line *l, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -104,6 +104,22 @@ static void test_fixed_point(void)
     }
 }
 
+static void test_unix_seconds(void)
+{
+    gcm__line_reset(&line);
+    gcm__line_unix_seconds(&line, INT64_C(1764349200012000000));
+    GCM__LINE_LIT(&line, " ");
+    gcm__line_unix_seconds(&line, INT64_C(1764349200000000500)); /* half a microsecond rounds up */
+    GCM__LINE_LIT(&line, " ");
+    gcm__line_unix_seconds(&line, 0);
+    GCM__LINE_LIT(&line, " ");
+    gcm__line_unix_seconds(&line, -1500);
+    GCM__LINE_LIT(&line, " ");
+    gcm__line_unix_seconds(&line, INT64_MIN);
+    GCM_CHECK_STREQ(text(), "1764349200.012000 1764349200.000001 0.000000 -0.000002 "
+                            "-9223372036.854776");
+}
+
 static void test_exact_milliseconds(void)
 {
     static const struct {
@@ -197,6 +213,7 @@ int main(void)
     GCM_RUN(test_duration_units);
     GCM_RUN(test_integers);
     GCM_RUN(test_fixed_point);
+    GCM_RUN(test_unix_seconds);
     GCM_RUN(test_exact_milliseconds);
     GCM_RUN(test_rounding_division);
     GCM_RUN(test_alignment);
