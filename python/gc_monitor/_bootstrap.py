@@ -198,13 +198,13 @@ def _print_uncaught(exc: BaseException) -> None:
             sys.__excepthook__(type(exc), exc, tb)
         else:
             hook(type(exc), exc, tb)
-    except BaseException as err:  # noqa: BLE001 (python reports a failing hook too)
+    except BaseException as err:  # python reports a failing hook too
         try:
             sys.stderr.write("Error in sys.excepthook:\n")
             sys.__excepthook__(type(err), err, _strip_traceback(err.__traceback__))
             sys.stderr.write("\nOriginal exception was:\n")
             sys.__excepthook__(type(exc), exc, tb)
-        except BaseException:  # noqa: BLE001 (stderr itself is gone)
+        except BaseException:  # stderr itself is gone: nothing left to tell
             pass
 
 
@@ -234,21 +234,22 @@ def _wait_for_threads() -> None:
         return
     try:
         threading._shutdown()
-    except BaseException as err:  # noqa: BLE001 (python only reports it)
+    except BaseException as err:  # python only reports it
         try:
             import traceback
 
             sys.stderr.write("Exception ignored on threading shutdown:\n")
             traceback.print_exception(type(err), err, err.__traceback__)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
 
 
 def _write_report(monitor: GCMonitor) -> None:
-    # A report that cannot be written never changes the program's status.
+    # A report that cannot be written never changes the program's status,
+    # not even when a Ctrl-C lands while it is being written.
     try:
         monitor.stop_monitoring()
-    except Exception:  # noqa: BLE001
+    except BaseException:
         pass
 
 
@@ -321,7 +322,7 @@ def main() -> NoReturn:
     except KeyboardInterrupt as exc:
         _print_uncaught(exc)
         interrupted = exc
-    except BaseException as exc:  # noqa: BLE001 (python prints every uncaught exception)
+    except BaseException as exc:  # python prints every uncaught exception
         _print_uncaught(exc)
         status = 1
 
