@@ -511,6 +511,10 @@ static void test_path_refusals(void)
     (void)snprintf(reason, sizeof reason, "'%s' is not a directory", scratch_file);
     check_refused(must_find("log-file"), NULL, path, reason);
     check_refused(must_find("log-file"), NULL, scratch_dir, "is a directory");
+    /* A file in the middle of the directory path: stat() says ENOTDIR. */
+    (void)snprintf(path, sizeof path, "%s/a/x.log", scratch_file);
+    (void)snprintf(reason, sizeof reason, "directory '%s/a' does not exist", scratch_file);
+    check_refused(must_find("log-file"), NULL, path, reason);
 
     memset(long_path, 'a', GCM_PATH_MAX);
     long_path[GCM_PATH_MAX] = '\0';
