@@ -138,48 +138,55 @@ live_unlock(gcm__module_state *st)
 }
 
 
-/* Allocates and formats a block for `cfg` labelled with this process.  Returns
- * 0 or -1 with an exception set. */
+/* Allocates and formats a block for `cfg` labelled with this process.
+ * Returns 0 or a negative GCM_E* code.  It touches no Python object, so the
+ * after-fork hook may call it with the list of recorders locked: nothing in
+ * it can start a collection that runs finalizers. */
 static int
 block_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
 {
     gcm_block_params params;
     gcm_block *block = NULL;
     size_t size;
-    int rc;
-    int status = -1;
+    int status;
 
     memset(&params, 0, sizeof params);
-    rc = gcm_config_block_params(cfg, &params);
-    if (rc != 0) {
-        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+    status = gcm_config_block_params(cfg, &params);
+    if (status != 0)
         goto done;
-    }
     params.pid = (int64_t)getpid();
     params.ppid = (int64_t)getppid();
     size = gcm_block_size(params.capacity);
     if (size == 0) {
-        PyErr_SetString(PyExc_ValueError, "gc_monitor: invalid buffer capacity");
+        status = GCM_EINVAL;
         goto done;
     }
     /* Raw memory: the block is ours alone and never holds Python objects. */
     block = PyMem_RawMalloc(size);
     if (block == NULL) {
-        PyErr_NoMemory();
+        status = GCM_ENOMEM;
         goto done;
     }
-    rc = gcm_block_init(block, size, &params);
-    if (rc != 0) {
-        PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
+    status = gcm_block_init(block, size, &params);
+    if (status != 0)
         goto done;
-    }
     *out = block;
     *out_size = size;
     block = NULL;
-    status = 0;
 done:
     PyMem_RawFree(block);
     return status;
+}
+
+/* Raises the exception for a block_new() failure. */
+static void
+raise_block_error(int code)
+{
+    if (code == GCM_ENOMEM)
+        PyErr_NoMemory();
+    else
+        PyErr_Format(PyExc_ValueError, "gc_monitor: cannot create the recording block: %s",
+                     gcm_strerror(code));
 }
 
 static PyObject *
@@ -188,13 +195,17 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
     gcm__recorder *self = NULL;
     gcm__module_state *st;
     PyObject *result = NULL;
+    int rc;
 
     self = (gcm__recorder *)type->tp_alloc(type, 0);
     if (self == NULL)
         goto done;
     self->config = *cfg;
-    if (block_new(&self->config, &self->block, &self->block_size) != 0)
+    rc = block_new(&self->config, &self->block, &self->block_size);
+    if (rc != 0) {
+        raise_block_error(rc);
         goto done;
+    }
     self->callback = PyCFunction_NewEx(&callback_def, (PyObject *)self, NULL);
     if (self->callback == NULL)
         goto done;
@@ -253,7 +264,8 @@ gcm__recorder_after_fork(PyObject *module)
 {
     gcm__module_state *st = gcm__state(module);
     gcm__recorder *r;
-    int status = 0;
+    int failure = 0;
+    int status = -1;
 
     live_lock(st);
     for (r = st->live; r != NULL; r = r->next) {
@@ -261,11 +273,12 @@ gcm__recorder_after_fork(PyObject *module)
         gcm_block *old;
         size_t size = 0;
         uint64_t i;
+        int rc = block_new(&r->config, &fresh, &size);
 
-        if (block_new(&r->config, &fresh, &size) != 0) {
+        if (rc != 0) {
             /* The recorder stays detached: it keeps counting what it misses
              * and never writes into the parent's events. */
-            status = -1;
+            failure = rc;
             continue;
         }
         old = r->block;
@@ -282,6 +295,14 @@ gcm__recorder_after_fork(PyObject *module)
             atomic_store(&r->epoch, atomic_load(&gcm__fork_epoch));
     }
     live_unlock(st);
+    /* Raised only now: creating the exception may run a collection, and
+     * finalizers may free recorders, which takes the lock. */
+    if (failure != 0) {
+        raise_block_error(failure);
+        goto done;
+    }
+    status = 0;
+done:
     return status;
 }
 
