@@ -347,3 +347,25 @@ def test_library_works_in_a_fresh_interpreter():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(proc.stdout) >= 10
+
+
+def test_log_file_accepts_a_path_object(tmp_path: Path):
+    log = tmp_path / "gc.log"
+    gc.disable()
+    monitor = GCMonitor(log_file=log, stats_only=True)
+    gc.collect()
+    monitor.stop_monitoring()
+    assert "Total GC collections: 1" in log.read_text()
+
+
+def test_render_start_text_mode():
+    text = _core.Recorder().config_text
+    r, w = os.pipe()
+    try:
+        _core.render_start(text, "python app.py --port 8000", w)
+    finally:
+        os.close(w)
+    with os.fdopen(r) as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("GMEM ")
+    assert any("python app.py --port 8000" in line for line in lines)
