@@ -10,7 +10,8 @@
  * Nothing here keeps mutable state, so every function is thread-safe on
  * distinct gcm_config values.  Numbers go through strtod() only after a
  * strict grammar check, because strtod() alone would also take whitespace,
- * hex, "inf" and "nan".
+ * hex, "inf" and "nan"; and numbers are read and written with '.' whatever
+ * LC_NUMERIC the program has chosen.
  */
 #include "gc_monitor/config.h"
 
@@ -178,11 +179,61 @@ static void format_limit(char *buf, size_t size, double v)
     }
 }
 
+/* Writes the decimal point that snprintf() and strtod() use right now into
+ * `out`.  A program may have called setlocale(LC_NUMERIC, "de_DE") before
+ * it creates a GCMonitor, and our text must still say "0.5".  Asking
+ * snprintf() avoids localeconv(), which is not thread-safe, and newlocale(),
+ * which may allocate. */
+static void locale_radix(char *out, size_t size)
+{
+    char probe[16];
+    size_t len;
+
+    (void)snprintf(probe, sizeof probe, "%.1f", 0.5);
+    len = strlen(probe);
+    if (len < 3 || len - 2 >= size) {
+        copy_cut(out, size, ".");
+    } else {
+        memcpy(out, probe + 1, len - 2);
+        out[len - 2] = '\0';
+    }
+}
+
+/* strtod() on our locale-free grammar: '.' is swapped for the locale's
+ * decimal point first.  Sets *end_ok when the whole text was read. */
+static double strtod_c(const char *s, int *end_ok)
+{
+    char radix[8];
+    char text[NUMBER_TEXT_MAX * 8];
+    size_t radix_len;
+    size_t n = 0;
+    char *end = NULL;
+    double v;
+
+    locale_radix(radix, sizeof radix);
+    radix_len = strlen(radix);
+    for (; *s != '\0' && n + radix_len < sizeof text; s++) {
+        if (*s == '.') {
+            memcpy(text + n, radix, radix_len);
+            n += radix_len;
+        } else {
+            text[n++] = *s;
+        }
+    }
+    text[n] = '\0';
+    errno = 0;
+    v = strtod(text, &end);
+    *end_ok = *s == '\0' && end != NULL && *end == '\0';
+    return v;
+}
+
 /* Formats `v` with the fewest digits that read back as exactly `v`, so the
  * environment encoding round-trips and stays readable ("0.1", not
- * "0.10000000000000001"). */
+ * "0.10000000000000001"), always with '.' as the decimal point. */
 static void format_double(char *buf, size_t size, double v)
 {
+    char radix[8];
+    char *at;
     int precision;
 
     /* %g would write 50 as "5e+01" at the precision that suffices. */
@@ -195,6 +246,13 @@ static void format_double(char *buf, size_t size, double v)
         if (strtod(buf, NULL) == v) {
             break;
         }
+    }
+    locale_radix(radix, sizeof radix);
+    at = strstr(buf, radix);
+    if (at != NULL && strcmp(radix, ".") != 0) {
+        size_t radix_len = strlen(radix);
+        *at = '.';
+        memmove(at + 1, at + radix_len, strlen(at + radix_len) + 1);
     }
 }
 
@@ -286,7 +344,7 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
                         size_t why_size)
 {
     char limit[32];
-    char *end = NULL;
+    int end_ok = 0;
     double v;
 
     if (*s == '\0') {
@@ -297,10 +355,9 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
         copy_cut(why, why_size, "is not a number");
         return GCM_ECONFIG;
     }
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == NULL || *end != '\0') {
-        /* Only a locale whose decimal point is not '.' gets here. */
+    v = strtod_c(s, &end_ok);
+    if (!end_ok) {
+        /* The grammar check above makes this unreachable in practice. */
         copy_cut(why, why_size, "is not a number");
         return GCM_ECONFIG;
     }

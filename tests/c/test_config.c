@@ -6,6 +6,7 @@
  * keyword and gcm_config_set, with the configuration byte-for-byte unchanged
  * afterwards.  Paths are checked against real directories made under /tmp.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1007,6 +1008,44 @@ static void test_block_params(void)
     GCM_CHECK_EQ_INT(gcm_config_block_params(&cfg, NULL), GCM_EINVAL);
 }
 
+/* A program may switch LC_NUMERIC to a comma locale before it creates a
+ * GCMonitor; values and the encoding still use '.'.  Runs only where such a
+ * locale is installed (LOCPATH may point at one made with localedef). */
+static void test_comma_locale(void)
+{
+    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                         "fr_FR.utf8"};
+    gcm_config cfg;
+    gcm_config back;
+    gcm_config_error err;
+    char buf[1024];
+    char probe[16];
+    size_t i;
+    int switched = 0;
+
+    for (i = 0; i < sizeof names / sizeof names[0] && !switched; i++) {
+        switched = setlocale(LC_NUMERIC, names[i]) != NULL;
+    }
+    if (!switched) {
+        printf("skip test_comma_locale: no comma locale installed\n");
+        return;
+    }
+    (void)snprintf(probe, sizeof probe, "%.1f", 0.5);
+    GCM_CHECK_STREQ(probe, "0,5");
+    gcm_config_init(&cfg);
+    set_ok(&cfg, "interval", "0.5");
+    GCM_CHECK(cfg.interval_s == 0.5);
+    GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "interval", "0,5", &err), GCM_ECONFIG);
+    GCM_CHECK_STREQ(err.reason, "is not a number");
+    set_ok(&cfg, "duration-buckets", "0.25,1.5");
+    GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, NULL), 0);
+    GCM_CHECK(strstr(buf, "interval=0.5;") != NULL);
+    GCM_CHECK(strstr(buf, "duration-buckets=0.25,1.5;") != NULL);
+    GCM_CHECK_EQ_INT(gcm_config_decode(&back, buf, &err), 0);
+    GCM_CHECK(memcmp(&back, &cfg, sizeof cfg) == 0);
+    GCM_CHECK(setlocale(LC_NUMERIC, "C") != NULL);
+}
+
 static void make_scratch(void)
 {
     FILE *f;
@@ -1044,6 +1083,7 @@ int main(void)
     GCM_RUN(test_decode_refusals);
     GCM_RUN(test_decode_noise);
     GCM_RUN(test_block_params);
+    GCM_RUN(test_comma_locale);
     remove_scratch();
     return 0;
 }
