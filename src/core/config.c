@@ -52,7 +52,7 @@ static const gcm_option options[] = {
     {"log-file", "log_file", GCM_OPT_PATH, BOTH, "PATH", NULL,
      "write the report to PATH instead of stderr"},
     {"alert-threshold-ms", "alert_threshold_ms", GCM_OPT_NUMBER, BOTH, "MS", "50",
-     "alert on pauses longer than this, in ms (0 alerts on every pause)"},
+     "alert on pauses at least this long, in ms (0 alerts on every pause)"},
     {"flamegraph-file", "flamegraph_file", GCM_OPT_PATH, BOTH, "PATH", NULL,
      "write flame graph data to PATH"},
     {"flamegraph-bucket", "flamegraph_bucket", GCM_OPT_NUMBER, BOTH, "SECONDS", "5.0",
