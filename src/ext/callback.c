@@ -101,7 +101,8 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
     while (PyDict_Next(info, &pos, &key, &value)) {
         const char *k;
 
-        if (!PyUnicode_IS_COMPACT_ASCII(key) || PyUnicode_GET_LENGTH(key) < 1)
+        if (!PyUnicode_Check(key) || !PyUnicode_IS_COMPACT_ASCII(key) ||
+            PyUnicode_GET_LENGTH(key) < 1)
             continue;
         k = (const char *)PyUnicode_DATA(key);
         switch (k[0]) {

@@ -142,6 +142,19 @@ def test_odd_calls_are_counted_never_raised(args):
     assert rec.snapshot()["unusable_info"] == 1
 
 
+def test_keys_that_are_not_ascii_str_are_ignored():
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    info = {1: 2, None: 0, "": 1, "générations": 9, "generation": 1, "collected": 3}
+    info["uncollectable"] = 0
+    cb("stop", info)
+    snap = rec.snapshot()
+    assert snap["gen1"]["count"] == 1
+    assert snap["gen1"]["collected"] == 3
+    assert snap["unusable_info"] == 0
+
+
 def test_stop_without_start_is_dropped_not_invented():
     rec = _core.Recorder()
     cb = rec.callback
