@@ -273,9 +273,9 @@ def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
     raise exc
 
 
-def _start(text: str, words: list[str]) -> GCMonitor:
+def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
     """Imports the core first (a wrong interpreter fails here, before the
-    target), starts recording, and prints the start lines."""
+    target), starts recording, and writes the start lines to `start_fd`."""
     try:
         from gc_monitor import _core
     except ImportError as err:
@@ -292,14 +292,19 @@ def _start(text: str, words: list[str]) -> GCMonitor:
     if orig_argv is not None:
         sys.orig_argv = [interpreter, *words]
     try:
-        _core.render_start(text, command, 2)
+        _core.render_start(text, command, start_fd)
     except (OSError, ValueError):
         pass
     return monitor
 
 
-def main() -> NoReturn:
-    """Runs the target named by sys.argv[1:] under the monitor and exits like python."""
+def main(start_fd: int = 2) -> NoReturn:
+    """Runs the target named by sys.argv[1:] under the monitor and exits like python.
+
+    `start_fd` is where the start lines go: 2, or the --log-file, which the
+    launcher opened (above 2) and left open across the exec for this; it is
+    closed before the target runs, so the target never inherits it.
+    """
     main_module = sys.modules["__main__"]
     main_globals = main_module.__dict__
     # The -c program bound a few names; a direct run's __main__ has none.
@@ -308,10 +313,14 @@ def main() -> NoReturn:
 
     text = os.environ.pop(_CONFIG_ENV, None)
     words = sys.argv[1:]
-    if text is None or not words:
-        _fail("gc_monitor._bootstrap is started by 'pygcprofiler run', not directly")
-    kind, target, args = _split_target(words)
-    monitor = _start(text, words)
+    try:
+        if text is None or not words:
+            _fail("gc_monitor._bootstrap is started by 'pygcprofiler run', not directly")
+        kind, target, args = _split_target(words)
+        monitor = _start(text, words, start_fd)
+    finally:
+        if start_fd > 2:
+            os.close(start_fd)
 
     status: object = 0
     interrupted: KeyboardInterrupt | None = None

@@ -77,6 +77,9 @@ int gcm__print_help(int fd);
 /* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_usage(int fd);
 
+/* Describes errno value `err` as lowercase text in `buf` and returns `buf`. */
+const char *gcm__errno_text(int err, char *buf, size_t size);
+
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);

@@ -5,7 +5,6 @@
  * appears, under "Other options", so adding an option to the table can never
  * leave it out of --help.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,20 +31,6 @@ static const char usage_text[] =
     "usage: pygcprofiler run [options] [--] (script.py | dir-or-zip | -m module | -c code) "
     "[args...]\n"
     "       pygcprofiler --help | --version\n";
-
-int gcm__write_all(int fd, const char *text, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return GCM_EIO;
-        text += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 int gcm__print_usage(int fd)
 {

@@ -8,10 +8,12 @@
  * the launcher's pid and a supervisor's signals reach it directly.  The
  * configuration travels in one environment variable (GCM_CONFIG_ENV); the
  * bootstrap (python/gc_monitor/_bootstrap.py) removes it, starts the monitor,
+ * writes the start lines to the descriptor named in the -c program,
  * rewrites sys.argv, sys.orig_argv and sys.path[0] to what `python <target
  * words...>` would have, and runs the target.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,20 +26,23 @@
 #define GCM_VERSION "unknown"
 #endif
 
-/* The -c program.  It drops the '' that `python -c` puts first on sys.path
- * (so a gc_monitor directory in the cwd cannot shadow the installed one; the
- * bootstrap puts the target's own sys.path[0] there), and turns a missing
- * package into the launcher's one-line error and exit status.  The names it
- * binds in __main__ (sys, b) are removed by the bootstrap before the target
- * runs. */
-static const char bootstrap_code[] =
+/* The -c program, completed with the descriptor for the start lines.  It
+ * drops the '' that `python -c` puts first on sys.path (so a gc_monitor
+ * directory in the cwd cannot shadow the installed one; the bootstrap puts the
+ * target's own sys.path[0] there), and turns a missing package into the
+ * launcher's one-line error and exit status.  The names it binds in __main__
+ * (sys, b) are removed by the bootstrap before the target runs. */
+static const char bootstrap_format[] =
     "import sys\n"
     "if not getattr(sys.flags,'safe_path',0):del sys.path[0]\n"
     "try:import gc_monitor._bootstrap as b\n"
     "except ImportError as e:"
-    "sys.stderr.write(\"error: cannot import gc_monitor._core in '%s': %s\\n"
-    "try 'pygcprofiler --help'\\n\"%(sys.executable,e));raise SystemExit(2)\n"
-    "b.main()\n";
+    "sys.stderr.write(\"error: cannot import gc_monitor._core in '%%s': %%s\\n"
+    "try 'pygcprofiler --help'\\n\"%%(sys.executable,e));raise SystemExit(2)\n"
+    "b.main(%d)\n";
+
+/* Room for the program with the descriptor's digits in place of "%d". */
+#define BOOTSTRAP_CODE_MAX (sizeof bootstrap_format + 16)
 
 /* Prints the standard two-line complaint about bad input. */
 static void complain(const char *msg)
@@ -68,6 +73,7 @@ static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
     char *text = NULL;
     size_t needed = 0;
     char probe[1];
+    char why[128];
 
     /* Ask for the length first: the encoding of three full paths can exceed
      * any fixed buffer worth keeping on the stack. */
@@ -82,12 +88,54 @@ static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
         goto done;
     }
     if (setenv(GCM_CONFIG_ENV, text, 1) != 0) {
-        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_CONFIG_ENV, strerror(errno));
+        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_CONFIG_ENV, gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
     status = 0;
 done:
     free(text);
+    return status;
+}
+
+/* Opens the destination of the start lines: the --log-file, where the
+ * report will be appended too, or stderr.  The log file is opened the way the
+ * extension opens it for the report (append, never through a symlink, mode
+ * 0600), but without O_CLOEXEC: the descriptor crosses the exec, and the
+ * bootstrap closes it after writing the start lines, before the target runs.
+ * Opening it here also turns an unwritable log file into bad input. */
+static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_size)
+{
+    int status = GCM_EINVAL;
+    char why[128];
+
+    *fd = 2;
+    if (cfg->log_file[0] == '\0') {
+        status = 0;
+        goto done;
+    }
+    do {
+        *fd = open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+    } while (*fd < 0 && errno == EINTR);
+    if (*fd < 0) {
+        (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
+                       gcm__errno_text(errno, why, sizeof why));
+        goto done;
+    }
+    /* With stdin, stdout or stderr closed, open() can return 0, 1 or 2; the
+     * target must not find its log file there, so move it above them. */
+    if (*fd <= 2) {
+        int high = fcntl(*fd, F_DUPFD, 3);
+        int saved = errno;
+        (void)close(*fd);
+        *fd = high;
+        if (high < 0) {
+            (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
+                           gcm__errno_text(saved, why, sizeof why));
+            goto done;
+        }
+    }
+    status = 0;
+done:
     return status;
 }
 
@@ -98,6 +146,9 @@ int main(int argc, char **argv)
     char msg[GCM__MSG_MAX];
     char python[GCM_PATH_MAX];
     char **args = NULL;
+    char code[BOOTSTRAP_CODE_MAX];
+    char why[128];
+    int start_fd = -1;
     int nwords;
 
     if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
@@ -121,10 +172,12 @@ int main(int argc, char **argv)
 
     if (gcm__cli_check_target(&cli, msg, sizeof msg) != 0 ||
         gcm__find_python(&cli.config, python, sizeof python, msg, sizeof msg) != 0 ||
-        export_config(&cli.config, msg, sizeof msg) != 0) {
+        export_config(&cli.config, msg, sizeof msg) != 0 ||
+        open_start_fd(&cli.config, &start_fd, msg, sizeof msg) != 0) {
         complain(msg);
         goto done;
     }
+    (void)snprintf(code, sizeof code, bootstrap_format, start_fd);
 
     /* python, -c, the bootstrap, the target's words unchanged, NULL. */
     nwords = argc - cli.target_index;
@@ -135,16 +188,18 @@ int main(int argc, char **argv)
     }
     args[0] = python;
     args[1] = (char *)"-c";
-    args[2] = (char *)bootstrap_code;
+    args[2] = code;
     for (int i = 0; i < nwords; i++)
         args[3 + i] = argv[cli.target_index + i];
     args[3 + nwords] = NULL;
 
     (void)fflush(NULL);
     execv(python, args);
-    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, strerror(errno));
+    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, gcm__errno_text(errno, why, sizeof why));
     complain(msg);
 done:
+    if (start_fd > 2)
+        (void)close(start_fd);
     free(args);
     return status;
 }

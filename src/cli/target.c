@@ -159,6 +159,7 @@ static int check_script(const char *path, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
     struct stat st;
+    char why[128];
 
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
@@ -168,7 +169,7 @@ static int check_script(const char *path, char *msg, size_t msg_size)
             else
                 MSG("script file not found: '%s'", path);
         } else {
-            MSG("cannot open script file '%s': %s", path, strerror(errno));
+            MSG("cannot open script file '%s': %s", path, gcm__errno_text(errno, why, sizeof why));
         }
         goto done;
     }
@@ -177,7 +178,7 @@ static int check_script(const char *path, char *msg, size_t msg_size)
         goto done;
     }
     if (access(path, R_OK) != 0) {
-        MSG("cannot read script file '%s': %s", path, strerror(errno));
+        MSG("cannot read script file '%s': %s", path, gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
     if (gcm__zip_lacks_main(path)) {

@@ -66,19 +66,19 @@ def probe_line(stdout):
     return json.loads(lines[0][len("PROBE ") :])
 
 
-def strip_start_lines(stderr):
+def strip_start_lines(text):
     """Removes the launcher's two start lines, which must come first."""
-    lines = stderr.splitlines(keepends=True)
-    assert len(lines) >= 2, stderr
-    assert lines[0] == "GMEM Monitoring initialized (Zero Runtime Overhead)\n", stderr
-    assert lines[1].startswith("GMEM Running: "), stderr
+    lines = text.splitlines(keepends=True)
+    assert len(lines) >= 2, text
+    assert lines[0] == "GMEM Monitoring initialized (Zero Runtime Overhead)\n", text
+    assert lines[1].startswith("GMEM Running: "), text
     return "".join(lines[2:])
 
 
-def interpreter_of(stderr):
+def interpreter_of(text):
     """The interpreter named by the "GMEM Running: <python> ..." start line."""
-    running = stderr.splitlines()[1]
-    assert running.startswith("GMEM Running: "), stderr
+    running = text.splitlines()[1]
+    assert running.startswith("GMEM Running: "), text
     return running.split(" ")[2]
 
 
@@ -150,6 +150,7 @@ SAME_KEYS = (
     "executable",
     "prefix",
     "config_env",
+    "fds",
 )
 
 
@@ -246,6 +247,42 @@ def test_orig_argv_and_pid(layout):
 # Options end at the target
 
 
+def test_log_file_takes_the_start_lines_and_is_not_inherited(layout):
+    log = layout / "gc.log"
+    under, direct, proc = run_both(layout, ["probe.py"], options=["--log-file", log])
+    # The launcher opened the log for the start lines; the target must not
+    # find that descriptor open (assert_same compares the open fds).
+    assert_same(under, direct)
+    assert proc.stderr == ""
+    text = log.read_text()
+    assert strip_start_lines(text)
+    assert text.count("=== GC MONITORING SUMMARY ===") == 1
+    assert oct(log.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_log_file_with_standard_streams_closed(tmp_path):
+    # With fd 0, 1 and 2 closed, open() would hand the log file one of them;
+    # the program must still find them closed, and the log must get the lines.
+    log = tmp_path / "gc.log"
+    script = tmp_path / "fds.py"
+    script.write_text(
+        "import os\n"
+        "bad = [fd for fd in (0, 1, 2) if os.path.exists(f'/proc/self/fd/{fd}')]\n"
+        "open(os.environ['OUT'], 'w').write(repr(bad))\n"
+    )
+    out = tmp_path / "out.txt"
+    proc = subprocess.run(
+        f"'{launcher_path()}' run --log-file '{log}' '{script}' <&- >&- 2>&-",
+        shell=True,
+        cwd=tmp_path,
+        env=clean_env(OUT=str(out)),
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 0
+    assert out.read_text() == "[]"
+    assert strip_start_lines(log.read_text())
+
+
 def test_double_dash_before_target_is_dropped(layout):
     under, direct, _ = run_both(
         layout, ["probe.py", "--", "x", "--json"], options=["--stats-only", "--"]
@@ -283,16 +320,20 @@ ENDINGS = ["return", "exit0", "exit3", "exit-msg", "raise", "chained", "sigint",
 def test_exit_status_and_stderr_match_python(tmp_path, how):
     log = tmp_path / "report.txt"
     under = run([launcher_path(), "run", "--log-file", log, TARGETS / "exits.py", how], tmp_path)
-    interpreter = interpreter_of(under.stderr)
+    report = log.read_text()
+    interpreter = interpreter_of(report)
     direct = run([interpreter, TARGETS / "exits.py", how], tmp_path)
     assert under.returncode == direct.returncode, (under.stderr, direct.stderr)
-    assert strip_start_lines(under.stderr) == direct.stderr
+    # With --log-file the start lines and the report go to the file, so
+    # stderr is the program's own, byte for byte.
+    assert under.stderr == direct.stderr
     assert under.stdout == direct.stdout == "started\n"
     if how in ("sigint", "keyboard"):
         # Python dies by SIGINT after the traceback, so a shell sees 130.
         assert under.returncode == -signal.SIGINT
-    # The report was written once, whatever the ending.
-    report = log.read_text()
+    # The start lines came first, and the report was written once,
+    # whatever the ending.
+    assert strip_start_lines(report)
     assert report.count("=== GC MONITORING SUMMARY ===") == 1, report
 
 
@@ -325,10 +366,10 @@ def test_uncaught_exception_in_module_keeps_runpy_frames(layout):
         ],
         layout,
     )
-    interpreter = interpreter_of(under.stderr)
+    interpreter = interpreter_of((layout / "r.txt").read_text())
     direct = run([interpreter, "-m", "probepkg.bad"], layout)
     assert under.returncode == direct.returncode == 1
-    assert strip_start_lines(under.stderr) == direct.stderr
+    assert under.stderr == direct.stderr
     assert "_bootstrap" not in under.stderr
 
 
@@ -336,10 +377,10 @@ def test_missing_module_as_python_says(layout):
     under = run(
         [launcher_path(), "run", "--log-file", layout / "r.txt", "-m", "no_such_mod"], layout
     )
-    interpreter = interpreter_of(under.stderr)
+    interpreter = interpreter_of((layout / "r.txt").read_text())
     direct = run([interpreter, "-m", "no_such_mod"], layout)
     assert under.returncode == direct.returncode == 1
-    assert strip_start_lines(under.stderr) == direct.stderr
+    assert under.stderr == direct.stderr
 
 
 def test_non_daemon_threads_finish_before_the_report(tmp_path):

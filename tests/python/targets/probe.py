@@ -55,6 +55,7 @@ def describe():
         "executable": sys.executable,
         "prefix": sys.prefix,
         "config_env": os.environ.get("PYGCPROFILER_CONFIG"),
+        "fds": sorted(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
     }
 
 
