@@ -248,3 +248,39 @@ def test_launcher_does_not_link_libpython():
     ).stdout
     assert "NEEDED" in dynamic
     assert "libpython" not in dynamic
+
+
+def test_log_file_symlink_is_refused(tmp_path):
+    # The report is never written through a symlink (someone else's file);
+    # the launcher opens the log first, so this is bad input, not a lost report.
+    real = tmp_path / "real.log"
+    real.write_text("")
+    link = tmp_path / "gc.log"
+    link.symlink_to(real)
+    marker = tmp_path / "marker"
+    proc = run([launcher_path(), "run", "--log-file", link, MARKER_SCRIPT, marker], tmp_path)
+    assert_bad_input(proc, f"'{link}'", "symbolic link")
+    assert not marker.exists()
+    assert real.read_text() == ""
+
+
+def test_python_given_by_name_is_searched_on_path(tmp_path):
+    marker = tmp_path / "marker"
+    bindir = str(launcher_path().parent)
+    proc = run(
+        [
+            launcher_path(),
+            "run",
+            "--log-file",
+            tmp_path / "r.txt",
+            "--python",
+            "python",
+            MARKER_SCRIPT,
+            marker,
+        ],
+        tmp_path,
+        env=clean_env(PATH=bindir),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists()
+    assert f"GMEM Running: {bindir}/python " in (tmp_path / "r.txt").read_text()
