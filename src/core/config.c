@@ -136,24 +136,81 @@ static int equals_ignore_case(const char *a, const char *b)
     return *a == '\0' && *b == '\0';
 }
 
-/* Copies `src` into `dst` as printable text: control bytes become '?' so an
- * error message stays one line, and a cut value ends in "..." so the reader
- * knows it was cut. */
+/* Returns the length of the well-formed UTF-8 sequence at `s` (1 to 4), or 0
+ * if it is not one: the same bytes Python's strict decoder refuses, since the
+ * extension turns our messages into str. */
+static size_t utf8_length(const unsigned char *s)
+{
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    size_t n;
+    size_t k;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = s[0] == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        lo = s[0] == 0xf0 ? 0x90 : 0x80;
+        hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    /* A NUL fails the test, so this never reads past the string. */
+    for (k = 2; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Copies `src` into `dst` as one line of valid UTF-8: control bytes and
+ * malformed sequences become '?', so an error message stays one line and
+ * converts to a Python str; a value too long is cut between characters and
+ * ends in "..." so the reader knows it was cut.  `size` is at least 4. */
 static void copy_shown(char *dst, size_t size, const char *src)
 {
-    size_t len = strlen(src);
-    size_t keep = len < size ? len : size - 4;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t total = 0;
+    size_t limit;
     size_t i;
+    size_t o = 0;
 
-    for (i = 0; i < keep; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    for (i = 0; s[i] != '\0';) {
+        size_t n = utf8_length(s + i);
+        total += n == 0 ? 1 : n;
+        i += n == 0 ? 1 : n;
     }
-    if (keep < len) {
-        memcpy(dst + keep, "...", 3);
-        keep += 3;
+    limit = total < size ? total : size - 4;
+    for (i = 0; s[i] != '\0';) {
+        size_t n = utf8_length(s + i);
+        size_t width = n == 0 ? 1 : n;
+        if (o + width > limit) {
+            break;
+        }
+        if (n <= 1) {
+            dst[o] = (n == 0 || s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char)s[i];
+        } else {
+            memcpy(dst + o, s + i, n);
+        }
+        o += width;
+        i += width;
     }
-    dst[keep] = '\0';
+    if (total >= size) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
 }
 
 /* Copies a string that is known to fit, or cuts it without decoration. */

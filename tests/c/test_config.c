@@ -654,6 +654,46 @@ static void test_error_format(void)
         GCM_CHECK_STREQ(err.reason, "is not a number");
     }
 
+    /* Shown values are valid UTF-8: good characters kept whole even where
+     * the value is cut, malformed bytes replaced, since the extension turns
+     * the message into a Python str. */
+    {
+        char value[301];
+        size_t k;
+        for (k = 0; k + 2 <= 300; k += 2) {
+            memcpy(value + k, "\xc3\xa9", 2); /* e with acute accent */
+        }
+        value[k] = '\0';
+        value[1] = 'x'; /* make the first one malformed too */
+        GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "interval", value, &err), GCM_ECONFIG);
+        GCM_CHECK(strncmp(err.value, "?x\xc3\xa9\xc3\xa9", 6) == 0);
+        /* 2 + 2 * 61 bytes, then "..." (a 62nd character would not leave room). */
+        GCM_CHECK_EQ_U64(strlen(err.value), 2 + 2 * 61 + 3);
+        GCM_CHECK(strcmp(err.value + strlen(err.value) - 5, "\xc3\xa9...") == 0);
+    }
+    {
+        static const struct {
+            const char *value;
+            const char *shown;
+        } utf8[] = {
+            {"a\xff\xfe", "a??"},
+            {"\xe2\x82\xac" "1", "\xe2\x82\xac" "1"}, /* the euro sign is kept */
+            {"\xf0\x9f\x99\x82", "\xf0\x9f\x99\x82"}, /* so is an emoji */
+            {"\xed\xa0\x80", "???"},                      /* an encoded surrogate is not */
+            {"\xc0\xaf", "??"},                            /* nor an overlong '/' */
+            {"\xe0\x80\xaf", "???"},
+            {"\xf4\x90\x80\x80", "????"},                /* above U+10FFFF */
+            {"\xe2\x82", "??"},                            /* cut short */
+            {"\x1b[31m", "?[31m"},
+        };
+        size_t k;
+        for (k = 0; k < sizeof utf8 / sizeof utf8[0]; k++) {
+            GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "interval", utf8[k].value, &err),
+                             GCM_ECONFIG);
+            GCM_CHECK_STREQ(err.value, utf8[k].shown);
+        }
+    }
+
     /* Missing values. */
     GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "--interval", NULL, &err), GCM_ECONFIG);
     gcm_config_error_format(&err, 0, line, sizeof line);
