@@ -403,42 +403,45 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
     char limit[32];
     int end_ok = 0;
     double v;
+    int status = GCM_ECONFIG;
 
     if (*s == '\0') {
         copy_cut(why, why_size, "must not be empty");
-        return GCM_ECONFIG;
+        goto done;
     }
     if (strlen(s) >= NUMBER_TEXT_MAX || !is_decimal(s)) {
         copy_cut(why, why_size, "is not a number");
-        return GCM_ECONFIG;
+        goto done;
     }
     v = strtod_c(s, &end_ok);
     if (!end_ok) {
         /* The grammar check above makes this unreachable in practice. */
         copy_cut(why, why_size, "is not a number");
-        return GCM_ECONFIG;
+        goto done;
     }
     if (errno == ERANGE || !isfinite(v)) {
         copy_cut(why, why_size, "is out of range");
-        return GCM_ECONFIG;
+        goto done;
     }
     format_limit(limit, sizeof limit, rule->min);
     if (rule->min_exclusive && v <= rule->min) {
         (void)snprintf(why, why_size, "must be greater than %s", limit);
-        return GCM_ECONFIG;
+        goto done;
     }
     if (!rule->min_exclusive && v < rule->min) {
         (void)snprintf(why, why_size, "must be at least %s", limit);
-        return GCM_ECONFIG;
+        goto done;
     }
     if (v > rule->max) {
         format_limit(limit, sizeof limit, rule->max);
         (void)snprintf(why, why_size, "must be at most %s", limit);
-        return GCM_ECONFIG;
+        goto done;
     }
     /* "-0" passes ">= 0"; store it as plain zero so it prints as "0". */
     *out = v == 0.0 ? 0.0 : v;
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 /* Parses a whole number of digits only.  A negative number still gets the
@@ -450,10 +453,11 @@ static int parse_integer(const char *s, const option_rule *rule, uint64_t *out, 
     const char *p = s;
     uint64_t v = 0;
     int negative = 0;
+    int status = GCM_ECONFIG;
 
     if (*s == '\0') {
         copy_cut(why, why_size, "must not be empty");
-        return GCM_ECONFIG;
+        goto done;
     }
     if (*p == '-') {
         negative = 1;
@@ -461,12 +465,12 @@ static int parse_integer(const char *s, const option_rule *rule, uint64_t *out, 
     }
     if (*p == '\0') {
         copy_cut(why, why_size, "is not a whole number");
-        return GCM_ECONFIG;
+        goto done;
     }
     for (; *p != '\0'; p++) {
         if (!is_digit(*p)) {
             copy_cut(why, why_size, "is not a whole number");
-            return GCM_ECONFIG;
+            goto done;
         }
         /* Saturate instead of wrapping: anything this big is over the max. */
         if (v > (UINT64_MAX - 9) / 10) {
@@ -478,15 +482,17 @@ static int parse_integer(const char *s, const option_rule *rule, uint64_t *out, 
     if ((negative && v != 0) || (double)v < rule->min) {
         format_limit(limit, sizeof limit, rule->min);
         (void)snprintf(why, why_size, "must be at least %s", limit);
-        return GCM_ECONFIG;
+        goto done;
     }
     if ((double)v > rule->max) {
         format_limit(limit, sizeof limit, rule->max);
         (void)snprintf(why, why_size, "must be at most %s", limit);
-        return GCM_ECONFIG;
+        goto done;
     }
     *out = v;
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 static int parse_flag(const char *s, int *out, char *why, size_t why_size)
@@ -494,27 +500,27 @@ static int parse_flag(const char *s, int *out, char *why, size_t why_size)
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
     size_t i;
+    int status = GCM_ECONFIG;
 
     if (s == NULL) {
         *out = 1;
-        return 0;
+        status = 0;
+        goto done;
     }
     if (*s == '\0') {
         copy_cut(why, why_size, "must not be empty");
-        return GCM_ECONFIG;
+        goto done;
     }
     for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (equals_ignore_case(s, yes[i])) {
-            *out = 1;
-            return 0;
-        }
-        if (equals_ignore_case(s, no[i])) {
-            *out = 0;
-            return 0;
+        if (equals_ignore_case(s, yes[i]) || equals_ignore_case(s, no[i])) {
+            *out = equals_ignore_case(s, yes[i]);
+            status = 0;
+            goto done;
         }
     }
     copy_cut(why, why_size, "must be true or false");
-    return GCM_ECONFIG;
+done:
+    return status;
 }
 
 /* Parses comma-separated bucket bounds in ms.  Strictness is checked on the
@@ -526,10 +532,11 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
     const char *p = s;
     uint32_t n = 0;
     uint64_t prev_ns = 0;
+    int status = GCM_ECONFIG;
 
     if (*s == '\0') {
         copy_cut(why, why_size, "must not be empty");
-        return GCM_ECONFIG;
+        goto done;
     }
     for (;;) {
         const char *comma = strchr(p, ',');
@@ -542,11 +549,11 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
 
         if (len == 0) {
             copy_cut(why, why_size, "has an empty item");
-            return GCM_ECONFIG;
+            goto done;
         }
         if (n == GCM_MAX_BUCKETS) {
             (void)snprintf(why, why_size, "has more than %d items", GCM_MAX_BUCKETS);
-            return GCM_ECONFIG;
+            goto done;
         }
         if (len >= sizeof item) {
             len = sizeof item - 1; /* long enough to fail is_decimal's length check */
@@ -556,16 +563,16 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
         copy_shown(shown, sizeof shown, item);
         if (parse_number(item, rule, &v, item_why, sizeof item_why) != 0) {
             (void)snprintf(why, why_size, "item '%s' %s", shown, item_why);
-            return GCM_ECONFIG;
+            goto done;
         }
         ns = ms_to_ns(v);
         if (ns == 0) {
             (void)snprintf(why, why_size, "item '%s' is shorter than 1 ns", shown);
-            return GCM_ECONFIG;
+            goto done;
         }
         if (n > 0 && ns <= prev_ns) {
             copy_cut(why, why_size, "must be strictly increasing");
-            return GCM_ECONFIG;
+            goto done;
         }
         prev_ns = ns;
         values[n++] = v;
@@ -575,7 +582,9 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
         p = comma + 1;
     }
     *count = n;
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 /* Checks that a path could be created: non-empty, short enough, not a
@@ -588,18 +597,19 @@ static int parse_path(const char *s, char *why, size_t why_size)
     struct stat st;
     size_t len = strlen(s);
     char *slash;
+    int status = GCM_ECONFIG;
 
     if (len == 0) {
         copy_cut(why, why_size, "must not be empty");
-        return GCM_ECONFIG;
+        goto done;
     }
     if (len >= GCM_PATH_MAX) {
         (void)snprintf(why, why_size, "is longer than %d bytes", GCM_PATH_MAX - 1);
-        return GCM_ECONFIG;
+        goto done;
     }
     if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
         copy_cut(why, why_size, "is a directory");
-        return GCM_ECONFIG;
+        goto done;
     }
     memcpy(dir, s, len + 1);
     slash = strrchr(dir, '/');
@@ -617,19 +627,21 @@ static int parse_path(const char *s, char *why, size_t why_size)
         } else {
             (void)snprintf(why, why_size, "cannot access directory '%s'", shown);
         }
-        return GCM_ECONFIG;
+        goto done;
     }
     if (!S_ISDIR(st.st_mode)) {
         (void)snprintf(why, why_size, "'%s' is not a directory", shown);
-        return GCM_ECONFIG;
+        goto done;
     }
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 static ptrdiff_t option_index(const gcm_option *opt)
 {
     if (opt < options || opt >= options + OPTION_COUNT) {
-        return GCM_ECONFIG;
+        return -1;
     }
     return opt - options;
 }
@@ -954,6 +966,7 @@ static int unescape(const char *src, size_t len, char *dst, size_t dst_size, cha
 {
     size_t i;
     size_t n = 0;
+    int status = GCM_ECONFIG;
 
     for (i = 0; i < len; i++) {
         int c = (unsigned char)src[i];
@@ -962,23 +975,25 @@ static int unescape(const char *src, size_t len, char *dst, size_t dst_size, cha
             int lo = hi >= 0 ? hex_value(src[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 copy_cut(why, why_size, "has a bad %-escape");
-                return GCM_ECONFIG;
+                goto done;
             }
             c = hi * 16 + lo;
             if (c == 0) {
                 copy_cut(why, why_size, "contains a NUL byte");
-                return GCM_ECONFIG;
+                goto done;
             }
             i += 2;
         }
         if (n + 1 >= dst_size) {
             (void)snprintf(why, why_size, "is longer than %zu bytes", dst_size - 2);
-            return GCM_ECONFIG;
+            goto done;
         }
         dst[n++] = (char)c;
     }
     dst[n] = '\0';
-    return 0;
+    status = 0;
+done:
+    return status;
 }
 
 int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err)
