@@ -28,8 +28,9 @@ static const help_group groups[] = {
 };
 
 static const char usage_text[] =
-    "usage: pygcprofiler run [options] [--] (script.py | dir-or-zip | -m module | -c code) "
-    "[args...]\n"
+    "usage: pygcprofiler run [options] [--] TARGET [args...]\n"
+    "       where TARGET is script.py, a directory or zip with __main__.py,\n"
+    "       -m module or -c code, exactly as python takes it\n"
     "       pygcprofiler --help | --version\n";
 
 int gcm__print_usage(int fd)
@@ -37,26 +38,78 @@ int gcm__print_usage(int fd)
     return gcm__write_all(fd, usage_text, sizeof usage_text - 1);
 }
 
-/* Formats one option's entry: the flag and its placeholder, padded to a
- * column, the help text and the default. */
+/* Help lines stay within this many columns; descriptions wrap at word
+ * boundaries into the column that follows the option names. */
+#define HELP_WIDTH 80
+#define HELP_COLUMN 38
+
+typedef struct help_line {
+    char text[1024];
+    size_t used; /* bytes in text */
+    size_t col;  /* column of the next byte */
+} help_line;
+
+/* Appends one unbreakable unit of a description, starting a new line in the
+ * description column when it would cross the width. */
+static void put_unit(help_line *line, const char *unit, size_t len)
+{
+    if (line->used + len + HELP_COLUMN + 3 >= sizeof line->text)
+        return; /* The table's texts are far shorter than the buffer. */
+    if (line->col > HELP_COLUMN && line->col + 1 + len > HELP_WIDTH) {
+        line->text[line->used++] = '\n';
+        line->col = 0;
+    } else if (line->col > HELP_COLUMN) {
+        line->text[line->used++] = ' ';
+        line->col++;
+    }
+    while (line->col < HELP_COLUMN) {
+        line->text[line->used++] = ' ';
+        line->col++;
+    }
+    memcpy(line->text + line->used, unit, len);
+    line->used += len;
+    line->col += len;
+}
+
+/* Formats one option's entry: the flag and its placeholder, then the help
+ * text and the default, wrapped into the description column.  A flag too
+ * long for its column gets the description on the next line. */
 static int print_option(int fd, const gcm_option *opt)
 {
-    char left[64];
-    char line[512];
+    help_line line;
+    char def_text[96];
     const char *def = opt->default_text;
+    const char *p;
     int n;
 
-    (void)snprintf(left, sizeof left, "--%s%s%s", opt->flag, opt->metavar ? " " : "",
-                   opt->metavar ? opt->metavar : "");
+    n = snprintf(line.text, sizeof line.text, "  --%s%s%s", opt->flag, opt->metavar ? " " : "",
+                 opt->metavar ? opt->metavar : "");
+    line.used = n > 0 ? (size_t)n : 0;
+    line.col = line.used;
+    if (line.col + 1 > HELP_COLUMN) {
+        line.text[line.used++] = '\n';
+        line.col = 0;
+    }
+    for (p = opt->help ? opt->help : ""; *p != '\0';) {
+        size_t word = strcspn(p, " ");
+        if (word > 0)
+            put_unit(&line, p, word);
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    /* The table has no default for --python: the launcher searches, as the
+     * paragraph after the options says. */
+    if (def == NULL && strcmp(opt->flag, "python") == 0)
+        def = "searched, see below";
     if (def == NULL)
         def = opt->kind == GCM_OPT_FLAG ? "off" : "none";
-    n = snprintf(line, sizeof line, "  %-34s %s (default: %s)\n", left, opt->help ? opt->help : "",
-                 def);
-    if (n < 0)
-        return GCM_EIO;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    return gcm__write_all(fd, line, (size_t)n);
+    /* The default is one unit, so "(default:" never ends a line alone. */
+    n = snprintf(def_text, sizeof def_text, "(default: %s)", def);
+    if (n > 0)
+        put_unit(&line, def_text, (size_t)n < sizeof def_text ? (size_t)n : sizeof def_text - 1);
+    line.text[line.used++] = '\n';
+    return gcm__write_all(fd, line.text, line.used);
 }
 
 static int in_any_group(const char *flag)
@@ -87,10 +140,13 @@ int gcm__print_help(int fd)
         "between 'run' and the target; everything after the target is the program's own.\n";
     static const char tail[] =
         "\nOther options:\n"
-        "  -h, --help                         show this help and exit\n"
-        "  --version                          show the version and exit\n"
+        "  -h, --help                          show this help and exit\n"
+        "  --version                           show the version and exit\n"
         "\nEnvironment:\n"
-        "  PYGCPROFILER_PYTHON                the interpreter to use when --python is not given\n"
+        "  PYGCPROFILER_PYTHON                 the interpreter when --python is not given\n"
+        "\nThe interpreter is --python, else $PYGCPROFILER_PYTHON, else python next to this\n"
+        "program (a venv's bin/), else python3 on PATH if it is the version pygcprofiler\n"
+        "was built for.\n"
         "\nExamples:\n"
         "  pygcprofiler run examples/gc_heavy.py\n"
         "  pygcprofiler run --alert-threshold-ms 10 app.py --port 8000\n"
