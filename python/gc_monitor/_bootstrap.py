@@ -2,9 +2,10 @@
 
 ``pygcprofiler run [options] <target words>`` execs::
 
-    <python> -c "...; gc_monitor._bootstrap.main()" <target words>
+    <python> -c "...; gc_monitor._bootstrap.main(<fd>)" <target words>
 
-with the configuration in the PYGCPROFILER_CONFIG environment variable.
+with the configuration in the PYGCPROFILER_CONFIG environment variable and
+<fd> the descriptor for the start lines (2, or the --log-file).
 main() removes that variable, starts the monitor before the target imports
 anything, rewrites sys.argv, sys.orig_argv and sys.path[0] to what a direct
 run would have, runs the target the way CPython's own main does (a script in
@@ -118,22 +119,25 @@ def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
     is loaded as compiled code; anything else is compiled as source (bytes, so
     that a coding cookie and a BOM are honoured).
     """
-    from importlib.machinery import SourceFileLoader, SourcelessFileLoader
-    from importlib.util import MAGIC_NUMBER
+    # The loaders and the magic come from the frozen import machinery, where
+    # python's own main takes them; importing importlib.machinery or
+    # importlib.util would load modules that a direct run never loads.
+    external: Any = sys.modules["_frozen_importlib_external"]
+    magic: bytes = external.MAGIC_NUMBER
 
     with open(filename, "rb") as f:
         data = f.read()
-    if filename.endswith(".pyc") or data[:2] == MAGIC_NUMBER[:2]:
+    if filename.endswith(".pyc") or data[:2] == magic[:2]:
         import marshal
 
-        if data[:4] != MAGIC_NUMBER:
+        if data[:4] != magic:
             raise RuntimeError("Bad magic number in .pyc file")
-        main_globals["__loader__"] = SourcelessFileLoader("__main__", filename)
+        main_globals["__loader__"] = external.SourcelessFileLoader("__main__", filename)
         code = marshal.loads(data[16:])
         if not isinstance(code, type(_fail.__code__)):
             raise RuntimeError("Bad code object in .pyc file")
         return code
-    main_globals["__loader__"] = SourceFileLoader("__main__", filename)
+    main_globals["__loader__"] = external.SourceFileLoader("__main__", filename)
     return compile(data, filename, "exec", dont_inherit=True)
 
 

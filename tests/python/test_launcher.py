@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import py_compile
 import shutil
 import signal
 import subprocess
@@ -111,6 +112,8 @@ def make_layout(root):
     (appdir / "__main__.py").write_text(source)
     with zipfile.ZipFile(root / "probe.zip", "w") as zf:
         zf.writestr("__main__.py", source)
+    # Compiled by this interpreter, which is the one the launcher finds.
+    py_compile.compile(str(root / "probe.py"), cfile=str(root / "compiled.pyc"), doraise=True)
 
 
 @pytest.fixture
@@ -176,6 +179,7 @@ TARGET_FORMS = {
     "package": ["-m", "probepkg", "x"],
     "directory": ["probedir", "b"],
     "zip": ["probe.zip", "c"],
+    "bytecode": ["compiled.pyc", "e"],
     "code": ["-c", None, "d", "--json"],
 }
 
