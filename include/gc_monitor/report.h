@@ -39,6 +39,34 @@ typedef struct gcm_sink {
  * ignore SIGPIPE (CPython does) for a broken pipe to be an error, not death. */
 int gcm_sink_write_fd(void *ctx, const char *data, size_t len);
 
+/* The object and garbage tables list at most this many types, most common first. */
+#define GCM_TOP_TYPES 20
+/* At most this many repr()s of gc.garbage items are listed ... */
+#define GCM_GARBAGE_REPRS 20
+/* ... each cut to this many characters by whoever gathers them. */
+#define GCM_REPR_MAX 80
+
+/* How many objects of one type were counted.  The caller owns `name`. */
+typedef struct gcm_type_count {
+    const char *name;   /* the type's name (tp_name), NUL-terminated UTF-8 */
+    uint64_t count;     /* objects of that type */
+} gcm_type_count;
+
+/* A census of objects by type, gathered by the extension at exit, after the
+ * target finished (the renderers only read it). */
+typedef struct gcm_object_census {
+    int gathered;                 /* 1 when the figures below were gathered */
+    const gcm_type_count *types;  /* one entry per distinct type, in any order */
+    size_t type_count;
+    uint64_t total;               /* objects counted, all types together */
+} gcm_object_census;
+
+/* One item of gc.garbage, for --dump-garbage.  The caller owns both strings. */
+typedef struct gcm_garbage_repr {
+    const char *type_name;  /* the item's type name */
+    const char *text;       /* its repr() cut to GCM_REPR_MAX characters, or why it failed */
+} gcm_garbage_repr;
+
 typedef struct gcm_report_input {
     const gcm_snapshot *snapshot;  /* required */
     const gcm_event *events;       /* retained window, oldest first; may be NULL */
@@ -47,6 +75,17 @@ typedef struct gcm_report_input {
     const gcm_config *config;      /* required: selects text/JSON, stats-only, ... */
     const char *python_version;    /* e.g. "3.14.2"; NULL if unknown */
     int free_threaded;             /* 1 on a free-threaded (no-GIL) build */
+    /* Everything below is optional: zeroed (memset) means "unknown" or "not
+     * gathered", and the renderers then say so or leave the part out. */
+    const char *python_build;      /* sys.version, e.g. "3.12.1 (main, ...) [GCC 12.2.0]" */
+    int have_gc_state;             /* 1 when the next two fields were read at exit */
+    int64_t gc_threshold[GCM_GENERATIONS]; /* gc.get_threshold() */
+    uint64_t freeze_count;         /* gc.get_freeze_count(), 0 before 3.7 */
+    int is_tty;                    /* the report stream is a terminal; gcm_report_render_fd sets it */
+    gcm_object_census objects;     /* --dump-objects: the objects gc.get_objects() returned */
+    gcm_object_census garbage;     /* --dump-garbage: the contents of gc.garbage */
+    const gcm_garbage_repr *garbage_reprs; /* the first items of gc.garbage, at most GCM_GARBAGE_REPRS */
+    size_t garbage_repr_count;
 } gcm_report_input;
 
 struct cJSON;
@@ -75,6 +114,20 @@ int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t p
  * stay atomic among processes sharing it).  Returns 0 or the first negative
  * GCM_E* code (GCM_EIO for a closed or broken stream). */
 int gcm_report_render_fd(const gcm_report_input *in, int fd);
+
+/* Renders the folded flame graph ("collapsed stack" lines for flamegraph.pl
+ * and speedscope) of the retained events into `fd`, one
+ * "T+<bucket start>s;Gen <g>;<duration bucket> <microseconds>" line per
+ * non-empty frame after one "# " comment line stating the span.  Returns 0 or
+ * the first negative GCM_E* code. */
+int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd);
+
+/* Writes the folded flame graph to in->config->flamegraph_file, if one is
+ * set: into a new file next to it (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600),
+ * then renamed over the path, so a symlink is never followed and a reader
+ * never sees half a file.  Returns 0 (also when no file is configured) or a
+ * negative GCM_E* code (GCM_EIO when the file cannot be made). */
+int gcm_report_write_flamegraph(const gcm_report_input *in);
 
 #ifdef __cplusplus
 }

@@ -110,13 +110,15 @@ int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink)
                 goto done;
         }
     }
-    status = render_summary(snap, sink);
-    if (status != 0)
-        goto done;
+    /* The objects of the other options come before the summary, which stays
+     * the last line of every report, as readers of schema 1 rely on. */
     status = gcm_summarize(snap, &sum);
     if (status != 0)
         goto done;
-    status = gcm__render_advice_jsonl(in, &sum, sink);
+    status = gcm__render_extras(in, &sum, sink);
+    if (status != 0)
+        goto done;
+    status = render_summary(snap, sink);
 done:
     return status;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
@@ -60,7 +61,15 @@ int gcm_report_render_fd(const gcm_report_input *in, int fd)
         gcm__fdbuf_init(&fb, fd, fallback, cap < sizeof fallback ? cap : sizeof fallback);
     sink.write = gcm__fdbuf_write;
     sink.ctx = &fb;
-    status = gcm_report_render(in, &sink);
+    /* Only here is the stream known, so only here can it be asked whether it
+     * is a terminal (for --terminal-flamegraph-color). */
+    if (in != NULL) {
+        gcm_report_input tty_in = *in;
+        tty_in.is_tty = isatty(fd) == 1;
+        status = gcm_report_render(&tty_in, &sink);
+    } else {
+        status = gcm_report_render(in, &sink);
+    }
     /* Whatever was rendered before a failure still goes out: half a report
      * beats none when, say, the summary ran out of memory. */
     flushed = gcm__fdbuf_flush(&fb);

@@ -139,11 +139,11 @@ int gcm__fdbuf_flush(gcm__fdbuf *b);
 /* ---- renderers ---- */
 
 /* The text report: event and alert lines (unless stats-only), the summary,
- * then the advice section. */
+ * then the sections of gcm__render_extras. */
 int gcm__render_text(const gcm_report_input *in, const gcm_sink *sink);
 
-/* The JSON Lines report: event and alert objects (unless stats-only), then
- * the summary object. */
+/* The JSON Lines report: event and alert objects (unless stats-only), the
+ * objects of gcm__render_extras, then the summary object, always last. */
 int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink);
 
 /* The start lines of gcm_report_start_fd, with the clock reading passed in so
@@ -155,13 +155,140 @@ int gcm__render_start(const gcm_config *config, const char *command, int64_t pid
 int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
                              const gcm_sink *sink);
 
-/* The advice section rendered after the summary (recommendations, filled in
- * by the reports part 2 work).  Writes nothing while there is no advice. */
+/* "=== GC THRESHOLD RECOMMENDATIONS ===" and its advice lines, rendered after
+ * the summary.  Writes nothing, heading included, when no rule fired. */
 int gcm__render_advice_text(const gcm_report_input *in, const gcm_summary *sum,
                             const gcm_sink *sink);
 
 /* The JSON counterpart of gcm__render_advice_text: one object per line. */
 int gcm__render_advice_jsonl(const gcm_report_input *in, const gcm_summary *sum,
                              const gcm_sink *sink);
+
+/* ---- shared by the part-2 renderers (advice, timeline, flame graphs, dumps, prompt) ---- */
+
+/* Why generation numbers mean nothing on this interpreter, if they do not. */
+enum {
+    GCM__GENS_MEANINGFUL = 0,
+    GCM__GENS_FREE_THREADED = 1, /* one generation, every automatic collection reported as 0 */
+    GCM__GENS_INCREMENTAL = 2    /* 3.14.0 to 3.14.4: every automatic collection reported as 1 */
+};
+
+/* Returns GCM__GENS_* for the interpreter `in` describes. */
+int gcm__generations_mislead(const gcm_report_input *in);
+
+/* Appends a count of seconds given in nanoseconds with the fewest decimals
+ * that show it exactly (5000000000 -> "5", 250000000 -> "0.25"). */
+void gcm__line_seconds_exact(gcm__line *l, uint64_t ns);
+
+/* Converts a configured width in seconds to whole nanoseconds, at least 1. */
+uint64_t gcm__seconds_to_ns(double seconds);
+
+/* Nanoseconds from the start of monitoring to the start of `ev` (0 for a
+ * start that a damaged clock put before it). */
+uint64_t gcm__event_offset_ns(const gcm_snapshot *snap, const gcm_event *ev);
+
+/* Appends `text` for a text report, at most `max_bytes` of it: control
+ * characters shown as \n, \t or \xHH, so outside text stays on its line.
+ * A sequence is never cut in the middle of its escape. */
+void gcm__line_text_escaped(gcm__line *l, const char *text, size_t max_bytes);
+
+/* Writes `text` (lines ending in '\n') as one JSON object line
+ * {"type": <type>, <key>: text} when `json`, else line by line, to `sink`. */
+int gcm__emit_block(const char *type, const char *key, const char *text, size_t len, int json,
+                    const gcm_sink *sink);
+
+/* A growing in-memory sink, for sections built whole before they are written
+ * (the prompt).  `buf` is NUL-terminated and freed with free(). */
+typedef struct gcm__membuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+} gcm__membuf;
+
+/* gcm_sink writer over a gcm__membuf at `ctx`.  Returns 0 or GCM_ENOMEM. */
+int gcm__membuf_write(void *ctx, const char *data, size_t len);
+
+/* Phase 1 of the advice: the flags derived from the exact aggregates. */
+typedef struct gcm__advice_flags {
+    int mislead;                 /* GCM__GENS_*: per-generation rules left out when not 0 */
+    int dump_garbage;            /* --dump-garbage was on: pauses are not representative */
+    int gen2_mean;               /* generation 2 mean pause > GCM__GEN2_MEAN_NS */
+    int gen2_share;              /* generation 2 > GCM__GEN2_SHARE_PCT of collections */
+    int p95_near[GCM_GENERATIONS];   /* p95 >= 0.8 x the alert threshold */
+    int over_share[GCM_GENERATIONS]; /* > 20% of a generation's pauses reached the threshold */
+    int max_pause;               /* the longest pause reached the alert threshold */
+    int gc_share;                /* 0, 1 (> 2% of wall time) or 2 (> 5%) */
+    int uncollectable;           /* uncollectable objects were found */
+    int gen0_rate;               /* > 800 generation 0 collections a minute */
+    double gen0_per_min;
+    uint64_t threshold_factor;   /* gen0 threshold multiplier of the gen0 rule */
+    int bursts;                  /* > 30% of the gaps between collections under 50 ms */
+} gcm__advice_flags;
+
+/* The rule limits, documented in docs/recommendations.md. */
+#define GCM__GEN2_MEAN_NS 10000000u
+#define GCM__GEN2_SHARE_PCT 10.0
+#define GCM__P95_FRACTION 0.8
+#define GCM__OVER_SHARE_PCT 20.0
+#define GCM__SHARE_WARN_PCT 2.0
+#define GCM__SHARE_CRIT_PCT 5.0
+#define GCM__GEN0_RATE_PER_MIN 800.0
+#define GCM__GEN0_TARGET_PER_MIN 400.0
+#define GCM__BURST_SHARE_PCT 30.0
+
+/* Fills `flags` from the aggregates in `sum` and the facts of `in`. */
+void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
+                        gcm__advice_flags *flags);
+
+/* Writes every advice line of `flags`, in the fixed order, without a header.
+ * Sets *count to the number of advice (and note) entries written. */
+int gcm__advice_lines(const gcm_report_input *in, const gcm_summary *sum,
+                      const gcm__advice_flags *flags, const gcm_sink *sink, size_t *count);
+
+/* The figures of one time bucket, or of a run of empty ones. */
+typedef struct gcm__interval_row {
+    uint64_t first;      /* index of the first bucket of the row, from the start of monitoring */
+    uint64_t last;       /* index of the last one (> first only for a run of empty buckets) */
+    uint64_t count;
+    uint64_t total_ns;
+    uint64_t max_ns;
+    uint64_t gen[GCM_GENERATIONS];     /* collections per generation */
+    uint64_t gen_ns[GCM_GENERATIONS];  /* pause time per generation */
+} gcm__interval_row;
+
+typedef int (*gcm__interval_fn)(void *ctx, const gcm__interval_row *row);
+
+/* Calls `fn` for each row of the retained window in `width_ns` buckets,
+ * oldest first: one per non-empty bucket, and one per run of empty buckets
+ * between two of them.  Stops at and returns the first non-zero result. */
+int gcm__walk_intervals(const gcm_report_input *in, uint64_t width_ns, gcm__interval_fn fn,
+                        void *ctx);
+
+/* The "GC activity over time" table (--interval) of the summary. */
+int gcm__render_timeline_text(const gcm_report_input *in, const gcm_sink *sink);
+
+/* One {"type":"timeline"} object per non-empty --interval of the retained window. */
+int gcm__render_timeline_jsonl(const gcm_report_input *in, const gcm_sink *sink);
+
+/* The --terminal-flamegraph chart (text reports only). */
+int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *sink);
+
+/* The folded flame graph lines of gcm_flamegraph_render_fd, into any sink. */
+int gcm__render_folded(const gcm_report_input *in, const gcm_sink *sink);
+
+/* The --dump-objects and --dump-garbage sections, text or JSON per the config. */
+int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink);
+int gcm__render_garbage(const gcm_report_input *in, const gcm_sink *sink);
+
+/* The ranked "count  type" table of `c`, at most GCM_TOP_TYPES rows, most
+ * objects first; nothing when it has no types. */
+int gcm__render_type_table(const gcm_object_census *c, const gcm_sink *sink);
+
+/* The --prompt section, text or one JSON object per the config. */
+int gcm__render_prompt(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
+
+/* Everything after the summary, in order: advice, the terminal chart, the
+ * object and garbage tables, the prompt (text and JSON alike). */
+int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
 
 #endif /* GCM_REPORT_INTERNAL_H */

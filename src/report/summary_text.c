@@ -4,7 +4,8 @@
  * the people and scripts that read them.  Our additions follow, each read at
  * a glance: a percentile table with aligned columns, GC's share of wall time,
  * object totals, the --duration-buckets histogram, the counters of anything
- * the recorder lost or skipped, and notes on interpreters whose generation
+ * the recorder lost or skipped, the --interval table of activity over time
+ * (timeline.c, the one part drawn from the ring), and notes on interpreters whose generation
  * numbers do not mean what they usually do.  All figures come from the exact
  * aggregates of the snapshot, never from the ring, so they include records the
  * ring overwrote.
@@ -324,27 +325,6 @@ done:
     return status;
 }
 
-/* Reads "3.14.2" (or "3.14.0rc1") into its first three numbers; 0 if unreadable. */
-static int parse_version(const char *text, long out[3])
-{
-    const char *p = text;
-    char *end;
-    int i;
-
-    for (i = 0; i < 3; i++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        out[i] = strtol(p, &end, 10);
-        p = end;
-        if (i < 2) {
-            if (*p != '.')
-                return 0;
-            p++;
-        }
-    }
-    return 1;
-}
-
 /* Emits each of `lines` as its own line, so a note wraps like the rest of the report. */
 static int emit_lines(const char *const *lines, size_t count, const gcm_sink *sink)
 {
@@ -372,18 +352,19 @@ static int render_notes(const gcm_report_input *in, const gcm_sink *sink)
         "collection as generation 1, so the split by generation shows the collector's",
         "increments, not how old the collected objects were.",
     };
-    long v[3];
     int status = 0;
 
-    if (in->free_threaded) {
+    switch (gcm__generations_mislead(in)) {
+    case GCM__GENS_FREE_THREADED:
         status = emit_lines(free_threaded_note,
                             sizeof free_threaded_note / sizeof free_threaded_note[0], sink);
-    } else if (in->python_version != NULL && parse_version(in->python_version, v) &&
-               v[0] == 3 && v[1] == 14 && v[2] <= 4) {
-        /* Only the default build has the incremental collector; the
-         * free-threaded one above keeps its own single generation. */
+        break;
+    case GCM__GENS_INCREMENTAL:
         status = emit_lines(incremental_note,
                             sizeof incremental_note / sizeof incremental_note[0], sink);
+        break;
+    default:
+        break;
     }
     return status;
 }
@@ -410,6 +391,9 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
             goto done;
     }
     status = render_counters(sum, in->snapshot, sink);
+    if (status != 0)
+        goto done;
+    status = gcm__render_timeline_text(in, sink);
     if (status != 0)
         goto done;
     status = render_notes(in, sink);

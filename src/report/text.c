@@ -2,7 +2,7 @@
  *
  * Event and alert lines keep the original's exact shape because people and
  * their log pipelines search for them; the summary (summary_text.c) and the
- * advice section follow.  Each line is built in a stack buffer and handed to
+ * sections of the options that add to it (extras.c) follow.  Each line is built in a stack buffer and handed to
  * the sink whole, so rendering allocates nothing, whatever the event count.
  */
 #include "gc_monitor/errors.h"
@@ -93,7 +93,7 @@ int gcm__render_text(const gcm_report_input *in, const gcm_sink *sink)
     status = gcm__render_summary_text(in, &sum, sink);
     if (status != 0)
         goto done;
-    status = gcm__render_advice_text(in, &sum, sink);
+    status = gcm__render_extras(in, &sum, sink);
 done:
     return status;
 }

@@ -147,7 +147,7 @@ static void test_json_reads_back(void)
     gcm_sink s = memsink_sink(&m);
     char *line, *save = NULL;
     size_t i = 0, lines = 0;
-    uint64_t alerts = 0;
+    uint64_t alerts = 0, others = 0;
     int summary_seen = 0;
 
     fill(&f);
@@ -168,6 +168,11 @@ static void test_json_reads_back(void)
         if (strcmp(type->valuestring, "summary") == 0) {
             summary_seen = 1;
             GCM_CHECK_EQ_U64((uint64_t)number(obj, "count"), COUNT);
+        } else if (strcmp(type->valuestring, "timeline") == 0 ||
+                   strcmp(type->valuestring, "advice") == 0) {
+            /* The part-2 objects before the summary; test_timeline.c and
+             * test_advice.c check their contents. */
+            others++;
         } else {
             const gcm_event *ev = &f.events[i];
             int64_t ts_ns = FIX_INIT_REALTIME_NS + (int64_t)(ev->start_ns - (uint64_t)FIX_INIT_MONOTONIC_NS);
@@ -192,6 +197,7 @@ static void test_json_reads_back(void)
         cJSON_Delete(obj);
     }
     GCM_CHECK(summary_seen);
+    GCM_CHECK(others > 0);
     GCM_CHECK_EQ_U64(i, COUNT);
     GCM_CHECK_EQ_U64(alerts, f.snap.all.alerts);
     free(m.buf);

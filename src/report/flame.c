@@ -1,0 +1,422 @@
+/* flame.c: the two flame graphs, --flamegraph-file and --terminal-flamegraph.
+ *
+ * Both bucket the retained events by --flamegraph-bucket seconds from the
+ * start of monitoring.  The file is "folded" text (one stack and a weight per
+ * line) that flamegraph.pl and speedscope read; the terminal chart draws GC
+ * time per bucket as bars split by generation, exactly
+ * --terminal-flamegraph-width columns wide.  The original crashed on its
+ * chart and labelled seconds as milliseconds, so every duration here goes
+ * through the report's one duration formatter.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_monitor/errors.h"
+#include "report_internal.h"
+
+/* ---- the folded file ---- */
+
+/* Labels of the --duration-buckets, without spaces: a folded line's weight is
+ * whatever follows its last space. */
+static void duration_label(gcm__line *l, const gcm_snapshot *snap, uint32_t i)
+{
+    if (snap->bucket_count == 0) {
+        GCM__LINE_LIT(l, "all");
+    } else if (i == snap->bucket_count) {
+        GCM__LINE_LIT(l, ">");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i - 1]);
+    } else if (i == 0) {
+        GCM__LINE_LIT(l, "<=");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[0]);
+    } else {
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i - 1]);
+        l->len -= 2; /* "1ms-5ms" reads as "1-5ms" */
+        GCM__LINE_LIT(l, "-");
+        gcm__line_ms_exact(l, snap->bucket_bounds_ns[i]);
+    }
+}
+
+static uint32_t duration_index(const gcm_snapshot *snap, uint64_t ns)
+{
+    uint32_t n = snap->bucket_count <= GCM_MAX_BUCKETS ? snap->bucket_count : GCM_MAX_BUCKETS;
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ns <= snap->bucket_bounds_ns[i])
+            return i;
+    }
+    return n;
+}
+
+/* The pause time and count of one time bucket, by generation and duration. */
+typedef struct folded_acc {
+    uint64_t ns[GCM_GENERATIONS][GCM_MAX_BUCKETS + 1];
+    uint64_t count[GCM_GENERATIONS][GCM_MAX_BUCKETS + 1];
+} folded_acc;
+
+static int flush_bucket(const gcm_snapshot *snap, uint64_t start_ns, const folded_acc *acc,
+                        const gcm_sink *sink)
+{
+    uint32_t n = snap->bucket_count <= GCM_MAX_BUCKETS ? snap->bucket_count : GCM_MAX_BUCKETS;
+    gcm__line l;
+    unsigned g;
+    uint32_t b;
+    int status = 0;
+
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        for (b = 0; b <= n; b++) {
+            uint64_t us;
+            if (acc->count[g][b] == 0)
+                continue;
+            /* A frame that happened weighs at least 1, so it stays visible. */
+            us = gcm__div_round(acc->ns[g][b], 1000u);
+            if (us == 0)
+                us = 1;
+            gcm__line_reset(&l);
+            GCM__LINE_LIT(&l, "T+");
+            gcm__line_seconds_exact(&l, start_ns);
+            GCM__LINE_LIT(&l, "s;Gen ");
+            gcm__line_u64(&l, g);
+            GCM__LINE_LIT(&l, ";");
+            duration_label(&l, snap, b);
+            GCM__LINE_LIT(&l, " ");
+            gcm__line_u64(&l, us);
+            status = gcm__line_emit(&l, sink);
+            if (status != 0)
+                goto done;
+        }
+    }
+done:
+    return status;
+}
+
+int gcm__render_folded(const gcm_report_input *in, const gcm_sink *sink)
+{
+    const gcm_snapshot *snap = in->snapshot;
+    uint64_t width_ns = gcm__seconds_to_ns(in->config->flamegraph_bucket_s);
+    folded_acc *acc = NULL;
+    uint64_t current = 0, first_ns = 0, end_ns = 0;
+    gcm__line l;
+    size_t i;
+    int open = 0, status;
+
+    /* The comment states the span; it ends in a word, not a number, so no
+     * reader mistakes it for a stack with a weight. */
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "# pygcprofiler GC flame graph of pid ");
+    gcm__line_i64(&l, snap->pid);
+    GCM__LINE_LIT(&l, ": ");
+    if (in->events == NULL || in->event_count == 0) {
+        GCM__LINE_LIT(&l, "no collections in the retained window");
+    } else {
+        for (i = 0; i < in->event_count; i++) {
+            uint64_t start = gcm__event_offset_ns(snap, &in->events[i]);
+            uint64_t end = start + in->events[i].duration_ns;
+            if (i == 0 || start < first_ns)
+                first_ns = start;
+            if (end > end_ns)
+                end_ns = end;
+        }
+        gcm__line_u64(&l, in->event_count);
+        gcm__line_str(&l, in->event_count == 1 ? " collection" : " collections");
+        if (in->first_event_index > 0) {
+            GCM__LINE_LIT(&l, " (the latest; ");
+            gcm__line_u64(&l, in->first_event_index);
+            GCM__LINE_LIT(&l, " earlier ones left the ring)");
+        }
+        GCM__LINE_LIT(&l, " from T+");
+        gcm__line_seconds_exact(&l, first_ns);
+        GCM__LINE_LIT(&l, "s to T+");
+        gcm__line_seconds_exact(&l, end_ns);
+        GCM__LINE_LIT(&l, "s after monitoring started, in buckets of ");
+        gcm__line_seconds_exact(&l, width_ns);
+        GCM__LINE_LIT(&l, "s; weights are pause times in microseconds");
+    }
+    status = gcm__line_emit(&l, sink);
+    if (status != 0 || in->events == NULL)
+        goto done;
+    acc = calloc(1, sizeof *acc);
+    if (acc == NULL) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+    for (i = 0; i < in->event_count; i++) {
+        const gcm_event *ev = &in->events[i];
+        uint64_t idx = gcm__event_offset_ns(snap, ev) / width_ns;
+        uint32_t b;
+
+        if (ev->generation >= GCM_GENERATIONS)
+            continue;
+        if (open && idx != current) {
+            status = flush_bucket(snap, current * width_ns, acc, sink);
+            if (status != 0)
+                goto done;
+            memset(acc, 0, sizeof *acc);
+        }
+        current = idx;
+        open = 1;
+        b = duration_index(snap, ev->duration_ns);
+        acc->ns[ev->generation][b] += ev->duration_ns;
+        acc->count[ev->generation][b]++;
+    }
+    if (open)
+        status = flush_bucket(snap, current * width_ns, acc, sink);
+done:
+    free(acc);
+    return status;
+}
+
+int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd)
+{
+    char buf[PIPE_BUF];
+    gcm__fdbuf fb;
+    gcm_sink sink;
+    int status, flushed;
+
+    if (in == NULL || in->snapshot == NULL || in->config == NULL ||
+        (in->events == NULL && in->event_count > 0))
+        return GCM_EINVAL;
+    gcm__fdbuf_init(&fb, fd, buf, sizeof buf);
+    sink.write = gcm__fdbuf_write;
+    sink.ctx = &fb;
+    status = gcm__render_folded(in, &sink);
+    flushed = gcm__fdbuf_flush(&fb);
+    return status != 0 ? status : flushed;
+}
+
+int gcm_report_write_flamegraph(const gcm_report_input *in)
+{
+    const char *path;
+    char tmp[GCM_PATH_MAX + 32];
+    int fd = -1;
+    int made = 0;
+    int status = GCM_EINVAL;
+    int n;
+
+    if (in == NULL || in->config == NULL || in->snapshot == NULL)
+        goto done;
+    path = in->config->flamegraph_file;
+    if (path[0] == '\0') {
+        status = 0;
+        goto done;
+    }
+    /* A new file of our own next to the target (O_EXCL: never one that an
+     * attacker planted, O_NOFOLLOW: never through a link), renamed over it
+     * at the end: rename replaces a symlink instead of following it, and
+     * forked workers each put a whole file in place. */
+    n = snprintf(tmp, sizeof tmp, "%s.%lld.tmp", path, (long long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        status = GCM_ERANGE;
+        goto done;
+    }
+    do {
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        status = GCM_EIO;
+        goto done;
+    }
+    made = 1;
+    status = gcm_flamegraph_render_fd(in, fd);
+    if (close(fd) != 0 && status == 0)
+        status = GCM_EIO;
+    fd = -1;
+    if (status == 0 && rename(tmp, path) != 0)
+        status = GCM_EIO;
+done:
+    if (made && status != 0)
+        (void)unlink(tmp);
+    return status;
+}
+
+/* ---- the terminal chart ---- */
+
+#define ANSI_RESET "\033[0m"
+
+static const char gen_mark[GCM_GENERATIONS] = {'0', '1', '2'};
+/* Green, yellow, red: from the cheapest generation to the costliest. */
+static const char *const gen_color[GCM_GENERATIONS] = {"\033[32m", "\033[33m", "\033[31m"};
+
+typedef struct chart_ctx {
+    uint64_t width_ns;
+    uint64_t peak_ns;     /* the largest bucket total: a full bar */
+    size_t label_width;
+    size_t value_width;
+    size_t bar_width;
+    int color;
+    const gcm_sink *sink;
+} chart_ctx;
+
+static void chart_label(gcm__line *l, const gcm__interval_row *row, uint64_t width_ns)
+{
+    GCM__LINE_LIT(l, "T+");
+    gcm__line_seconds_exact(l, row->first * width_ns);
+    GCM__LINE_LIT(l, "s");
+}
+
+static void chart_value(gcm__line *l, const gcm__interval_row *row)
+{
+    if (row->count == 0)
+        GCM__LINE_LIT(l, "-");
+    else
+        gcm__line_duration(l, row->total_ns);
+}
+
+static int chart_measure(void *ctx, const gcm__interval_row *row)
+{
+    chart_ctx *c = ctx;
+    gcm__line l;
+
+    gcm__line_reset(&l);
+    chart_label(&l, row, c->width_ns);
+    if (l.len > c->label_width)
+        c->label_width = l.len;
+    gcm__line_reset(&l);
+    chart_value(&l, row);
+    if (l.len > c->value_width)
+        c->value_width = l.len;
+    if (row->total_ns > c->peak_ns)
+        c->peak_ns = row->total_ns;
+    return 0;
+}
+
+/* Columns of a bar for `ns` out of the peak, rounded half up. */
+static size_t bar_cols(uint64_t ns, uint64_t peak, size_t width)
+{
+    double cols;
+
+    if (peak == 0)
+        return 0;
+    cols = (double)ns * (double)width / (double)peak + 0.5;
+    return cols >= (double)width ? width : (size_t)cols;
+}
+
+static int chart_row(void *ctx, const gcm__interval_row *row)
+{
+    chart_ctx *c = ctx;
+    uint64_t cum = 0;
+    size_t drawn = 0, from;
+    gcm__line l;
+    unsigned g;
+
+    gcm__line_reset(&l);
+    from = l.len;
+    chart_label(&l, row, c->width_ns);
+    if (l.len - from > c->label_width)
+        l.len = from + c->label_width;
+    gcm__line_pad_to(&l, from, c->label_width);
+    GCM__LINE_LIT(&l, " |");
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        size_t end, seg;
+        if (row->gen_ns[g] == 0 && row->gen[g] == 0)
+            continue;
+        /* Cumulative ends keep the segments' sum equal to the whole bar. */
+        cum += row->gen_ns[g];
+        end = bar_cols(cum, c->peak_ns, c->bar_width);
+        seg = end > drawn ? end - drawn : 0;
+        if (seg == 0 && row->gen[g] > 0 && drawn < c->bar_width)
+            seg = 1; /* a generation that ran is never invisible */
+        if (seg == 0)
+            continue;
+        if (c->color)
+            gcm__line_str(&l, gen_color[g]);
+        gcm__line_fill(&l, gen_mark[g], seg);
+        if (c->color)
+            GCM__LINE_LIT(&l, ANSI_RESET);
+        drawn += seg;
+    }
+    if (drawn < c->bar_width)
+        gcm__line_fill(&l, ' ', c->bar_width - drawn);
+    GCM__LINE_LIT(&l, "|");
+    if (c->value_width > 0) {
+        GCM__LINE_LIT(&l, " ");
+        from = l.len;
+        chart_value(&l, row);
+        gcm__line_align_right(&l, from, c->value_width);
+    }
+    return gcm__line_emit(&l, c->sink);
+}
+
+/* `text` centred in '=' to exactly `width` columns (cut if it is longer). */
+static int framed_line(const char *text, size_t width, const gcm_sink *sink)
+{
+    size_t n = strlen(text), left;
+    gcm__line l;
+
+    gcm__line_reset(&l);
+    if (n + 2 > width) {
+        gcm__line_mem(&l, text, width);
+    } else {
+        left = (width - n - 2) / 2;
+        gcm__line_fill(&l, '=', left);
+        GCM__LINE_LIT(&l, " ");
+        gcm__line_str(&l, text);
+        GCM__LINE_LIT(&l, " ");
+        gcm__line_fill(&l, '=', width - n - 2 - left);
+    }
+    return gcm__line_emit(&l, sink);
+}
+
+/* Copies the text of `l` into `out` as a C string, cut to fit. */
+static void line_cstr(const gcm__line *l, char *out, size_t size)
+{
+    size_t n = l->len < size - 1 ? l->len : size - 1;
+
+    memcpy(out, l->buf, n);
+    out[n] = '\0';
+}
+
+int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *sink)
+{
+    size_t width = in->config->terminal_flamegraph_width;
+    char text[160];
+    chart_ctx c;
+    gcm__line l;
+    int status;
+
+    /* Lines are built in one fixed buffer; with colour every mark may carry
+     * its escape codes, so the width is capped well inside it. */
+    if (width < 20)
+        width = 20;
+    if (width > 200)
+        width = 200;
+    memset(&c, 0, sizeof c);
+    c.width_ns = gcm__seconds_to_ns(in->config->flamegraph_bucket_s);
+    c.sink = sink;
+    c.color = in->config->terminal_flamegraph_color && in->is_tty;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "GC time per ");
+    gcm__line_seconds_exact(&l, c.width_ns);
+    GCM__LINE_LIT(&l, "s, by generation");
+    line_cstr(&l, text, sizeof text);
+    status = framed_line(text, width, sink);
+    if (status != 0)
+        goto done;
+    if (in->events == NULL || in->event_count == 0) {
+        status = framed_line("no collections in the retained window", width, sink);
+        goto done;
+    }
+    (void)gcm__walk_intervals(in, c.width_ns, chart_measure, &c);
+    /* label " |" bar "|" " " value: the bar takes what the rest leaves, and
+     * the value column goes first when the width is too small for both. */
+    if (c.label_width + 3 + c.value_width + 1 + 4 > width)
+        c.value_width = 0;
+    if (c.label_width + 3 + 1 > width)
+        c.label_width = width - 4;
+    c.bar_width = width - c.label_width - 3 - (c.value_width > 0 ? c.value_width + 1 : 0);
+    status = gcm__walk_intervals(in, c.width_ns, chart_row, &c);
+    if (status != 0)
+        goto done;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "0/1/2 = generation, full bar = ");
+    gcm__line_duration(&l, c.peak_ns);
+    line_cstr(&l, text, sizeof text);
+    status = framed_line(text, width, sink);
+done:
+    return status;
+}
