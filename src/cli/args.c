@@ -37,6 +37,64 @@ static const gcm_option *find_flag(const char *name, size_t len)
     return NULL;
 }
 
+/* The edit distance between two short names, capped: anything above
+ * `limit` is reported as limit + 1.  Names longer than the row are never
+ * close to a flag, so they count as far. */
+static size_t edit_distance(const char *a, size_t alen, const char *b, size_t limit)
+{
+    size_t row[64];
+    size_t blen = strlen(b);
+
+    if (alen + 1 > sizeof row / sizeof row[0] || blen + 1 > sizeof row / sizeof row[0])
+        return limit + 1;
+    for (size_t j = 0; j <= blen; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[blen] > limit ? limit + 1 : row[blen];
+}
+
+/* Finds the one flag a misspelt or shortened name most likely meant: a flag
+ * it is the start of, or one within two edits.  Returns NULL when there is no
+ * single best candidate. */
+static const gcm_option *suggest_flag(const char *name, size_t len)
+{
+    size_t count = 0;
+    const gcm_option *table = gcm_config_options(&count);
+    const gcm_option *best = NULL;
+    size_t best_score = 3;
+    int tie = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        size_t score;
+        if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL)
+            continue;
+        score = (len >= 3 && strncmp(table[i].flag, name, len) == 0)
+                    ? 1
+                    : edit_distance(name, len, table[i].flag, 2);
+        if (score < best_score) {
+            best = &table[i];
+            best_score = score;
+            tie = 0;
+        } else if (score == best_score) {
+            tie = 1;
+        }
+    }
+    return tie ? NULL : best;
+}
+
 /* Reads one "--name", "--name=value" or "--name value" at argv[*i] and
  * stores it; advances *i past the value it consumed. */
 static int parse_long_option(gcm__cli *cli, int argc, char **argv, int *i, char *msg,
@@ -52,7 +110,11 @@ static int parse_long_option(gcm__cli *cli, int argc, char **argv, int *i, char 
     const gcm_option *opt = find_flag(name, name_len);
 
     if (opt == NULL) {
-        MSG("unknown option '--%.*s'", (int)name_len, name);
+        const gcm_option *near = suggest_flag(name, name_len);
+        if (near != NULL)
+            MSG("unknown option '--%.*s'; did you mean '--%s'?", (int)name_len, name, near->flag);
+        else
+            MSG("unknown option '--%.*s'", (int)name_len, name);
         goto done;
     }
     if (opt->kind == GCM_OPT_FLAG) {

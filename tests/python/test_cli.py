@@ -22,7 +22,9 @@ MARKER_SCRIPT = str(TARGETS / "make_marker.py")
 
 # (case id, options before the target, fragments the error line must contain)
 BAD_OPTIONS = [
-    ("unknown", ["--jsn"], ["unknown option '--jsn'"]),
+    ("unknown", ["--jsn"], ["unknown option '--jsn'; did you mean '--json'?"]),
+    ("unknown-far", ["--frobnicate"], ["unknown option '--frobnicate'"]),
+    ("shortened", ["--alert-threshold", "5"], ["did you mean '--alert-threshold-ms'?"]),
     ("unknown-keyword-spelling", ["--alert_threshold_ms", "5"], ["'--alert_threshold_ms'"]),
     ("unknown-short", ["-x"], ["'-x'"]),
     ("flag-with-value", ["--json=yes"], ["'--json'"]),
