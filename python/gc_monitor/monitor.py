@@ -12,7 +12,7 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -90,6 +90,11 @@ class GCMonitor:
     def config_text(self) -> str:
         """The configuration as PYGCPROFILER_CONFIG text, for child processes."""
         return self._recorder.config_text
+
+    @property
+    def _gc_callback(self) -> Callable[[str, dict[str, Any]], None]:
+        """The C callable in gc.callbacks (the original tool's attribute name)."""
+        return self._recorder.callback
 
     @property
     def pid(self) -> int:

@@ -57,6 +57,7 @@ def test_every_original_keyword_is_accepted():
     monitor = GCMonitor(**ORIGINAL_KEYWORDS)
     try:
         assert monitor._recorder.callback in gc.callbacks
+        assert monitor._gc_callback is monitor._recorder.callback
     finally:
         monitor.stop_monitoring(write_report=False)
     assert monitor._recorder.callback not in gc.callbacks
