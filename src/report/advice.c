@@ -200,8 +200,9 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
     for (g = 0; g < GCM_GENERATIONS; g++) {
         if (!f->p95_near[g])
             continue;
+        /* The limit is the trigger, 80% of the threshold, not the threshold. */
         it = item_begin(items, &n, "MEDIUM", "p95_near_threshold", (int)g,
-                        ms(sum->gen[g].p95_ns), ms(thr), "ms");
+                        ms(sum->gen[g].p95_ns), GCM__P95_FRACTION * ms(thr), "ms");
         GCM__LINE_LIT(&it->message, "Generation ");
         gcm__line_u64(&it->message, g);
         GCM__LINE_LIT(&it->message, " p95 pause ");
