@@ -85,29 +85,31 @@ typedef struct option_rule {
     int min_exclusive;    /* 1 when `min` itself is refused: "greater than" */
     double max;
     unsigned flags;       /* RULE_* */
+    double ns_per_unit;   /* for durations: a value below 1 ns after rounding is refused */
 } option_rule;
 
-#define FIELD(f) offsetof(gcm_config, f), sizeof(((gcm_config *)0)->f)
+#define FIELD(f) .offset = offsetof(gcm_config, f), .size = sizeof(((gcm_config *)0)->f)
 
 /* Row i describes options[i]; the static assertion below keeps the lengths
  * equal and the unit tests check each row against its field. */
 static const option_rule rules[] = {
-    {FIELD(interval_s), 0, 0.0, 1, MAX_SECONDS, 0},
-    {FIELD(json), 0, 0.0, 0, 0.0, 0},
-    {FIELD(stats_only), 0, 0.0, 0, 0.0, 0},
-    {FIELD(dump_objects), 0, 0.0, 0, 0.0, 0},
-    {FIELD(dump_garbage), 0, 0.0, 0, 0.0, 0},
-    {FIELD(log_file), 0, 0.0, 0, 0.0, 0},
-    {FIELD(alert_threshold_ms), 0, 0.0, 0, MAX_PAUSE_MS, 0},
-    {FIELD(flamegraph_file), 0, 0.0, 0, 0.0, 0},
-    {FIELD(flamegraph_bucket_s), 0, 0.0, 1, MAX_SECONDS, 0},
-    {FIELD(terminal_flamegraph), 0, 0.0, 0, 0.0, 0},
-    {FIELD(terminal_flamegraph_width), 0, 20.0, 0, MAX_WIDTH, 0},
-    {FIELD(terminal_flamegraph_color), 0, 0.0, 0, 0.0, 0},
-    {FIELD(duration_buckets_ms), offsetof(gcm_config, bucket_count), 0.0, 1, MAX_PAUSE_MS, 0},
-    {FIELD(prompt), 0, 0.0, 0, 0.0, 0},
-    {FIELD(buffer_events), 0, 1.0, 0, (double)GCM_MAX_CAPACITY, RULE_POW2},
-    {FIELD(python), 0, 0.0, 0, 0.0, 0},
+    {FIELD(interval_s), .min_exclusive = 1, .max = MAX_SECONDS, .ns_per_unit = 1e9},
+    {FIELD(json)},
+    {FIELD(stats_only)},
+    {FIELD(dump_objects)},
+    {FIELD(dump_garbage)},
+    {FIELD(log_file)},
+    {FIELD(alert_threshold_ms), .max = MAX_PAUSE_MS},
+    {FIELD(flamegraph_file)},
+    {FIELD(flamegraph_bucket_s), .min_exclusive = 1, .max = MAX_SECONDS, .ns_per_unit = 1e9},
+    {FIELD(terminal_flamegraph)},
+    {FIELD(terminal_flamegraph_width), .min = 20.0, .max = MAX_WIDTH},
+    {FIELD(terminal_flamegraph_color)},
+    {FIELD(duration_buckets_ms), .count_offset = offsetof(gcm_config, bucket_count),
+     .min_exclusive = 1, .max = MAX_PAUSE_MS, .ns_per_unit = 1e6},
+    {FIELD(prompt)},
+    {FIELD(buffer_events), .min = 1.0, .max = (double)GCM_MAX_CAPACITY, .flags = RULE_POW2},
+    {FIELD(python)},
 };
 
 _Static_assert(sizeof rules / sizeof rules[0] == OPTION_COUNT,
@@ -437,6 +439,12 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
         (void)snprintf(why, why_size, "must be at most %s", limit);
         goto done;
     }
+    /* A duration that rounds to 0 ns would be silently replaced by whoever
+     * converts it, the very thing the original tool did with zero. */
+    if (rule->ns_per_unit > 0.0 && v * rule->ns_per_unit + 0.5 < 1.0) {
+        copy_cut(why, why_size, "is shorter than 1 ns");
+        goto done;
+    }
     /* "-0" passes ">= 0"; store it as plain zero so it prints as "0". */
     *out = v == 0.0 ? 0.0 : v;
     status = 0;
@@ -566,10 +574,6 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
             goto done;
         }
         ns = ms_to_ns(v);
-        if (ns == 0) {
-            (void)snprintf(why, why_size, "item '%s' is shorter than 1 ns", shown);
-            goto done;
-        }
         if (n > 0 && ns <= prev_ns) {
             copy_cut(why, why_size, "must be strictly increasing");
             goto done;
@@ -646,6 +650,25 @@ static ptrdiff_t option_index(const gcm_option *opt)
     return opt - options;
 }
 
+/* Checks that a rule's field has the type its option's kind writes. */
+static int rule_fits(gcm_option_kind kind, const option_rule *rule)
+{
+    switch (kind) {
+    case GCM_OPT_FLAG:
+        return rule->size == sizeof(int);
+    case GCM_OPT_NUMBER:
+        return rule->size == sizeof(double);
+    case GCM_OPT_INTEGER:
+        return rule->size == sizeof(uint32_t) || rule->size == sizeof(uint64_t);
+    case GCM_OPT_PATH:
+        return rule->size == GCM_PATH_MAX;
+    case GCM_OPT_LIST:
+        return rule->size == GCM_MAX_BUCKETS * sizeof(double);
+    default:
+        return 0;
+    }
+}
+
 /* Validates and stores one value.  `empty_path_ok` lets the environment
  * decoder restore an unset path, which a user may not give explicitly. */
 static int set_value(gcm_config *cfg, const gcm_option *opt, const char *value,
@@ -662,6 +685,12 @@ static int set_value(gcm_config *cfg, const gcm_option *opt, const char *value,
     }
     rule = &rules[index];
     field = (char *)cfg + rule->offset;
+    if (!rule_fits(opt->kind, rule)) {
+        /* A table row that names a field of the wrong type: refuse rather
+         * than write past it.  The unit tests set every option, so this
+         * never ships. */
+        goto done;
+    }
     if (value == NULL && opt->kind != GCM_OPT_FLAG) {
         copy_cut(why, sizeof why, "requires a value");
         goto refused;

@@ -36,11 +36,15 @@ static const gcm_option *must_find(const char *name)
 static void set_ok(gcm_config *cfg, const char *name, const char *value)
 {
     gcm_config_error err;
-    int status = gcm_config_set_name(cfg, name, value, &err);
+    int status;
+
+    memset(&err, 0, sizeof err);
+    status = gcm_config_set_name(cfg, name, value, &err);
     if (status != 0) {
         char line[512];
         gcm_config_error_format(&err, 0, line, sizeof line);
-        fprintf(stderr, "setting %s to '%s' failed: %s\n", name, value ? value : "(null)", line);
+        fprintf(stderr, "setting %s to '%s' failed (%d): %s\n", name, value ? value : "(null)",
+                status, status == GCM_EINVAL ? "invalid call" : line);
         exit(1);
     }
 }
@@ -226,6 +230,8 @@ static void test_set_every_option(void)
     GCM_CHECK(cfg.interval_s == 0.5);
     set_ok(&cfg, "interval", "1000000");
     GCM_CHECK(cfg.interval_s == 1e6);
+    set_ok(&cfg, "interval", "6e-10"); /* rounds to 1 ns */
+    GCM_CHECK(cfg.interval_s == 6e-10);
 
     set_ok(&cfg, "json", NULL);
     GCM_CHECK_EQ_INT(cfg.json, 1);
@@ -370,6 +376,8 @@ static const bad_case bad_cases[] = {
     {"interval", "1e999", "is out of range"},
     {"interval", "1e-999", "is out of range"},
     {"interval", "1000001", "must be at most 1000000"},
+    {"interval", "4e-10", "is shorter than 1 ns"},
+    {"flamegraph-bucket", "0.0000000001", "is shorter than 1 ns"},
     {"alert-threshold-ms", "", "must not be empty"},
     {"alert-threshold-ms", "-1", "must be at least 0"},
     {"alert-threshold-ms", "-0.001", "must be at least 0"},
