@@ -95,11 +95,13 @@ const gcm_option *gcm_config_find_in(const char *name, unsigned scope);
 
 /* Validates `value` (NULL means "set" for a flag, "missing" for the others,
  * reported with err->missing = 1) and stores it in `cfg`.  Returns 0, or
- * GCM_ECONFIG with `err` (which may be NULL) filled; `cfg` is unchanged on error. */
+ * GCM_ECONFIG with `err` (which may be NULL) filled; `cfg` is unchanged on error.
+ * GCM_EINVAL (err untouched) if `cfg` is NULL or `opt` is not from the table. */
 int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value,
                    gcm_config_error *err);
 
-/* Looks `name` up and sets it.  Returns 0, GCM_EUNKNOWN or GCM_ECONFIG. */
+/* Looks `name` up and sets it.  Returns 0, GCM_EUNKNOWN or GCM_ECONFIG
+ * (GCM_EINVAL for NULL arguments). */
 int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
                         gcm_config_error *err);
 
@@ -113,11 +115,13 @@ int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
  * option in table order as "flag=value", joined by ';', with '%', ';', '=' and
  * control bytes of values written as %XX.  Sets *needed to the length it
  * requires (without the NUL).  Returns 0, or GCM_ENOMEM if `size` is too small
- * (`buf` may then be NULL). */
+ * (`buf` may then be NULL with `size` 0), or GCM_EINVAL if `cfg` is NULL. */
 int gcm_config_encode(const gcm_config *cfg, char *buf, size_t size, size_t *needed);
 
-/* Parses text made by gcm_config_encode into `cfg` (starting from defaults).
- * Returns 0, GCM_EUNKNOWN or GCM_ECONFIG. */
+/* Parses text made by gcm_config_encode into `cfg` (starting from defaults;
+ * empty items are skipped, a repeated name keeps the last value, and an empty
+ * path means unset).  Returns 0, GCM_EUNKNOWN or GCM_ECONFIG with `err` filled
+ * and `cfg` unchanged, or GCM_EINVAL for NULL arguments. */
 int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err);
 
 /* Formats `err` as one lowercase line without a newline, naming the option the
