@@ -115,7 +115,7 @@ static int summary(const gcm_report_input *in, const gcm_summary *sum, const gcm
         gcm__line_u64(&l, g);
         GCM__LINE_LIT(&l, ": ");
         gcm__line_u64(&l, s->count);
-        GCM__LINE_LIT(&l, " collections");
+        gcm__line_str(&l, s->count == 1 ? " collection" : " collections");
         if (s->count > 0) {
             GCM__LINE_LIT(&l, ", pauses: mean ");
             gcm__line_duration(&l, s->count ? gcm__div_round(s->total_ns, s->count) : 0);
