@@ -834,6 +834,31 @@ static void test_encode_decode_round_trip(void)
     GCM_CHECK(strstr(buf, "interval=0.1;") != NULL);
     GCM_CHECK(strstr(buf, "buffer-events=128;") != NULL);
 
+    /* Every item differs from the default's, so the round trip below covers
+     * every option (a new option must be added to make_all_different). */
+    {
+        char defaults[1024];
+        const char *a = buf;
+        const char *b = defaults;
+        gcm_config fresh;
+        size_t items = 0;
+
+        gcm_config_init(&fresh);
+        GCM_CHECK_EQ_INT(gcm_config_encode(&fresh, defaults, sizeof defaults, NULL), 0);
+        while (*a != '\0' && *b != '\0') {
+            size_t la = strcspn(a, ";");
+            size_t lb = strcspn(b, ";");
+            if (la == lb && memcmp(a, b, la) == 0) {
+                fprintf(stderr, "item '%.*s' is the default\n", (int)la, a);
+                exit(1);
+            }
+            items++;
+            a += la + (a[la] == ';');
+            b += lb + (b[lb] == ';');
+        }
+        GCM_CHECK_EQ_U64(items, count);
+    }
+
     memset(&back, 0x33, sizeof back);
     GCM_CHECK_EQ_INT(gcm_config_decode(&back, buf, &err), 0);
     GCM_CHECK(memcmp(&back, &cfg, sizeof cfg) == 0);
