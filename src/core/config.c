@@ -549,7 +549,7 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        char item[NUMBER_TEXT_MAX];
+        char item[NUMBER_TEXT_MAX + 1];
         char shown[24];
         char item_why[96];
         double v = 0.0;
@@ -563,8 +563,10 @@ static int parse_list(const char *s, const option_rule *rule, double *values, ui
             (void)snprintf(why, why_size, "has more than %d items", GCM_MAX_BUCKETS);
             goto done;
         }
-        if (len >= sizeof item) {
-            len = sizeof item - 1; /* long enough to fail is_decimal's length check */
+        if (len > NUMBER_TEXT_MAX) {
+            /* Keep exactly NUMBER_TEXT_MAX bytes: parse_number refuses that
+             * length, where a shorter cut could read as another number. */
+            len = NUMBER_TEXT_MAX;
         }
         memcpy(item, p, len);
         item[len] = '\0';

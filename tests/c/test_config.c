@@ -424,6 +424,12 @@ static const bad_case bad_cases[] = {
     {"duration-buckets", "1,1e999", "item '1e999' is out of range"},
     {"duration-buckets", "1,90000000", "item '90000000' must be at most 86400000"},
     {"duration-buckets", "0.0000001", "item '0.0000001' is shorter than 1 ns"},
+    /* An item too long to be a sensible number is refused, never cut to a
+     * shorter one (this one would read as 1 without its exponent). */
+    {"duration-buckets", "1.000000000000000000000000000000000000000000000000000000000000000e5",
+     "item '1.000000000000000000...' is not a number"},
+    {"interval", "1.000000000000000000000000000000000000000000000000000000000000000e5",
+     "is not a number"},
     {"duration-buckets",
      "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33",
      "has more than 32 items"},
