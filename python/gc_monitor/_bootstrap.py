@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from gc_monitor.monitor import GCMonitor
 
 _CONFIG_ENV = "PYGCPROFILER_CONFIG"
+_LAUNCHER_NAMES = ("sys", "b")
 _EXIT_USAGE = 2
 
 # Characters that never need quoting in a shell word (the start line shows
@@ -311,9 +312,10 @@ def main(start_fd: int = 2) -> NoReturn:
     """
     main_module = sys.modules["__main__"]
     main_globals = main_module.__dict__
-    # The -c program bound a few names; a direct run's __main__ has none.
-    for name in [n for n in main_globals if not n.startswith("__")]:
-        del main_globals[name]
+    # The launcher's -c program (src/cli/main.c) bound these two names; a
+    # direct run's __main__ has neither.
+    for name in _LAUNCHER_NAMES:
+        main_globals.pop(name, None)
 
     text = os.environ.pop(_CONFIG_ENV, None)
     words = sys.argv[1:]
