@@ -287,8 +287,8 @@ def print_overhead(variants: list[Variant], results: dict[str, Result],
     header = (f"   {'variant':<26} {'collections g0/g1/g2':>20} {'coll/s':>7} "
               f"{'median s':>8}  {'wall vs none':<21} {'wall vs floor':<21} "
               f"{'CPU vs floor':<21}")
-    print(header)
-    print("   " + "-" * (len(header) - 3))
+    print(header.rstrip())
+    print("   " + "-" * (len(header.rstrip()) - 3))
     has_floor = "floor" in results and any(x == x for x in results["floor"].elapsed)
     rows = []
     for v in variants:
@@ -305,9 +305,10 @@ def print_overhead(variants: list[Variant], results: dict[str, Result],
                     if has_floor else None)
         cpu_floor_r = per_round_ratios(results, v.name, "floor", cpu=True) if has_floor else []
         cpu_floor = ratio_stats(cpu_floor_r) if cpu_floor_r else None
-        print(f"   {v.name:<26} {'/'.join(str(c) for c in cols):>20} {rate:>7.0f} "
-              f"{med:>8.3f}  {fmt_ratio(vs_none):<21} {fmt_ratio(vs_floor):<21} "
-              f"{fmt_ratio(cpu_floor):<21}")
+        line = (f"   {v.name:<26} {'/'.join(str(c) for c in cols):>20} {rate:>7.0f} "
+                f"{med:>8.3f}  {fmt_ratio(vs_none):<21} {fmt_ratio(vs_floor):<21} "
+                f"{fmt_ratio(cpu_floor):<21}")
+        print(line.rstrip())
         if res.failures:
             print(f"   {'':<26} {len(res.failures)} failed run(s): {res.failures[-1][:200]}")
         rows.append({"variant": v.name, "note": v.note, "collections": cols,
@@ -642,9 +643,16 @@ def machine() -> dict[str, str]:
 
 
 def git_head() -> str:
+    """The commit, marked when the installed sources differ from it."""
     proc = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True)
-    return proc.stdout.strip() or "?"
+    head = proc.stdout.strip() or "?"
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src",
+                            "include", "python", "CMakeLists.txt", "pyproject.toml"],
+                           capture_output=True, text=True)
+    if dirty.stdout.strip():
+        head += " plus uncommitted changes"
+    return head
 
 
 def main() -> int:
