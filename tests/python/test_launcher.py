@@ -38,12 +38,25 @@ def launcher_path() -> Path:
     return path
 
 
-def clean_env(**extra: str) -> dict[str, str]:
+# Settings that would change where the target's modules come from or what
+# the interpreter does at start-up; the rest (PYTHONMALLOC and LD_PRELOAD of a
+# sanitizer run, say) passes through to both runs alike.
+UNSET = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSAFEPATH",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONEXECUTABLE",
+    "PYTHONUSERBASE",
+)
+
+
+def clean_env(**extra):
     """The caller's environment minus anything that changes how python starts."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PYTHON", "PYGCPROFILER")) or k == "PYTHONHASHSEED"
+        k: v for k, v in os.environ.items() if k not in UNSET and not k.startswith("PYGCPROFILER")
     }
     env.update(extra)
     return env
