@@ -291,6 +291,12 @@ def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
         monitor = GCMonitor._from_config_text(text)
     except ValueError as err:
         _fail(str(err))
+    except MemoryError:
+        # The target has not started, so this is still the launcher's
+        # one-line refusal rather than a traceback.
+        _fail("not enough memory for the event ring: try a smaller '--buffer-events'")
+    except OSError as err:
+        _fail(f"cannot start monitoring: '{err}'")
     orig_argv: list[str] | None = getattr(sys, "orig_argv", None)
     interpreter = orig_argv[0] if orig_argv else sys.executable
     command = " ".join(_quote(w) for w in [interpreter, *words])

@@ -307,3 +307,28 @@ def test_python_given_by_name_is_searched_on_path(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert marker.exists()
     assert f"GMEM Running: {bindir}/python " in (tmp_path / "r.txt").read_text()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("GCM_SANITIZER")), reason="sanitizers reserve address space"
+)
+def test_ring_too_large_for_the_machine_is_refused(tmp_path):
+    # The largest ring the option allows needs gigabytes; under an address
+    # space limit the monitor cannot start, and the target must not either.
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    marker = tmp_path / "marker"
+    proc = subprocess.run(
+        [str(launcher_path()), "run", "--buffer-events", str(1 << 26), MARKER_SCRIPT, str(marker)],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert_bad_input(proc, "'--buffer-events'")
+    assert not marker.exists()
