@@ -237,10 +237,43 @@ done:
 /* ---- the terminal chart ---- */
 
 #define ANSI_RESET "\033[0m"
+/* Room for the colour codes of one row: a start and a reset per generation. */
+#define COLOR_ROOM 64
 
 static const char gen_mark[GCM_GENERATIONS] = {'0', '1', '2'};
 /* Green, yellow, red: from the cheapest generation to the costliest. */
 static const char *const gen_color[GCM_GENERATIONS] = {"\033[32m", "\033[33m", "\033[31m"};
+
+/* A chart line: up to 1000 columns, wider than a gcm__line, so it has its
+ * own buffer, allocated once per chart. */
+typedef struct row_buf {
+    char *buf;
+    size_t len;
+    size_t cap;
+} row_buf;
+
+static void row_put(row_buf *r, const char *s, size_t n)
+{
+    /* The buffer is sized for the widest row; cutting is only a safeguard. */
+    if (n > r->cap - r->len)
+        n = r->cap - r->len;
+    memcpy(r->buf + r->len, s, n);
+    r->len += n;
+}
+
+static void row_fill(row_buf *r, char c, size_t n)
+{
+    if (n > r->cap - r->len)
+        n = r->cap - r->len;
+    memset(r->buf + r->len, c, n);
+    r->len += n;
+}
+
+static int row_emit(row_buf *r, const gcm_sink *sink)
+{
+    row_put(r, "\n", 1);
+    return sink->write(sink->ctx, r->buf, r->len);
+}
 
 typedef struct chart_ctx {
     uint64_t width_ns;
@@ -249,6 +282,7 @@ typedef struct chart_ctx {
     size_t value_width;
     size_t bar_width;
     int color;
+    row_buf row;
     const gcm_sink *sink;
 } chart_ctx;
 
@@ -299,67 +333,69 @@ static size_t bar_cols(uint64_t ns, uint64_t peak, size_t width)
 static int chart_row(void *ctx, const gcm__interval_row *row)
 {
     chart_ctx *c = ctx;
+    row_buf *r = &c->row;
     uint64_t cum = 0;
-    size_t drawn = 0, from;
+    size_t drawn = 0;
     gcm__line l;
     unsigned g;
 
+    r->len = 0;
     gcm__line_reset(&l);
-    from = l.len;
     chart_label(&l, row, c->width_ns);
-    if (l.len - from > c->label_width)
-        l.len = from + c->label_width;
-    gcm__line_pad_to(&l, from, c->label_width);
+    if (l.len > c->label_width)
+        l.len = c->label_width;
+    gcm__line_pad_to(&l, 0, c->label_width);
     GCM__LINE_LIT(&l, " |");
+    row_put(r, l.buf, l.len);
     for (g = 0; g < GCM_GENERATIONS; g++) {
         size_t end, seg;
-        if (row->gen_ns[g] == 0 && row->gen[g] == 0)
+        if (row->gen[g] == 0)
             continue;
         /* Cumulative ends keep the segments' sum equal to the whole bar. */
         cum += row->gen_ns[g];
         end = bar_cols(cum, c->peak_ns, c->bar_width);
         seg = end > drawn ? end - drawn : 0;
-        if (seg == 0 && row->gen[g] > 0 && drawn < c->bar_width)
+        if (seg == 0 && drawn < c->bar_width)
             seg = 1; /* a generation that ran is never invisible */
         if (seg == 0)
             continue;
         if (c->color)
-            gcm__line_str(&l, gen_color[g]);
-        gcm__line_fill(&l, gen_mark[g], seg);
+            row_put(r, gen_color[g], strlen(gen_color[g]));
+        row_fill(r, gen_mark[g], seg);
         if (c->color)
-            GCM__LINE_LIT(&l, ANSI_RESET);
+            row_put(r, ANSI_RESET, sizeof ANSI_RESET - 1);
         drawn += seg;
     }
     if (drawn < c->bar_width)
-        gcm__line_fill(&l, ' ', c->bar_width - drawn);
-    GCM__LINE_LIT(&l, "|");
+        row_fill(r, ' ', c->bar_width - drawn);
+    row_put(r, "|", 1);
     if (c->value_width > 0) {
+        gcm__line_reset(&l);
         GCM__LINE_LIT(&l, " ");
-        from = l.len;
         chart_value(&l, row);
-        gcm__line_align_right(&l, from, c->value_width);
+        gcm__line_align_right(&l, 0, c->value_width + 1);
+        row_put(r, l.buf, l.len);
     }
-    return gcm__line_emit(&l, c->sink);
+    return row_emit(r, c->sink);
 }
 
 /* `text` centred in '=' to exactly `width` columns (cut if it is longer). */
-static int framed_line(const char *text, size_t width, const gcm_sink *sink)
+static int framed_line(row_buf *r, const char *text, size_t width, const gcm_sink *sink)
 {
     size_t n = strlen(text), left;
-    gcm__line l;
 
-    gcm__line_reset(&l);
+    r->len = 0;
     if (n + 2 > width) {
-        gcm__line_mem(&l, text, width);
+        row_put(r, text, width);
     } else {
         left = (width - n - 2) / 2;
-        gcm__line_fill(&l, '=', left);
-        GCM__LINE_LIT(&l, " ");
-        gcm__line_str(&l, text);
-        GCM__LINE_LIT(&l, " ");
-        gcm__line_fill(&l, '=', width - n - 2 - left);
+        row_fill(r, '=', left);
+        row_put(r, " ", 1);
+        row_put(r, text, n);
+        row_put(r, " ", 1);
+        row_fill(r, '=', width - n - 2 - left);
     }
-    return gcm__line_emit(&l, sink);
+    return row_emit(r, sink);
 }
 
 /* Copies the text of `l` into `out` as a C string, cut to fit. */
@@ -379,26 +415,32 @@ int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *
     gcm__line l;
     int status;
 
-    /* Lines are built in one fixed buffer; with colour every mark may carry
-     * its escape codes, so the width is capped well inside it. */
+    /* The option parser keeps the width within 20 to 1000 columns; a
+     * hand-made configuration gets the same bounds. */
     if (width < 20)
         width = 20;
-    if (width > 200)
-        width = 200;
+    if (width > 1000)
+        width = 1000;
     memset(&c, 0, sizeof c);
     c.width_ns = gcm__seconds_to_ns(in->config->flamegraph_bucket_s);
     c.sink = sink;
     c.color = in->config->terminal_flamegraph_color && in->is_tty;
+    c.row.cap = width + COLOR_ROOM + 1;
+    c.row.buf = malloc(c.row.cap);
+    if (c.row.buf == NULL) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
     gcm__line_reset(&l);
     GCM__LINE_LIT(&l, "GC time per ");
     gcm__line_seconds_exact(&l, c.width_ns);
     GCM__LINE_LIT(&l, "s, by generation");
     line_cstr(&l, text, sizeof text);
-    status = framed_line(text, width, sink);
+    status = framed_line(&c.row, text, width, sink);
     if (status != 0)
         goto done;
     if (in->events == NULL || in->event_count == 0) {
-        status = framed_line("no collections in the retained window", width, sink);
+        status = framed_line(&c.row, "no collections in the retained window", width, sink);
         goto done;
     }
     (void)gcm__walk_intervals(in, c.width_ns, chart_measure, &c);
@@ -416,7 +458,8 @@ int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *
     GCM__LINE_LIT(&l, "0/1/2 = generation, full bar = ");
     gcm__line_duration(&l, c.peak_ns);
     line_cstr(&l, text, sizeof text);
-    status = framed_line(text, width, sink);
+    status = framed_line(&c.row, text, width, sink);
 done:
+    free(c.row.buf);
     return status;
 }

@@ -182,7 +182,7 @@ static void check_widths(const char *text, size_t width)
 
 static void test_chart(void)
 {
-    static const uint32_t widths[] = {20, 21, 37, 80, 200};
+    static const uint32_t widths[] = {20, 21, 37, 80, 200, 1000};
     fixture f;
     size_t i;
     char *out;

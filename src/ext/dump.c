@@ -1,0 +1,335 @@
+/* src/ext/dump.c: the interpreter's facts for the report, read at exit.
+ *
+ * Everything here runs once, when the report is written, never on the
+ * recording path.  The census counts every object gc.get_objects() returns
+ * (the original stopped at 10,000) in a hash table keyed by type, and names
+ * each type once at the end; gc.garbage is copied to a list first, so that
+ * repr() code cannot change what is being walked.  Failures are never
+ * raised: the report is the program's last act, and it must not turn a clean
+ * exit into a traceback.  No gc.collect() is ever called.
+ */
+#include "dump.h"
+
+#include <string.h>
+
+/* Types with a count, keyed by the type object's address. */
+typedef struct type_slot {
+    PyTypeObject *type;
+    uint64_t count;
+} type_slot;
+
+typedef struct type_table {
+    type_slot *slots;
+    size_t cap;   /* a power of two */
+    size_t used;
+} type_table;
+
+static size_t
+slot_index(const PyTypeObject *tp, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)tp;
+
+    /* Type objects are aligned, so mix the high bits into the low ones. */
+    h ^= h >> 29;
+    h *= UINT64_C(0x9E3779B97F4A7C15);
+    h ^= h >> 32;
+    return (size_t)h & (cap - 1);
+}
+
+static void
+table_put(type_slot *slots, size_t cap, PyTypeObject *tp, uint64_t count)
+{
+    size_t i = slot_index(tp, cap);
+
+    while (slots[i].type != NULL && slots[i].type != tp)
+        i = (i + 1) & (cap - 1);
+    slots[i].type = tp;
+    slots[i].count += count;
+}
+
+/* Counts one object of type `tp`.  Returns 0 or -1 when memory runs out. */
+static int
+table_add(type_table *t, PyTypeObject *tp)
+{
+    size_t i;
+
+    if ((t->used + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        type_slot *grown = PyMem_RawCalloc(cap, sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        for (i = 0; i < t->cap; i++) {
+            if (t->slots[i].type != NULL)
+                table_put(grown, cap, t->slots[i].type, t->slots[i].count);
+        }
+        PyMem_RawFree(t->slots);
+        t->slots = grown;
+        t->cap = cap;
+    }
+    i = slot_index(tp, t->cap);
+    while (t->slots[i].type != NULL && t->slots[i].type != tp)
+        i = (i + 1) & (t->cap - 1);
+    if (t->slots[i].type == NULL) {
+        t->slots[i].type = tp;
+        t->used++;
+    }
+    t->slots[i].count++;
+    return 0;
+}
+
+static char *
+raw_strndup(const char *s, size_t n)
+{
+    char *copy = PyMem_RawMalloc(n + 1);
+
+    if (copy != NULL) {
+        memcpy(copy, s, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+/* Copies `text` (a str) as UTF-8, with lone surrogates written as escapes
+ * rather than failing.  Returns NULL (exception cleared) on failure. */
+static char *
+utf8_copy(PyObject *text)
+{
+    PyObject *bytes = PyUnicode_AsEncodedString(text, "utf-8", "backslashreplace");
+    char *copy = NULL;
+
+    if (bytes == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    copy = raw_strndup(PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    Py_DECREF(bytes);
+    return copy;
+}
+
+/* A readable name for `tp`: "module.Qualname" for classes defined in Python
+ * (whose tp_name is the bare class name, ambiguous across modules), tp_name
+ * for the built-in and C types (already "module.Name" where it matters). */
+static char *
+type_name(PyTypeObject *tp)
+{
+    PyObject *module = NULL, *qualname = NULL, *full = NULL;
+    char *name = NULL;
+
+    if (PyType_GetFlags(tp) & Py_TPFLAGS_HEAPTYPE) {
+        module = PyObject_GetAttrString((PyObject *)tp, "__module__");
+        qualname = PyObject_GetAttrString((PyObject *)tp, "__qualname__");
+        if (module != NULL && qualname != NULL && PyUnicode_Check(module) &&
+            PyUnicode_Check(qualname)) {
+            if (PyUnicode_CompareWithASCIIString(module, "builtins") == 0) {
+                full = qualname;
+                Py_INCREF(full);
+            } else {
+                full = PyUnicode_FromFormat("%U.%U", module, qualname);
+            }
+        }
+        PyErr_Clear();
+        if (full != NULL)
+            name = utf8_copy(full);
+    }
+    if (name == NULL)
+        name = raw_strndup(tp->tp_name, strlen(tp->tp_name));
+    Py_XDECREF(full);
+    Py_XDECREF(module);
+    Py_XDECREF(qualname);
+    return name;
+}
+
+/* Counts the items of `list` by type into `c`.  The caller keeps `list`
+ * alive until the names are copied, which keeps every type alive too. */
+static int
+census_of(PyObject *list, gcm__census *c)
+{
+    type_table t = {NULL, 0, 0};
+    Py_ssize_t i, n = PyList_GET_SIZE(list);
+    size_t j;
+    int status = -1;
+
+    for (i = 0; i < n; i++) {
+        if (table_add(&t, Py_TYPE(PyList_GET_ITEM(list, i))) != 0)
+            goto done;
+    }
+    c->types = PyMem_RawCalloc(t.used ? t.used : 1, sizeof *c->types);
+    if (c->types == NULL)
+        goto done;
+    c->cap = t.used;
+    for (j = 0; j < t.cap; j++) {
+        char *name;
+        if (t.slots[j].type == NULL)
+            continue;
+        name = type_name(t.slots[j].type);
+        if (name == NULL)
+            goto done;
+        c->types[c->count].name = name;
+        c->types[c->count].count = t.slots[j].count;
+        c->count++;
+    }
+    c->total = (uint64_t)n;
+    c->gathered = 1;
+    status = 0;
+done:
+    PyMem_RawFree(t.slots);
+    return status;
+}
+
+static void
+census_release(gcm__census *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->count; i++)
+        PyMem_RawFree((void *)c->types[i].name);
+    PyMem_RawFree(c->types);
+    memset(c, 0, sizeof *c);
+}
+
+/* repr(item) cut to GCM_REPR_MAX characters; "<repr() failed: E>" when it
+ * raises.  Returns NULL only when memory runs out. */
+static char *
+guarded_repr(PyObject *item)
+{
+    PyObject *repr = PyObject_Repr(item);
+    PyObject *cut = NULL;
+    char *text = NULL;
+    char buf[160];
+
+    if (repr == NULL) {
+        PyObject *type = PyErr_Occurred();
+        (void)PyOS_snprintf(buf, sizeof buf, "<repr() failed: %s>",
+                            type != NULL ? ((PyTypeObject *)type)->tp_name : "?");
+        PyErr_Clear();
+        return raw_strndup(buf, strlen(buf));
+    }
+    if (PyUnicode_GET_LENGTH(repr) > GCM_REPR_MAX)
+        cut = PyUnicode_Substring(repr, 0, GCM_REPR_MAX);
+    else {
+        Py_INCREF(repr);
+        cut = repr;
+    }
+    if (cut != NULL)
+        text = utf8_copy(cut);
+    PyErr_Clear();
+    Py_XDECREF(cut);
+    Py_DECREF(repr);
+    return text;
+}
+
+static void
+gather_gc_state(gcm__exit_facts *facts, PyObject *gc)
+{
+    PyObject *thresholds = PyObject_CallMethod(gc, "get_threshold", NULL);
+    PyObject *frozen = PyObject_CallMethod(gc, "get_freeze_count", NULL);
+    int g;
+
+    if (thresholds != NULL && frozen != NULL && PyTuple_Check(thresholds) &&
+        PyTuple_GET_SIZE(thresholds) >= GCM_GENERATIONS) {
+        for (g = 0; g < GCM_GENERATIONS; g++)
+            facts->threshold[g] = (int64_t)PyLong_AsLongLong(PyTuple_GET_ITEM(thresholds, g));
+        facts->freeze_count = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
+        facts->have_gc_state = PyErr_Occurred() == NULL;
+    }
+    PyErr_Clear();
+    Py_XDECREF(thresholds);
+    Py_XDECREF(frozen);
+}
+
+static void
+gather_objects(gcm__exit_facts *facts, PyObject *gc)
+{
+    PyObject *objects = PyObject_CallMethod(gc, "get_objects", NULL);
+
+    if (objects != NULL && PyList_Check(objects) && census_of(objects, &facts->objects) != 0)
+        census_release(&facts->objects);
+    PyErr_Clear();
+    Py_XDECREF(objects);
+}
+
+static void
+gather_garbage(gcm__exit_facts *facts, PyObject *gc)
+{
+    PyObject *garbage = PyObject_GetAttrString(gc, "garbage");
+    PyObject *copy = NULL;
+    Py_ssize_t i;
+
+    if (garbage == NULL)
+        goto done;
+    copy = PySequence_List(garbage);
+    if (copy == NULL)
+        goto done;
+    if (census_of(copy, &facts->garbage) != 0) {
+        census_release(&facts->garbage);
+        goto done;
+    }
+    for (i = 0; i < PyList_GET_SIZE(copy) && facts->repr_count < GCM_GARBAGE_REPRS; i++) {
+        PyObject *item = PyList_GET_ITEM(copy, i);
+        gcm_garbage_repr *r = &facts->reprs[facts->repr_count];
+        r->type_name = type_name(Py_TYPE(item));
+        r->text = guarded_repr(item);
+        facts->repr_count++;
+        if (r->type_name == NULL || r->text == NULL)
+            break;
+    }
+done:
+    PyErr_Clear();
+    Py_XDECREF(copy);
+    Py_XDECREF(garbage);
+}
+
+void
+gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config)
+{
+    PyObject *gc;
+
+    memset(facts, 0, sizeof *facts);
+    gc = PyImport_ImportModule("gc");
+    if (gc == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    gather_gc_state(facts, gc);
+    if (config->dump_objects)
+        gather_objects(facts, gc);
+    if (config->dump_garbage)
+        gather_garbage(facts, gc);
+    Py_DECREF(gc);
+}
+
+void
+gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in)
+{
+    int g;
+
+    in->python_build = Py_GetVersion();
+    in->have_gc_state = facts->have_gc_state;
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        in->gc_threshold[g] = facts->threshold[g];
+    in->freeze_count = facts->freeze_count;
+    in->objects.gathered = facts->objects.gathered;
+    in->objects.types = facts->objects.types;
+    in->objects.type_count = facts->objects.count;
+    in->objects.total = facts->objects.total;
+    in->garbage.gathered = facts->garbage.gathered;
+    in->garbage.types = facts->garbage.types;
+    in->garbage.type_count = facts->garbage.count;
+    in->garbage.total = facts->garbage.total;
+    in->garbage_reprs = facts->reprs;
+    in->garbage_repr_count = facts->repr_count;
+}
+
+void
+gcm__exit_facts_release(gcm__exit_facts *facts)
+{
+    size_t i;
+
+    census_release(&facts->objects);
+    census_release(&facts->garbage);
+    for (i = 0; i < facts->repr_count; i++) {
+        PyMem_RawFree((void *)facts->reprs[i].type_name);
+        PyMem_RawFree((void *)facts->reprs[i].text);
+    }
+    facts->repr_count = 0;
+}

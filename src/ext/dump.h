@@ -1,0 +1,46 @@
+/* src/ext/dump.h: facts about the interpreter gathered at report time.
+ *
+ * The report's renderers are plain C and know nothing of Python; the
+ * prompt, the gen0 advice and the --dump-objects / --dump-garbage tables
+ * need a few facts only the interpreter has.  gcm__exit_facts_gather reads
+ * them once, with the GIL held, when the report is about to be written (at
+ * exit, after the target finished): the version string, the thresholds and
+ * the freeze count always; the census of every object the GC tracks and the
+ * contents of gc.garbage only when asked for.  The result owns copies of
+ * every string, so it stays valid after the GIL is released for rendering.
+ */
+#ifndef GCM_EXT_DUMP_H
+#define GCM_EXT_DUMP_H
+
+#include "ext.h"
+
+typedef struct gcm__census {
+    gcm_type_count *types;   /* PyMem_Raw*, each name PyMem_RawMalloc'd */
+    size_t count;
+    size_t cap;
+    uint64_t total;
+    int gathered;
+} gcm__census;
+
+typedef struct gcm__exit_facts {
+    int have_gc_state;
+    int64_t threshold[GCM_GENERATIONS];
+    uint64_t freeze_count;
+    gcm__census objects;
+    gcm__census garbage;
+    gcm_garbage_repr reprs[GCM_GARBAGE_REPRS]; /* strings PyMem_RawMalloc'd */
+    size_t repr_count;
+} gcm__exit_facts;
+
+/* Fills `facts` for the report of `config` (zeroing it first).  Needs the
+ * GIL.  Never raises: whatever cannot be read is left out (and the report
+ * says "not gathered"), and any exception on the way is cleared. */
+void gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config);
+
+/* Points the optional fields of `in` at `facts`. */
+void gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in);
+
+/* Frees what gcm__exit_facts_gather allocated.  Needs no GIL. */
+void gcm__exit_facts_release(gcm__exit_facts *facts);
+
+#endif /* GCM_EXT_DUMP_H */
