@@ -8,6 +8,7 @@
  * report rendering, which releases it.
  */
 #include "ext.h"
+#include "dump.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -471,11 +472,13 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     size_t count = 0;
     uint64_t first = 0;
     uint64_t capacity;
+    gcm__exit_facts facts;
     int fd = -1;
     int opened = -1;
     int rc = GCM_EIO;
     PyObject *result = NULL;
 
+    memset(&facts, 0, sizeof facts);
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|i:write_report", kwlist, &fd))
         goto done;
     snap = take_snapshot(self);
@@ -499,6 +502,11 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 #ifdef Py_GIL_DISABLED
     in.free_threaded = 1;
 #endif
+    /* The interpreter's facts (thresholds, and the object census or
+     * gc.garbage when asked for) are read now, with the GIL, and copied, so
+     * that rendering can run without it.  Gathering never raises. */
+    gcm__exit_facts_gather(&facts, &self->config);
+    gcm__exit_facts_apply(&facts, &in);
 
     if (fd < 0) {
         if (self->config.log_file[0] != '\0') {
@@ -517,6 +525,7 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     }
     result = PyBool_FromLong(rc == 0);
 done:
+    gcm__exit_facts_release(&facts);
     if (opened >= 0)
         (void)close(opened);
     PyMem_RawFree(events);

@@ -370,3 +370,27 @@ def test_render_start_text_mode():
         lines = f.read().splitlines()
     assert lines[0].startswith("GMEM ")
     assert any("python app.py --port 8000" in line for line in lines)
+
+
+def test_dump_objects_and_garbage_reach_the_report(run_python):
+    proc = run_python(
+        """
+        import gc
+        from gc_monitor import GCMonitor
+
+        class LeakyThing:
+            pass
+
+        gc.disable()
+        monitor = GCMonitor(stats_only=True, dump_objects=True, dump_garbage=True)
+        for _ in range(3):
+            thing = LeakyThing()
+            thing.self = thing
+        del thing
+        gc.collect()
+        monitor.stop_monitoring()
+        """
+    )
+    # The census names the class; gc.garbage holds the three saved cycles.
+    assert "LeakyThing" in proc.stderr
+    assert proc.stderr.count("<__main__.LeakyThing object at") == 3
