@@ -1,0 +1,418 @@
+"""The report's second part, as users get it: through the real launcher.
+
+Every option of the part (recommendations, --interval, both flame graphs,
+--dump-objects, --dump-garbage, --prompt) runs a small script under
+`pygcprofiler run` in a subprocess, and the test reads what reached stderr,
+the --log-file or the flame graph file.  Figures are compared with each other
+(table rows against STOP lines, folded weights against the summary, object
+counts against what the script made), never with hard-coded timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Enough full collections for generation 2 to be far over 10% of them, a few
+# young ones, then the program's own output and exit status.
+SCRIPT = """\
+import gc
+import sys
+import time
+
+class Node:
+    def __init__(self):
+        self.me = self
+
+for i in range({full}):
+    for _ in range(500):
+        Node()
+    gc.collect()
+    time.sleep({sleep})
+for _ in range(3):
+    gc.collect(0)
+print("THRESHOLD", *gc.get_threshold(), flush=True)
+print("FROZEN", gc.get_freeze_count(), flush=True)
+sys.exit({status})
+"""
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+STOP = re.compile(r"^GMEM GC STOP \| Gen: ([012]) \| ")
+SEVERITY = re.compile(r"^(MEDIUM|HIGH|CRITICAL|NOTE): ")
+
+
+def launcher() -> str:
+    here = Path(sys.executable).parent / "pygcprofiler"
+    found = str(here) if here.exists() else shutil.which("pygcprofiler")
+    if found is None:
+        pytest.skip("the pygcprofiler launcher is not installed (pip install .)")
+    return found
+
+
+def command(tmp_path: Path, options: tuple[str, ...], source: str) -> list[str]:
+    script = tmp_path / "app.py"
+    script.write_text(source)
+    return [launcher(), "run", "--python", sys.executable, *options, str(script)]
+
+
+def clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYGCPROFILER_CONFIG", None)
+    return env
+
+
+def run(
+    tmp_path: Path,
+    *options: str,
+    full: int = 6,
+    sleep: float = 0.0,
+    status: int = 0,
+    source: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    text = source if source is not None else SCRIPT.format(full=full, sleep=sleep, status=status)
+    return subprocess.run(
+        command(tmp_path, options, text),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=str(tmp_path),
+    )
+
+
+def section(text: str, heading: str) -> list[str]:
+    """The lines after `heading` up to the next line starting with '=' or the end."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    out = []
+    for line in lines[start + 1 :]:
+        if line.startswith("=") or line.startswith("GC activity over time"):
+            break
+        out.append(line)
+    return out
+
+
+def summary_int(text: str, label: str) -> int:
+    match = re.search(rf"^{re.escape(label)}: (\d+)", text, re.MULTILINE)
+    assert match, f"no '{label}' line in:\n{text}"
+    return int(match.group(1))
+
+
+def parse_lines(text: str) -> list[dict[str, Any]]:
+    objs = []
+    for line in text.splitlines():
+        obj = json.loads(line)
+        assert isinstance(obj, dict) and isinstance(obj.get("type"), str), line
+        objs.append(obj)
+    return objs
+
+
+def test_recommendations_name_the_figure_and_the_code(tmp_path: Path):
+    proc = run(tmp_path, "--stats-only")
+    assert proc.returncode == 0, proc.stderr
+    total = summary_int(proc.stderr, "Total GC collections")
+    gen2 = summary_int(proc.stderr, "Generation 2")
+    lines = section(proc.stderr, "=== GC THRESHOLD RECOMMENDATIONS ===")
+    assert lines, proc.stderr
+    for line in lines:
+        assert SEVERITY.match(line) or line.startswith("    "), line
+        if not line.startswith(("NOTE", "    ")):
+            assert " Try: " in line, line
+    mislead = any(line.startswith("NOTE: ") and "per-generation" in line for line in lines)
+    if not mislead:
+        # Six full collections of about nine: generation 2 is far over 10%.
+        share = f"Generation 2 is {100 * gen2 / total:.1f}% of collections ({gen2} of {total})"
+        assert any(line.startswith("MEDIUM: " + share) for line in lines), lines
+        assert "    gc.freeze()    # move every survivor to the permanent generation" in lines
+
+
+def test_json_advice_matches_text(tmp_path: Path):
+    text = run(tmp_path, "--stats-only")
+    proc = run(tmp_path, "--json", "--stats-only")
+    assert proc.returncode == 0, proc.stderr
+    objs = parse_lines(proc.stderr)
+    assert objs[-1]["type"] == "summary"
+    advice = [o for o in objs if o["type"] == "advice"]
+    rules_text = [
+        line.split(":")[0]
+        for line in section(text.stderr, "=== GC THRESHOLD")
+        if SEVERITY.match(line)
+    ]
+    # Two runs of the same script fire the same rules, in the same order.
+    assert [a["severity"] for a in advice] == rules_text
+    for a in advice:
+        if a["severity"] != "NOTE":
+            assert a["value"] >= a["limit"]
+            assert a["code"]
+
+
+def test_interval_table_covers_the_retained_events(tmp_path: Path):
+    proc = run(tmp_path, "--interval", "0.25", full=3, sleep=0.6)
+    assert proc.returncode == 0, proc.stderr
+    stops = [line for line in proc.stderr.splitlines() if STOP.match(line)]
+    head = "GC activity over time (--interval 0.25s, from the start of monitoring):"
+    lines = proc.stderr.splitlines()
+    start = lines.index(head)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("  T+"):
+            break
+        rows.append(line)
+    counts = [int(re.split(r"\s{2,}", row.strip())[1]) for row in rows]
+    assert sum(counts) == len(stops)
+    labels = [row.split("  ")[1].split(" to ")[0].strip() for row in rows]
+    assert len(labels) == len(set(labels)), rows
+    # Full collections at least 0.6 s apart leave a whole empty quarter-second
+    # between them, whatever the machine's speed.
+    assert any(count == 0 for count in counts), rows
+
+
+def test_terminal_flamegraph_color_keeps_the_exit_status(tmp_path: Path):
+    proc = run(tmp_path, "--terminal-flamegraph", "--terminal-flamegraph-color", status=7)
+    assert proc.returncode == 7, proc.stderr
+    assert "THRESHOLD" in proc.stdout
+    chart = [line for line in proc.stderr.splitlines() if "|" in line and line.startswith("T+")]
+    assert chart, proc.stderr
+    # stderr is a pipe here: no colour, whatever the option says.
+    assert "\x1b[" not in proc.stderr
+    heading = next(line for line in proc.stderr.splitlines() if " GC time per 5s" in line)
+    for line in [heading, *chart]:
+        assert len(line) == 80, line
+
+
+def test_terminal_flamegraph_width_and_color_on_a_terminal(tmp_path: Path):
+    argv = command(
+        tmp_path,
+        (
+            "--terminal-flamegraph",
+            "--terminal-flamegraph-color",
+            "--terminal-flamegraph-width",
+            "41",
+        ),
+        SCRIPT.format(full=4, sleep=0.0, status=3),
+    )
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+        env=clean_env(),
+        cwd=str(tmp_path),
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([primary], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO once the terminal's last writer is gone
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 3
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert "\x1b[31m2" in text, text
+    chart = [line for line in text.splitlines() if ANSI.sub("", line).startswith("T+")]
+    assert chart
+    for line in chart:
+        assert len(ANSI.sub("", line)) == 41, line
+
+
+def folded(path: Path) -> tuple[str, list[tuple[str, int]]]:
+    text = path.read_text()
+    comment, *lines = text.splitlines()
+    frames = []
+    for line in lines:
+        stack, weight = line.rsplit(" ", 1)
+        frames.append((stack, int(weight)))
+    return comment, frames
+
+
+def test_flamegraph_file_with_terminal_chart_and_color(tmp_path: Path):
+    out = tmp_path / "gc-flame.txt"
+    proc = run(
+        tmp_path,
+        "--flamegraph-file",
+        str(out),
+        "--terminal-flamegraph",
+        "--terminal-flamegraph-color",
+        status=5,
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    comment, frames = folded(out)
+    stops = [line for line in proc.stderr.splitlines() if STOP.match(line)]
+    assert comment.startswith("# pygcprofiler GC flame graph of pid ")
+    assert f": {len(stops)} collections from T+" in comment
+    frame = re.compile(r"T\+\d+(\.\d+)?s;Gen [012];(<=1ms|[\d.]+-[\d.]+ms|>100ms)")
+    for stack, weight in frames:
+        assert frame.fullmatch(stack), stack
+        assert weight >= 1
+    assert " GC time per 5s, by generation " in proc.stderr
+    assert not list(tmp_path.glob("gc-flame.txt.*.tmp"))
+
+
+def test_flamegraph_weights_add_up_to_the_pauses(tmp_path: Path):
+    out = tmp_path / "flame.folded"
+    proc = run(tmp_path, "--json", "--flamegraph-file", str(out), "--flamegraph-bucket", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    events = [o for o in parse_lines(proc.stderr) if o["type"] == "event"]
+    _, frames = folded(out)
+    total_us = sum(weight for _, weight in frames)
+    # Each frame is rounded to the microsecond (and weighs at least 1).
+    assert abs(total_us - sum(e["duration_ms"] for e in events) * 1000) <= len(frames) + 1
+    labels = {stack.split(";")[0] for stack, _ in frames}
+    assert all(re.fullmatch(r"T\+\d+(\.\d)?s", label) for label in labels), labels
+
+
+def test_flamegraph_file_replaces_a_planted_symlink(tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    out = tmp_path / "flame.txt"
+    out.symlink_to(victim)
+    proc = run(tmp_path, "--flamegraph-file", str(out), "--stats-only")
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink()
+    assert out.read_text().startswith("# pygcprofiler GC flame graph")
+
+
+def test_unwritable_flamegraph_file_keeps_the_exit_status(tmp_path: Path):
+    # The launcher checks the directory at start; the program removes it
+    # before exit, so the file cannot be made when the report is written.
+    out_dir = tmp_path / "gone"
+    out_dir.mkdir()
+    source = f"import gc, shutil, sys\ngc.collect()\nshutil.rmtree({str(out_dir)!r})\nsys.exit(4)\n"
+    proc = run(tmp_path, "--flamegraph-file", str(out_dir / "f"), source=source)
+    assert proc.returncode == 4, proc.stderr
+    assert "=== GC MONITORING SUMMARY ===" in proc.stderr
+    assert not out_dir.exists()
+
+
+MARKERS = """\
+import sys
+
+class Marker:
+    pass
+
+keep = [Marker() for _ in range(12345)]
+sys.exit(0)
+"""
+
+
+def test_dump_objects_counts_every_tracked_object(tmp_path: Path):
+    proc = run(tmp_path, "--dump-objects", "--stats-only", source=MARKERS)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    start = lines.index("=== OBJECTS TRACKED BY THE GC AT EXIT ===")
+    match = re.match(r"^(\d+) objects of (\d+) types; the 20 most common:$", lines[start + 1])
+    assert match, lines[start + 1]
+    # More than the original's 10,000-object cut-off, and every Marker counted.
+    assert int(match.group(1)) > 12345
+    rows = lines[start + 3 : start + 23]
+    assert "       12345  __main__.Marker" in rows
+    counts = [int(row.split()[0]) for row in rows]
+    assert counts == sorted(counts, reverse=True)
+
+
+GARBAGE = """\
+import gc
+
+class Cycle:
+    def __init__(self, i):
+        self.me = self
+        self.i = i
+    def __repr__(self):
+        if self.i == 1:
+            raise ValueError("no repr")
+        return "Cycle(" + "x" * 200 + ")"
+
+for i in range(30):
+    Cycle(i)
+gc.collect()
+print("GARBAGE", len(gc.garbage), flush=True)
+"""
+
+
+def test_dump_garbage_shows_what_saveall_kept(tmp_path: Path):
+    proc = run(tmp_path, "--dump-garbage", "--stats-only", source=GARBAGE)
+    assert proc.returncode == 0, proc.stderr
+    kept = int(proc.stdout.split()[1])
+    assert kept >= 30
+    lines = section(proc.stderr, "=== GC.GARBAGE AT EXIT (kept alive by DEBUG_SAVEALL) ===")
+    assert "not representative" in lines[0]
+    assert re.fullmatch(rf"{kept} objects in gc\.garbage of \d+ types?[:;].*", lines[1]), lines
+    reprs = [line for line in lines if line.startswith("  __main__.Cycle: ")]
+    assert 1 <= len(reprs) <= 20
+    texts = [line[len("  __main__.Cycle: ") :] for line in reprs]
+    assert "<repr() failed: ValueError>" in texts
+    assert all(len(t) <= 80 for t in texts)
+    assert "Cycle(" + "x" * 74 in texts
+    assert "uncollectable" not in "\n".join(lines).replace("not uncollectable objects", "")
+    assert any(line.startswith("NOTE: --dump-garbage was on") for line in proc.stderr.splitlines())
+
+
+def test_prompt_holds_the_environment_and_a_question(tmp_path: Path):
+    proc = run(tmp_path, "--prompt")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stderr
+    begin = out.index("=== AI OPTIMIZATION PROMPT")
+    end = out.index("=== END OF PROMPT ===")
+    prompt = out[begin:end]
+    thresholds = proc.stdout.split("THRESHOLD ")[1].split("\n")[0].split()
+    frozen = proc.stdout.split("FROZEN ")[1].split("\n")[0]
+    assert f"- Python: {sys.version.split()[0]} " in prompt
+    assert f"gc.get_threshold() == ({', '.join(thresholds)})" in prompt
+    assert f"gc.get_freeze_count()): {frozen}" in prompt
+    assert f"- collections: {summary_int(out, 'Total GC collections')} in " in prompt
+    assert "\nQuestion: " in prompt
+
+
+def test_stats_only_prompt(tmp_path: Path):
+    proc = run(tmp_path, "--stats-only", "--prompt")
+    assert proc.returncode == 0, proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("GMEM GC STOP")]
+    assert "=== AI OPTIMIZATION PROMPT" in proc.stderr
+    assert proc.stderr.rstrip().endswith("=== END OF PROMPT ===")
+
+
+def test_json_prompt(tmp_path: Path):
+    proc = run(tmp_path, "--json", "--prompt")
+    assert proc.returncode == 0, proc.stderr
+    objs = parse_lines(proc.stderr)
+    assert objs[-1]["type"] == "summary"
+    (prompt,) = [o for o in objs if o["type"] == "prompt"]
+    assert "\nQuestion: " in prompt["text"]
+    assert "=== " not in prompt["text"]
+
+
+def test_json_prompt_dump_objects_parses_line_by_line(tmp_path: Path):
+    log = tmp_path / "gc.jsonl"
+    proc = run(tmp_path, "--json", "--prompt", "--dump-objects", "--log-file", str(log))
+    assert proc.returncode == 0, proc.stderr
+    objs = parse_lines(log.read_text())
+    types = [o["type"] for o in objs]
+    assert types[0] == "start" and types[-1] == "summary"
+    (objects,) = [o for o in objs if o["type"] == "objects"]
+    assert objects["gathered"] is True
+    assert 1 <= len(objects["types"]) <= 20
+    assert objects["total"] >= sum(t["count"] for t in objects["types"])
+    (prompt,) = [o for o in objs if o["type"] == "prompt"]
+    top = objects["types"][0]
+    assert f"  {top['name']}\n" in prompt["text"]
+    assert types.index("objects") < types.index("prompt") < types.index("summary")
