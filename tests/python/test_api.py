@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -391,6 +392,7 @@ def test_dump_objects_and_garbage_reach_the_report(run_python):
         monitor.stop_monitoring()
         """
     )
-    # The census names the class; gc.garbage holds the three saved cycles.
-    assert "LeakyThing" in proc.stderr
-    assert proc.stderr.count("<__main__.LeakyThing object at") == 3
+    # The census and the gc.garbage table both count the three saved cycles
+    # (older interpreters save more start-up garbage too, so only this class
+    # is checked).
+    assert len(re.findall(r"\b3\s+__main__\.LeakyThing$", proc.stderr, re.M)) >= 1
