@@ -164,7 +164,7 @@ gcm__recorder_gc_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 
     /* The one extra branch of the fast path: it is taken only by a stopped
      * recorder or in a fork child before the after-fork hook has run. */
-    if (GCM__UNLIKELY(atomic_load_explicit(&self->epoch, memory_order_relaxed) !=
+    if (GCM__UNLIKELY(atomic_load_explicit(&self->epoch, memory_order_acquire) !=
                       atomic_load_explicit(&gcm__fork_epoch, memory_order_relaxed)))
         return callback_detached(self, args, nargs);
 

@@ -9,6 +9,7 @@
  */
 #include "ext.h"
 #include "dump.h"
+#include "gc_monitor/logfile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -212,6 +213,7 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
         goto done;
     atomic_store(&self->start_ns, 0);
     atomic_store(&self->epoch, atomic_load(&gcm__fork_epoch));
+    self->origin_pid = (int64_t)getpid();
 
     /* A strong reference of our own: at interpreter exit the type may be
      * cleared (and forget its module) before this recorder is freed. */
@@ -260,6 +262,57 @@ recorder_unlink(gcm__recorder *self)
     Py_DECREF(module);
 }
 
+/* Gives `r` a fresh block labelled with this process if its block still
+ * belongs to another one (the parent, after a fork).  Returns 0 or a negative
+ * GCM_E* code; on failure the recorder stays detached, counting what it
+ * misses, and never writes into the parent's events.  Raises nothing, so the
+ * after-fork hook may call it with the list of recorders locked. */
+static int
+recorder_reattach(gcm__recorder *r)
+{
+    gcm_block *fresh = NULL;
+    gcm_block *old;
+    size_t size = 0;
+    uint64_t i;
+    int status;
+
+    if (r->block->header.pid == (int64_t)getpid())
+        return 0;
+    status = block_new(&r->config, &fresh, &size);
+    if (status != 0)
+        goto done;
+    old = r->block;
+    r->block = fresh;
+    r->block_size = size;
+    PyMem_RawFree(old);
+    /* Collections between fork(2) and now really happened in this process,
+     * but had no block to go to: they are reported as dropped. */
+    for (i = 0; i < r->missed; i++)
+        gcm_block_count_dropped_stop(fresh);
+    r->missed = 0;
+    atomic_store(&r->start_ns, 0);
+    /* Release: a callback that sees the new epoch also sees the new block. */
+    if (!r->stopped)
+        atomic_store_explicit(&r->epoch, atomic_load(&gcm__fork_epoch), memory_order_release);
+done:
+    return status;
+}
+
+/* Makes sure the recorder reports this process, not its parent, even when
+ * fork(2) was called from C code that never ran the os.register_at_fork
+ * hooks.  Returns 0 or -1 with an exception set. */
+static int
+recorder_own_block(gcm__recorder *self)
+{
+    int rc = recorder_reattach(self);
+
+    if (rc != 0) {
+        raise_block_error(rc);
+        return -1;
+    }
+    return 0;
+}
+
 int
 gcm__recorder_after_fork(PyObject *module)
 {
@@ -270,30 +323,10 @@ gcm__recorder_after_fork(PyObject *module)
 
     live_lock(st);
     for (r = st->live; r != NULL; r = r->next) {
-        gcm_block *fresh = NULL;
-        gcm_block *old;
-        size_t size = 0;
-        uint64_t i;
-        int rc = block_new(&r->config, &fresh, &size);
+        int rc = recorder_reattach(r);
 
-        if (rc != 0) {
-            /* The recorder stays detached: it keeps counting what it misses
-             * and never writes into the parent's events. */
+        if (rc != 0)
             failure = rc;
-            continue;
-        }
-        old = r->block;
-        r->block = fresh;
-        r->block_size = size;
-        PyMem_RawFree(old);
-        /* Collections between fork(2) and this hook really happened in this
-         * process, but had no block to go to: they are reported as dropped. */
-        for (i = 0; i < r->missed; i++)
-            gcm_block_count_dropped_stop(fresh);
-        r->missed = 0;
-        atomic_store(&r->start_ns, 0);
-        if (!r->stopped)
-            atomic_store(&r->epoch, atomic_load(&gcm__fork_epoch));
     }
     live_unlock(st);
     /* Raised only now: creating the exception may run a collection, and
@@ -423,6 +456,8 @@ recorder_snapshot(PyObject *op, PyObject *Py_UNUSED(ignored))
     cJSON *json = NULL;
     PyObject *result = NULL;
 
+    if (recorder_own_block(self) != 0)
+        goto done;
     snap = take_snapshot(self);
     if (snap == NULL)
         goto done;
@@ -448,17 +483,23 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-/* Opens the --log-file for appending: never through a symlink, never
- * truncating another process's report, and private to the user. */
+/* Opens the --log-file for the report: the process that created the
+ * recorder appends to the file itself; a fork child creates its own derived
+ * file (gc.<pid>.log), so that no process truncates or interleaves with
+ * another's report.  Never through a symlink, and private to the user.
+ * Returns the descriptor, or -1 when the file cannot be opened. */
 static int
-open_log_file(const char *path)
+open_log_file(const gcm__recorder *self)
 {
-    int fd;
+    int64_t pid = (int64_t)getpid();
+    int fd = -1;
+    int rc;
 
-    do {
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
+    if (pid == self->origin_pid)
+        rc = gcm_logfile_open(self->config.log_file, &fd);
+    else
+        rc = gcm_logfile_open_child(self->config.log_file, pid, &fd, NULL, 0);
+    return rc == 0 ? fd : -1;
 }
 
 static PyObject *
@@ -480,6 +521,8 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 
     memset(&facts, 0, sizeof facts);
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|i:write_report", kwlist, &fd))
+        goto done;
+    if (recorder_own_block(self) != 0)
         goto done;
     snap = take_snapshot(self);
     if (snap == NULL)
@@ -510,7 +553,7 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 
     if (fd < 0) {
         if (self->config.log_file[0] != '\0') {
-            opened = open_log_file(self->config.log_file);
+            opened = open_log_file(self);
             fd = opened;
         } else {
             fd = 2;

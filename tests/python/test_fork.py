@@ -98,13 +98,14 @@ def test_collections_in_after_fork_hooks_never_reach_the_parents_block(run_pytho
     )
     result = json.loads(proc.stdout)
     in_hook, fresh, after, child_pid = result["child"]
-    # While detached, the three collections were not written into the copy of
-    # the parent's block that the child still held.
-    assert in_hook["count"] == 4
-    assert in_hook["pid"] == result["pid"]
-    # The monitor's hook gave the child a fresh block: its own pid, none of the
-    # parent's events, and the three missed collections counted as dropped.
-    assert fresh["pid"] == child_pid != result["pid"]
+    # Even before the monitor's own hook ran, a snapshot in the child shows
+    # the child alone: none of the parent's four events, and the three
+    # collections made while detached counted as dropped, not recorded.
+    assert in_hook["pid"] == child_pid != result["pid"]
+    assert in_hook["count"] == 0
+    assert in_hook["dropped_stops"] == 3
+    # The hook found the recorder already on its own block and left it alone.
+    assert fresh["pid"] == child_pid
     assert fresh["count"] == 0
     assert fresh["dropped_stops"] == 3
     assert after["count"] == 1
@@ -132,3 +133,40 @@ def test_child_killed_with_os_exit_leaves_the_parent_report_alone(run_python):
     summaries = _summaries(proc.stderr)
     assert len(summaries) == 1
     assert summaries[0]["count"] == 1
+
+
+def test_fork_from_c_without_python_hooks_still_reports_the_child_alone(run_python):
+    proc = run_python(
+        """
+        import ctypes, gc, json, os, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from gc_monitor import GCMonitor
+        gc.disable()
+        monitor = GCMonitor()
+        for _ in range(3):
+            gc.collect()
+        r, w = os.pipe()
+        # libc's fork(): pthread_atfork handlers run, os.register_at_fork hooks do not.
+        pid = ctypes.CDLL(None, use_errno=True).fork()
+        if pid == 0:
+            for _ in range(2):
+                gc.collect()
+            first = monitor.snapshot()
+            gc.collect()
+            second = monitor.stop_monitoring(write_report=False)
+            os.write(w, json.dumps([first, second, os.getpid()]).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            data = json.loads(f.read())
+        os.waitpid(pid, 0)
+        print(json.dumps({"child": data, "parent": monitor.stop_monitoring(write_report=False)}))
+        """
+    )
+    result = json.loads(proc.stdout)
+    first, second, child_pid = result["child"]
+    assert first["pid"] == second["pid"] == child_pid
+    assert first["count"] == 0
+    assert first["dropped_stops"] == 2
+    assert second["count"] == 1
+    assert result["parent"]["count"] == 3
