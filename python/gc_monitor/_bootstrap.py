@@ -29,10 +29,18 @@ import sys
 # cost time and show up in the target's sys.modules.  mypy reads the names.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import CodeType, TracebackType
+    from types import CodeType, FrameType, TracebackType
     from typing import Any, NoReturn
 
     from gc_monitor.monitor import GCMonitor
+
+# The builtin _signal is already loaded at start-up (signal.py would import
+# enum and more); it has the functions the bootstrap needs, and signal.py's
+# types describe them.
+if TYPE_CHECKING:
+    import signal as _signal
+else:
+    import _signal
 
 _CONFIG_ENV = "PYGCPROFILER_CONFIG"
 _LAUNCHER_NAMES = ("sys", "b")
@@ -258,6 +266,131 @@ def _write_report(monitor: GCMonitor) -> None:
         pass
 
 
+# Signals whose default action ends the process without python noticing, so
+# that no report would be written.  SIGINT is not among them: python turns it
+# into KeyboardInterrupt, which main() reports.  Any other signal (SIGUSR1 to
+# begin with) is the program's business alone.
+_REPORT_SIGNALS = ("SIGTERM", "SIGHUP")
+
+# Where the process's one report stands.
+_IDLE, _REPORTING, _REPORTED = 0, 1, 2
+
+
+def _die_by_signal(signum: int) -> NoReturn:
+    """Ends the process by `signum` with its default action, as python would have died."""
+    _signal.signal(signum, _signal.SIG_DFL)
+    # raise() sends the signal to this thread, so it arrives before
+    # raise_signal returns; a thread that blocked it gets it when unblocked.
+    _signal.raise_signal(signum)
+    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [signum])
+    # Still here: the default action does not end a process (a caller made
+    # the signal harmless in a way we cannot undo).  Exit the way a shell
+    # reports a death by that signal.
+    os._exit(128 + signum)
+
+
+class _Reporter:
+    """Writes this process's report exactly once, from whichever way out comes first.
+
+    The ways out are: the end of the target (main), a SIGTERM or SIGHUP that
+    would otherwise kill the process silently, and the finalizer of a
+    multiprocessing fork worker.  Python runs signal handlers in the main
+    thread between bytecodes, so a handler can interrupt the report being
+    written, or a collection (through a __del__); `state` makes sure the
+    report is never started twice nor re-entered, and a signal that comes in
+    while the report is being written takes effect once it is complete.
+    A fork child inherits a copy of the reporter and so writes its own report.
+    """
+
+    def __init__(self, monitor: GCMonitor) -> None:
+        self.monitor = monitor
+        self.state = _IDLE
+        self.pending = 0
+        self.installed: list[int] = []
+        self.handler = self._on_signal
+
+    def report(self) -> None:
+        if self.state != _IDLE:
+            return
+        self.state = _REPORTING
+        _write_report(self.monitor)
+        self.state = _REPORTED
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.state == _REPORTING:
+            # This handler interrupted the report: let it finish (it holds the
+            # monitor's lock); finish() or the outer handler dies afterwards.
+            self.pending = signum
+            return
+        self.report()
+        _die_by_signal(signum)
+
+    def install_signal_handlers(self) -> None:
+        """Takes SIGTERM and SIGHUP only where their inherited action is the default.
+
+        An ignored signal (nohup) stays ignored, and a program that installs
+        its own handler later (uvicorn, gunicorn) simply replaces ours.
+        """
+        for name in _REPORT_SIGNALS:
+            signum: int | None = getattr(_signal, name, None)
+            if signum is None:
+                continue
+            try:
+                if _signal.getsignal(signum) == _signal.SIG_DFL:
+                    _signal.signal(signum, self.handler)
+                    self.installed.append(signum)
+            except (OSError, ValueError):
+                pass
+
+    def finish(self) -> None:
+        """After the report: hands our signals back to their default, and dies
+        by one that arrived while the report was being written."""
+        for signum in self.installed:
+            try:
+                if _signal.getsignal(signum) == self.handler:
+                    _signal.signal(signum, _signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        if self.pending:
+            _die_by_signal(self.pending)
+
+    def watch_multiprocessing(self) -> None:
+        """Reports multiprocessing's fork workers, which never run atexit.
+
+        A worker ends with os._exit (3.8-3.12) or after atexit._clear()
+        (3.13+); what it does run is multiprocessing.util's finalizers, after
+        clearing the ones it inherited and calling the after-fork callbacks.
+        So just before a fork, if the program has imported multiprocessing
+        (we never import it ourselves), an after-fork callback is registered
+        once; in the worker it registers the report as a finalizer.  spawn
+        and forkserver workers are new interpreters and are not monitored.
+        """
+        registered: list[bool] = []
+
+        def before_fork() -> None:
+            util: Any = sys.modules.get("multiprocessing.util")
+            if registered or util is None:
+                return
+            registered.append(True)
+            try:
+                util.register_after_fork(self, _register_worker_report)
+            except Exception:  # an unexpected multiprocessing: no worker reports
+                pass
+
+        os.register_at_fork(before=before_fork)
+
+
+def _register_worker_report(reporter: _Reporter) -> None:
+    """Runs in a multiprocessing fork worker: the report becomes a finalizer.
+
+    A negative exit priority runs it after multiprocessing's own finalizers
+    (queue feeder threads and the like), so their collections are counted.
+    """
+    util: Any = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, reporter.report, exitpriority=-100)
+
+
 def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
     """Lets python finish an unhandled KeyboardInterrupt its own way.
 
@@ -333,6 +466,9 @@ def main(start_fd: int = 2) -> NoReturn:
     finally:
         if start_fd > 2:
             os.close(start_fd)
+    reporter = _Reporter(monitor)
+    reporter.install_signal_handlers()
+    reporter.watch_multiprocessing()
 
     status: object = 0
     interrupted: KeyboardInterrupt | None = None
@@ -348,7 +484,8 @@ def main(start_fd: int = 2) -> NoReturn:
         status = 1
 
     _wait_for_threads()
-    _write_report(monitor)
+    reporter.report()
+    reporter.finish()
     if interrupted is not None:
         _die_by_sigint(interrupted)
     raise SystemExit(status)

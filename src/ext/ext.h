@@ -66,6 +66,7 @@ struct gcm__recorder {
     gcm__recorder *next;
     size_t block_size;
     int stopped;                /* set once by stop(); also encoded in `epoch` */
+    int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
     gcm_config config;
 };
 
