@@ -44,6 +44,7 @@ typedef struct gcm_config {
     int prompt;                     /* --prompt */
     uint64_t buffer_events;         /* --buffer-events, rounded up to a power of two */
     char python[GCM_PATH_MAX];      /* --python (launcher only), "" to search */
+    char output[GCM_PATH_MAX];      /* -o/--output (launcher only): the capture file, "" for none */
 } gcm_config;
 
 /* How an option takes its value. */

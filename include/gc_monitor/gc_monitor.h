@@ -14,5 +14,6 @@
 #include "gc_monitor/stats.h"
 #include "gc_monitor/config.h"
 #include "gc_monitor/report.h"
+#include "gc_monitor/capture.h"
 
 #endif /* GC_MONITOR_GC_MONITOR_H */

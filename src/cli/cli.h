@@ -80,6 +80,10 @@ int gcm__print_usage(int fd);
 /* Describes errno value `err` as lowercase text in `buf` and returns `buf`. */
 const char *gcm__errno_text(int err, char *buf, size_t size);
 
+/* Runs `pygcprofiler report ...` (argv[0] is "report") and returns the exit
+ * status: 0, 1 when stdout fails, GCM__EXIT_USAGE for bad input. */
+int gcm__report_main(int argc, char **argv);
+
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);

@@ -151,6 +151,11 @@ int main(int argc, char **argv)
     int start_fd = -1;
     int nwords;
 
+    /* Verbs other than `run` have their own parsers. */
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) {
+        status = gcm__report_main(argc - 1, argv + 1);
+        goto done;
+    }
     if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
         complain(msg);
         goto done;

@@ -71,6 +71,8 @@ static const gcm_option options[] = {
      "collections kept in memory, rounded up to a power of two"},
     {"python", NULL, GCM_OPT_PATH, GCM_SCOPE_CLI, "PATH", NULL,
      "Python interpreter to run the target with"},
+    {"output", NULL, GCM_OPT_PATH, GCM_SCOPE_CLI, "PATH", NULL,
+     "record into a new crash-safe capture file at PATH (-o); read it with 'report'"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -110,6 +112,7 @@ static const option_rule rules[] = {
     {FIELD(prompt)},
     {FIELD(buffer_events), .min = 1.0, .max = (double)GCM_MAX_CAPACITY, .flags = RULE_POW2},
     {FIELD(python)},
+    {FIELD(output)},
 };
 
 _Static_assert(sizeof rules / sizeof rules[0] == OPTION_COUNT,

@@ -1,0 +1,107 @@
+/* gc_monitor/capture.h: the crash-safe capture file, a recording block in a file.
+ *
+ * `pygcprofiler run -o FILE` keeps the block of block.h, unchanged, in a
+ * shared mapping of FILE, so every record the GC callback stores is in the
+ * page cache the moment it is stored: SIGKILL, the OOM killer, os._exit or a
+ * segfault lose nothing that was recorded.  The writer creates the file
+ * whole at start (exclusive create, no symlink, mode 0600, every byte
+ * allocated with posix_fallocate and every page touched), so a full disk is
+ * an error at start and recording never extends the file or meets SIGBUS.
+ * docs/capture-format.md describes the bytes and the version policy.
+ *
+ * Readers (`pygcprofiler report`) map the file read-only and treat every
+ * byte as hostile: gcm_block_check first, bounded copies of the metadata
+ * text, and figures taken only through gcm_block_snapshot and
+ * gcm_block_copy_events, which never wait on a dead writer.
+ *
+ * Ownership: a gcm_capture is a caller-owned handle; the mapping it holds is
+ * released with gcm_capture_close.  Nothing here prints, exits or keeps
+ * global state; every function may be called from any thread on distinct
+ * handles.  Functions that fail in a system call return GCM_EIO and leave
+ * errno saying why.
+ */
+#ifndef GC_MONITOR_CAPTURE_H
+#define GC_MONITOR_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc_monitor/block.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A mapped capture file. */
+typedef struct gcm_capture {
+    gcm_block *block;   /* the mapping; NULL when closed */
+    size_t size;        /* bytes mapped: the block size (writer) or the file size (reader) */
+    int writable;       /* 1 for the writer's mapping, 0 for a reader's */
+} gcm_capture;
+
+/* Creates `path` (which must not exist; a symlink there is refused), sizes it
+ * for `params->capacity` events, allocates and touches every page, maps it
+ * shared, formats the block and stores `meta` (key=value lines, cut to
+ * GCM_META_SIZE - 1 bytes) in the header.  On failure the file is removed
+ * again.  Returns 0, GCM_EINVAL for bad params, or GCM_EIO with errno set
+ * (EEXIST, ENOSPC, EFBIG, ...). */
+int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_params *params,
+                       const char *meta);
+
+/* Opens `path` read-only (never through a symlink), checks that it is a
+ * regular file holding a block this build can read, and maps it.  Returns 0,
+ * GCM_EIO with errno set, or a gcm_block_check code (GCM_ETRUNCATED for an
+ * empty file too). */
+int gcm_capture_open(gcm_capture *cap, const char *path);
+
+/* Unmaps the capture.  Safe on a zeroed or already closed handle. */
+void gcm_capture_close(gcm_capture *cap);
+
+/* Unmaps a block the writer got from gcm_capture_create, for owners that
+ * keep only the block pointer and its size.  NULL is ignored. */
+void gcm_capture_unmap(gcm_block *block, size_t size);
+
+/* Reads field 22 (start time in clock ticks since boot) of /proc/<pid>/stat
+ * into *ticks.  Returns 0, GCM_EIO when the process does not exist (or /proc
+ * cannot be read), GCM_ECORRUPT when the line cannot be parsed. */
+int gcm_capture_start_ticks(int64_t pid, uint64_t *ticks);
+
+/* Returns 1 when process `pid` is alive, not a zombie, and (when
+ * `start_ticks` is not 0) started at `start_ticks`, so it is the writer and
+ * not a later process that got its pid; 0 otherwise. */
+int gcm_capture_writer_alive(int64_t pid, uint64_t start_ticks);
+
+/* Decides how the writer of `snap` ended.  A recorded EXITED stays; a
+ * RUNNING writer that gcm_capture_writer_alive finds dead becomes
+ * GCM_STATE_GONE, with end_realtime_ns set to the end of its last recorded
+ * collection (or its start if it recorded none).  A state outside GCM_STATE_*
+ * is treated as RUNNING.  Returns 1 when the state was derived as gone here,
+ * 0 otherwise.  `check_alive` 0 skips the process check (fuzzing, tests) and
+ * treats RUNNING as gone. */
+int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive);
+
+/* Copies the header's metadata text of `b` into `out` (`size` bytes, at
+ * least 1): bounded, always NUL-terminated, with control bytes other than
+ * '\n' replaced by '?', so hostile bytes cannot leave the copy's lines. */
+void gcm_capture_meta_copy(const gcm_block *b, char *out, size_t size);
+
+/* Finds the line "key=value" in `meta` (a copy from gcm_capture_meta_copy)
+ * and copies value into `out` (cut to fit, NUL-terminated).  Returns 0, or
+ * GCM_EINVAL when the key is absent (`out` is then ""). */
+int gcm_capture_meta_get(const char *meta, const char *key, char *out, size_t size);
+
+/* Recomputes the alert counts and duration buckets of `snap` (every
+ * generation and the total) for another threshold and other bucket bounds,
+ * from the histogram, and stores the new threshold and bounds in it.  A
+ * histogram bucket that straddles a new limit is counted by its midpoint;
+ * *approximate is set to 1 when any non-empty bucket did.  `bounds` must be
+ * strictly increasing and `count` 1..GCM_MAX_BUCKETS.  Returns 0 or
+ * GCM_EINVAL. */
+int gcm_capture_reclassify(gcm_snapshot *snap, uint64_t alert_threshold_ns, uint32_t count,
+                           const uint64_t *bounds, int *approximate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GC_MONITOR_CAPTURE_H */
