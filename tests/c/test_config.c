@@ -87,12 +87,12 @@ static void test_table_invariants(void)
         "interval", "json", "stats-only", "dump-objects", "dump-garbage", "log-file",
         "alert-threshold-ms", "flamegraph-file", "flamegraph-bucket", "terminal-flamegraph",
         "terminal-flamegraph-width", "terminal-flamegraph-color", "duration-buckets", "prompt",
-        "buffer-events", "python"};
+        "buffer-events", "python", "output"};
     static const char *const keywords[] = {
         "interval", "json_output", "stats_only", "dump_objects", "dump_garbage", "log_file",
         "alert_threshold_ms", "flamegraph_file", "flamegraph_bucket", "terminal_flamegraph",
         "terminal_flamegraph_width", "terminal_flamegraph_color", "duration_buckets",
-        "enable_prompt", "buffer_events", NULL};
+        "enable_prompt", "buffer_events", NULL, NULL};
     size_t count = 0;
     const gcm_option *opts = gcm_config_options(&count);
     size_t i;
