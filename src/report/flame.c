@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gc_monitor/errors.h"
+#include "gc_monitor/logfile.h"
 #include "report_internal.h"
 
 /* ---- the folded file ---- */
@@ -189,7 +190,17 @@ int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd)
     return status != 0 ? status : flushed;
 }
 
-int gcm_report_write_flamegraph(const gcm_report_input *in)
+/* Renders into `fd` and closes it. */
+static int render_and_close(const gcm_report_input *in, int fd)
+{
+    int status = gcm_flamegraph_render_fd(in, fd);
+
+    if (close(fd) != 0 && status == 0)
+        status = GCM_EIO;
+    return status;
+}
+
+int gcm_report_write_flamegraph(const gcm_report_input *in, int fork_child)
 {
     const char *path;
     char tmp[GCM_PATH_MAX + 32];
@@ -205,10 +216,17 @@ int gcm_report_write_flamegraph(const gcm_report_input *in)
         status = 0;
         goto done;
     }
+    if (fork_child) {
+        /* A child never replaces its parent's file: it makes its own, named
+         * the way its --log-file would be. */
+        status = gcm_logfile_open_child(path, (int64_t)getpid(), &fd, NULL, 0);
+        if (status == 0)
+            status = render_and_close(in, fd);
+        goto done;
+    }
     /* A new file of our own next to the target (O_EXCL: never one that an
      * attacker planted, O_NOFOLLOW: never through a link), renamed over it
-     * at the end: rename replaces a symlink instead of following it, and
-     * forked workers each put a whole file in place. */
+     * at the end: rename replaces a symlink instead of following it. */
     n = snprintf(tmp, sizeof tmp, "%s.%lld.tmp", path, (long long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) {
         status = GCM_ERANGE;
@@ -222,10 +240,7 @@ int gcm_report_write_flamegraph(const gcm_report_input *in)
         goto done;
     }
     made = 1;
-    status = gcm_flamegraph_render_fd(in, fd);
-    if (close(fd) != 0 && status == 0)
-        status = GCM_EIO;
-    fd = -1;
+    status = render_and_close(in, fd);
     if (status == 0 && rename(tmp, path) != 0)
         status = GCM_EIO;
 done:
