@@ -4,7 +4,7 @@
  * info).  It must not change what it observes: it allocates nothing, takes no
  * lock, does no I/O, never raises and never leaves an exception set.  What it
  * cannot use is counted in the block and surfaces in the report.  CPython
- * itself builds the info dict (and, before 3.12, the phase string) for every
+ * itself builds the info dict (and, in some versions, the phase string) for every
  * callback; "zero allocation" covers only what this file does.
  */
 #include "ext.h"

@@ -14,7 +14,9 @@
  *
  * Fork: a pthread_atfork child handler bumps gcm__fork_epoch, which detaches
  * every recorder from its block before any Python code runs in the child; the
- * module's os.register_at_fork hook later gives each one a fresh block.
+ * module's os.register_at_fork hook later gives each one a fresh block (and
+ * so does a recorder's next snapshot or report, for a fork(2) made from C
+ * code that never ran the Python-level hooks).
  */
 #ifndef GCM_EXT_EXT_H
 #define GCM_EXT_EXT_H
@@ -101,6 +103,12 @@ void gcm__raise_config_error(int code, const gcm_config_error *err);
 
 /* Decodes launcher config text into `cfg`.  Returns 0 or -1 with ValueError set. */
 int gcm__config_from_text(gcm_config *cfg, PyObject *text);
+
+/* Recorder.check_budgets(rules=None): the broken budget rules (src/ext/budget.c). */
+PyObject *gcm__recorder_check_budgets(PyObject *self, PyObject *args, PyObject *kwargs);
+
+/* _core.parse_rule(text): a rule's canonical text, or ValueError. */
+PyObject *gcm__parse_rule(PyObject *module, PyObject *text);
 
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);

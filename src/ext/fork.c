@@ -6,7 +6,8 @@
  * recorder's callback compares its own epoch with it and, while they differ,
  * only counts the collections it misses.  The module's os.register_at_fork
  * hook (recorder.c) then gives each recorder a fresh block labelled with the
- * child's pid.  So the parent's events are never reported by a child, and no
+ * child's pid; a snapshot or report does the same if a fork(2) from C code
+ * skipped that hook.  So the parent's events are never reported by a child, and no
  * child collection is written into a block that is not its own.
  */
 #include "ext.h"

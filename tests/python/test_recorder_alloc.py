@@ -1,7 +1,7 @@
 """Zero allocation: our callback costs the allocator exactly what an empty C callback costs.
 
 CPython itself allocates for every callback it invokes (the info dict, the
-argument tuple, before 3.12 the phase string), so the baseline is not zero: it
+argument tuple, in some versions the phase string), so the baseline is not zero: it
 is an empty C callable with the same calling convention as ours, from the
 test-only helper.  The helper counts allocations on the RAW, MEM and OBJ
 domains while it runs N collections from C.
