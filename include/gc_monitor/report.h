@@ -123,14 +123,17 @@ int gcm_report_render_fd(const gcm_report_input *in, int fd);
 int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd);
 
 /* Writes the folded flame graph to in->config->flamegraph_file, if one is
- * set.  The process that started monitoring (`fork_child` 0) writes a new
- * file next to the path (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600) and renames it
- * over the path, so a symlink is never followed and a reader never sees half
- * a file; a fork child (`fork_child` 1) creates its own derived name
- * exclusively, as gcm_logfile_open_child names log files (flame.<pid>.txt).
- * Returns 0 (also when no file is configured) or a negative GCM_E* code
- * (GCM_EIO when the file cannot be made). */
-int gcm_report_write_flamegraph(const gcm_report_input *in, int fork_child);
+ * set, for the process that started monitoring: into a new file next to the
+ * path (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), then renamed over the path, so
+ * a symlink is never followed and a reader never sees half a file.  Returns 0
+ * (also when no file is configured) or a negative GCM_E* code (GCM_EIO when
+ * the file cannot be made). */
+int gcm_report_write_flamegraph(const gcm_report_input *in);
+
+/* Like gcm_report_write_flamegraph, for a fork child: it never touches the
+ * parent's file, but creates its own derived name exclusively, as
+ * gcm_logfile_open_child names log files (flame.txt -> flame.<pid>.txt). */
+int gcm_report_write_flamegraph_child(const gcm_report_input *in);
 
 #ifdef __cplusplus
 }

@@ -200,7 +200,8 @@ static int render_and_close(const gcm_report_input *in, int fd)
     return status;
 }
 
-int gcm_report_write_flamegraph(const gcm_report_input *in, int fork_child)
+/* Both public writers: `fork_child` picks the child's derived name. */
+static int write_flamegraph(const gcm_report_input *in, int fork_child)
 {
     const char *path;
     char tmp[GCM_PATH_MAX + 32];
@@ -247,6 +248,16 @@ done:
     if (made && status != 0)
         (void)unlink(tmp);
     return status;
+}
+
+int gcm_report_write_flamegraph(const gcm_report_input *in)
+{
+    return write_flamegraph(in, 0);
+}
+
+int gcm_report_write_flamegraph_child(const gcm_report_input *in)
+{
+    return write_flamegraph(in, 1);
 }
 
 /* ---- the terminal chart ---- */

@@ -295,7 +295,7 @@ static void test_write_file(void)
     fixture_finish(&f, 30000.0, "3.12.1", 0);
 
     /* No file configured: nothing to do. */
-    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in, 0), 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), 0);
 
     /* A symlink planted at the path is replaced, and its target left alone. */
     fp = fopen(target, "w");
@@ -304,7 +304,7 @@ static void test_write_file(void)
     fclose(fp);
     GCM_CHECK(symlink(target, path) == 0);
     snprintf(f.config.flamegraph_file, sizeof f.config.flamegraph_file, "%s", path);
-    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in, 0), 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), 0);
     GCM_CHECK(lstat(path, &st) == 0);
     GCM_CHECK(S_ISREG(st.st_mode));
     GCM_CHECK_EQ_INT(st.st_mode & 0777, 0600);
@@ -322,12 +322,12 @@ static void test_write_file(void)
 
     /* A directory that does not exist is an error, not a crash. */
     snprintf(f.config.flamegraph_file, sizeof f.config.flamegraph_file, "%s/no/such/f", dir);
-    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in, 0), GCM_EIO);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), GCM_EIO);
 
     /* A fork child leaves the parent's file alone and makes its own. */
     snprintf(f.config.flamegraph_file, sizeof f.config.flamegraph_file, "%s", path);
     GCM_CHECK(truncate(path, 0) == 0);
-    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in, 1), 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph_child(&f.in), 0);
     GCM_CHECK(stat(path, &st) == 0 && st.st_size == 0);
     snprintf(tmp, sizeof tmp, "%s/flame.%lld.txt", dir, (long long)getpid());
     GCM_CHECK(lstat(tmp, &st) == 0);
