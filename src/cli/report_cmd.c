@@ -692,7 +692,7 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
         break;
     }
     if (rc == 0 && cfg->flamegraph_file[0] != '\0') {
-        rc = gcm_report_write_flamegraph(&in, 0);
+        rc = gcm_report_write_flamegraph(&in);
         if (rc != 0) {
             char msg[GCM__MSG_MAX];
             (void)snprintf(msg, sizeof msg, "cannot write '--flamegraph-file' '%s': %s",
