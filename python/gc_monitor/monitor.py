@@ -7,16 +7,22 @@ callable to gc.callbacks, and makes sure a report is written exactly once.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import gc
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable
-from types import TracebackType
-from typing import Any
 
 from gc_monitor import _core
+
+# Importing typing, collections.abc or threading at run time would cost every
+# monitored program several milliseconds of start-up, and importing threading
+# early changes what programs such as gevent see; annotations are strings here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import TracebackType
+    from typing import Any
 
 __all__ = ["GCMonitor"]
 
@@ -59,7 +65,7 @@ class GCMonitor:
 
     _recorder: _core.Recorder
     _final: dict[str, Any] | None
-    _lock: threading.Lock
+    _lock: _thread.LockType
     _added_debug: int
 
     def __init__(self, **options: Any) -> None:
@@ -75,7 +81,7 @@ class GCMonitor:
     def _start(self, recorder: _core.Recorder) -> None:
         self._recorder = recorder
         self._final = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._added_debug = 0
         if recorder.dump_garbage:
             # The one change to the collector's behaviour, and only on request.
