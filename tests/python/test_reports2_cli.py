@@ -407,6 +407,11 @@ def test_json_prompt(tmp_path: Path):
     (prompt,) = [o for o in objs if o["type"] == "prompt"]
     assert "\nQuestion: " in prompt["text"]
     assert "=== " not in prompt["text"]
+    # The timeline objects hold every collection the event lines list.
+    events = [o for o in objs if o["type"] == "event"]
+    timeline = [o for o in objs if o["type"] == "timeline"]
+    assert sum(t["collections"] for t in timeline) == len(events) > 0
+    assert [t["t_s"] for t in timeline] == sorted({t["t_s"] for t in timeline})
 
 
 def test_json_prompt_dump_objects_parses_line_by_line(tmp_path: Path):
