@@ -257,6 +257,18 @@ def _wait_for_threads() -> None:
             pass
 
 
+def _mark_exited(monitor: GCMonitor, status: object) -> None:
+    """Tells readers of a capture file (-o) that the program exited with `status`.
+
+    Done last, just before python's own exit: a capture whose state still says
+    "running" when its process is gone was killed or crashed.
+    """
+    try:
+        monitor._recorder.mark_exited(status if isinstance(status, int) else 1)
+    except BaseException:  # the program's outcome matters more
+        pass
+
+
 def _write_report(monitor: GCMonitor) -> None:
     # A report that cannot be written never changes the program's status,
     # not even when a Ctrl-C lands while it is being written.
@@ -488,4 +500,5 @@ def main(start_fd: int = 2) -> NoReturn:
     reporter.finish()
     if interrupted is not None:
         _die_by_sigint(interrupted)
+    _mark_exited(monitor, status)
     raise SystemExit(status)

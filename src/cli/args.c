@@ -239,6 +239,23 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
                 goto done;
             continue;
         }
+        if (word[0] == '-' && word[1] == 'o') {
+            /* "-o PATH" and "-oPATH", the one short option: --output. */
+            const char *value = word[2] != '\0' ? word + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            gcm_config_error err;
+            if (value == NULL) {
+                MSG("option '-o' needs a value (PATH)");
+                goto done;
+            }
+            memset(&err, 0, sizeof err);
+            if (gcm_config_set_name_in(&cli->config, "output", value, GCM_SCOPE_CLI, &err) != 0) {
+                char line[GCM__MSG_MAX];
+                gcm_config_error_format(&err, 0, line, sizeof line);
+                MSG("%s", line);
+                goto done;
+            }
+            continue;
+        }
         break;
     }
 

@@ -67,6 +67,7 @@ struct gcm__recorder {
     gcm__recorder *prev;        /* links in gcm__module_state.live */
     gcm__recorder *next;
     size_t block_size;
+    int mapped;                 /* 1: `block` maps the -o capture file (munmap), 0: PyMem_RawMalloc'd */
     int stopped;                /* set once by stop(); also encoded in `epoch` */
     int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
     gcm_config config;

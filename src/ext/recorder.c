@@ -180,6 +180,178 @@ done:
     return status;
 }
 
+/* Appends `word` to `buf` as a shell word, quoted only when it needs to
+ * be, so the capture's command line reads like the one the user typed. */
+static void
+meta_put_word(char *buf, size_t size, size_t *len, const char *word)
+{
+    static const char safe[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_";
+    int plain = word[0] != '\0' && strspn(word, safe) == strlen(word);
+    const char *p;
+
+#define PUT(c) do { if (*len + 1 < size) buf[(*len)++] = (c); } while (0)
+    if (plain) {
+        for (p = word; *p != '\0'; p++)
+            PUT(*p);
+    } else {
+        PUT('\'');
+        for (p = word; *p != '\0'; p++) {
+            if (*p == '\'') {
+                PUT('\''); PUT('"'); PUT('\''); PUT('"'); PUT('\'');
+            } else {
+                PUT(*p);
+            }
+        }
+        PUT('\'');
+    }
+#undef PUT
+    buf[*len] = '\0';
+}
+
+/* Appends "key=value\n" to `buf`, with newlines in `value` as spaces. */
+static void
+meta_put_line(char *buf, size_t size, size_t *len, const char *key, const char *value)
+{
+    int n = snprintf(buf + *len, size - *len, "%s=", key);
+    const char *p;
+
+    if (n < 0 || (size_t)n >= size - *len)
+        return;
+    *len += (size_t)n;
+    for (p = value; *p != '\0' && *len + 2 < size; p++)
+        buf[(*len)++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+    buf[(*len)++] = '\n';
+    buf[*len] = '\0';
+}
+
+/* Builds the capture file's metadata (docs/capture-format.md) into `buf`:
+ * the interpreter, the command the launcher ran (sys.executable and
+ * sys.argv[1:], since the bootstrap creates the recorder while sys.argv is
+ * still python's ['-c', <target words>]), and the options.  Never fails: a
+ * value that cannot be read is left out. */
+static void
+capture_meta(const gcm_config *cfg, char *buf, size_t size)
+{
+    char small[GCM_META_SIZE];
+    char command[GCM_META_SIZE / 2];
+    size_t len = 0;
+    size_t clen = 0;
+    size_t needed = 0;
+    PyObject *exe = PySys_GetObject("executable");   /* borrowed */
+    PyObject *argv = PySys_GetObject("argv");        /* borrowed */
+    Py_ssize_t i;
+    int free_threaded = 0;
+
+#ifdef Py_GIL_DISABLED
+    free_threaded = 1;
+#endif
+    buf[0] = '\0';
+    command[0] = '\0';
+    meta_put_line(buf, size, &len, "pygcprofiler", GCM_VERSION);
+    meta_put_line(buf, size, &len, "python_version", gcm__python_version());
+    meta_put_line(buf, size, &len, "python_build", Py_GetVersion());
+    meta_put_line(buf, size, &len, "free_threaded", free_threaded ? "1" : "0");
+    if (exe != NULL && PyUnicode_Check(exe)) {
+        PyObject *b = PyUnicode_EncodeFSDefault(exe);
+        if (b != NULL) {
+            meta_put_line(buf, size, &len, "executable", PyBytes_AS_STRING(b));
+            meta_put_word(command, sizeof command, &clen, PyBytes_AS_STRING(b));
+            Py_DECREF(b);
+        }
+    }
+    PyErr_Clear();
+    if (argv != NULL && PyList_Check(argv)) {
+        for (i = 1; i < PyList_GET_SIZE(argv); i++) {
+            PyObject *word = PyList_GET_ITEM(argv, i);
+            PyObject *b = PyUnicode_Check(word) ? PyUnicode_EncodeFSDefault(word) : NULL;
+            if (b == NULL)
+                continue;
+            if (clen + 1 < sizeof command)
+                command[clen++] = ' ';
+            meta_put_word(command, sizeof command, &clen, PyBytes_AS_STRING(b));
+            Py_DECREF(b);
+        }
+    }
+    PyErr_Clear();
+    meta_put_line(buf, size, &len, "command", command);
+    /* Last, so that a cut (four long paths can outgrow the area) only ever
+     * costs the options line, which the reader then says it cannot read. */
+    if (gcm_config_encode(cfg, small, sizeof small, &needed) == 0)
+        meta_put_line(buf, size, &len, "options", small);
+}
+
+/* Creates the capture file of `cfg->output` and formats the block in it
+ * (src/core/capture.c).  Returns 0, or -1 with OSError or ValueError set: a
+ * file that exists, a full disk, a file-size limit.  The launcher's
+ * bootstrap turns that into one line and exit 2, before the target runs. */
+static int
+capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
+{
+    gcm_block_params params;
+    gcm_capture cap;
+    char *meta = NULL;
+    uint64_t ticks = 0;
+    int rc;
+    int err = 0;
+    int status = -1;
+
+    memset(&params, 0, sizeof params);
+    rc = gcm_config_block_params(cfg, &params);
+    if (rc != 0) {
+        PyErr_Format(PyExc_ValueError, "gc_monitor: cannot create the recording block: %s",
+                     gcm_strerror(rc));
+        goto done;
+    }
+    params.pid = (int64_t)getpid();
+    params.ppid = (int64_t)getppid();
+    /* The start time tells a reader this process from a later one that got
+     * the same pid; without /proc it stays 0, "unknown". */
+    if (gcm_capture_start_ticks(params.pid, &ticks) == 0)
+        params.process_start_ticks = ticks;
+    meta = PyMem_Malloc(GCM_META_SIZE);
+    if (meta == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    capture_meta(cfg, meta, GCM_META_SIZE);
+    /* Allocating and touching a large file takes a while: let other
+     * threads run meanwhile. */
+    Py_BEGIN_ALLOW_THREADS
+    rc = gcm_capture_create(&cap, cfg->output, &params, meta);
+    err = errno;
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        char why[160];
+        if (rc == GCM_EIO)
+            (void)snprintf(why, sizeof why, "%s", strerror(err));
+        else
+            (void)snprintf(why, sizeof why, "%s", gcm_strerror(rc));
+        if (why[0] >= 'A' && why[0] <= 'Z')
+            why[0] = (char)(why[0] - 'A' + 'a');
+        PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
+                     "cannot create the capture file '%s': %s%s", cfg->output, why,
+                     err == EEXIST ? " (a capture is never overwritten)" : "");
+        goto done;
+    }
+    *out = cap.block;
+    *out_size = cap.size;
+    status = 0;
+done:
+    PyMem_Free(meta);
+    return status;
+}
+
+/* Frees a recorder's block the way it was made. */
+static void
+block_release(gcm_block *block, size_t size, int mapped)
+{
+    if (mapped)
+        gcm_capture_unmap(block, size);
+    else
+        PyMem_RawFree(block);
+}
+
 /* Raises the exception for a block_new() failure. */
 static void
 raise_block_error(int code)
@@ -203,10 +375,17 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
     if (self == NULL)
         goto done;
     self->config = *cfg;
-    rc = block_new(&self->config, &self->block, &self->block_size);
-    if (rc != 0) {
-        raise_block_error(rc);
-        goto done;
+    if (self->config.output[0] != '\0') {
+        /* -o FILE: the block lives in a shared mapping of the file. */
+        if (capture_new(&self->config, &self->block, &self->block_size) != 0)
+            goto done;
+        self->mapped = 1;
+    } else {
+        rc = block_new(&self->config, &self->block, &self->block_size);
+        if (rc != 0) {
+            raise_block_error(rc);
+            goto done;
+        }
     }
     self->callback = PyCFunction_NewEx(&callback_def, (PyObject *)self, NULL);
     if (self->callback == NULL)
@@ -272,19 +451,24 @@ recorder_reattach(gcm__recorder *r)
 {
     gcm_block *fresh = NULL;
     gcm_block *old;
+    size_t old_size;
     size_t size = 0;
     uint64_t i;
     int status;
 
     if (r->block->header.pid == (int64_t)getpid())
         return 0;
+    /* A child never writes into its parent's capture file: its fresh block
+     * is anonymous memory, whatever -o said. */
     status = block_new(&r->config, &fresh, &size);
     if (status != 0)
         goto done;
     old = r->block;
+    old_size = r->block_size;
     r->block = fresh;
     r->block_size = size;
-    PyMem_RawFree(old);
+    block_release(old, old_size, r->mapped);
+    r->mapped = 0;
     /* Collections between fork(2) and now really happened in this process,
      * but had no block to go to: they are reported as dropped. */
     for (i = 0; i < r->missed; i++)
@@ -422,7 +606,8 @@ recorder_dealloc(PyObject *op)
 
     PyObject_GC_UnTrack(op);
     (void)recorder_clear(op);
-    PyMem_RawFree(self->block);
+    if (self->block != NULL)
+        block_release(self->block, self->block_size, self->mapped);
     self->block = NULL;
     type->tp_free(op);
     Py_DECREF(type);
@@ -480,6 +665,26 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
 
     self->stopped = 1;
     atomic_store_explicit(&self->epoch, GCM__EPOCH_STOPPED, memory_order_relaxed);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_mark_exited(PyObject *op, PyObject *arg)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    long status = PyLong_AsLong(arg);
+
+    if (status == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        /* Python itself exits with -1 (255) for a status too large for C. */
+        PyErr_Clear();
+    }
+    /* Only a capture file has readers who need telling, and only the
+     * process that wrote it may say how it ended. */
+    if (self->mapped && self->block->header.pid == (int64_t)getpid())
+        gcm_block_set_state(self->block, GCM_STATE_EXITED, (int32_t)((int)status & 0xff),
+                            gcm_clock_realtime_ns());
     Py_RETURN_NONE;
 }
 
@@ -644,6 +849,9 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
+    {"mark_exited", recorder_mark_exited, METH_O,
+     "mark_exited(status)\n--\n\nRecords in the capture file (-o) that the program exited "
+     "with `status`; does nothing without one."},
     {"write_report", (PyCFunction)(void (*)(void))recorder_write_report,
      METH_VARARGS | METH_KEYWORDS,
      "write_report(fd=-1)\n--\n\nRenders the report into fd (default: the log file or "
