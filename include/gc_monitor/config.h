@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "gc_monitor/block.h"
+#include "gc_monitor/budget.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,8 @@ typedef struct gcm_config {
     uint64_t buffer_events;         /* --buffer-events, rounded up to a power of two */
     char python[GCM_PATH_MAX];      /* --python (launcher only), "" to search */
     char output[GCM_PATH_MAX];      /* -o/--output (launcher only): the capture file, "" for none */
+    uint32_t fail_on_count;         /* --fail-on: how many rules */
+    gcm_budget_rule fail_on[GCM_MAX_RULES]; /* --fail-on (launcher only), in the order given */
 } gcm_config;
 
 /* How an option takes its value. */
@@ -53,7 +56,8 @@ typedef enum gcm_option_kind {
     GCM_OPT_NUMBER,  /* a finite decimal number */
     GCM_OPT_INTEGER, /* a positive whole number */
     GCM_OPT_PATH,    /* a non-empty path */
-    GCM_OPT_LIST     /* comma-separated numbers */
+    GCM_OPT_LIST,    /* comma-separated numbers */
+    GCM_OPT_RULES    /* budget rules (budget.h), comma-separated; each use appends */
 } gcm_option_kind;
 
 /* Where an option may be given. */

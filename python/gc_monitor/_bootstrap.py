@@ -45,6 +45,7 @@ else:
 _CONFIG_ENV = "PYGCPROFILER_CONFIG"
 _LAUNCHER_NAMES = ("sys", "b")
 _EXIT_USAGE = 2
+_EXIT_BUDGET = 3
 
 # Characters that never need quoting in a shell word (the start line shows
 # the command the way a user would type it).
@@ -255,6 +256,27 @@ def _wait_for_threads() -> None:
             traceback.print_exception(type(err), err, err.__traceback__)
         except BaseException:
             pass
+
+
+def _budget_status(monitor: GCMonitor) -> int:
+    """Exit status 3 when a --fail-on rule is broken, else 0; for a target that succeeded.
+
+    The report already shows every rule's verdict (src/report/budget.c); when
+    it went to a --log-file, the broken rules are also written to stderr, so
+    a CI log says why the job failed.
+    """
+    recorder = monitor._recorder
+    broken = recorder.check_budgets()
+    if not broken:
+        return 0
+    if recorder.log_file is not None:
+        try:
+            for rule in broken:
+                sys.stderr.write(f"GMEM BUDGET | {rule['message']}\n")
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    return _EXIT_BUDGET
 
 
 def _mark_exited(monitor: GCMonitor, status: object) -> None:
@@ -500,5 +522,7 @@ def main(start_fd: int = 2) -> NoReturn:
     reporter.finish()
     if interrupted is not None:
         _die_by_sigint(interrupted)
+    if status == 0:
+        status = _budget_status(monitor)
     _mark_exited(monitor, status)
     raise SystemExit(status)

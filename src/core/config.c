@@ -73,6 +73,8 @@ static const gcm_option options[] = {
      "Python interpreter to run the target with"},
     {"output", NULL, GCM_OPT_PATH, GCM_SCOPE_CLI, "PATH", NULL,
      "record into a new crash-safe capture file at PATH (-o); read it with 'report'"},
+    {"fail-on", NULL, GCM_OPT_RULES, GCM_SCOPE_CLI, "RULE", NULL,
+     "exit 3 if the run breaks RULE, such as 'p99>10ms' (repeatable)"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -113,6 +115,7 @@ static const option_rule rules[] = {
     {FIELD(buffer_events), .min = 1.0, .max = (double)GCM_MAX_CAPACITY, .flags = RULE_POW2},
     {FIELD(python)},
     {FIELD(output)},
+    {FIELD(fail_on), .count_offset = offsetof(gcm_config, fail_on_count)},
 };
 
 _Static_assert(sizeof rules / sizeof rules[0] == OPTION_COUNT,
@@ -647,6 +650,77 @@ done:
     return status;
 }
 
+/* Appends the comma-separated budget rules of `s` to rules[0..*count),
+ * all or none.  A rule without an operator is what an unquoted
+ * `--fail-on max>50ms` leaves after the shell took "> 50ms" as a redirection,
+ * so that refusal shows the quoted form. */
+static int parse_rules(const char *s, const char *flag, gcm_budget_rule *rules_out,
+                       uint32_t *count, char *why, size_t why_size)
+{
+    gcm_budget_rule parsed[GCM_MAX_RULES];
+    uint32_t n = *count;
+    uint32_t added = 0;
+    const char *p = s;
+    int several = strchr(s, ',') != NULL;
+    int status = GCM_ECONFIG;
+
+    if (*s == '\0') {
+        copy_cut(why, why_size, "must not be empty");
+        goto done;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        char item[GCM_RULE_TEXT_MAX * 2];
+        char item_why[128];
+        char shown[GCM_RULE_TEXT_MAX];
+
+        if (n + added >= GCM_MAX_RULES) {
+            (void)snprintf(why, why_size, "is one rule too many: at most %d are kept",
+                           GCM_MAX_RULES);
+            goto done;
+        }
+        if (len >= sizeof item) {
+            /* Keep a prefix that is still too long to be a rule's text. */
+            len = sizeof item - 1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        copy_shown(shown, sizeof shown, item);
+        if (gcm_budget_lacks_operator(item)) {
+            char example[GCM_RULE_TEXT_MAX];
+            char hint[GCM_RULE_TEXT_MAX * 4];
+            (void)gcm_budget_example(item, example, sizeof example);
+            (void)snprintf(hint, sizeof hint,
+                           "%s%s%shas no operator: quote the whole rule, as in --%s '%s'",
+                           several ? "rule '" : "", several ? shown : "", several ? "' " : "",
+                           flag, example);
+            copy_cut(why, why_size, hint);
+            goto done;
+        }
+        if (gcm_budget_parse(item, &parsed[added], item_why, sizeof item_why) != 0) {
+            if (several) {
+                char both[GCM_RULE_TEXT_MAX + sizeof item_why + 16];
+                (void)snprintf(both, sizeof both, "rule '%s' %s", shown, item_why);
+                copy_cut(why, why_size, both);
+            } else {
+                copy_cut(why, why_size, item_why);
+            }
+            goto done;
+        }
+        added++;
+        if (comma == NULL) {
+            break;
+        }
+        p = comma + 1;
+    }
+    memcpy(rules_out + n, parsed, added * sizeof parsed[0]);
+    *count = n + added;
+    status = 0;
+done:
+    return status;
+}
+
 static ptrdiff_t option_index(const gcm_option *opt)
 {
     if (opt < options || opt >= options + OPTION_COUNT) {
@@ -669,6 +743,8 @@ static int rule_fits(gcm_option_kind kind, const option_rule *rule)
         return rule->size == GCM_PATH_MAX;
     case GCM_OPT_LIST:
         return rule->size == GCM_MAX_BUCKETS * sizeof(double);
+    case GCM_OPT_RULES:
+        return rule->size == GCM_MAX_RULES * sizeof(gcm_budget_rule);
     default:
         return 0;
     }
@@ -748,6 +824,21 @@ static int set_value(gcm_config *cfg, const gcm_option *opt, const char *value,
             goto refused;
         }
         memcpy(field, values, sizeof values);
+        memcpy((char *)cfg + rule->count_offset, &count, sizeof count);
+        break;
+    }
+    case GCM_OPT_RULES: {
+        uint32_t count;
+        memcpy(&count, (char *)cfg + rule->count_offset, sizeof count);
+        if (count > GCM_MAX_RULES) {
+            goto done;
+        }
+        /* The decoder restores "no rules" from an empty value. */
+        if (!(empty_path_ok && *value == '\0') &&
+            parse_rules(value, opt->flag, (gcm_budget_rule *)(void *)field, &count, why,
+                        sizeof why) != 0) {
+            goto refused;
+        }
         memcpy((char *)cfg + rule->count_offset, &count, sizeof count);
         break;
     }
@@ -946,6 +1037,27 @@ static void put_value(out_text *out, const gcm_config *cfg, size_t index)
             }
             format_double(text, sizeof text, values[i]);
             put_raw(out, text);
+        }
+        break;
+    }
+    case GCM_OPT_RULES: {
+        /* Each rule's canonical text parses back to the same bytes; a rule
+         * holds no ',' so the texts join like a list. */
+        const gcm_budget_rule *list = (const gcm_budget_rule *)(const void *)field;
+        char rule_text[GCM_RULE_TEXT_MAX];
+        uint32_t count;
+        uint32_t i;
+        memcpy(&count, (const char *)cfg + rule->count_offset, sizeof count);
+        if (count > GCM_MAX_RULES) {
+            count = GCM_MAX_RULES;
+        }
+        for (i = 0; i < count; i++) {
+            if (i > 0) {
+                put_byte(out, ',');
+            }
+            memcpy(rule_text, list[i].text, sizeof rule_text);
+            rule_text[sizeof rule_text - 1] = '\0';
+            put_escaped(out, rule_text);
         }
         break;
     }

@@ -92,6 +92,8 @@ static PyMethodDef core_methods[] = {
     {"_after_fork_child", core_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nGives every live recorder a fresh block labelled with this "
      "process (os.register_at_fork hook)."},
+    {"parse_rule", gcm__parse_rule, METH_O,
+     "parse_rule(text)\n--\n\nReturns a budget rule's canonical text; ValueError if invalid."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -856,10 +856,26 @@ static PyMethodDef recorder_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "write_report(fd=-1)\n--\n\nRenders the report into fd (default: the log file or "
      "stderr).  Returns False if it could not be written."},
+    {"check_budgets", (PyCFunction)(void (*)(void))gcm__recorder_check_budgets,
+     METH_VARARGS | METH_KEYWORDS,
+     "check_budgets(rules=None)\n--\n\nChecks budget rules (default: --fail-on's) against the "
+     "figures so far; returns the broken ones as dicts."},
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+recorder_get_log_file(PyObject *op, void *Py_UNUSED(closure))
+{
+    const char *path = ((gcm__recorder *)op)->config.log_file;
+
+    if (path[0] == '\0')
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(path);
+}
+
 static PyGetSetDef recorder_getset[] = {
+    {"log_file", recorder_get_log_file, NULL, "The --log-file the report goes to, or None.",
+     NULL},
     {"callback", recorder_get_callback, NULL, "The C callable to append to gc.callbacks.", NULL},
     {"config_text", recorder_get_config_text, NULL,
      "The configuration as PYGCPROFILER_CONFIG text.", NULL},

@@ -235,6 +235,8 @@ int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const
     }
     if (in->config->prompt)
         status = gcm__render_prompt(in, sum, sink);
+    if (status == 0)
+        status = gcm_budget_render(in->config->fail_on, in->config->fail_on_count, sum, json, sink);
 done:
     return status;
 }
