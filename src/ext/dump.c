@@ -11,6 +11,7 @@
 #include "dump.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* Types with a count, keyed by the type object's address. */
 typedef struct type_slot {
@@ -332,4 +333,20 @@ gcm__exit_facts_release(gcm__exit_facts *facts)
         PyMem_RawFree((void *)facts->reprs[i].text);
     }
     facts->repr_count = 0;
+}
+
+void
+gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_input *in)
+{
+    int child;
+
+    if (self->config.flamegraph_file[0] == '\0')
+        return;
+    child = (int64_t)getpid() != self->origin_pid;
+    Py_BEGIN_ALLOW_THREADS
+    if (child)
+        (void)gcm_report_write_flamegraph_child(in);
+    else
+        (void)gcm_report_write_flamegraph(in);
+    Py_END_ALLOW_THREADS
 }

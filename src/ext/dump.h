@@ -8,6 +8,8 @@
  * the freeze count always; the census of every object the GC tracks and the
  * contents of gc.garbage only when asked for.  The result owns copies of
  * every string, so it stays valid after the GIL is released for rendering.
+ * The --flamegraph-file, the one other output of the report, is written
+ * from here too.
  */
 #ifndef GCM_EXT_DUMP_H
 #define GCM_EXT_DUMP_H
@@ -42,5 +44,12 @@ void gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in);
 
 /* Frees what gcm__exit_facts_gather allocated.  Needs no GIL. */
 void gcm__exit_facts_release(gcm__exit_facts *facts);
+
+/* Writes the --flamegraph-file of `self` from `in`, when one is configured:
+ * the process that created the recorder replaces the path, a fork child
+ * writes its own derived name (report.h).  Called with the GIL, which it
+ * releases while writing.  Like the report, a file that cannot be written is
+ * given up silently. */
+void gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_input *in);
 
 #endif /* GCM_EXT_DUMP_H */

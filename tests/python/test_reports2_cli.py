@@ -292,6 +292,37 @@ def test_flamegraph_file_replaces_a_planted_symlink(tmp_path: Path):
     assert out.read_text().startswith("# pygcprofiler GC flame graph")
 
 
+FORK = """\
+import gc
+import os
+import sys
+
+gc.collect()
+pid = os.fork()
+if pid == 0:
+    gc.collect()
+    gc.collect()
+    sys.exit(0)
+_, status = os.waitpid(pid, 0)
+print("CHILD", pid, status, flush=True)
+"""
+
+
+def test_fork_child_writes_its_own_flamegraph_file(tmp_path: Path):
+    out = tmp_path / "flame.txt"
+    proc = run(tmp_path, "--flamegraph-file", str(out), "--stats-only", source=FORK)
+    assert proc.returncode == 0, proc.stderr
+    _, child, status = proc.stdout.split()
+    assert status == "0"
+    mine = tmp_path / f"flame.{child}.txt"
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o600
+    parent_comment, _ = folded(out)
+    child_comment, _ = folded(mine)
+    # Each file is its own process's: the child's names the child's pid.
+    assert f" of pid {child}: " in child_comment
+    assert f" of pid {child}: " not in parent_comment
+
+
 def test_unwritable_flamegraph_file_keeps_the_exit_status(tmp_path: Path):
     # The launcher checks the directory at start; the program removes it
     # before exit, so the file cannot be made when the report is written.
