@@ -84,6 +84,11 @@ const char *gcm__errno_text(int err, char *buf, size_t size);
  * status: 0, 1 when stdout fails, GCM__EXIT_USAGE for bad input. */
 int gcm__report_main(int argc, char **argv);
 
+/* Runs `pygcprofiler compare ...` (argv[0] is "compare") and returns the exit
+ * status: 0, 3 when a metric regressed, 1 when stdout fails, GCM__EXIT_USAGE
+ * for bad usage or input. */
+int gcm__compare_main(int argc, char **argv);
+
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);

@@ -156,6 +156,10 @@ int main(int argc, char **argv)
         status = gcm__report_main(argc - 1, argv + 1);
         goto done;
     }
+    if (argc >= 2 && strcmp(argv[1], "compare") == 0) {
+        status = gcm__compare_main(argc - 1, argv + 1);
+        goto done;
+    }
     if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
         complain(msg);
         goto done;

@@ -1,0 +1,576 @@
+/* src/cli/compare.c: `pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]`.
+ *
+ * Compares the GC figures of two runs, for a CI job that keeps a baseline:
+ * each input is a --json report (its last `summary` object, so a JSON Lines
+ * stream with events, several processes' reports appended to one log file,
+ * or a lone pretty-printed summary all work) or a capture file from
+ * `run -o FILE` (its block, summarized exactly as the exit report would).
+ * Metrics are named as --fail-on names them (src/core/budget.c), so "p99"
+ * and "gen2.max" mean the same figure in both places.
+ *
+ * The table goes to stdout.  Exit status: 0 when no chosen metric grew by
+ * more than the limit, 3 when one did, 2 for bad usage or for an input that
+ * cannot be compared (unreadable, no summary, another schema_version, a
+ * figure missing), with one line on stderr that names the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "gc_monitor/budget.h"
+#include "gc_monitor/capture.h"
+#include "gc_monitor/errors.h"
+#include "gc_monitor/report.h"
+
+#define EXIT_REGRESSED 3
+#define MAX_METRICS 32
+#define DEFAULT_MAX_REGRESSION 10.0
+/* A --json report of ten million collections is about a gigabyte; anything
+ * larger is not a report this command was meant to read. */
+#define MAX_INPUT_BYTES ((size_t)4 << 30)
+
+typedef struct metric_choice {
+    int generation;
+    gcm_metric metric;
+} metric_choice;
+
+typedef struct compare_args {
+    const char *files[2];
+    size_t file_count;
+    double max_regression;
+    metric_choice metrics[MAX_METRICS];
+    size_t metric_count;
+    int help;
+} compare_args;
+
+static const char usage_text[] =
+    "usage: pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]\n";
+
+static const char help_text[] =
+    "\n"
+    "Compares the GC figures of two runs and exits 3 when one grew by more than\n"
+    "the allowed regression.  BASE and NEW are --json reports (the last summary\n"
+    "object is used) or capture files from 'pygcprofiler run -o FILE'.\n"
+    "\n"
+    "Options:\n"
+    "  --max-regression PCT  largest allowed growth of a metric, in percent\n"
+    "                        (default: 10)\n"
+    "  --metric M            a metric to compare, as --fail-on names it: count,\n"
+    "                        total, mean, min, max, p50, p90, p99, p999, collected,\n"
+    "                        uncollectable, share, wall, alerts, bursts, each also\n"
+    "                        as gen0. to gen2. for the first eleven; repeatable or\n"
+    "                        comma-separated (default: count,total,mean,p50,p99,max)\n"
+    "  -h, --help            show this help and exit\n"
+    "\n"
+    "Exit status: 0 no regression, 2 bad usage or input, 3 a metric regressed.\n";
+
+static const metric_choice default_metrics[] = {
+    {-1, GCM_METRIC_COUNT}, {-1, GCM_METRIC_TOTAL}, {-1, GCM_METRIC_MEAN},
+    {-1, GCM_METRIC_P50},   {-1, GCM_METRIC_P99},   {-1, GCM_METRIC_MAX},
+};
+
+/* Prints one line to stderr: "error: <msg>", and the hint for usage errors. */
+static void complain(const char *msg, int usage)
+{
+    char line[GCM__MSG_MAX + 96];
+    int n = snprintf(line, sizeof line, "error: %s\n%s", msg,
+                     usage ? "try 'pygcprofiler compare --help'\n" : "");
+    if (n > 0)
+        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* Reads a plain non-negative decimal (no sign, hex, "inf" or "nan"). */
+static int parse_percent(const char *s, double *out)
+{
+    const char *p = s;
+    int digits = 0;
+    char *end = NULL;
+    double v;
+
+    for (; *p >= '0' && *p <= '9'; p++)
+        digits++;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    if (digits == 0 || *p != '\0')
+        return GCM_EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno == ERANGE || end == NULL || *end != '\0' || !isfinite(v))
+        return GCM_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Adds the comma-separated metric names of `value`. */
+static int add_metrics(compare_args *args, const char *value, char *msg, size_t msg_size)
+{
+    const char *p = value;
+    int status = GCM_EINVAL;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        char name[64];
+        char why[256];
+        metric_choice c;
+
+        if (len == 0 || len >= sizeof name) {
+            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s", value,
+                           len == 0 ? "has an empty name" : "is not a metric");
+            goto done;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (gcm_budget_parse_metric(name, &c.generation, &c.metric, why, sizeof why) != 0) {
+            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s", value, why);
+            goto done;
+        }
+        if (args->metric_count == MAX_METRICS) {
+            (void)snprintf(msg, msg_size, "at most %d metrics can be compared", MAX_METRICS);
+            goto done;
+        }
+        args->metrics[args->metric_count++] = c;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    status = 0;
+done:
+    return status;
+}
+
+static int parse_args(compare_args *args, int argc, char **argv, char *msg, size_t msg_size)
+{
+    int only_files = 0;
+    int i;
+    int status = GCM_EINVAL;
+
+    memset(args, 0, sizeof *args);
+    args->max_regression = DEFAULT_MAX_REGRESSION;
+    for (i = 1; i < argc; i++) {
+        const char *word = argv[i];
+        const char *value = NULL;
+        size_t name_len;
+
+        if (only_files || word[0] != '-' || strcmp(word, "-") == 0) {
+            if (args->file_count == 2) {
+                (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only",
+                               word);
+                goto done;
+            }
+            args->files[args->file_count++] = word;
+            continue;
+        }
+        if (strcmp(word, "--") == 0) {
+            only_files = 1;
+            continue;
+        }
+        if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
+            args->help = 1;
+            status = 0;
+            goto done;
+        }
+        name_len = strcspn(word, "=");
+        if (word[name_len] == '=')
+            value = word + name_len + 1;
+        if ((name_len == 16 && strncmp(word, "--max-regression", 16) == 0) ||
+            (name_len == 8 && strncmp(word, "--metric", 8) == 0)) {
+            if (value == NULL) {
+                if (i + 1 >= argc) {
+                    (void)snprintf(msg, msg_size, "option '%.*s' needs a value (%s)",
+                                   (int)name_len, word, name_len == 8 ? "M" : "PCT");
+                    goto done;
+                }
+                value = argv[++i];
+            }
+            if (name_len == 8) {
+                if (add_metrics(args, value, msg, msg_size) != 0)
+                    goto done;
+            } else if (parse_percent(value, &args->max_regression) != 0) {
+                (void)snprintf(msg, msg_size,
+                               "invalid value '%s' for '--max-regression': must be a "
+                               "percentage of 0 or more, such as 10",
+                               value);
+                goto done;
+            }
+            continue;
+        }
+        (void)snprintf(msg, msg_size, "unknown option '%.*s'", (int)name_len, word);
+        goto done;
+    }
+    if (args->file_count != 2) {
+        (void)snprintf(msg, msg_size, "%s", args->file_count == 0 ? "missing BASE and NEW files"
+                                                                  : "missing the NEW file");
+        goto done;
+    }
+    if (args->metric_count == 0) {
+        memcpy(args->metrics, default_metrics, sizeof default_metrics);
+        args->metric_count = sizeof default_metrics / sizeof default_metrics[0];
+    }
+    status = 0;
+done:
+    return status;
+}
+
+/* ---- reading an input --------------------------------------------------- */
+
+/* Reads all of `path` into a NUL-terminated heap buffer. */
+static int read_file(const char *path, char **out, size_t *out_len, char *msg, size_t msg_size)
+{
+    char why[128];
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap;
+    int fd;
+    int status = GCM_EIO;
+
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
+                       gcm__errno_text(errno, why, sizeof why));
+        goto done;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        (void)snprintf(msg, msg_size, "'%s' is not a regular file", path);
+        goto done;
+    }
+    if ((uint64_t)st.st_size > MAX_INPUT_BYTES) {
+        (void)snprintf(msg, msg_size, "'%s' is too large for a pygcprofiler report", path);
+        goto done;
+    }
+    cap = (size_t)st.st_size + 1;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        goto done;
+    }
+    /* The file may change size while we read: take what fits. */
+    while (len + 1 < cap) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                           gcm__errno_text(errno, why, sizeof why));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    buf = NULL;
+    status = 0;
+done:
+    free(buf);
+    if (fd >= 0)
+        (void)close(fd);
+    return status;
+}
+
+/* Returns the parsed summary object on line [start, end) of a report, or NULL. */
+static cJSON *summary_on_line(const char *start, const char *end)
+{
+    cJSON *obj;
+    const cJSON *type;
+
+    /* Parsing every event line of a large report would be slow; only lines
+     * that mention "summary" can be one. */
+    if (end - start < 9)
+        return NULL;
+    {
+        size_t len = (size_t)(end - start);
+        const char *p = start;
+        int found = 0;
+        while (!found && (p = memchr(p, '"', len - (size_t)(p - start))) != NULL) {
+            found = (size_t)(end - p) >= 9 && memcmp(p, "\"summary\"", 9) == 0;
+            p++;
+            if (p >= end)
+                break;
+        }
+        if (!found)
+            return NULL;
+    }
+    obj = cJSON_ParseWithLength(start, (size_t)(end - start));
+    type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    if (!cJSON_IsString(type) || strcmp(type->valuestring, "summary") != 0) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Finds the last summary object of a --json report in `text`. */
+static cJSON *find_summary(const char *text, size_t len)
+{
+    const char *end = text + len;
+    cJSON *obj = NULL;
+
+    /* From the last line backwards: the summary ends every report. */
+    while (end > text && obj == NULL) {
+        const char *line_end = end;
+        const char *start = end;
+        while (start > text && start[-1] != '\n')
+            start--;
+        obj = summary_on_line(start, line_end);
+        end = start > text ? start - 1 : text;
+    }
+    if (obj == NULL) {
+        /* A summary saved on its own, pretty-printed over several lines. */
+        const cJSON *type;
+        obj = cJSON_ParseWithLength(text, len);
+        type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "summary") != 0) {
+            cJSON_Delete(obj);
+            obj = NULL;
+        }
+    }
+    return obj;
+}
+
+/* The summary of a capture file, as its exit report would have it. */
+static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
+{
+    gcm_capture cap;
+    gcm_snapshot *snap = NULL;
+    cJSON *obj = NULL;
+    char why[128];
+    int rc;
+
+    memset(&cap, 0, sizeof cap);
+    rc = gcm_capture_open(&cap, path);
+    if (rc != 0) {
+        if (rc == GCM_EIO)
+            (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
+                           gcm__errno_text(errno, why, sizeof why));
+        else
+            (void)snprintf(msg, msg_size, "'%s' is not a readable capture: %s", path,
+                           gcm_strerror(rc));
+        goto done;
+    }
+    snap = malloc(sizeof *snap);
+    if (snap == NULL) {
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        goto done;
+    }
+    /* A torn snapshot (a writer killed mid-record) still has every figure
+     * but one collection's; the report shows it the same way. */
+    (void)gcm_block_snapshot(cap.block, snap);
+    (void)gcm_capture_resolve_state(snap, 1);
+    obj = gcm_summary_json(snap);
+    if (obj == NULL)
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+done:
+    free(snap);
+    gcm_capture_close(&cap);
+    return obj;
+}
+
+/* Loads the summary of one input and checks its schema version. */
+static cJSON *load_summary(const char *path, char *msg, size_t msg_size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    cJSON *obj = NULL;
+    const cJSON *version;
+
+    if (read_file(path, &text, &len, msg, msg_size) != 0)
+        goto done;
+    if (len >= sizeof GCM_BLOCK_MAGIC - 1 &&
+        memcmp(text, GCM_BLOCK_MAGIC, sizeof GCM_BLOCK_MAGIC - 1) == 0) {
+        obj = capture_summary(path, msg, msg_size);
+        goto done;
+    }
+    obj = find_summary(text, len);
+    if (obj == NULL) {
+        (void)snprintf(msg, msg_size,
+                       "'%s' has no summary object: give a 'pygcprofiler run --json' report "
+                       "or a capture file",
+                       path);
+        goto done;
+    }
+    version = cJSON_GetObjectItemCaseSensitive(obj, "schema_version");
+    if (!cJSON_IsNumber(version)) {
+        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", path);
+        cJSON_Delete(obj);
+        obj = NULL;
+        goto done;
+    }
+    if (version->valuedouble != (double)GCM_JSON_SCHEMA_VERSION) {
+        (void)snprintf(msg, msg_size,
+                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", path,
+                       version->valuedouble, GCM_JSON_SCHEMA_VERSION);
+        cJSON_Delete(obj);
+        obj = NULL;
+        goto done;
+    }
+done:
+    free(text);
+    return obj;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static void metric_label(const metric_choice *c, char *buf, size_t size)
+{
+    if (c->generation >= 0)
+        (void)snprintf(buf, size, "gen%d.%s", c->generation, gcm_budget_metric_name(c->metric));
+    else
+        (void)snprintf(buf, size, "%s", gcm_budget_metric_name(c->metric));
+}
+
+static gcm_budget_unit display_unit(gcm_metric metric)
+{
+    switch (gcm_budget_metric_kind(metric)) {
+    case GCM_KIND_DURATION:
+        return GCM_UNIT_MS;
+    case GCM_KIND_PERCENT:
+        return GCM_UNIT_PCT;
+    default:
+        return GCM_UNIT_NONE;
+    }
+}
+
+/* Writes the change column; returns 1 when it is a regression over `limit`. */
+static int format_change(double base, double now, double limit, char *buf, size_t size)
+{
+    double pct;
+
+    if (base == 0.0) {
+        (void)snprintf(buf, size, "%s", now == 0.0 ? "0.0%" : "from 0");
+        return now > 0.0;
+    }
+    pct = 100.0 * (now - base) / base;
+    (void)snprintf(buf, size, "%+.1f%%", pct);
+    return pct > limit;
+}
+
+static int compare(const compare_args *args, const cJSON *base, const cJSON *now, char *msg,
+                   size_t msg_size)
+{
+    char line[256];
+    size_t i;
+    size_t regressed = 0;
+    int n;
+    int status = GCM__EXIT_USAGE;
+
+    /* Every figure must exist in both before anything is printed. */
+    for (i = 0; i < args->metric_count; i++) {
+        const metric_choice *c = &args->metrics[i];
+        double v;
+        size_t f;
+        for (f = 0; f < 2; f++) {
+            if (gcm_budget_measure_json(f == 0 ? base : now, c->generation, c->metric, &v) !=
+                0) {
+                char label[48];
+                metric_label(c, label, sizeof label);
+                (void)snprintf(msg, msg_size, "'%s' has no figure for '%s'", args->files[f],
+                               label);
+                goto done;
+            }
+        }
+        if (c->metric == GCM_METRIC_ALERTS) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(base, "alert_threshold_ms");
+            const cJSON *b = cJSON_GetObjectItemCaseSensitive(now, "alert_threshold_ms");
+            if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || a->valuedouble != b->valuedouble) {
+                (void)snprintf(msg, msg_size,
+                               "'alerts' differ in meaning: '%s' and '%s' were recorded with "
+                               "different --alert-threshold-ms",
+                               args->files[0], args->files[1]);
+                goto done;
+            }
+        }
+    }
+
+    status = 1;
+    n = snprintf(line, sizeof line, "%-20s %14s %14s %9s\n", "metric", "base", "new", "change");
+    if (gcm__write_all(1, line, (size_t)n) != 0)
+        goto done;
+    for (i = 0; i < args->metric_count; i++) {
+        const metric_choice *c = &args->metrics[i];
+        gcm_budget_unit unit = display_unit(c->metric);
+        char label[48];
+        char a[48];
+        char b[48];
+        char change[32];
+        double va = 0.0;
+        double vb = 0.0;
+        int worse;
+
+        (void)gcm_budget_measure_json(base, c->generation, c->metric, &va);
+        (void)gcm_budget_measure_json(now, c->generation, c->metric, &vb);
+        metric_label(c, label, sizeof label);
+        (void)gcm_budget_format_value(c->metric, unit, va, a, sizeof a);
+        (void)gcm_budget_format_value(c->metric, unit, vb, b, sizeof b);
+        worse = format_change(va, vb, args->max_regression, change, sizeof change);
+        regressed += (size_t)worse;
+        n = snprintf(line, sizeof line, "%-20s %14s %14s %9s%s\n", label, a, b, change,
+                     worse ? "  REGRESSED" : "");
+        if (n < 0 || gcm__write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) != 0)
+            goto done;
+    }
+    if (regressed > 0)
+        n = snprintf(line, sizeof line, "%zu of %zu metrics regressed by more than %g%%\n",
+                     regressed, args->metric_count, args->max_regression);
+    else
+        n = snprintf(line, sizeof line, "no metric regressed by more than %g%%\n",
+                     args->max_regression);
+    if (n < 0 || gcm__write_all(1, line, (size_t)n) != 0)
+        goto done;
+    status = regressed > 0 ? EXIT_REGRESSED : 0;
+done:
+    return status;
+}
+
+int gcm__compare_main(int argc, char **argv)
+{
+    compare_args args;
+    char msg[GCM__MSG_MAX];
+    cJSON *base = NULL;
+    cJSON *now = NULL;
+    int status = GCM__EXIT_USAGE;
+
+    msg[0] = '\0';
+    if (parse_args(&args, argc, argv, msg, sizeof msg) != 0) {
+        complain(msg, 1);
+        goto done;
+    }
+    if (args.help) {
+        status = gcm__write_all(1, usage_text, sizeof usage_text - 1) == 0 &&
+                         gcm__write_all(1, help_text, sizeof help_text - 1) == 0
+                     ? 0
+                     : 1;
+        goto done;
+    }
+    base = load_summary(args.files[0], msg, sizeof msg);
+    if (base == NULL) {
+        complain(msg, 0);
+        goto done;
+    }
+    now = load_summary(args.files[1], msg, sizeof msg);
+    if (now == NULL) {
+        complain(msg, 0);
+        goto done;
+    }
+    status = compare(&args, base, now, msg, sizeof msg);
+    if (status == GCM__EXIT_USAGE)
+        complain(msg, 0);
+done:
+    cJSON_Delete(base);
+    cJSON_Delete(now);
+    return status;
+}
