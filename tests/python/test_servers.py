@@ -1,0 +1,201 @@
+"""Real servers from PyPI under `pygcprofiler run`, on 127.0.0.1, stopped by signals.
+
+Each test serves a small app from tests/python/servers/ (copied to a scratch
+directory) under plain python and under the launcher, makes a few requests,
+sends the signal a supervisor would, and compares how the two ended: the
+launcher must not change the server's exit status or its own shutdown log,
+and adds the reports.  Waits are bounded and stragglers are killed.
+
+The servers are not needed by the rest of the suite: these tests skip when
+one is not installed (tests/requirements-servers.txt), and carry the
+`servers` marker so that CI can run them on a subset of interpreters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_launcher import clean_env, launcher_path
+from test_signals import WAIT, Started, kill_pid, summaries
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
+]
+
+APPS = Path(__file__).resolve().parent / "servers"
+JSON = ("--json", "--stats-only")
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    for source in APPS.glob("*.py"):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port, timeout=WAIT):
+    """GETs / until the server answers (bounded); returns the body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                return response.read().decode()
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def serve(prefix, args, cwd, ready, requests=3, stop=signal.SIGTERM, stream="err"):
+    """Starts a server, waits for `ready` on its stderr, makes `requests`
+    requests, sends `stop`, and returns (Started, bodies, status)."""
+    port = free_port()
+    started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+    try:
+        started.wait_for(ready, stream=stream)
+        bodies = [get(port) for _ in range(requests)]
+        os.kill(started.pid, stop)
+        status = started.finish()
+    finally:
+        started.kill()
+    return started, bodies, status
+
+
+def both(args, cwd, ready, **kwargs):
+    """serve() under plain python, then under the launcher."""
+    plain = serve([sys.executable], args, cwd, ready, **kwargs)
+    under = serve([launcher_path(), "run", *JSON], args, cwd, ready, **kwargs)
+    return plain, under
+
+
+def pids_in(bodies):
+    return {int(body.split()[1]) for body in bodies}
+
+
+def test_uvicorn_sigterm(app_dir):
+    pytest.importorskip("uvicorn")
+    args = ["-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}"]
+    (plain, _, plain_status), (under, bodies, status) = both(args, app_dir, "Uvicorn running on")
+    assert status == plain_status, (plain.stderr, under.stderr)
+    assert "Finished server process" in plain.stderr
+    assert "Finished server process" in under.stderr
+    assert pids_in(bodies) == {under.pid}
+    found = summaries(under.stderr)
+    assert set(found) == {under.pid}
+    assert found[under.pid]["gen2"]["count"] >= 3
+
+
+def test_gunicorn_two_workers_sigterm(app_dir):
+    pytest.importorskip("gunicorn")
+    log = app_dir / "gc.log"
+    args = ["-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
+    ready = "Booting worker"
+    plain = serve([sys.executable], args, app_dir, ready, requests=4)
+    started, bodies, status = serve(
+        [launcher_path(), "run", *JSON, "--log-file", str(log)], args, app_dir, ready, requests=4
+    )
+    assert status == plain[2], (plain[0].stderr, started.stderr)
+    assert "Shutting down: Master" in started.stderr
+    workers = {
+        int(line.rsplit(" ", 1)[1])
+        for line in started.stderr.splitlines()
+        if "Booting worker with pid:" in line
+    }
+    assert len(workers) == 2, started.stderr
+    assert pids_in(bodies) <= workers
+    # The master appends to gc.log; each worker writes gc.<pid>.log.
+    assert set(summaries(log.read_text())) == {started.pid}
+    for worker in workers:
+        path = app_dir / f"gc.{worker}.log"
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert set(summaries(path.read_text())) == {worker}
+
+
+def test_flask_dev_server_sigterm(app_dir):
+    pytest.importorskip("flask")
+    args = ["-m", "flask", "--app", "flask_app", "run", "--port", "{port}"]
+    (plain, _, plain_status), (under, bodies, status) = both(args, app_dir, "Running on")
+    assert status == plain_status, (plain.stderr, under.stderr)
+    assert pids_in(bodies) == {under.pid}
+    assert set(summaries(under.stderr)) == {under.pid}
+
+
+def reloader_run(prefix, args, cwd, ready, tag, stream="err"):
+    """Like serve(), for a server whose reloader re-executes the program: the
+    child that serves prints '<tag> <pid>' (the reloader may print one too),
+    and is killed if it outlives us."""
+    port = free_port()
+    started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+    child = None
+    try:
+        started.wait_for(ready, stream=stream)
+        bodies = [get(port) for _ in range(2)]
+        child = next(iter(pids_in(bodies)))
+        started.wait_for(f"{tag} {child}\n", stream="err")
+        os.kill(started.pid, signal.SIGTERM)
+        status = started.finish()
+    finally:
+        started.kill()
+        if child is not None:
+            kill_pid(child)
+    return started, bodies, status, child
+
+
+def test_flask_debug_reloader_child_is_not_monitored(app_dir):
+    # app.run(debug=True): werkzeug's reloader re-executes sys.orig_argv, a
+    # plain python that the launcher did not start, so the child that serves
+    # is not reported (README, web frameworks) until --follow-children.
+    pytest.importorskip("flask")
+    args = ["flask_app.py", "{port}"]
+    plain = reloader_run([sys.executable], args, app_dir, "serving ", "serving")
+    under = reloader_run([launcher_path(), "run", *JSON], args, app_dir, "serving ", "serving")
+    started, bodies, status, child = under
+    assert status == plain[2], (plain[0].stderr, started.stderr)
+    assert pids_in(bodies) == {child} != {started.pid}
+    assert set(summaries(started.stderr)) == {started.pid}
+
+
+def test_django_runserver_noreload(app_dir):
+    pytest.importorskip("django")
+    args = ["django_app.py", "runserver", "--noreload", "127.0.0.1:{port}"]
+    (plain, _, plain_status), (under, bodies, status) = both(
+        args, app_dir, "Quit the server with", stream="out"
+    )
+    assert status == plain_status, (plain.stderr, under.stderr)
+    assert pids_in(bodies) == {under.pid}
+    assert set(summaries(under.stderr)) == {under.pid}
+
+
+def test_django_autoreloader_child_is_not_monitored(app_dir):
+    pytest.importorskip("django")
+    args = ["django_app.py", "runserver", "127.0.0.1:{port}"]
+    ready = "Quit the server with"
+    plain = reloader_run([sys.executable], args, app_dir, ready, "django", stream="out")
+    under = reloader_run([launcher_path(), "run", *JSON], args, app_dir, ready, "django", "out")
+    started, bodies, status, _ = under
+    assert status == plain[2], (plain[0].stderr, started.stderr)
+    # The reloader is our process; the one that serves is a plain re-executed python.
+    assert started.pid not in pids_in(bodies)
+    assert set(summaries(started.stderr)) == {started.pid}
+
+
+def test_clean_env_keeps_the_servers_importable():
+    # The servers come from the venv that runs pytest, found through sys.executable.
+    assert "PYTHONPATH" not in clean_env()
