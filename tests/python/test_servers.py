@@ -14,7 +14,6 @@ one is not installed (tests/requirements-servers.txt), and carry the
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -25,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_launcher import clean_env, launcher_path
+from test_launcher import launcher_path
 from test_signals import WAIT, Started, kill_pid, summaries
 
 pytestmark = [
@@ -194,8 +193,3 @@ def test_django_autoreloader_child_is_not_monitored(app_dir):
     # The reloader is our process; the one that serves is a plain re-executed python.
     assert started.pid not in pids_in(bodies)
     assert set(summaries(started.stderr)) == {started.pid}
-
-
-def test_clean_env_keeps_the_servers_importable():
-    # The servers come from the venv that runs pytest, found through sys.executable.
-    assert "PYTHONPATH" not in clean_env()
