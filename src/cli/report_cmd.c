@@ -318,8 +318,8 @@ static void open_error(const char *path, int code, int err, char *msg, size_t ms
         break;
     case GCM_EVERSION:
         (void)snprintf(msg, msg_size,
-                       "capture '%s' has a newer format than this pygcprofiler reads "
-                       "(layout version %u): use a newer pygcprofiler",
+                       "capture '%s' has a format version this pygcprofiler cannot read "
+                       "(it reads layout version %u): use a newer pygcprofiler",
                        path, GCM_LAYOUT_VERSION);
         break;
     case GCM_EBYTEORDER:
