@@ -80,6 +80,16 @@ int gcm_capture_writer_alive(int64_t pid, uint64_t start_ticks);
  * treats RUNNING as gone. */
 int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive);
 
+/* Takes the snapshot a report of `cap` needs and settles the writer's state
+ * (gcm_capture_resolve_state with `check_alive`).  A writer that exited or
+ * is gone cannot move the sequence counter any more, so its figures are
+ * copied once, from a private copy with the counter made even, instead of
+ * through gcm_block_snapshot's retries: a counter left odd by a writer that
+ * died mid-record costs nothing.  Returns 0, or GCM_EBUSY with out->torn = 1
+ * when the counter was odd (the figures of one collection may be partly
+ * counted), GCM_ENOMEM, or GCM_EINVAL.  Sets *gone as resolve_state returns. */
+int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_alive, int *gone);
+
 /* Copies the header's metadata text of `b` into `out` (`size` bytes, at
  * least 1): bounded, always NUL-terminated, with control bytes other than
  * '\n' replaced by '?', so hostile bytes cannot leave the copy's lines. */

@@ -613,9 +613,12 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
     }
     /* GCM_EBUSY still fills the snapshot: a writer that died holding the
      * sequence counter odd left one collection partly counted. */
-    rc = gcm_block_snapshot(cap->block, snap);
+    rc = gcm_capture_snapshot(cap, snap, 1, &facts.gone);
+    if (rc != 0 && rc != GCM_EBUSY) {
+        complain(gcm_strerror(rc));
+        goto done;
+    }
     facts.torn = rc == GCM_EBUSY || snap->torn;
-    facts.gone = gcm_capture_resolve_state(snap, 1);
     if (facts.torn)
         add_warning(&facts, snap->state == GCM_STATE_RUNNING
                                 ? "the writer is in the middle of recording a collection; its "

@@ -11,8 +11,10 @@
 #include "gc_monitor/capture.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -324,6 +326,44 @@ int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive)
     gone = 1;
 done:
     return gone;
+}
+
+int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_alive, int *gone)
+{
+    const gcm_header *h;
+    gcm_block *copy = NULL;
+    uint32_t state;
+    uint64_t seq;
+    int status = GCM_EINVAL;
+
+    if (cap == NULL || cap->block == NULL || out == NULL || gone == NULL)
+        goto done;
+    h = &cap->block->header;
+    state = atomic_load_explicit(&h->state, memory_order_acquire);
+    if (state == GCM_STATE_RUNNING && check_alive &&
+        gcm_capture_writer_alive(h->pid, h->process_start_ticks)) {
+        /* A live writer: the seqlock sorts out what is consistent. */
+        status = gcm_block_snapshot(cap->block, out);
+    } else {
+        /* Only the header and the aggregates are read by the snapshot. */
+        copy = malloc(offsetof(gcm_block, ring));
+        if (copy == NULL) {
+            status = GCM_ENOMEM;
+            goto done;
+        }
+        memcpy(copy, cap->block, offsetof(gcm_block, ring));
+        seq = GCM__LOAD(&copy->agg.seq);
+        GCM__STORE(&copy->agg.seq, seq & ~(uint64_t)1);
+        status = gcm_block_snapshot(copy, out);
+        if (status == 0 && (seq & 1u)) {
+            out->torn = 1;
+            status = GCM_EBUSY;
+        }
+    }
+    *gone = gcm_capture_resolve_state(out, check_alive);
+done:
+    free(copy);
+    return status;
 }
 
 /* Returns the length of the well-formed UTF-8 sequence at `s` (`n` bytes
