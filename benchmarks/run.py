@@ -208,12 +208,14 @@ class Variant:
     name: str
     argv: list[str]
     note: str = ""
+    capture: Path | None = None  # a capture file the run creates: removed around each run
 
 
 @dataclass
 class Result:
     elapsed: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    capture_bytes: int = 0
     collections: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -254,8 +256,13 @@ def overhead(variants: list[Variant], rounds: int, iterations: int) -> dict[str,
         order = variants[shift:] + variants[:shift]
         log(f"overhead round {r + 1}/{rounds}: " + " ".join(v.name for v in order))
         for v in order:
+            if v.capture is not None:
+                v.capture.unlink(missing_ok=True)
             try:
                 out = run_workload(v.argv + ["--iterations", str(iterations)])
+                if v.capture is not None:
+                    results[v.name].capture_bytes = v.capture.stat().st_size
+                    v.capture.unlink()
                 results[v.name].elapsed.append(float(out["elapsed_s"]))
                 results[v.name].cpu.append(float(out["cpu_s"]))
                 results[v.name].collections.append(list(out["collections"]))
@@ -318,6 +325,32 @@ def print_overhead(variants: list[Variant], results: dict[str, Result],
         if v.note:
             print(f"   {v.name}: {v.note}")
     out["overhead"] = rows
+
+
+def supports_capture(launcher: Path) -> bool:
+    proc = subprocess.run([str(launcher), "run", "--help"], capture_output=True, text=True)
+    return "--output" in proc.stdout
+
+
+def capture_vs_anonymous(results: dict[str, Result], out: dict[str, Any]) -> None:
+    print()
+    print("5. CAPTURE FILE: `run -o FILE` against `run` (anonymous memory), from the "
+          "overhead rounds above")
+    cap, anon = "ours, run -o FILE", "ours, run --stats-only"
+    if cap not in results or anon not in results:
+        print("   not measured: this launcher has no -o (the capture file has not landed)")
+    else:
+        wall = per_round_ratios(results, cap, anon)
+        cpu = per_round_ratios(results, cap, anon, cpu=True)
+        if not wall:
+            print("   failed: " + (results[cap].failures[-1:] or ["?"])[0][:300])
+        else:
+            print(f"   loop wall, -o FILE / anonymous: {fmt_ratio(ratio_stats(wall))}   "
+                  f"CPU: {fmt_ratio(ratio_stats(cpu))}   ({len(wall)} rounds; capture file "
+                  f"{results[cap].capture_bytes / 2**20:.1f} MB)")
+            out["capture"] = {"wall": ratio_stats(wall), "cpu": ratio_stats(cpu),
+                              "capture_bytes": results[cap].capture_bytes}
+    print("   LIVE VIEW (`pygcprofiler live`): not measured yet; it comes with the live issue")
 
 
 # ---------------------------------------------------------------- callgrind
@@ -722,6 +755,13 @@ def main() -> int:
                                     [str(launcher), "run", "--stats-only",
                                      *wl_args("none", None, **common)],
                                     "pygcprofiler run --stats-only workload.py"))
+            if supports_capture(launcher):
+                capture = workdir / "bench.gcmcap"
+                variants.append(Variant("ours, run -o FILE",
+                                        [str(launcher), "run", "--stats-only", "-o", str(capture),
+                                         *wl_args("none", None, **common)],
+                                        "pygcprofiler run --stats-only -o FILE workload.py "
+                                        "(the block in a capture file)", capture))
     if orig is not None:
         variants.append(Variant("original 0.3.6, GCMonitor",
                                 [str(venv_python(orig)), *wl_args("lib", None, **common)],
@@ -754,9 +794,7 @@ def main() -> int:
         print()
         print("4. SCALE: skipped (pass --full for the 1M-collection runs)")
 
-    print()
-    print("5. CAPTURE FILE (-o FILE) and LIVE VIEW: not measured yet; they come with the "
-          "capture and live issues")
+    capture_vs_anonymous(results, out)
     print()
     print(f"total benchmark time: {time.monotonic() - began:.0f} s")
     if args.json_out:
