@@ -707,6 +707,33 @@ open_log_file(const gcm__recorder *self)
     return rc == 0 ? fd : -1;
 }
 
+/* Starts a fork child's text report with a line that says whose it is:
+ * several processes' reports may share stderr, and the text format, unlike
+ * JSON, names no pid.  A failed write is ignored, like the report's own. */
+static void
+write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
+{
+    char line[96];
+    size_t done = 0;
+    int len;
+
+    if (self->config.json || (int64_t)getpid() == self->origin_pid)
+        return;
+    len = snprintf(line, sizeof line, "GMEM Report of pid %lld (forked from pid %lld)\n",
+                   (long long)snap->pid, (long long)snap->ppid);
+    if (len <= 0 || (size_t)len >= sizeof line)
+        return;
+    while (done < (size_t)len) {
+        ssize_t n = write(fd, line + done, (size_t)len - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        done += (size_t)n;
+    }
+}
+
 static PyObject *
 recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 {
@@ -768,6 +795,7 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
      * is given up silently: the program's own outcome matters more. */
     if (fd >= 0) {
         Py_BEGIN_ALLOW_THREADS
+        write_child_label(self, snap, fd);
         rc = gcm_report_render_fd(&in, fd);
         Py_END_ALLOW_THREADS
     }

@@ -242,3 +242,17 @@ def test_sys_exit_status_of_a_child_is_its_own(tmp_path):
     under = launch(tmp_path, script)
     assert tagged(plain.stdout, "status") == tagged(under.stdout, "status") == [5]
     assert under.returncode == plain.returncode == 0
+
+
+def test_text_reports_of_children_name_their_pid(tmp_path):
+    # The text format has no pid of its own: a child's report says whose it is.
+    script = write_script(tmp_path, FORK_SYS_EXIT)
+    proc = launch(tmp_path, script, "--stats-only")
+    assert proc.returncode == 0, proc.stderr
+    children = tagged(proc.stdout, "children")
+    (parent,) = tagged(proc.stdout, "parent")
+    labels = [line for line in proc.stderr.splitlines() if line.startswith("GMEM Report of pid")]
+    assert sorted(labels) == sorted(
+        f"GMEM Report of pid {child} (forked from pid {parent})" for child in children
+    )
+    assert proc.stderr.count("=== GC MONITORING SUMMARY ===") == 3
