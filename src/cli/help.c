@@ -31,6 +31,7 @@ static const char usage_text[] =
     "usage: pygcprofiler run [options] [--] TARGET [args...]\n"
     "       where TARGET is script.py, a directory or zip with __main__.py,\n"
     "       -m module or -c code, exactly as python takes it\n"
+    "       pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]\n"
     "       pygcprofiler --help | --version\n";
 
 int gcm__print_usage(int fd)
@@ -153,7 +154,8 @@ int gcm__print_help(int fd)
         "  pygcprofiler run --json --log-file gc.jsonl -m uvicorn main:app\n"
         "  pygcprofiler run --stats-only -c 'import json'\n"
         "  python -m gc_monitor run --terminal-flamegraph server.py\n"
-        "\nExit status: the program's own, or 2 for bad input (the program never starts).\n";
+        "\nExit status: the program's own, 2 for bad input (the program never starts), or\n"
+        "3 when the program succeeded but broke a --fail-on rule (see docs/ci.md).\n";
 
     if (gcm__print_usage(fd) != 0 || gcm__write_all(fd, intro, sizeof intro - 1) != 0)
         goto done;
