@@ -88,10 +88,13 @@ def pids_in(bodies):
     return {int(body.split()[1]) for body in bodies}
 
 
-def test_uvicorn_sigterm(app_dir):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_uvicorn_stopped(app_dir, stop):
     pytest.importorskip("uvicorn")
     args = ["-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}"]
-    (plain, _, plain_status), (under, bodies, status) = both(args, app_dir, "Uvicorn running on")
+    (plain, _, plain_status), (under, bodies, status) = both(
+        args, app_dir, "Uvicorn running on", stop=stop
+    )
     assert status == plain_status, (plain.stderr, under.stderr)
     assert "Finished server process" in plain.stderr
     assert "Finished server process" in under.stderr
