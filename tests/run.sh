@@ -35,6 +35,7 @@ environment:
   GCM_C_BUILD     build directory of the C unit tests (default: REPO/build/c-tests)
   GCM_PYTEST_PATHS  test files or directories for pytest, space separated
                   (default: tests/python)
+  GCM_PYTEST_PRELOAD  LD_PRELOAD for the pytest process only (a sanitizer runtime)
 EOF
 }
 
@@ -128,7 +129,10 @@ if [ "$do_tests" = 1 ]; then
 	export VIRTUAL_ENV=$VENV PATH=$VENV/bin:$PATH
 	rc=0
 	read -r -a paths <<<"${GCM_PYTEST_PATHS:-tests/python}"
-	"$VENV/bin/python" -m pytest "${paths[@]}" "$@" || rc=$?
+	# A sanitizer runtime is preloaded into pytest alone: bash itself crashes under TSan's.
+	run=("$VENV/bin/python")
+	[ -z "${GCM_PYTEST_PRELOAD:-}" ] || run=(env LD_PRELOAD="$GCM_PYTEST_PRELOAD" "${run[@]}")
+	"${run[@]}" -m pytest "${paths[@]}" "$@" || rc=$?
 	# pytest's 5 means that no test was collected: a broken test tree, never a success.
 	[ "$rc" != 5 ] || die "pytest collected no tests in ${paths[*]}"
 	[ "$rc" = 0 ] || die "pytest failed (exit status $rc)"
