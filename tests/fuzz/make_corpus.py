@@ -54,12 +54,18 @@ def main() -> None:
     rng = random.Random(20261128)
     with tempfile.TemporaryDirectory() as tmp:
         exited = record(launcher, Path(tmp) / "a.gcm", "")
-        killed = record(launcher, Path(tmp) / "b.gcm", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+        killed = record(
+            launcher,
+            Path(tmp) / "b.gcm",
+            "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+        )
     seq = struct.unpack_from("<Q", exited, OFF_SEQ)[0]
     files = {
         "exited.gcm": exited,
         "killed.gcm": killed,
-        "died-mid-record.gcm": patched(patched(exited, OFF_SEQ, struct.pack("<Q", seq | 1)), OFF_STATE, b"\0\0\0\0"),
+        "died-mid-record.gcm": patched(
+            patched(exited, OFF_SEQ, struct.pack("<Q", seq | 1)), OFF_STATE, b"\0\0\0\0"
+        ),
         "truncated-ring.gcm": exited[: RING + 100],
         "header-only.gcm": exited[:HEADER_SIZE],
         "half-magic.gcm": exited[:5],
@@ -68,11 +74,14 @@ def main() -> None:
         "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 2)),
         "other-byte-order.gcm": patched(exited, OFF_BYTE_ORDER, struct.pack(">I", 0x01020304)),
         "bad-capacity.gcm": patched(exited, OFF_CAPACITY, struct.pack("<Q", 17)),
-        "hostile-ring.gcm": exited[:RING] + bytes(rng.getrandbits(8) for _ in range(len(exited) - RING)),
+        "hostile-ring.gcm": exited[:RING]
+        + bytes(rng.getrandbits(8) for _ in range(len(exited) - RING)),
         "hostile-aggregates.gcm": exited[: OFF_SEQ + 8]
         + bytes(rng.getrandbits(8) for _ in range(AGG_SIZE - 8))
         + exited[RING:],
-        "hostile-meta.gcm": patched(exited, OFF_META, bytes(rng.getrandbits(8) | 1 for _ in range(8192))),
+        "hostile-meta.gcm": patched(
+            exited, OFF_META, bytes(rng.getrandbits(8) | 1 for _ in range(8192))
+        ),
         "hostile-state.gcm": patched(exited, OFF_STATE, struct.pack("<I", 7)),
         "random.bin": bytes(rng.getrandbits(8) for _ in range(4096)),
     }

@@ -54,7 +54,9 @@ COUNTING = textwrap.dedent(
 )
 
 
-def start(tmp_path: Path, tail: str, *options: str, batches: int = 3) -> tuple[subprocess.Popen, Path]:
+def start(
+    tmp_path: Path, tail: str, *options: str, batches: int = 3
+) -> tuple[subprocess.Popen, Path]:
     script = tmp_path / "prog.py"
     script.write_text(COUNTING + textwrap.dedent(tail))
     capture = tmp_path / "run.gcm"
@@ -105,7 +107,9 @@ def wait_for_line(proc: subprocess.Popen, batches: int) -> str:
     lines = []
     while len(lines) < batches:
         line = proc.stdout.readline()
-        assert line, f"the program ended early: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
+        assert line, (
+            f"the program ended early: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
+        )
         lines.append(line)
     return "".join(lines)
 
@@ -268,8 +272,16 @@ def test_full_disk_fails_at_start(tmp_path, how):
     try:
         # 65536 events need about 3.2 MB: more than either limit allows.
         proc = subprocess.run(
-            [str(launcher_path()), "run", "-o", str(capture), "--buffer-events", "65536",
-             "-c", f"open({str(marker)!r}, 'w')"],
+            [
+                str(launcher_path()),
+                "run",
+                "-o",
+                str(capture),
+                "--buffer-events",
+                "65536",
+                "-c",
+                f"open({str(marker)!r}, 'w')",
+            ],
             capture_output=True,
             text=True,
             timeout=TIMEOUT,

@@ -217,6 +217,7 @@ def test_help_lists_every_option_with_default(args):
         "prompt",
         "buffer-events",
         "python",
+        "output",
         "fail-on",
     ]
     assert sorted(entries) == sorted([f"--{flag}" for flag in expected] + ["--help", "--version"])
