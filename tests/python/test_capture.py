@@ -183,6 +183,33 @@ def test_report_while_the_writer_runs(tmp_path):
     assert "State: running" in text.stdout
 
 
+def test_reports_of_a_busy_writer_are_consistent(tmp_path):
+    # The writer collects without pause while reports are taken: each one
+    # must be a consistent snapshot, whose generations and buckets add up to
+    # its count, and counts never go backwards.
+    tail = """
+    print("busy", flush=True)
+    while True:
+        batch(1)
+    """
+    proc, capture = start(tmp_path, tail, batches=1)
+    counts = []
+    try:
+        wait_for_line(proc, 2)
+        for _ in range(5):
+            objects = report_json(capture)
+            summary = summary_of(objects)
+            assert objects[0]["state"] == "running"
+            assert summary["count"] == sum(summary[f"gen{g}"]["count"] for g in range(3))
+            assert summary["count"] == sum(b["count"] for b in summary["buckets"])
+            counts.append(summary["count"])
+    finally:
+        proc.kill()
+        proc.wait(timeout=TIMEOUT)
+    assert counts == sorted(counts)
+    assert counts[-1] > counts[0]
+
+
 def test_fork_child_never_writes_into_the_parents_file(tmp_path):
     tail = """
     pid = os.fork()
