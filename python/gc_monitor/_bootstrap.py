@@ -13,7 +13,10 @@ __main__, a directory or zip through runpy like ``python dir``, ``-m`` through
 runpy._run_module_as_main like ``python -m``, ``-c`` as ``python -c``), and
 then finishes like the interpreter: print an uncaught exception through
 sys.excepthook without the bootstrap's frames, wait for non-daemon threads,
-write the report, and exit with python's status.
+write the report, and exit with python's status.  A SIGTERM or SIGHUP whose
+inherited action was the default writes the report and then kills the
+process by the same signal; multiprocessing's fork workers report through a
+multiprocessing.util finalizer (see _Reporter).
 
 Only os and sys are imported here at start-up (both are already loaded);
 everything else is imported when, and only if, the target form needs it, so
