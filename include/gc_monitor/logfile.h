@@ -55,6 +55,14 @@ int gcm_logfile_open(const char *path, int *fd_out);
 int gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_out,
                            size_t name_size);
 
+/* Makes a relative `path` (a NUL-terminated string in a buffer of `size`
+ * bytes) absolute against the current directory, in place, so that a report
+ * still lands where the user asked after the program changes directory.
+ * Returns 0 (an empty or absolute path is left as it is), GCM_ENOMEM when the
+ * result would not fit (path unchanged), or GCM_EIO when the current
+ * directory cannot be read (errno says why; path unchanged). */
+int gcm_logfile_absolute(char *path, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -136,3 +136,35 @@ gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_ou
 done:
     return status;
 }
+
+int
+gcm_logfile_absolute(char *path, size_t size)
+{
+    char cwd[4096];
+    size_t cwd_len;
+    size_t len;
+    int status = GCM_EINVAL;
+
+    if (path == NULL || size == 0)
+        goto done;
+    status = 0;
+    if (path[0] == '\0' || path[0] == '/')
+        goto done;
+    if (getcwd(cwd, sizeof cwd) == NULL) {
+        status = errno == ERANGE ? GCM_ENOMEM : GCM_EIO;
+        goto done;
+    }
+    cwd_len = strlen(cwd);
+    len = strlen(path);
+    /* cwd, a '/' unless cwd is the root, path, and the terminator. */
+    if (cwd_len + 1 + len + 1 > size) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+    memmove(path + cwd_len + (cwd[cwd_len - 1] == '/' ? 0 : 1), path, len + 1);
+    memcpy(path, cwd, cwd_len);
+    if (cwd[cwd_len - 1] != '/')
+        path[cwd_len] = '/';
+done:
+    return status;
+}

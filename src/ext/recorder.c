@@ -375,6 +375,13 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
     if (self == NULL)
         goto done;
     self->config = *cfg;
+    /* The report files are opened at exit, when the program may have changed
+     * directory (gunicorn --chdir, daemons): they are resolved now, where
+     * the user named them.  A path that cannot be made absolute stays as it
+     * was, which is no worse. */
+    (void)gcm_logfile_absolute(self->config.log_file, sizeof self->config.log_file);
+    (void)gcm_logfile_absolute(self->config.flamegraph_file,
+                               sizeof self->config.flamegraph_file);
     if (self->config.output[0] != '\0') {
         /* -o FILE: the block lives in a shared mapping of the file. */
         if (capture_new(&self->config, &self->block, &self->block_size) != 0)

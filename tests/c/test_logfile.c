@@ -258,6 +258,37 @@ test_child_runs_out_of_names(void)
     }
 }
 
+static void
+test_absolute_paths(void)
+{
+    char cwd[512];
+    char path[600];
+    char expected[700];
+    char small[8];
+
+    GCM_CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    (void)snprintf(path, sizeof path, "logs/gc.log");
+    GCM_CHECK_EQ_INT(gcm_logfile_absolute(path, sizeof path), 0);
+    (void)snprintf(expected, sizeof expected, "%s/logs/gc.log", cwd);
+    GCM_CHECK_STREQ(path, expected);
+    /* Absolute and empty paths stay as they are. */
+    GCM_CHECK_EQ_INT(gcm_logfile_absolute(path, sizeof path), 0);
+    GCM_CHECK_STREQ(path, expected);
+    path[0] = '\0';
+    GCM_CHECK_EQ_INT(gcm_logfile_absolute(path, sizeof path), 0);
+    GCM_CHECK_STREQ(path, "");
+    /* Too long for the buffer: refused, unchanged. */
+    (void)snprintf(small, sizeof small, "gc.log");
+    GCM_CHECK_EQ_INT(gcm_logfile_absolute(small, sizeof small), GCM_ENOMEM);
+    GCM_CHECK_STREQ(small, "gc.log");
+    /* In the root directory no second '/' is added. */
+    GCM_CHECK(chdir("/") == 0);
+    (void)snprintf(path, sizeof path, "gc.log");
+    GCM_CHECK_EQ_INT(gcm_logfile_absolute(path, sizeof path), 0);
+    GCM_CHECK_STREQ(path, "/gc.log");
+    GCM_CHECK(chdir(cwd) == 0);
+}
+
 int
 main(void)
 {
@@ -275,6 +306,7 @@ main(void)
     GCM_RUN(test_child_skips_planted_symlink);
     GCM_RUN(test_child_refusals);
     GCM_RUN(test_child_runs_out_of_names);
+    GCM_RUN(test_absolute_paths);
     /* Every case removed its files: rmdir fails if one was left behind. */
     GCM_CHECK(rmdir(dir) == 0);
     return 0;

@@ -256,3 +256,32 @@ def test_text_reports_of_children_name_their_pid(tmp_path):
         f"GMEM Report of pid {child} (forked from pid {parent})" for child in children
     )
     assert proc.stderr.count("=== GC MONITORING SUMMARY ===") == 3
+
+
+def test_log_files_stay_where_named_after_chdir(tmp_path):
+    # gunicorn --chdir and daemons change directory before they exit: the
+    # reports still go where the relative --log-file pointed at start.
+    (tmp_path / "elsewhere").mkdir()
+    script = write_script(
+        tmp_path,
+        """
+        import gc, os, sys, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        gc.collect()
+        os.chdir("elsewhere")
+        pid = os.fork()
+        if pid == 0:
+            gc.collect()
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        print("child", pid)
+        print("parent", os.getpid())
+        """,
+    )
+    proc = launch(tmp_path, script, *JSON, "--log-file", "gc.log")
+    assert proc.returncode == 0, proc.stderr
+    (child,) = tagged(proc.stdout, "child")
+    (parent,) = tagged(proc.stdout, "parent")
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert set(summaries((tmp_path / "gc.log").read_text())) == {parent}
+    assert set(summaries((tmp_path / f"gc.{child}.log").read_text())) == {child}
