@@ -48,6 +48,7 @@ typedef struct gcm_config {
     char output[GCM_PATH_MAX];      /* -o/--output (launcher only): the capture file, "" for none */
     uint32_t fail_on_count;         /* --fail-on: how many rules */
     gcm_budget_rule fail_on[GCM_MAX_RULES]; /* --fail-on (launcher only), in the order given */
+    int follow_children;            /* --follow-children (launcher only): new interpreters too */
 } gcm_config;
 
 /* How an option takes its value. */

@@ -75,6 +75,8 @@ static const gcm_option options[] = {
      "record into a new crash-safe capture file at PATH (-o); read it with 'report'"},
     {"fail-on", NULL, GCM_OPT_RULES, GCM_SCOPE_CLI, "RULE", NULL,
      "exit 3 if the run breaks RULE, such as 'p99>10ms' (repeatable)"},
+    {"follow-children", NULL, GCM_OPT_FLAG, GCM_SCOPE_CLI, NULL, NULL,
+     "monitor the Python processes the program starts too (spawn, subprocess)"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -116,6 +118,7 @@ static const option_rule rules[] = {
     {FIELD(python)},
     {FIELD(output)},
     {FIELD(fail_on), .count_offset = offsetof(gcm_config, fail_on_count)},
+    {FIELD(follow_children)},
 };
 
 _Static_assert(sizeof rules / sizeof rules[0] == OPTION_COUNT,

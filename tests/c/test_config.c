@@ -87,12 +87,12 @@ static void test_table_invariants(void)
         "interval", "json", "stats-only", "dump-objects", "dump-garbage", "log-file",
         "alert-threshold-ms", "flamegraph-file", "flamegraph-bucket", "terminal-flamegraph",
         "terminal-flamegraph-width", "terminal-flamegraph-color", "duration-buckets", "prompt",
-        "buffer-events", "python", "output", "fail-on"};
+        "buffer-events", "python", "output", "fail-on", "follow-children"};
     static const char *const keywords[] = {
         "interval", "json_output", "stats_only", "dump_objects", "dump_garbage", "log_file",
         "alert_threshold_ms", "flamegraph_file", "flamegraph_bucket", "terminal_flamegraph",
         "terminal_flamegraph_width", "terminal_flamegraph_color", "duration_buckets",
-        "enable_prompt", "buffer_events", NULL, NULL, NULL};
+        "enable_prompt", "buffer_events", NULL, NULL, NULL, NULL};
     size_t count = 0;
     const gcm_option *opts = gcm_config_options(&count);
     size_t i;
@@ -783,6 +783,7 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     /* Two uses append; the second has a '%' the encoding must protect. */
     set_ok(cfg, "fail-on", "gen2.p99>20ms");
     set_ok(cfg, "fail-on", "share >= 2.5%,uncollectable>0");
+    set_ok(cfg, "follow-children", NULL);
 }
 
 static void test_encode_defaults_exactly(void)
@@ -798,7 +799,7 @@ static void test_encode_defaults_exactly(void)
                     "alert-threshold-ms=50;flamegraph-file=;flamegraph-bucket=5;"
                     "terminal-flamegraph=0;terminal-flamegraph-width=80;"
                     "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-                    "buffer-events=65536;python=;output=;fail-on=");
+                    "buffer-events=65536;python=;output=;fail-on=;follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 

@@ -219,6 +219,7 @@ def test_help_lists_every_option_with_default(args):
         "python",
         "output",
         "fail-on",
+        "follow-children",
     ]
     assert sorted(entries) == sorted([f"--{flag}" for flag in expected] + ["--help", "--version"])
     for flag in expected:
