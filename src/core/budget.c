@@ -665,6 +665,15 @@ size_t gcm_budget_describe(const gcm_budget_rule *rule, const gcm_budget_verdict
     (void)gcm_budget_format_value(rule->metric, rule->unit, verdict->measured, measured,
                                   sizeof measured);
     (void)gcm_budget_format_value(rule->metric, rule->unit, rule->limit, limit, sizeof limit);
+    /* "max 50ms > 50ms" would read as a contradiction: a pause just over the
+     * limit is shown to the nanosecond instead. */
+    if (strcmp(measured, limit) == 0 && verdict->measured != rule->limit &&
+        gcm_budget_metric_kind(rule->metric) == GCM_KIND_DURATION) {
+        (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, verdict->measured, measured,
+                                      sizeof measured);
+        (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, rule->limit, limit,
+                                      sizeof limit);
+    }
     n = snprintf(buf, size, "%s %s%s %s %s", name, measured, verdict->broken ? "" : ", not",
                  gcm_budget_op_text(rule->op), limit);
     if (n < 0) {

@@ -368,6 +368,17 @@ static void test_verdicts(void)
     GCM_CHECK_STREQ(line, "gen2.count 12 < 13");
     gcm_budget_describe(&rules[4], &verdicts[4], line, sizeof line);
     GCM_CHECK_STREQ(line, "share 2.803%, not > 2.803%");
+    /* A figure that rounds to the limit is shown to the nanosecond. */
+    {
+        gcm_budget_rule near = parse_ok("max>149.9999ms");
+        gcm_budget_verdict v = {150e6, 1};
+        gcm_budget_rule exact = parse_ok("max>=150ms");
+        gcm_budget_verdict at = {150e6, 1};
+        gcm_budget_describe(&near, &v, line, sizeof line);
+        GCM_CHECK_STREQ(line, "max 150000000ns > 149999900ns");
+        gcm_budget_describe(&exact, &at, line, sizeof line);
+        GCM_CHECK_STREQ(line, "max 150ms >= 150ms");
+    }
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 0, &sum, NULL), 0);
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 1, NULL, verdicts), GCM_EINVAL);
 }
