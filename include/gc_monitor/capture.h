@@ -102,7 +102,8 @@ int gcm_capture_meta_get(const char *meta, const char *key, char *out, size_t si
 
 /* Recomputes the alert counts and duration buckets of `snap` (every
  * generation and the total) for another threshold and other bucket bounds,
- * from the histogram, and stores the new threshold and bounds in it.  A
+ * from the histogram, and stores the new threshold and bounds in it.  Only
+ * the figures whose limit changed are recomputed; the others stay exact.  A
  * histogram bucket that straddles a new limit is counted by its midpoint;
  * *approximate is set to 1 when any non-empty bucket did.  `bounds` must be
  * strictly increasing and `count` 1..GCM_MAX_BUCKETS.  Returns 0 or

@@ -466,17 +466,21 @@ done:
     return status;
 }
 
-/* Reclassifies one generation's histogram.  A bucket's values lie in
- * [lo, hi] clamped to the generation's exact [min, max], so a bucket whose
- * clamped range sits wholly on one side of a limit is placed exactly. */
-static void reclassify_gen(gcm_gen_snapshot *g, uint64_t threshold, uint32_t count,
-                           const uint64_t *bounds, int *approximate)
+/* Reclassifies one generation's histogram for a new threshold (when
+ * `threshold_too`) and new bounds (when `buckets_too`).  A bucket's values
+ * lie in [lo, hi] clamped to the generation's exact [min, max], so a bucket
+ * whose clamped range sits wholly on one side of a limit is placed exactly. */
+static void reclassify_gen(gcm_gen_snapshot *g, int threshold_too, uint64_t threshold,
+                           int buckets_too, uint32_t count, const uint64_t *bounds,
+                           int *approximate)
 {
     uint32_t i;
     uint32_t k;
 
-    g->alerts = 0;
-    memset(g->buckets, 0, sizeof g->buckets);
+    if (threshold_too)
+        g->alerts = 0;
+    if (buckets_too)
+        memset(g->buckets, 0, sizeof g->buckets);
     for (i = 0; i < GCM_HIST_BUCKETS; i++) {
         uint64_t n = g->hist[i];
         uint64_t lo;
@@ -495,19 +499,23 @@ static void reclassify_gen(gcm_gen_snapshot *g, uint64_t threshold, uint32_t cou
         if (lo > hi)
             lo = hi;
         mid = lo + (hi - lo) / 2u;
-        if (gcm_is_alert(mid, threshold)) {
-            g->alerts += n;
-            if (!gcm_is_alert(lo, threshold))
+        if (threshold_too) {
+            if (gcm_is_alert(mid, threshold)) {
+                g->alerts += n;
+                if (!gcm_is_alert(lo, threshold))
+                    *approximate = 1;
+            } else if (gcm_is_alert(hi, threshold)) {
                 *approximate = 1;
-        } else if (gcm_is_alert(hi, threshold)) {
-            *approximate = 1;
+            }
         }
-        /* Bucket k holds (bounds[k-1], bounds[k]]; k == count is the rest. */
-        for (k = 0; k < count && mid > bounds[k]; k++)
-            ;
-        g->buckets[k] += n;
-        if ((k > 0 && lo <= bounds[k - 1]) || (k < count && hi > bounds[k]))
-            *approximate = 1;
+        if (buckets_too) {
+            /* Bucket k holds (bounds[k-1], bounds[k]]; k == count is the rest. */
+            for (k = 0; k < count && mid > bounds[k]; k++)
+                ;
+            g->buckets[k] += n;
+            if ((k > 0 && lo <= bounds[k - 1]) || (k < count && hi > bounds[k]))
+                *approximate = 1;
+        }
     }
 }
 
@@ -515,6 +523,8 @@ int gcm_capture_reclassify(gcm_snapshot *snap, uint64_t alert_threshold_ns, uint
                            const uint64_t *bounds, int *approximate)
 {
     int status = GCM_EINVAL;
+    int threshold_too;
+    int buckets_too;
     uint32_t g;
     uint32_t i;
 
@@ -525,14 +535,20 @@ int gcm_capture_reclassify(gcm_snapshot *snap, uint64_t alert_threshold_ns, uint
         if (bounds[i] <= bounds[i - 1])
             goto done;
     }
+    /* Figures whose limits did not change stay exact, as recorded. */
+    threshold_too = alert_threshold_ns != snap->alert_threshold_ns;
+    buckets_too = count != snap->bucket_count ||
+                  memcmp(bounds, snap->bucket_bounds_ns, count * sizeof bounds[0]) != 0;
     *approximate = 0;
     for (g = 0; g < GCM_GENERATIONS; g++)
-        reclassify_gen(&snap->gen[g], alert_threshold_ns, count, bounds, approximate);
+        reclassify_gen(&snap->gen[g], threshold_too, alert_threshold_ns, buckets_too, count,
+                       bounds, approximate);
     snap->all.alerts = 0;
-    memset(snap->all.buckets, 0, sizeof snap->all.buckets);
+    if (buckets_too)
+        memset(snap->all.buckets, 0, sizeof snap->all.buckets);
     for (g = 0; g < GCM_GENERATIONS; g++) {
         snap->all.alerts += snap->gen[g].alerts;
-        for (i = 0; i <= count; i++)
+        for (i = 0; buckets_too && i <= count; i++)
             snap->all.buckets[i] += snap->gen[g].buckets[i];
     }
     snap->alert_threshold_ns = alert_threshold_ns;

@@ -95,8 +95,11 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
             /* Generation 0 runs once every threshold0 net allocations, so
              * its rate falls in proportion as threshold0 grows: multiply by
              * the rate over the target, rounded up to a whole factor. */
-            flags->threshold_factor =
-                (uint64_t)ceil(flags->gen0_per_min / GCM__GEN0_TARGET_PER_MIN);
+            double factor = ceil(flags->gen0_per_min / GCM__GEN0_TARGET_PER_MIN);
+            /* A damaged capture file can claim any rate; converting a double
+             * beyond 2^64 to an integer is undefined behaviour. */
+            flags->threshold_factor = factor < 18446744073709551615.0 ? (uint64_t)factor
+                                                                      : UINT64_MAX;
         }
     }
     flags->max_pause = thr > 0 && gcm_is_alert(sum->all.max_ns, thr);
