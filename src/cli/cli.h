@@ -89,6 +89,11 @@ int gcm__report_main(int argc, char **argv);
  * for bad usage or input. */
 int gcm__compare_main(int argc, char **argv);
 
+/* Runs `pygcprofiler live ...` (argv[0] is "live") and returns the exit
+ * status: 0 when quit or when every watched writer ended, 1 when stdout
+ * fails, GCM__EXIT_USAGE for bad usage or input. */
+int gcm__live_main(int argc, char **argv);
+
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);

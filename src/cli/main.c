@@ -160,6 +160,10 @@ int main(int argc, char **argv)
         status = gcm__compare_main(argc - 1, argv + 1);
         goto done;
     }
+    if (argc >= 2 && strcmp(argv[1], "live") == 0) {
+        status = gcm__live_main(argc - 1, argv + 1);
+        goto done;
+    }
     if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
         complain(msg);
         goto done;
