@@ -6,7 +6,9 @@
 
 with the configuration in the PYGCPROFILER_CONFIG environment variable and
 <fd> the descriptor for the start lines (2, or the --log-file).
-main() removes that variable, starts the monitor before the target imports
+main() removes that variable (with --follow-children it puts the recorder's
+configuration back for the interpreters the target starts, see _autostart),
+starts the monitor before the target imports
 anything, rewrites sys.argv, sys.orig_argv and sys.path[0] to what a direct
 run would have, runs the target the way CPython's own main does (a script in
 __main__, a directory or zip through runpy like ``python dir``, ``-m`` through
@@ -400,7 +402,8 @@ class _Reporter:
         So just before a fork, if the program has imported multiprocessing
         (we never import it ourselves), an after-fork callback is registered
         once; in the worker it registers the report as a finalizer.  spawn
-        and forkserver workers are new interpreters and are not monitored.
+        and forkserver workers are new interpreters, monitored only with
+        --follow-children (_autostart).
         """
         registered: list[bool] = []
 
@@ -503,6 +506,12 @@ def main(start_fd: int = 2) -> NoReturn:
     finally:
         if start_fd > 2:
             os.close(start_fd)
+    if monitor._recorder.follow_children:
+        # --follow-children: the configuration goes back into the
+        # environment for the interpreters the target starts (_autostart).
+        from gc_monitor._autostart import pass_on
+
+        pass_on(monitor)
     reporter = _Reporter(monitor)
     reporter.install_signal_handlers()
     reporter.watch_multiprocessing()

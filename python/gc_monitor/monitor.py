@@ -78,6 +78,13 @@ class GCMonitor:
         self._start(_core.Recorder.from_config_text(text))
         return self
 
+    @classmethod
+    def _for_followed_child(cls, text: str) -> GCMonitor:
+        """Starts the monitor of an interpreter --follow-children reached (_autostart)."""
+        self = cls.__new__(cls)
+        self._start(_core.Recorder.for_followed_child(text))
+        return self
+
     def _start(self, recorder: _core.Recorder) -> None:
         self._recorder = recorder
         self._final = None

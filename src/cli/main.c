@@ -87,6 +87,10 @@ static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
         (void)snprintf(msg, msg_size, "cannot encode the configuration");
         goto done;
     }
+    /* A launcher run inside a followed child starts a monitor of its own:
+     * the start-up hook (gc_monitor/_autostart.py) must not start a second
+     * one in its interpreter before the bootstrap does. */
+    (void)unsetenv("PYGCPROFILER_FOLLOW");
     if (setenv(GCM_CONFIG_ENV, text, 1) != 0) {
         (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_CONFIG_ENV, gcm__errno_text(errno, why, sizeof why));
         goto done;

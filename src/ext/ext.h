@@ -70,6 +70,7 @@ struct gcm__recorder {
     int mapped;                 /* 1: `block` maps the -o capture file (munmap), 0: PyMem_RawMalloc'd */
     int stopped;                /* set once by stop(); also encoded in `epoch` */
     int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
+    int64_t followed_pid;       /* a followed child's own pid (--follow-children), else 0 */
     gcm_config config;
 };
 
@@ -110,6 +111,16 @@ PyObject *gcm__recorder_check_budgets(PyObject *self, PyObject *args, PyObject *
 
 /* _core.parse_rule(text): a rule's canonical text, or ValueError. */
 PyObject *gcm__parse_rule(PyObject *module, PyObject *text);
+
+/* Has the capture `block` of a followed child (--follow-children) marked
+ * exited with python's exit status when the process calls exit(3) (glibc's
+ * on_exit), and keeps its mapping until then (src/ext/follow.c).  Returns 0
+ * or -1 with an exception set. */
+int gcm__follow_mark_on_exit(gcm_block *block);
+
+/* Returns 1 when `block` must stay mapped until the process ends because
+ * gcm__follow_mark_on_exit holds it, 0 otherwise. */
+int gcm__follow_keeps(const gcm_block *block);
 
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);

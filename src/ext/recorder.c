@@ -228,10 +228,12 @@ meta_put_line(char *buf, size_t size, size_t *len, const char *key, const char *
 /* Builds the capture file's metadata (docs/capture-format.md) into `buf`:
  * the interpreter, the command the launcher ran (sys.executable and
  * sys.argv[1:], since the bootstrap creates the recorder while sys.argv is
- * still python's ['-c', <target words>]), and the options.  Never fails: a
- * value that cannot be read is left out. */
+ * still python's ['-c', <target words>]), and the options.  A followed child
+ * passes "orig_argv" (3.10+) instead of "argv": its start-up hook runs before
+ * python has put the script's path in sys.argv.  Never fails: a value that
+ * cannot be read is left out. */
 static void
-capture_meta(const gcm_config *cfg, char *buf, size_t size)
+capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_t size)
 {
     char small[GCM_META_SIZE];
     char command[GCM_META_SIZE / 2];
@@ -239,7 +241,7 @@ capture_meta(const gcm_config *cfg, char *buf, size_t size)
     size_t clen = 0;
     size_t needed = 0;
     PyObject *exe = PySys_GetObject("executable");   /* borrowed */
-    PyObject *argv = PySys_GetObject("argv");        /* borrowed */
+    PyObject *argv = PySys_GetObject(argv_name);     /* borrowed */
     Py_ssize_t i;
     int free_threaded = 0;
 
@@ -286,7 +288,7 @@ capture_meta(const gcm_config *cfg, char *buf, size_t size)
  * file that exists, a full disk, a file-size limit.  The launcher's
  * bootstrap turns that into one line and exit 2, before the target runs. */
 static int
-capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
+capture_new(const gcm_config *cfg, const char *path, gcm_block **out, size_t *out_size)
 {
     gcm_block_params params;
     gcm_capture cap;
@@ -314,11 +316,11 @@ capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
         PyErr_NoMemory();
         goto done;
     }
-    capture_meta(cfg, meta, GCM_META_SIZE);
+    capture_meta(cfg, "argv", meta, GCM_META_SIZE);
     /* Allocating and touching a large file takes a while: let other
      * threads run meanwhile. */
     Py_BEGIN_ALLOW_THREADS
-    rc = gcm_capture_create(&cap, cfg->output, &params, meta);
+    rc = gcm_capture_create(&cap, path, &params, meta);
     err = errno;
     Py_END_ALLOW_THREADS
     if (rc != 0) {
@@ -330,7 +332,7 @@ capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
         if (why[0] >= 'A' && why[0] <= 'Z')
             why[0] = (char)(why[0] - 'A' + 'a');
         PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
-                     "cannot create the capture file '%s': %s%s", cfg->output, why,
+                     "cannot create the capture file '%s': %s%s", path, why,
                      err == EEXIST ? " (a capture is never overwritten)" : "");
         goto done;
     }
@@ -342,13 +344,78 @@ done:
     return status;
 }
 
+/* Writes the capture name of a child process into `out`: "FILE.<pid>" when
+ * `n` is 0, "FILE.<pid>.<n>" otherwise.  Returns 0, or GCM_ENOMEM when it
+ * does not fit. */
+static int
+child_capture_name(const char *base, int64_t pid, int n, char *out, size_t size)
+{
+    int len;
+
+    if (n == 0)
+        len = snprintf(out, size, "%s.%lld", base, (long long)pid);
+    else
+        len = snprintf(out, size, "%s.%lld.%d", base, (long long)pid, n);
+    return (len < 0 || (size_t)len >= size) ? GCM_ENOMEM : 0;
+}
+
+/* Creates this process's capture beside `cfg->output`, at the first free
+ * name of FILE.<pid>, FILE.<pid>.1, ...: a name is taken when the process
+ * that had this pid before (or this very process before an exec) left its
+ * capture there.  `meta` is stored as given.  Returns 0 or a negative GCM_E*
+ * code (GCM_EIO with errno set); raises nothing and touches no Python
+ * object, so the after-fork hook may call it with the recorders locked. */
+static int
+child_capture_create(const gcm_config *cfg, const char *meta, char *name, size_t name_size,
+                     gcm_block **out, size_t *out_size)
+{
+    gcm_block_params params;
+    gcm_capture cap;
+    uint64_t ticks = 0;
+    int n;
+    int status;
+
+    memset(&params, 0, sizeof params);
+    status = gcm_config_block_params(cfg, &params);
+    if (status != 0)
+        goto done;
+    params.pid = (int64_t)getpid();
+    params.ppid = (int64_t)getppid();
+    if (gcm_capture_start_ticks(params.pid, &ticks) == 0)
+        params.process_start_ticks = ticks;
+    status = GCM_ERANGE;
+    for (n = 0; n <= GCM_LOGFILE_MAX_SUFFIX; n++) {
+        int rc = child_capture_name(cfg->output, params.pid, n, name, name_size);
+
+        if (rc != 0) {
+            status = rc;
+            goto done;
+        }
+        rc = gcm_capture_create(&cap, name, &params, meta);
+        if (rc == 0) {
+            *out = cap.block;
+            *out_size = cap.size;
+            status = 0;
+            goto done;
+        }
+        if (rc != GCM_EIO || errno != EEXIST) {
+            status = rc;
+            goto done;
+        }
+    }
+done:
+    return status;
+}
+
 /* Frees a recorder's block the way it was made. */
 static void
 block_release(gcm_block *block, size_t size, int mapped)
 {
-    if (mapped)
-        gcm_capture_unmap(block, size);
-    else
+    if (mapped) {
+        /* A followed child's exit handler still writes into it. */
+        if (!gcm__follow_keeps(block))
+            gcm_capture_unmap(block, size);
+    } else
         PyMem_RawFree(block);
 }
 
@@ -363,8 +430,44 @@ raise_block_error(int code)
                      gcm_strerror(code));
 }
 
+/* Creates the capture of a followed child (an interpreter that
+ * --follow-children started) at FILE.<pid> or FILE.<pid>.<n>.  Returns 0, or
+ * -1 with OSError or ValueError set. */
+static int
+followed_capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
+{
+    char *meta = NULL;
+    char name[GCM_PATH_MAX];
+    int rc;
+    int err = 0;
+    int status = -1;
+
+    meta = PyMem_Malloc(GCM_META_SIZE);
+    if (meta == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    capture_meta(cfg, PySys_GetObject("orig_argv") != NULL ? "orig_argv" : "argv", meta,
+                 GCM_META_SIZE);
+    name[0] = '\0';
+    Py_BEGIN_ALLOW_THREADS
+    rc = child_capture_create(cfg, meta, name, sizeof name, out, out_size);
+    err = errno;
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
+                     "cannot create the capture file '%s': %s", name[0] != '\0' ? name : cfg->output,
+                     rc == GCM_EIO ? strerror(err) : gcm_strerror(rc));
+        goto done;
+    }
+    status = 0;
+done:
+    PyMem_Free(meta);
+    return status;
+}
+
 static PyObject *
-recorder_create(PyTypeObject *type, const gcm_config *cfg)
+recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
 {
     gcm__recorder *self = NULL;
     gcm__module_state *st;
@@ -382,9 +485,20 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
     (void)gcm_logfile_absolute(self->config.log_file, sizeof self->config.log_file);
     (void)gcm_logfile_absolute(self->config.flamegraph_file,
                                sizeof self->config.flamegraph_file);
-    if (self->config.output[0] != '\0') {
+    /* The capture too: --follow-children passes it to interpreters that
+     * may start in any directory, and fork children derive their names. */
+    (void)gcm_logfile_absolute(self->config.output, sizeof self->config.output);
+    if (self->config.output[0] != '\0' && followed) {
+        /* A followed child records beside the capture it was named. */
+        if (followed_capture_new(&self->config, &self->block, &self->block_size) != 0)
+            goto done;
+        self->mapped = 1;
+        if (gcm__follow_mark_on_exit(self->block) != 0)
+            goto done;
+    } else if (self->config.output[0] != '\0') {
         /* -o FILE: the block lives in a shared mapping of the file. */
-        if (capture_new(&self->config, &self->block, &self->block_size) != 0)
+        if (capture_new(&self->config, self->config.output, &self->block, &self->block_size) !=
+            0)
             goto done;
         self->mapped = 1;
     } else {
@@ -399,7 +513,11 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg)
         goto done;
     atomic_store(&self->start_ns, 0);
     atomic_store(&self->epoch, atomic_load(&gcm__fork_epoch));
-    self->origin_pid = (int64_t)getpid();
+    /* A followed child writes its report and flame graph where a fork
+     * child would (derived names, a labelled report): the files the user
+     * named belong to the process the launcher started. */
+    self->origin_pid = followed ? (int64_t)getppid() : (int64_t)getpid();
+    self->followed_pid = followed ? (int64_t)getpid() : 0;
 
     /* A strong reference of our own: at interpreter exit the type may be
      * cleared (and forget its module) before this recorder is freed. */
@@ -461,21 +579,37 @@ recorder_reattach(gcm__recorder *r)
     size_t old_size;
     size_t size = 0;
     uint64_t i;
-    int status;
+    int mapped = 0;
+    int status = 0;
 
     if (r->block->header.pid == (int64_t)getpid())
         return 0;
-    /* A child never writes into its parent's capture file: its fresh block
-     * is anonymous memory, whatever -o said. */
-    status = block_new(&r->config, &fresh, &size);
-    if (status != 0)
-        goto done;
+    /* A child never writes into its parent's capture file.  With -o it gets
+     * a capture of its own, FILE.<pid>, labelled with the parent's metadata
+     * (a fork runs the same command); without -o, or when that file cannot
+     * be made (a full disk), anonymous memory that still gives the report. */
+    if (r->mapped && r->config.output[0] != '\0') {
+        char name[GCM_PATH_MAX];
+        char *meta = PyMem_RawMalloc(GCM_META_SIZE);
+
+        if (meta != NULL) {
+            gcm_capture_meta_copy(r->block, meta, GCM_META_SIZE);
+            if (child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) == 0)
+                mapped = 1;
+            PyMem_RawFree(meta);
+        }
+    }
+    if (!mapped) {
+        status = block_new(&r->config, &fresh, &size);
+        if (status != 0)
+            goto done;
+    }
     old = r->block;
     old_size = r->block_size;
     r->block = fresh;
     r->block_size = size;
     block_release(old, old_size, r->mapped);
-    r->mapped = 0;
+    r->mapped = mapped;
     /* Collections between fork(2) and now really happened in this process,
      * but had no block to go to: they are reported as dropped. */
     for (i = 0; i < r->missed; i++)
@@ -554,7 +688,7 @@ recorder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     gcm_config_init(cfg);
     if (options != NULL && config_from_options(cfg, options) != 0)
         goto done;
-    result = recorder_create(type, cfg);
+    result = recorder_create(type, cfg, 0);
 done:
     PyMem_Free(cfg);
     return result;
@@ -577,7 +711,30 @@ recorder_from_config_text(PyObject *cls, PyObject *text)
     }
     if (gcm__config_from_text(cfg, text) != 0)
         goto done;
-    result = recorder_create((PyTypeObject *)cls, cfg);
+    result = recorder_create((PyTypeObject *)cls, cfg, 0);
+done:
+    PyMem_Free(cfg);
+    return result;
+}
+
+static PyObject *
+recorder_for_followed_child(PyObject *cls, PyObject *text)
+{
+    gcm_config *cfg = NULL;
+    PyObject *result = NULL;
+
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "for_followed_child() argument must be str");
+        goto done;
+    }
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (gcm__config_from_text(cfg, text) != 0)
+        goto done;
+    result = recorder_create((PyTypeObject *)cls, cfg, 1);
 done:
     PyMem_Free(cfg);
     return result;
@@ -726,8 +883,10 @@ write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
 
     if (self->config.json || (int64_t)getpid() == self->origin_pid)
         return;
-    len = snprintf(line, sizeof line, "GMEM Report of pid %lld (forked from pid %lld)\n",
-                   (long long)snap->pid, (long long)snap->ppid);
+    len = snprintf(line, sizeof line, "GMEM Report of pid %lld (%s pid %lld)\n",
+                   (long long)snap->pid,
+                   snap->pid == self->followed_pid ? "started by" : "forked from",
+                   (long long)snap->ppid);
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
     while (done < (size_t)len) {
@@ -872,6 +1031,12 @@ recorder_get_stopped(PyObject *op, void *Py_UNUSED(closure))
 }
 
 static PyObject *
+recorder_get_follow_children(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(((gcm__recorder *)op)->config.follow_children != 0);
+}
+
+static PyObject *
 recorder_get_pid(PyObject *op, void *Py_UNUSED(closure))
 {
     return PyLong_FromLongLong((long long)((gcm__recorder *)op)->block->header.pid);
@@ -880,6 +1045,10 @@ recorder_get_pid(PyObject *op, void *Py_UNUSED(closure))
 static PyMethodDef recorder_methods[] = {
     {"from_config_text", recorder_from_config_text, METH_O | METH_CLASS,
      "from_config_text(text)\n--\n\nCreates a recorder from PYGCPROFILER_CONFIG text."},
+    {"for_followed_child", recorder_for_followed_child, METH_O | METH_CLASS,
+     "for_followed_child(text)\n--\n\nCreates the recorder of an interpreter that "
+     "--follow-children reached: its capture is FILE.<pid> (or FILE.<pid>.<n>) and its "
+     "report goes where a fork child's would."},
     {"snapshot", recorder_snapshot, METH_NOARGS,
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
@@ -917,6 +1086,8 @@ static PyGetSetDef recorder_getset[] = {
     {"dump_garbage", recorder_get_dump_garbage, NULL, "Whether dump_garbage was asked for.",
      NULL},
     {"stopped", recorder_get_stopped, NULL, "Whether stop() was called.", NULL},
+    {"follow_children", recorder_get_follow_children, NULL,
+     "Whether --follow-children was asked for.", NULL},
     {"pid", recorder_get_pid, NULL, "The pid the current block is labelled with.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
