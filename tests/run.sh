@@ -32,6 +32,8 @@ environment:
   GCM_PIP_CONFIG  extra pip --config-settings for the package build, space separated,
                   e.g. "cmake.define.GCM_WERROR=ON cmake.build-type=Debug"
   GCM_PIP_WHEELS  directory with a pip wheel, used when PYTHON's venv has no ensurepip
+  GCM_EXTRA_REQUIREMENTS  more requirements files to install, relative to REPO, space
+                  separated (e.g. tests/requirements-servers.txt for the server tests)
   GCM_C_BUILD     build directory of the C unit tests (default: REPO/build/c-tests)
   GCM_PYTEST_PATHS  test files or directories for pytest, space separated
                   (default: tests/python)
@@ -103,7 +105,9 @@ if [ "$do_install" = 1 ]; then
 		"$VENV/bin/python" -m pip install -q --upgrade pip
 	fi
 	say "installing the test requirements into $VENV"
-	"$VENV/bin/python" -m pip install -q -r "$repo/tests/requirements.txt"
+	reqs=(-r "$repo/tests/requirements.txt")
+	for f in ${GCM_EXTRA_REQUIREMENTS:-}; do reqs+=(-r "$repo/$f"); done
+	"$VENV/bin/python" -m pip install -q "${reqs[@]}"
 	# Each venv keeps its own CMake build directory: two interpreters with the same wheel
 	# tag (pyenv's 3.11 and Debian's 3.11) must not share one CMake cache.
 	cfg=("--config-settings=build-dir=$VENV/gcm-build/{wheel_tag}")
