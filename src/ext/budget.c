@@ -109,6 +109,9 @@ gcm__recorder_check_budgets(PyObject *op, PyObject *args, PyObject *kwargs)
                 goto done;
         }
     }
+    /* After a fork, the figures are this process's, as the report's are. */
+    if (gcm__recorder_own_block(self) != 0)
+        goto done;
     /* A torn snapshot (a writer that died mid-record) is still the best
      * figure there is, as it is for the report. */
     (void)gcm_block_snapshot(self->block, snap);

@@ -106,6 +106,11 @@ void gcm__raise_config_error(int code, const gcm_config_error *err);
 /* Decodes launcher config text into `cfg`.  Returns 0 or -1 with ValueError set. */
 int gcm__config_from_text(gcm_config *cfg, PyObject *text);
 
+/* Gives `self` a block of this process if it still holds its parent's (a
+ * fork from C that skipped the at-fork hooks).  Returns 0 or -1 with an
+ * exception set.  For methods that read the block outside recorder.c. */
+int gcm__recorder_own_block(gcm__recorder *self);
+
 /* Recorder.check_budgets(rules=None): the broken budget rules (src/ext/budget.c). */
 PyObject *gcm__recorder_check_budgets(PyObject *self, PyObject *args, PyObject *kwargs);
 

@@ -639,6 +639,12 @@ recorder_own_block(gcm__recorder *self)
 }
 
 int
+gcm__recorder_own_block(gcm__recorder *self)
+{
+    return recorder_own_block(self);
+}
+
+int
 gcm__recorder_after_fork(PyObject *module)
 {
     gcm__module_state *st = gcm__state(module);
