@@ -355,3 +355,23 @@ print(json.dumps([r.check_budgets(["gen2.count>2"]), child]))
     # one counts after os.fork; after a fork from C it happened before the
     # recorder could re-attach, and is reported as dropped instead.)
     assert child == []
+
+
+def test_report_of_a_capture_shows_its_budget_verdict(tmp_path):
+    capture = tmp_path / "run.gcm"
+    proc = run(
+        tmp_path,
+        "--stats-only",
+        "-o",
+        str(capture),
+        "--fail-on",
+        "gen2.count>0",
+        script=COLLECTS.format(n=2, status=0),
+    )
+    assert proc.returncode == 3, proc.stderr
+    live = budget_lines(proc.stderr)
+    report = subprocess.run(
+        [launcher(), "report", str(capture)], capture_output=True, text=True, timeout=60
+    )
+    assert report.returncode == 0, report.stderr
+    assert budget_lines(report.stdout) == live
