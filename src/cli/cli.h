@@ -94,6 +94,16 @@ int gcm__compare_main(int argc, char **argv);
  * fails, GCM__EXIT_USAGE for bad usage or input. */
 int gcm__live_main(int argc, char **argv);
 
+/* Reorders `files` (captures of one process tree, each already opened once)
+ * parents first: each root by start time, then its children's subtrees
+ * (src/cli/merge.c).  Returns 0 or a negative GCM_E* code. */
+int gcm__merge_order(const char **files, size_t count);
+
+/* Writes the process table and the totals across the tree of `files` to
+ * `fd`, as text or (when `json` is 1) as one {"type": "tree"} JSON line.
+ * Returns 0 or a negative GCM_E* code (GCM_EIO when `fd` fails). */
+int gcm__merge_write(int fd, const char *const *files, size_t count, int json);
+
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);

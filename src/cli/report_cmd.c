@@ -36,6 +36,7 @@
 #define META_MAX (GCM_META_SIZE + 1)
 #define VALUE_MAX 4096
 #define WARNINGS_MAX 8
+#define FILES_MAX 4096            /* captures in one merged report */
 
 typedef enum report_format {
     FORMAT_TEXT,
@@ -57,7 +58,9 @@ static const char *const report_flags[] = {
 };
 
 typedef struct report_args {
-    const char *file;
+    const char *file;        /* the capture being rendered */
+    const char *files[FILES_MAX]; /* every capture named, in tree order once merged */
+    size_t file_count;
     report_format format;
     int format_given;
     int help;
@@ -112,11 +115,14 @@ static void warn(const char *msg)
 static int print_report_help(void)
 {
     static const char text[] =
-        "usage: pygcprofiler report [options] FILE\n"
+        "usage: pygcprofiler report [options] FILE [FILE...]\n"
         "\n"
         "Renders the capture FILE that 'pygcprofiler run -o FILE' recorded, without\n"
         "starting Python: after the program exited, while it still runs, or after it\n"
         "was killed.  The report goes to stdout and says how the program ended.\n"
+        "Several captures of a process tree (FILE FILE.<pid>..., as 'report FILE*'\n"
+        "names them) give one merged report: a table of the processes and totals\n"
+        "across the tree, then each process's section (JSON: a 'tree' object last).\n"
         "\n"
         "options:\n"
         "  --format FORMAT       text (default), json (JSON Lines), folded (flame graph\n"
@@ -279,12 +285,19 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
             (void)snprintf(msg, msg_size, "unknown option '%.100s'", word);
             goto done;
         }
-        if (a->file != NULL) {
-            (void)snprintf(msg, msg_size, "one capture file at a time, got '%.100s' and '%.100s'",
-                           a->file, word);
+        if (a->file_count == FILES_MAX) {
+            (void)snprintf(msg, msg_size, "too many capture files: at most %d at a time",
+                           FILES_MAX);
             goto done;
         }
-        a->file = word;
+        a->files[a->file_count++] = word;
+        a->file = a->files[0];
+    }
+    if (a->file_count > 1 && a->cli.flamegraph_file[0] != '\0') {
+        (void)snprintf(msg, msg_size,
+                       "option '--flamegraph-file' takes one capture file, got %zu",
+                       a->file_count);
+        goto done;
     }
     if (a->file == NULL) {
         (void)snprintf(msg, msg_size, "missing capture file: give the FILE of 'run -o FILE'");
@@ -719,17 +732,91 @@ done:
     return status;
 }
 
-int gcm__report_main(int argc, char **argv)
+/* Maps and renders one capture of `a` (a->file).  Returns the exit status. */
+static int report_one(report_args *a)
 {
-    static report_args args;
     char msg[GCM__MSG_MAX];
     gcm_capture cap;
-    struct sigaction sa;
     int status = GCM__EXIT_USAGE;
     int rc;
     int n;
 
     memset(&cap, 0, sizeof cap);
+    /* Someone truncating the file while we read it would turn our next load
+     * into SIGBUS: that is bad input too, said in one line. */
+    n = snprintf(sigbus_line, sizeof sigbus_line,
+                 "error: capture '%s' shrank while it was being read\n", a->file);
+    sigbus_len = n > 0 ? ((size_t)n < sizeof sigbus_line ? (size_t)n : sizeof sigbus_line - 1) : 0;
+    rc = gcm_capture_open(&cap, a->file);
+    if (rc != 0) {
+        open_error(a->file, rc, errno, msg, sizeof msg);
+        complain(msg);
+        goto done;
+    }
+    status = render_capture(a, &cap);
+done:
+    gcm_capture_close(&cap);
+    return status;
+}
+
+/* Several captures (src/cli/merge.c): checks that each can be read, orders
+ * them parents first, and writes the tree's table before the sections (text)
+ * or its object after them (JSON).  Returns the exit status. */
+static int report_tree(report_args *a)
+{
+    char msg[GCM__MSG_MAX];
+    int status = GCM__EXIT_USAGE;
+    int json = a->format == FORMAT_JSON;
+    int rc;
+
+    for (size_t i = 0; i < a->file_count; i++) {
+        gcm_capture cap;
+
+        memset(&cap, 0, sizeof cap);
+        rc = gcm_capture_open(&cap, a->files[i]);
+        gcm_capture_close(&cap);
+        if (rc != 0) {
+            open_error(a->files[i], rc, errno, msg, sizeof msg);
+            complain(msg);
+            goto done;
+        }
+    }
+    rc = gcm__merge_order(a->files, a->file_count);
+    if (rc == 0 && !json && a->format != FORMAT_FOLDED)
+        rc = gcm__merge_write(1, a->files, a->file_count, 0);
+    if (rc != 0) {
+        status = 1;
+        if (rc != GCM_EIO)
+            warn(gcm_strerror(rc));
+        goto done;
+    }
+    for (size_t i = 0; i < a->file_count; i++) {
+        a->file = a->files[i];
+        status = report_one(a);
+        if (status != 0)
+            goto done;
+    }
+    if (json) {
+        rc = gcm__merge_write(1, a->files, a->file_count, 1);
+        if (rc != 0) {
+            status = 1;
+            if (rc != GCM_EIO)
+                warn(gcm_strerror(rc));
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    return status;
+}
+
+int gcm__report_main(int argc, char **argv)
+{
+    static report_args args;
+    char msg[GCM__MSG_MAX];
+    struct sigaction sa;
+    int status = GCM__EXIT_USAGE;
+
     if (parse_args(&args, argc, argv, msg, sizeof msg) != 0) {
         complain(msg);
         goto done;
@@ -738,11 +825,6 @@ int gcm__report_main(int argc, char **argv)
         status = print_report_help() == 0 ? 0 : 1;
         goto done;
     }
-    /* Someone truncating the file while we read it would turn our next load
-     * into SIGBUS: that is bad input too, said in one line. */
-    n = snprintf(sigbus_line, sizeof sigbus_line,
-                 "error: capture '%s' shrank while it was being read\n", args.file);
-    sigbus_len = n > 0 ? ((size_t)n < sizeof sigbus_line ? (size_t)n : sizeof sigbus_line - 1) : 0;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigbus;
     (void)sigemptyset(&sa.sa_mask);
@@ -751,14 +833,10 @@ int gcm__report_main(int argc, char **argv)
      * must not kill us before we can tell. */
     (void)signal(SIGPIPE, SIG_IGN);
 
-    rc = gcm_capture_open(&cap, args.file);
-    if (rc != 0) {
-        open_error(args.file, rc, errno, msg, sizeof msg);
-        complain(msg);
-        goto done;
-    }
-    status = render_capture(&args, &cap);
+    if (args.file_count > 1)
+        status = report_tree(&args);
+    else
+        status = report_one(&args);
 done:
-    gcm_capture_close(&cap);
     return status;
 }

@@ -1,0 +1,445 @@
+/* src/cli/merge.c: the process-tree part of `pygcprofiler report FILE FILE...`.
+ *
+ * A program run with `-o FILE` leaves one capture per process: FILE for the
+ * process the launcher started, FILE.<pid> (or FILE.<pid>.<n>) for each fork
+ * child and, with --follow-children, for each interpreter it started.  Given
+ * several captures, `report` orders them parents first (by the pid and parent
+ * pid each capture records), writes one table of the processes and totals
+ * across the tree, and then each process's own section (report_cmd.c).  In
+ * JSON the sections come first and one {"type": "tree"} object last, so a
+ * reader that wants the tree finds it at the end of the stream.
+ *
+ * The captures are untrusted input like any other: they are read only through
+ * gcm_capture_open and gcm_capture_snapshot, and their metadata only through
+ * the bounded copies of capture.h.  Nothing here prints except to the
+ * descriptor it is given.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gc_monitor/capture.h"
+#include "gc_monitor/errors.h"
+#include "gc_monitor/report.h"
+#include "gc_monitor/stats.h"
+
+/* The command column is cut to this many bytes; the section says it whole. */
+#define COMMAND_MAX 512
+
+/* One capture's figures for the table and the tree object. */
+typedef struct proc {
+    const char *file;
+    int64_t pid;
+    int64_t ppid;
+    int64_t start_ns;           /* CLOCK_REALTIME when its recording started */
+    uint32_t state;             /* GCM_STATE_* as resolved by the reader */
+    int32_t exit_status;
+    int torn;
+    gcm_summary sum;
+    char command[COMMAND_MAX];
+    size_t parent;              /* index of the parent in the array, or SIZE_MAX */
+    size_t depth;
+} proc;
+
+/* Reads one capture into `p` and adds its pauses to `all`.  Returns 0 or a
+ * negative GCM_E* code (the caller has already opened each file once, so a
+ * failure here means it changed in between). */
+static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
+{
+    static char meta[GCM_META_SIZE + 1];
+    gcm_capture cap;
+    gcm_snapshot *snap = NULL;
+    int gone = 0;
+    int rc;
+    int status;
+    uint32_t i;
+
+    memset(&cap, 0, sizeof cap);
+    memset(p, 0, sizeof *p);
+    p->file = file;
+    p->parent = SIZE_MAX;
+    snap = malloc(sizeof *snap);
+    if (snap == NULL) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+    status = gcm_capture_open(&cap, file);
+    if (status != 0)
+        goto done;
+    rc = gcm_capture_snapshot(&cap, snap, 1, &gone);
+    if (rc != 0 && rc != GCM_EBUSY) {
+        status = rc;
+        goto done;
+    }
+    p->torn = rc == GCM_EBUSY || snap->torn;
+    (void)gcm_summarize(snap, &p->sum);
+    p->pid = snap->pid;
+    p->ppid = snap->ppid;
+    p->start_ns = snap->init_realtime_ns;
+    p->state = snap->state;
+    p->exit_status = snap->exit_status;
+    gcm_capture_meta_copy(cap.block, meta, sizeof meta);
+    (void)gcm_capture_meta_get(meta, "command", p->command, sizeof p->command);
+
+    /* Summing the histograms gives the tree's percentiles, as if every
+     * pause had been recorded by one process. */
+    if (snap->all.count > 0) {
+        if (all->count == 0 || snap->all.min_ns < all->min_ns)
+            all->min_ns = snap->all.min_ns;
+        if (snap->all.max_ns > all->max_ns)
+            all->max_ns = snap->all.max_ns;
+    }
+    all->count += snap->all.count;
+    all->total_ns += snap->all.total_ns;
+    all->collected += snap->all.collected;
+    all->uncollectable += snap->all.uncollectable;
+    all->alerts += snap->all.alerts;
+    for (i = 0; i < GCM_HIST_BUCKETS; i++)
+        all->hist[i] += snap->all.hist[i];
+    status = 0;
+done:
+    gcm_capture_close(&cap);
+    free(snap);
+    return status;
+}
+
+/* Links each process to its parent among the captures (the latest-started
+ * capture of that pid that started before it, since a pid may come back)
+ * and computes depths.  Quadratic, but trees have tens of processes. */
+static void link_tree(proc *procs, size_t count)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < count; i++) {
+        for (j = 0; j < count; j++) {
+            if (j == i || procs[j].pid != procs[i].ppid || procs[j].start_ns > procs[i].start_ns)
+                continue;
+            if (procs[i].parent == SIZE_MAX ||
+                procs[j].start_ns > procs[procs[i].parent].start_ns)
+                procs[i].parent = j;
+        }
+        /* A process that exec'd keeps its pid: its later capture
+         * (FILE.<pid>.<n>) hangs below the earlier one. */
+        for (j = 0; j < count; j++) {
+            if (j != i && procs[j].pid == procs[i].pid && procs[j].start_ns < procs[i].start_ns &&
+                (procs[i].parent == SIZE_MAX || procs[i].parent == j ||
+                 procs[j].start_ns > procs[procs[i].parent].start_ns))
+                procs[i].parent = j;
+        }
+    }
+    for (i = 0; i < count; i++) {
+        size_t d = 0;
+        size_t k = procs[i].parent;
+
+        /* Bounded by count: a cycle (hostile pids) cannot loop forever. */
+        while (k != SIZE_MAX && d < count) {
+            d++;
+            k = procs[k].parent;
+        }
+        procs[i].depth = d;
+    }
+}
+
+/* Appends the subtree of `at` to `order`, children by start time. */
+static void walk(const proc *procs, size_t count, size_t at, size_t *order, size_t *n,
+                 unsigned char *seen)
+{
+    size_t next;
+
+    if (seen[at])
+        return;
+    seen[at] = 1;
+    order[(*n)++] = at;
+    for (;;) {
+        next = SIZE_MAX;
+        for (size_t j = 0; j < count; j++) {
+            if (seen[j] || procs[j].parent != at)
+                continue;
+            if (next == SIZE_MAX || procs[j].start_ns < procs[next].start_ns)
+                next = j;
+        }
+        if (next == SIZE_MAX)
+            break;
+        walk(procs, count, next, order, n, seen);
+    }
+}
+
+/* Puts `procs` in tree order: each root (a process whose parent has no
+ * capture) by start time, each followed by its subtree. */
+static int order_tree(proc *procs, size_t count)
+{
+    size_t *order = calloc(count, sizeof *order);
+    unsigned char *seen = calloc(count, 1);
+    proc *copy = malloc(count * sizeof *copy);
+    size_t n = 0;
+    size_t i;
+    int status = GCM_ENOMEM;
+
+    if (order == NULL || seen == NULL || copy == NULL)
+        goto done;
+    link_tree(procs, count);
+    while (n < count) {
+        size_t root = SIZE_MAX;
+
+        for (i = 0; i < count; i++) {
+            if (!seen[i] && procs[i].parent == SIZE_MAX &&
+                (root == SIZE_MAX || procs[i].start_ns < procs[root].start_ns))
+                root = i;
+        }
+        /* Only a cycle (hostile pids) is left without a root: its earliest
+         * member stands in for one. */
+        for (i = 0; root == SIZE_MAX && i < count; i++) {
+            if (!seen[i])
+                root = i;
+        }
+        walk(procs, count, root, order, &n, seen);
+    }
+    memcpy(copy, procs, count * sizeof *copy);
+    for (i = 0; i < count; i++) {
+        procs[i] = copy[order[i]];
+    }
+    /* Parent indexes now point into the old order: recompute them. */
+    for (i = 0; i < count; i++)
+        procs[i].parent = SIZE_MAX;
+    link_tree(procs, count);
+    status = 0;
+done:
+    free(copy);
+    free(seen);
+    free(order);
+    return status;
+}
+
+/* Formats a duration in ns the way the reports do: ms below a second. */
+static void fmt_duration(uint64_t ns, char *buf, size_t size)
+{
+    double ms = (double)ns / 1e6;
+
+    if (ns == 0)
+        (void)snprintf(buf, size, "-");
+    else if (ms < 1000.0)
+        (void)snprintf(buf, size, "%.3gms", ms);
+    else
+        (void)snprintf(buf, size, "%.3gs", ms / 1000.0);
+}
+
+/* How a process ended, in a few words. */
+static void fmt_end(const proc *p, char *buf, size_t size)
+{
+    if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
+        (void)snprintf(buf, size, "recorded nothing%s",
+                       p->state == GCM_STATE_RUNNING ? " (running)" : "");
+    else if (p->state == GCM_STATE_EXITED)
+        (void)snprintf(buf, size, "exited %d", (int)p->exit_status);
+    else if (p->state == GCM_STATE_GONE)
+        (void)snprintf(buf, size, "killed or crashed");
+    else
+        (void)snprintf(buf, size, "running");
+}
+
+static const char *end_name(const proc *p)
+{
+    if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
+        return "recorded_nothing";
+    switch (p->state) {
+    case GCM_STATE_EXITED:
+        return "exited";
+    case GCM_STATE_GONE:
+        return "gone";
+    default:
+        return "running";
+    }
+}
+
+static int put(int fd, const char *fmt_buf, int n, size_t size)
+{
+    if (n < 0)
+        return GCM_EIO;
+    return gcm__write_all(fd, fmt_buf, (size_t)n < size ? (size_t)n : size - 1);
+}
+
+/* Writes the text table: one row per process, indented by depth, then totals. */
+static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_snapshot *all,
+                      uint64_t proc_ns)
+{
+    char line[COMMAND_MAX + 256];
+    char life[32];
+    char p99[32];
+    char max[32];
+    char gc[32];
+    char ended[48];
+    char pid[48];
+    double share = proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns : 0.0;
+    int status;
+    int n;
+
+    n = snprintf(line, sizeof line,
+                 "=== PROCESS TREE: %zu processes ===\n"
+                 "%-14s %8s %10s %11s %8s %9s %9s  %-18s %s\n",
+                 count, "PID", "PPID", "LIFETIME", "COLLECTIONS", "GC SHARE", "P99", "MAX",
+                 "ENDED", "COMMAND");
+    status = put(fd, line, n, sizeof line);
+    for (size_t i = 0; status == 0 && i < count; i++) {
+        const proc *p = &procs[i];
+        size_t indent = p->depth < 6 ? p->depth : 6;
+
+        fmt_duration(p->sum.wall_ns, life, sizeof life);
+        fmt_duration(p->sum.all.p99_ns, p99, sizeof p99);
+        fmt_duration(p->sum.all.max_ns, max, sizeof max);
+        fmt_end(p, ended, sizeof ended);
+        (void)snprintf(pid, sizeof pid, "%*s%lld", (int)(2 * indent), "", (long long)p->pid);
+        n = snprintf(line, sizeof line, "%-14s %8lld %10s %11llu %7.2f%% %9s %9s  %-18s %s\n",
+                     pid, (long long)p->ppid, life, (unsigned long long)p->sum.events_total,
+                     p->sum.share_pct, p99, max, ended,
+                     p->command[0] != '\0' ? p->command : "(unknown)");
+        status = put(fd, line, n, sizeof line);
+    }
+    if (status == 0) {
+        fmt_duration(all->total_ns, gc, sizeof gc);
+        fmt_duration(proc_ns, life, sizeof life);
+        fmt_duration(gcm_percentile_ns(all, 0.99), p99, sizeof p99);
+        fmt_duration(all->max_ns, max, sizeof max);
+        n = snprintf(line, sizeof line,
+                     "Totals across the tree: %llu collections, GC time %s of %s process time "
+                     "(%.2f%%), p99 %s, max %s\n\n",
+                     (unsigned long long)all->count, gc, life, share, p99, max);
+        status = put(fd, line, n, sizeof line);
+    }
+    return status;
+}
+
+static void add_ms(cJSON *obj, const char *key, uint64_t ns)
+{
+    cJSON_AddNumberToObject(obj, key, (double)ns / 1e6);
+}
+
+/* Writes the {"type": "tree"} object as one JSON line. */
+static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_snapshot *all,
+                      uint64_t proc_ns)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list;
+    cJSON *totals;
+    char *text = NULL;
+    int status = GCM_ENOMEM;
+
+    if (root == NULL)
+        goto done;
+    cJSON_AddStringToObject(root, "type", "tree");
+    cJSON_AddNumberToObject(root, "schema_version", GCM_JSON_SCHEMA_VERSION);
+    list = cJSON_AddArrayToObject(root, "processes");
+    for (size_t i = 0; list != NULL && i < count; i++) {
+        const proc *p = &procs[i];
+        cJSON *obj = cJSON_CreateObject();
+        cJSON *kids;
+
+        if (obj == NULL || !cJSON_AddItemToArray(list, obj))
+            goto done;
+        cJSON_AddStringToObject(obj, "file", p->file);
+        cJSON_AddNumberToObject(obj, "pid", (double)p->pid);
+        cJSON_AddNumberToObject(obj, "ppid", (double)p->ppid);
+        if (p->parent != SIZE_MAX)
+            cJSON_AddNumberToObject(obj, "parent_index", (double)p->parent);
+        else
+            cJSON_AddNullToObject(obj, "parent_index");
+        cJSON_AddNumberToObject(obj, "depth", (double)p->depth);
+        cJSON_AddStringToObject(obj, "command", p->command);
+        cJSON_AddStringToObject(obj, "ended", end_name(p));
+        if (p->state == GCM_STATE_EXITED)
+            cJSON_AddNumberToObject(obj, "exit_status", p->exit_status);
+        else
+            cJSON_AddNullToObject(obj, "exit_status");
+        cJSON_AddNumberToObject(obj, "start_ts", (double)p->start_ns / 1e9);
+        add_ms(obj, "lifetime_ms", p->sum.wall_ns);
+        cJSON_AddNumberToObject(obj, "collections", (double)p->sum.events_total);
+        add_ms(obj, "gc_ms", p->sum.gc_ns);
+        cJSON_AddNumberToObject(obj, "share", p->sum.share_pct);
+        add_ms(obj, "p99_ms", p->sum.all.p99_ns);
+        add_ms(obj, "max_ms", p->sum.all.max_ns);
+        cJSON_AddBoolToObject(obj, "died_mid_record", p->torn);
+        kids = cJSON_AddArrayToObject(obj, "children");
+        for (size_t j = 0; kids != NULL && j < count; j++) {
+            if (procs[j].parent == i)
+                cJSON_AddItemToArray(kids, cJSON_CreateNumber((double)procs[j].pid));
+        }
+    }
+    totals = cJSON_AddObjectToObject(root, "totals");
+    if (totals != NULL) {
+        cJSON_AddNumberToObject(totals, "processes", (double)count);
+        cJSON_AddNumberToObject(totals, "collections", (double)all->count);
+        add_ms(totals, "gc_ms", all->total_ns);
+        add_ms(totals, "process_ms", proc_ns);
+        cJSON_AddNumberToObject(totals, "share",
+                                proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns
+                                            : 0.0);
+        add_ms(totals, "p99_ms", gcm_percentile_ns(all, 0.99));
+        add_ms(totals, "max_ms", all->max_ns);
+        cJSON_AddNumberToObject(totals, "collected", (double)all->collected);
+        cJSON_AddNumberToObject(totals, "uncollectable", (double)all->uncollectable);
+    }
+    text = cJSON_PrintUnformatted(root);
+    if (text == NULL)
+        goto done;
+    status = gcm__write_all(fd, text, strlen(text));
+    if (status == 0)
+        status = gcm__write_all(fd, "\n", 1);
+done:
+    free(text);
+    cJSON_Delete(root);
+    return status;
+}
+
+int gcm__merge_order(const char **files, size_t count)
+{
+    proc *procs = calloc(count, sizeof *procs);
+    gcm_gen_snapshot *all = calloc(1, sizeof *all);
+    int status = GCM_ENOMEM;
+    size_t i;
+
+    if (procs == NULL || all == NULL)
+        goto done;
+    for (i = 0; i < count; i++) {
+        status = load_proc(files[i], &procs[i], all);
+        if (status != 0)
+            goto done;
+    }
+    status = order_tree(procs, count);
+    if (status != 0)
+        goto done;
+    for (i = 0; i < count; i++)
+        files[i] = procs[i].file;
+done:
+    free(all);
+    free(procs);
+    return status;
+}
+
+int gcm__merge_write(int fd, const char *const *files, size_t count, int json)
+{
+    proc *procs = calloc(count, sizeof *procs);
+    gcm_gen_snapshot *all = calloc(1, sizeof *all);
+    uint64_t proc_ns = 0;
+    int status = GCM_ENOMEM;
+    size_t i;
+
+    if (procs == NULL || all == NULL)
+        goto done;
+    for (i = 0; i < count; i++) {
+        status = load_proc(files[i], &procs[i], all);
+        if (status != 0)
+            goto done;
+        proc_ns += procs[i].sum.wall_ns;
+    }
+    status = order_tree(procs, count);
+    if (status != 0)
+        goto done;
+    status = json ? write_json(fd, procs, count, all, proc_ns)
+                  : write_text(fd, procs, count, all, proc_ns);
+done:
+    free(all);
+    free(procs);
+    return status;
+}
