@@ -49,6 +49,8 @@ RING_2_20 = 1 << 20
 # GCM_DEFAULT_CAPACITY and sizeof(gcm_event_slot) in include/gc_monitor/block.h.
 RING_DEFAULT = 1 << 16
 SLOT_BYTES = 48
+# The live view's fastest refresh, the worst case for the watched program.
+LIVE_INTERVAL = "0.05"
 
 # The targets of issue 13, printed next to what was measured.
 TARGET_INSTR = 600.0
@@ -209,6 +211,7 @@ class Variant:
     argv: list[str]
     note: str = ""
     capture: Path | None = None  # a capture file the run creates: removed around each run
+    live: list[str] | None = None  # a `pygcprofiler live` command to watch the capture with
 
 
 @dataclass
@@ -227,6 +230,58 @@ def run_workload(argv: list[str]) -> dict[str, Any]:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError("no result line on stdout: " + proc.stdout[-300:])
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def has_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"GCMBLOCK"
+    except OSError:
+        return False
+
+
+def run_watched(argv: list[str], capture: Path, live: list[str]) -> dict[str, Any]:
+    """Runs the workload with `pygcprofiler live` watching its capture file
+    from the moment the file appears until the workload ends."""
+    with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
+        proc = subprocess.Popen(argv, stdout=so, stderr=se, env=child_env())
+        watcher = None
+        try:
+            deadline = time.monotonic() + 10.0
+            # The file appears before its header is written, and live refuses a
+            # file without one, so wait for the magic.
+            while (not has_magic(capture) and proc.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.001)
+            if has_magic(capture):
+                watcher = subprocess.Popen([*live, str(capture)], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, env=child_env())
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if watcher is not None:
+                try:
+                    watcher.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    watcher.kill()
+                    watcher.wait()
+        so.seek(0)
+        se.seek(0)
+        stdout = so.read().decode(errors="replace")
+        stderr = se.read().decode(errors="replace")
+    if watcher is None:
+        raise RuntimeError("the capture file never got its header, so live never watched")
+    if watcher.returncode != 0:
+        err = watcher.stderr.read().decode(errors="replace") if watcher.stderr else ""
+        raise RuntimeError(f"live exited {watcher.returncode}: {err.strip()[-300:]}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit {proc.returncode}: {stderr.strip()[-500:]}")
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError("no result line on stdout: " + stdout[-300:])
     return json.loads(lines[-1])  # type: ignore[no-any-return]
 
 
@@ -259,7 +314,11 @@ def overhead(variants: list[Variant], rounds: int, iterations: int) -> dict[str,
             if v.capture is not None:
                 v.capture.unlink(missing_ok=True)
             try:
-                out = run_workload(v.argv + ["--iterations", str(iterations)])
+                argv = v.argv + ["--iterations", str(iterations)]
+                if v.live is not None and v.capture is not None:
+                    out = run_watched(argv, v.capture, v.live)
+                else:
+                    out = run_workload(argv)
                 if v.capture is not None:
                     results[v.name].capture_bytes = v.capture.stat().st_size
                     v.capture.unlink()
@@ -327,6 +386,11 @@ def print_overhead(variants: list[Variant], results: dict[str, Result],
     out["overhead"] = rows
 
 
+def supports_live(launcher: Path) -> bool:
+    proc = subprocess.run([str(launcher), "live", "--help"], capture_output=True, text=True)
+    return proc.returncode == 0 and "FILE" in proc.stdout
+
+
 def supports_capture(launcher: Path) -> bool:
     proc = subprocess.run([str(launcher), "run", "--help"], capture_output=True, text=True)
     return "--output" in proc.stdout
@@ -350,7 +414,19 @@ def capture_vs_anonymous(results: dict[str, Result], out: dict[str, Any]) -> Non
                   f"{results[cap].capture_bytes / 2**20:.1f} MB)")
             out["capture"] = {"wall": ratio_stats(wall), "cpu": ratio_stats(cpu),
                               "capture_bytes": results[cap].capture_bytes}
-    print("   LIVE VIEW (`pygcprofiler live`): not measured yet; it comes with the live issue")
+    live = "ours, -o FILE + live"
+    if live not in results or cap not in results:
+        print("   LIVE VIEW: not measured: this launcher has no `live` command yet")
+        return
+    wall = per_round_ratios(results, live, cap)
+    cpu = per_round_ratios(results, live, cap, cpu=True)
+    print("6. LIVE VIEW: `run -o FILE` watched by `pygcprofiler live` against unwatched")
+    if not wall:
+        print("   failed: " + (results[live].failures[-1:] or ["?"])[0][:300])
+        return
+    print(f"   loop wall, watched / unwatched: {fmt_ratio(ratio_stats(wall))}   "
+          f"CPU: {fmt_ratio(ratio_stats(cpu))}   ({len(wall)} rounds)")
+    out["live"] = {"wall": ratio_stats(wall), "cpu": ratio_stats(cpu)}
 
 
 # ---------------------------------------------------------------- callgrind
@@ -762,6 +838,15 @@ def main() -> int:
                                          *wl_args("none", None, **common)],
                                         "pygcprofiler run --stats-only -o FILE workload.py "
                                         "(the block in a capture file)", capture))
+                if supports_live(launcher):
+                    watched = workdir / "bench-live.gcmcap"
+                    variants.append(Variant(
+                        "ours, -o FILE + live",
+                        [str(launcher), "run", "--stats-only", "-o", str(watched),
+                         *wl_args("none", None, **common)],
+                        f"the same, watched by `pygcprofiler live --plain --interval "
+                        f"{LIVE_INTERVAL}` (its fastest refresh)", watched,
+                        [str(launcher), "live", "--plain", "--interval", LIVE_INTERVAL]))
     if orig is not None:
         variants.append(Variant("original 0.3.6, GCMonitor",
                                 [str(venv_python(orig)), *wl_args("lib", None, **common)],
