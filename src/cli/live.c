@@ -82,6 +82,8 @@ typedef struct live_proc {
     gcm_snapshot *snap;      /* the latest snapshot (heap: about 60 KB) */
     gcm_summary now;         /* figures of `snap` */
     gcm_summary prev;        /* figures of the previous refresh, when have_prev */
+    uint64_t taken_ns;       /* CLOCK_MONOTONIC of the latest snapshot ... */
+    uint64_t prev_taken_ns;  /* ... and of the previous one */
     int have_now;
     int have_prev;
     int torn;                /* the latest snapshot was taken with the counter odd */
@@ -760,12 +762,14 @@ static void proc_refresh(live_proc *p)
         return;
     if (p->have_now) {
         p->prev = p->now;
+        p->prev_taken_ns = p->taken_ns;
         p->have_prev = 1;
     }
     rc = gcm_capture_snapshot(&p->cap, p->snap, 1, &gone);
     if (rc != 0 && rc != GCM_EBUSY)
         return;
     p->torn = rc == GCM_EBUSY;
+    p->taken_ns = p->snap->taken_monotonic_ns;
     (void)gcm_summarize(p->snap, &p->now);
     p->have_now = 1;
     if (gcm_block_copy_events(p->cap.block, p->events, LIVE_EVENTS, &p->event_count, &first) != 0)
@@ -798,7 +802,14 @@ static void interval_of(const live_proc *p, interval_figures *out)
     /* Counters only grow; a difference that would go negative can only come
      * from a damaged file and is shown as 0. */
 #define DIFF(field) (prev == NULL ? now->field : (now->field > prev->field ? now->field - prev->field : 0))
-    out->wall_ns = DIFF(wall_ns);
+    /* The interval is the time between the two snapshots: every collection
+     * counted in it ended in between, even when the process ended too (its
+     * lifetime stops at its recorded end, which would make the last
+     * interval look shorter than the collections it holds). */
+    if (prev == NULL)
+        out->wall_ns = now->wall_ns;
+    else if (p->taken_ns > p->prev_taken_ns)
+        out->wall_ns = p->taken_ns - p->prev_taken_ns;
     out->gc_ns = DIFF(gc_ns);
     out->alerts = DIFF(all.alerts);
     out->count[GCM_GENERATIONS] = DIFF(all.count);
