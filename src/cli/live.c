@@ -1060,7 +1060,7 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
     const live_proc *owner[LIVE_SHOWN_EVENTS];
     size_t shown_events = 0;
     size_t rows = 0;
-    uint64_t iv_count = 0;
+    double iv_rate = 0.0;
     uint64_t iv_wall = 0;
     uint64_t iv_gc = 0;
     uint64_t gc = 0;
@@ -1077,8 +1077,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
     line_add(f, ATTR_TITLE, "pygcprofiler live  %zu processes  every %gs  (q quits)",
              st->proc_count, st->args.interval_s);
     line_add(f, ATTR_PLAIN, "%s", "");
-    line_add(f, ATTR_BOLD, "%7s %-9s %8s %10s %7s %6s %6s %8s %8s %6s", "pid", "state", "up",
-             "colls", "/s", "now%", "all%", "p99", "max", "alerts");
+    line_add(f, ATTR_BOLD, "%7s %-8s %8s %9s %5s %6s %6s %8s %8s %5s", "pid", "state", "up",
+             "colls", "/s", "now%", "all%", "p99", "max", "alert");
     for (size_t i = 0; i < st->proc_count; i++) {
         const live_proc *p = st->procs[i];
         interval_figures iv;
@@ -1089,10 +1089,9 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
             continue;
         interval_of(p, &iv);
         add_gen(&sum, &p->snap->all);
-        iv_count += iv.count[GCM_GENERATIONS];
+        iv_rate += per_second(iv.count[GCM_GENERATIONS], iv.wall_ns);
         iv_gc += iv.gc_ns;
-        if (iv.wall_ns > iv_wall)
-            iv_wall = iv.wall_ns;
+        iv_wall += iv.wall_ns;
         gc += p->now.gc_ns;
         wall += p->now.wall_ns;
         alerts += iv.alerts;
@@ -1104,7 +1103,7 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         fmt_dur(p->now.all.p99_ns, p99, sizeof p99);
         fmt_dur(p->now.all.max_ns, max, sizeof max);
         line_add(f, iv.alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
-                 "%7lld %-9s %8s %10llu %7.1f %6.2f %6.2f %8s %8s %6llu", (long long)p->snap->pid,
+                 "%7lld %-8.8s %8s %9llu %5.0f %6.2f %6.2f %8s %8s %5llu", (long long)p->snap->pid,
                  state, up, (unsigned long long)p->now.all.count,
                  per_second(iv.count[GCM_GENERATIONS], iv.wall_ns), iv.share_pct,
                  p->now.share_pct, p99, max, (unsigned long long)p->now.all.alerts);
@@ -1113,11 +1112,13 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         line_add(f, ATTR_PLAIN, "  ... %zu more processes", st->proc_count - rows);
     fmt_dur(gcm_percentile_ns(&sum, 0.99), p99, sizeof p99);
     fmt_dur(sum.max_ns, max, sizeof max);
-    /* Shares of the tree are of the processes' summed lifetimes: GC time
-     * over CPU-less wall time of each process, not of one clock. */
-    line_add(f, ATTR_BOLD, "%7s %-9s %8s %10llu %7.1f %6.2f %6.2f %8s %8s %6llu", "total", "",
-             "", (unsigned long long)sum.count, per_second(iv_count, iv_wall),
-             iv_wall > 0 ? 100.0 * (double)iv_gc / (double)iv_wall / (double)st->proc_count : 0.0,
+    /* The tree's rate is the processes' rates added; its shares are GC
+     * time over the processes' summed wall times (in the interval and over
+     * their lifetimes), the share a process of the tree would have on
+     * average. */
+    line_add(f, ATTR_BOLD, "%7s %-8s %8s %9llu %5.0f %6.2f %6.2f %8s %8s %5llu", "total", "",
+             "", (unsigned long long)sum.count, iv_rate,
+             iv_wall > 0 ? 100.0 * (double)iv_gc / (double)iv_wall : 0.0,
              wall > 0 ? 100.0 * (double)gc / (double)wall : 0.0, p99, max,
              (unsigned long long)sum.alerts);
     if (st->dropped_procs > 0)
