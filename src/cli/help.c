@@ -32,6 +32,7 @@ static const char usage_text[] =
     "       where TARGET is script.py, a directory or zip with __main__.py,\n"
     "       -m module or -c code, exactly as python takes it\n"
     "       pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]\n"
+    "       pygcprofiler live [--interval SECONDS] [--plain] FILE|PID...\n"
     "       pygcprofiler --help | --version\n";
 
 int gcm__print_usage(int fd)
