@@ -235,7 +235,9 @@ static void fmt_end(const proc *p, char *buf, size_t size)
     else if (p->state == GCM_STATE_EXITED)
         (void)snprintf(buf, size, "exited %d", (int)p->exit_status);
     else if (p->state == GCM_STATE_GONE)
-        (void)snprintf(buf, size, "killed or crashed");
+        /* Killed, crashed, or os._exit (multiprocessing's fork workers):
+         * the capture cannot tell them apart. */
+        (void)snprintf(buf, size, "gone, no status");
     else
         (void)snprintf(buf, size, "running");
 }
