@@ -59,6 +59,10 @@
  * for no visible gain, slower than an hour is a typo. */
 #define INTERVAL_MIN 0.05
 #define INTERVAL_MAX 3600.0
+/* A capture still being created is waited for this many times this long
+ * (2 s in all) before it is refused. */
+#define CREATE_WAIT_TRIES 40
+#define CREATE_WAIT_NS 50000000L
 
 /* How a frame line is drawn. */
 enum { ATTR_PLAIN, ATTR_BOLD, ATTR_TITLE, ATTR_ALERT };
@@ -945,8 +949,9 @@ static void add_alert_line(frame *f, const live_proc *p, const interval_figures 
                  (double)since / 1e9);
     } else {
         line_add(f, iv->alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
-                 "Alerts: %s pauses >= %s, %llu in the interval", total, limit,
-                 (unsigned long long)iv->alerts);
+                 "Alerts: %s pauses >= %s, %llu in the interval%s", total, limit,
+                 (unsigned long long)iv->alerts,
+                 p->now.all.alerts > 0 ? "; none in the last records" : "");
     }
 }
 
@@ -974,7 +979,6 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     char freed[32];
     char unfreed[32];
     char gc[16];
-    char ivlen[16];
 
     interval_of(p, &iv);
     fmt_clock(s->wall_ns, up, sizeof up);
@@ -1018,9 +1022,8 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     }
     line_add(f, ATTR_PLAIN, "%s", "");
     fmt_dur(s->gc_ns, gc, sizeof gc);
-    fmt_dur(iv.wall_ns, ivlen, sizeof ivlen);
-    line_add(f, ATTR_PLAIN, "GC share: %.2f%% over the last %s, %.2f%% overall (%s of %s)",
-             iv.share_pct, ivlen, s->share_pct, gc, up);
+    line_add(f, ATTR_PLAIN, "GC share: %.2f%% over the last %.2fs, %.2f%% overall (%s of %s)",
+             iv.share_pct, (double)iv.wall_ns / 1e9, s->share_pct, gc, up);
     fmt_count(s->all.collected, freed, sizeof freed);
     fmt_count(s->all.uncollectable, unfreed, sizeof unfreed);
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable; %llu bursts", freed, unfreed,
@@ -1358,6 +1361,22 @@ static int run_loop(live_state *st, int screen, int *sig)
     return why;
 }
 
+/* Returns 1 when the file at `path` is empty or starts with a zero byte:
+ * a capture its writer is still creating (gcm_capture_create makes the
+ * file, allocates it, then formats the header). */
+static int being_created(const char *path)
+{
+    unsigned char first = 0;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, &first, 1);
+    (void)close(fd);
+    return n == 0 || (n == 1 && first == 0);
+}
+
 /* Resolves one argument to a capture path and adds it (and remembers it as
  * a base whose children's captures are watched too). */
 static int add_target(live_state *st, const char *word, char *msg, size_t msg_size)
@@ -1378,11 +1397,22 @@ static int add_target(live_state *st, const char *word, char *msg, size_t msg_si
         goto done;
     }
     rc = proc_add(st, path);
+    /* `run -o F & live F` may find F before its header: wait for it a
+     * little rather than refuse a capture that is a moment from ready. */
+    for (int tries = 0; (rc == GCM_ETRUNCATED || rc == GCM_EBADMAGIC) && tries < CREATE_WAIT_TRIES &&
+                        being_created(path);
+         tries++) {
+        struct timespec pause = {0, CREATE_WAIT_NS};
+        (void)nanosleep(&pause, NULL);
+        rc = proc_add(st, path);
+    }
     if (rc < 0) {
         if (rc == GCM_EIO)
             (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
                            errno == EINVAL ? "not a regular file"
                                            : gcm__errno_text(errno, why, sizeof why));
+        else if (rc == GCM_ETRUNCATED && being_created(path))
+            (void)snprintf(msg, msg_size, "capture '%s' is empty", path);
         else if (rc == GCM_EBADMAGIC)
             (void)snprintf(msg, msg_size, "'%s' is not a pygcprofiler capture file", path);
         else

@@ -332,6 +332,16 @@ def test_not_a_capture(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == f"error: '{path}' is not a pygcprofiler capture file"
 
 
+def test_an_empty_file_is_waited_for_then_refused(tmp_path: Path) -> None:
+    # An empty file is what `run -o` has made before it formats the header:
+    # live waits a moment for it, then says what it found.
+    path = tmp_path / "empty.gcm"
+    path.touch()
+    result = live(str(path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == f"error: capture '{path}' is empty"
+
+
 def test_help() -> None:
     result = live("--help")
     assert result.returncode == 0
