@@ -353,7 +353,8 @@ def test_a_followed_python_that_cannot_load_core_warns_once_and_runs(tmp_path):
         tmp_path,
         f"""
         import os, subprocess, sys
-        code = "import site, sys; site.addsitedir({site!r}); print('other ran', sys.version_info[1])"
+        code = ("import site, sys; site.addsitedir({site!r}); "
+                "print('other ran', sys.version_info[1])")
         done = subprocess.run([{str(other)!r}, "-c", code], capture_output=True, text=True)
         sys.stdout.write(done.stdout)
         sys.stdout.write("status %d\\n" % done.returncode)
@@ -379,7 +380,11 @@ def test_the_hook_does_nothing_outside_a_followed_run(tmp_path):
     # The variable alone, as a user might leave it in a shell, starts nothing.
     env = clean_env(PYGCPROFILER_CONFIG="follow-children=1")
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; print(sorted(m for m in sys.modules if 'gc_mon' in m))"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; print(sorted(m for m in sys.modules if 'gc_mon' in m))",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,

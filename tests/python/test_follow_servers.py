@@ -1,0 +1,145 @@
+"""Real servers' process trees: one merged report from `report FILE*`.
+
+gunicorn forks its workers, so `-o FILE` alone gives each one a capture;
+uvicorn --workers spawns new interpreters, and the django and werkzeug
+reloaders re-execute python, so those need --follow-children.  The apps and
+helpers are tests/python/servers/ and test_servers.py's; waits are bounded,
+everything listens on 127.0.0.1, and stragglers are killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from test_launcher import launcher_path, run
+from test_servers import (  # noqa: F401 (app_dir: a fixture)
+    app_dir,
+    free_port,
+    get,
+    pids_in,
+    reloader_run,
+    serve,
+)
+from test_signals import WAIT, Started, kill_pid
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
+]
+
+JSON = ("--json", "--stats-only")
+
+
+def tree(directory):
+    """The merged JSON report of every capture in `directory`: (tree, lines)."""
+    files = sorted(str(p) for p in Path(directory).iterdir() if p.name.split(".")[0] == "cap")
+    proc = run([launcher_path(), "report", "--json", "--stats-only", *files], cwd=directory)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[-1]["type"] == "tree"
+    return lines[-1], lines
+
+
+def by_pid(found):
+    return {p["pid"]: p for p in found["processes"]}
+
+
+def test_gunicorn_two_workers_sigterm_gives_a_tree_of_three(app_dir):  # noqa: F811
+    pytest.importorskip("gunicorn")
+    args = ["-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
+    prefix = [launcher_path(), "run", *JSON, "-o", str(app_dir / "cap")]
+    started, bodies, status = serve(prefix, args, app_dir, "Booting worker", requests=4)
+    assert status == 0, started.stderr
+    workers = {
+        int(line.rsplit(" ", 1)[1])
+        for line in started.stderr.splitlines()
+        if "Booting worker with pid:" in line
+    }
+    assert len(workers) == 2, started.stderr
+    assert pids_in(bodies) <= workers
+    found, lines = tree(app_dir)
+    procs = by_pid(found)
+    assert set(procs) == {started.pid, *workers}
+    assert found["processes"][0]["pid"] == started.pid
+    assert sorted(found["processes"][0]["children"]) == sorted(workers)
+    for pid in (started.pid, *workers):
+        assert (procs[pid]["ended"], procs[pid]["exit_status"]) == ("exited", 0), procs[pid]
+    # Each request collects once in the worker that served it.
+    served = sum(procs[w]["collections"] for w in workers)
+    assert served >= len(bodies)
+    assert found["totals"]["collections"] == sum(p["collections"] for p in procs.values())
+    assert [o["pid"] for o in lines if o["type"] == "summary"] == [
+        p["pid"] for p in found["processes"]
+    ]
+
+
+def test_uvicorn_two_workers_followed(app_dir):  # noqa: F811
+    pytest.importorskip("uvicorn")
+    args = [
+        "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}",
+        "--workers", "2",
+    ]  # fmt: skip
+    port = free_port()
+    started = Started(
+        [launcher_path(), "run", *JSON, "--follow-children", "-o", str(app_dir / "cap")]
+        + [a.format(port=port) for a in args],
+        app_dir,
+    )
+    workers = set()
+    try:
+        # Both workers, not just the first, must be serving before the requests.
+        deadline = time.monotonic() + WAIT
+        while started.stderr.count("Application startup complete") < 2:
+            assert time.monotonic() < deadline and started.proc.poll() is None, started.stderr
+            started._pump(0.2)
+        workers = {int(p) for p in re.findall(r"Started server process \[(\d+)\]", started.stderr)}
+        bodies = [get(port) for _ in range(4)]
+        os.kill(started.pid, signal.SIGTERM)
+        started.finish()
+        assert len(workers) == 2, started.stderr
+        assert pids_in(bodies) <= workers
+        found, _ = tree(app_dir)
+        procs = by_pid(found)
+        assert found["processes"][0]["pid"] == started.pid
+        for worker in workers:
+            # A spawned interpreter, below the master, with its requests' collections.
+            assert procs[worker]["ppid"] == started.pid
+            assert "multiprocessing" in procs[worker]["command"]
+        assert sum(procs[w]["collections"] for w in workers) >= len(bodies)
+    finally:
+        started.kill()
+        for worker in workers:
+            kill_pid(worker)
+
+
+@pytest.mark.parametrize(
+    "server", ["django", "flask"], ids=["django-autoreload", "flask-debug-reloader"]
+)
+def test_reloader_child_is_followed(app_dir, server):  # noqa: F811
+    pytest.importorskip(server)
+    if server == "django":
+        args, ready, tag, stream = (
+            ["django_app.py", "runserver", "127.0.0.1:{port}"],
+            "Quit the server with",
+            "django",
+            "out",
+        )
+    else:
+        args, ready, tag, stream = (["flask_app.py", "{port}"], "serving ", "serving", "err")
+    prefix = [launcher_path(), "run", *JSON, "--follow-children", "-o", str(app_dir / "cap")]
+    started, bodies, _, child = reloader_run(prefix, args, app_dir, ready, tag, stream)
+    assert pids_in(bodies) == {child} != {started.pid}
+    found, _ = tree(app_dir)
+    procs = by_pid(found)
+    assert found["processes"][0]["pid"] == started.pid
+    # The re-executed python that served is in the tree, with its own pid and
+    # the requests' collections, below the reloader we started.
+    assert procs[child]["ppid"] == started.pid
+    assert procs[child]["collections"] >= len(bodies)
+    assert Path(app_dir / f"cap.{child}").exists()
