@@ -47,8 +47,8 @@
  * FILE.<pid> captures of their children). */
 #define LIVE_MAX_PROCS 64
 /* Records copied per process and refresh: enough for the last few shown
- * and to find a recent alert, small enough to copy in microseconds. */
-#define LIVE_EVENTS 64
+ * and to find a recent alert (48 KB, copied in tens of microseconds). */
+#define LIVE_EVENTS 1024
 /* Records listed on the screen. */
 #define LIVE_SHOWN_EVENTS 5
 /* The screen is built as lines of at most this many bytes before being cut
