@@ -68,6 +68,7 @@ FORK_TWO = """
     for _ in range(5):
         gc.collect()
     children = []
+    # One after the other, so that the second child's capture is the later one.
     for n in (2, 3):
         pid = os.fork()
         if pid == 0:
@@ -75,7 +76,6 @@ FORK_TWO = """
                 gc.collect()
             sys.exit(4 if n == 3 else 0)
         children.append(pid)
-    for pid in children:
         os.waitpid(pid, 0)
     print("children", *children)
     print("parent", os.getpid())
