@@ -280,9 +280,12 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
         gcm__line_printf(&it->message, "%.0f", f->gen0_per_min);
         GCM__LINE_LIT(&it->message, " times a minute, over 800.");
         if (in->have_gc_state && in->gc_threshold[0] > 0) {
-            /* The factor times today's threshold0, rounded up to a multiple of 100. */
-            uint64_t t0 = (uint64_t)in->gc_threshold[0] * f->threshold_factor;
-            t0 = (t0 + 99u) / 100u * 100u;
+            /* The factor times today's threshold0, rounded up to a multiple of
+             * 100; saturated, since a damaged capture can claim any rate. */
+            uint64_t base = (uint64_t)in->gc_threshold[0];
+            uint64_t t0 = f->threshold_factor > (UINT64_MAX - 99u) / base
+                              ? UINT64_MAX / 100u * 100u
+                              : (base * f->threshold_factor + 99u) / 100u * 100u;
             (void)snprintf(code, sizeof code, "gc.set_threshold(%llu, %lld, %lld)",
                            (unsigned long long)t0, (long long)in->gc_threshold[1],
                            (long long)in->gc_threshold[2]);

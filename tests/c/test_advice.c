@@ -300,6 +300,18 @@ static void test_gen0_rate(void)
     free(out);
     fixture_release(&f);
 
+    /* A damaged capture (any rate, any threshold) saturates, never wraps. */
+    fixture_init(&f, 64, MS(50));
+    add_many(&f, 0.0, 2, 0, 1, 0.000001);
+    fixture_finish(&f, 0.00001, "3.12.1", 0);
+    f.in.have_gc_state = 1;
+    f.in.gc_threshold[0] = INT64_MAX;
+    GCM_CHECK(flags_of(&f).gen0_rate);
+    out = advice_text(&f);
+    GCM_CHECK(strstr(out, "Try: gc.set_threshold(18446744073709551600, 0, 0)\n") != NULL);
+    free(out);
+    fixture_release(&f);
+
     /* 800 a minute is not over 800. */
     fixture_init(&f, 1024, MS(50));
     add_many(&f, 0.0, 800, 0, MS(0.05), 60000.0 / 800.0);
