@@ -615,7 +615,7 @@ static int already_watched(const live_state *st, dev_t dev, ino_t ino)
 
 /* Opens the capture at `path` and adds it to the watched processes.
  * Returns 0, 1 when it was already watched, or a gcm_capture_open code
- * (errno set) or GCM_ENOMEM. */
+ * (errno set), or GCM_ENOMEM (no memory, or LIVE_MAX_PROCS are watched). */
 static int proc_add(live_state *st, const char *path)
 {
     live_proc *p = NULL;
@@ -623,11 +623,8 @@ static int proc_add(live_state *st, const char *path)
     char meta[GCM_META_SIZE + 1];
     int status = GCM_ENOMEM;
 
-    if (st->proc_count >= LIVE_MAX_PROCS) {
-        st->dropped_procs++;
-        status = 0;
+    if (st->proc_count >= LIVE_MAX_PROCS)
         goto done;
-    }
     p = calloc(1, sizeof *p);
     if (p == NULL)
         goto done;
@@ -690,6 +687,7 @@ static int is_child_name(const char *name, const char *base)
  * formatting it) is simply tried again at the next refresh. */
 static void scan_children(live_state *st)
 {
+    st->dropped_procs = 0;
     for (size_t b = 0; b < st->base_count; b++) {
         const char *base_path = st->bases[b];
         const char *slash = strrchr(base_path, '/');
@@ -722,7 +720,10 @@ static void scan_children(live_state *st)
                 continue;
             if (stat(path, &sb) != 0 || already_watched(st, sb.st_dev, sb.st_ino))
                 continue;
-            (void)proc_add(st, path);
+            if (st->proc_count >= LIVE_MAX_PROCS)
+                st->dropped_procs++;
+            else
+                (void)proc_add(st, path);
         }
         (void)closedir(d);
     }
@@ -1316,7 +1317,10 @@ static int wait_for(uint64_t deadline_ns, int keys, int *sig)
 
 static int run_loop(live_state *st, int screen, int *sig)
 {
-    int keys = screen && isatty(STDIN_FILENO);
+    /* Keys are read only from a terminal we own: a background job that
+     * changed the terminal's modes or read it would be stopped by
+     * SIGTTOU or SIGTTIN. */
+    int keys = screen && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
     uint64_t interval_ns = (uint64_t)llround(st->args.interval_s * 1e9);
     uint64_t next = gcm_clock_monotonic_ns();
     int why = END_NONE;
@@ -1411,6 +1415,9 @@ static int add_target(live_state *st, const char *word, char *msg, size_t msg_si
             (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
                            errno == EINVAL ? "not a regular file"
                                            : gcm__errno_text(errno, why, sizeof why));
+        else if (rc == GCM_ENOMEM)
+            (void)snprintf(msg, msg_size, "cannot watch '%s': at most %d processes, or out of memory",
+                           path, LIVE_MAX_PROCS);
         else if (rc == GCM_ETRUNCATED && being_created(path))
             (void)snprintf(msg, msg_size, "capture '%s' is empty", path);
         else if (rc == GCM_EBADMAGIC)
