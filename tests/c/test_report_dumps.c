@@ -300,8 +300,49 @@ static void test_json_report_parses_line_by_line(void)
     fixture_release(&f);
 }
 
+/* Every section of the text report, in its documented order. */
+static void test_text_report_order(void)
+{
+    static const char *const order[] = {
+        "=== GC MONITORING SUMMARY ===",
+        "GC activity over time",
+        "=== GC THRESHOLD RECOMMENDATIONS ===",
+        " GC time per 5s, by generation ",
+        "=== OBJECTS TRACKED BY THE GC AT EXIT ===",
+        "=== GC.GARBAGE AT EXIT (kept alive by DEBUG_SAVEALL) ===",
+        "=== AI OPTIMIZATION PROMPT",
+        "=== END OF PROMPT ===",
+    };
+    fixture f;
+    memsink m;
+    gcm_sink s = memsink_sink(&m);
+    const char *at;
+    size_t i;
+
+    setup(&f);
+    f.config.prompt = 1;
+    f.config.dump_objects = 1;
+    f.config.dump_garbage = 1;
+    f.config.terminal_flamegraph = 1;
+    f.config.terminal_flamegraph_width = 60;
+    GCM_CHECK_EQ_INT(gcm_report_render(&f.in, &s), 0);
+    check_golden("text_all_sections.txt", m.buf, m.len);
+    at = m.buf;
+    for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const char *next = strstr(at, order[i]);
+        if (next == NULL) {
+            fprintf(stderr, "'%s' missing or out of order in:\n%s\n", order[i], m.buf);
+            exit(1);
+        }
+        at = next;
+    }
+    free(m.buf);
+    fixture_release(&f);
+}
+
 int main(void)
 {
+    GCM_RUN(test_text_report_order);
     GCM_RUN(test_objects_table);
     GCM_RUN(test_objects_not_gathered);
     GCM_RUN(test_garbage_table);
