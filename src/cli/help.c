@@ -31,6 +31,7 @@ static const char usage_text[] =
     "usage: pygcprofiler run [options] [--] TARGET [args...]\n"
     "       where TARGET is script.py, a directory or zip with __main__.py,\n"
     "       -m module or -c code, exactly as python takes it\n"
+    "       pygcprofiler report [--format text|json|folded|terminal] [options] FILE\n"
     "       pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]\n"
     "       pygcprofiler live [--interval SECONDS] [--plain] FILE|PID...\n"
     "       pygcprofiler --help | --version\n";
