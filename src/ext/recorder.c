@@ -225,12 +225,50 @@ meta_put_line(char *buf, size_t size, size_t *len, const char *key, const char *
     buf[*len] = '\0';
 }
 
+/* Appends this process's arguments after the first, as the kernel keeps
+ * them in /proc/self/cmdline (NUL-separated), as shell words to `command`.
+ * Leaves `command` as it is when the file cannot be read. */
+static void
+cmdline_words(char *command, size_t size, size_t *clen)
+{
+    char raw[GCM_META_SIZE / 2];
+    size_t got = 0;
+    size_t at;
+    int fd;
+
+    do {
+        fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return;
+    while (got < sizeof raw - 1) {
+        ssize_t n = read(fd, raw + got, sizeof raw - 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    (void)close(fd);
+    raw[got] = '\0';
+    /* The first word is the program as invoked; sys.executable stands first. */
+    at = strlen(raw) + 1;
+    while (at < got) {
+        if (*clen + 1 < size)
+            command[(*clen)++] = ' ';
+        meta_put_word(command, size, clen, raw + at);
+        at += strlen(raw + at) + 1;
+    }
+}
+
 /* Builds the capture file's metadata (docs/capture-format.md) into `buf`:
  * the interpreter, the command the launcher ran (sys.executable and
  * sys.argv[1:], since the bootstrap creates the recorder while sys.argv is
  * still python's ['-c', <target words>]), and the options.  A followed child
- * passes "orig_argv" (3.10+) instead of "argv": its start-up hook runs before
- * python has put the script's path in sys.argv.  Never fails: a value that
+ * passes NULL for `argv_name`: its start-up hook runs before python has put
+ * the script's path in sys.argv (and 3.9 has no sys.orig_argv), so its words
+ * come from the kernel's copy, /proc/self/cmdline.  Never fails: a value that
  * cannot be read is left out. */
 static void
 capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_t size)
@@ -241,7 +279,7 @@ capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_t siz
     size_t clen = 0;
     size_t needed = 0;
     PyObject *exe = PySys_GetObject("executable");   /* borrowed */
-    PyObject *argv = PySys_GetObject(argv_name);     /* borrowed */
+    PyObject *argv = argv_name != NULL ? PySys_GetObject(argv_name) : NULL; /* borrowed */
     Py_ssize_t i;
     int free_threaded = 0;
 
@@ -276,6 +314,8 @@ capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_t siz
         }
     }
     PyErr_Clear();
+    if (argv_name == NULL)
+        cmdline_words(command, sizeof command, &clen);
     meta_put_line(buf, size, &len, "command", command);
     /* Last, so that a cut (four long paths can outgrow the area) only ever
      * costs the options line, which the reader then says it cannot read. */
@@ -447,8 +487,7 @@ followed_capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
         PyErr_NoMemory();
         goto done;
     }
-    capture_meta(cfg, PySys_GetObject("orig_argv") != NULL ? "orig_argv" : "argv", meta,
-                 GCM_META_SIZE);
+    capture_meta(cfg, NULL, meta, GCM_META_SIZE);
     name[0] = '\0';
     Py_BEGIN_ALLOW_THREADS
     rc = child_capture_create(cfg, meta, name, sizeof name, out, out_size);
