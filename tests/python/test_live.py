@@ -431,9 +431,11 @@ def all_row(screen: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def fits(screen: str) -> None:
-    lines = screen.rstrip("\n").split("\n")
-    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines), screen
+def fits(screen: str, header: str) -> None:
+    """The frame leaves the 80th column empty (no terminal wraps it) and its
+    table header is whole, ending with its last column's name."""
+    assert all(len(line) < 80 for line in screen.split("\n")), screen
+    assert re.search(header, screen, re.MULTILINE), screen
 
 
 @needs_tmux
@@ -442,7 +444,7 @@ def test_screen_changes_and_q_quits(writers: Callable[..., Writer], tmux: Tmux) 
     tmux.start(["--interval", "0.3", str(w.capture)])
     tmux.wait_for(r"^all ")
     first = tmux.screen()
-    fits(first)
+    fits(first, r"^gen +collections +/s +paused +mean +p50 +p99 +max +alerts$")
     assert f"pid {w.pid} running" in first
     for header in ("collections", "p50", "p99", "max", "alerts"):
         assert header in first
@@ -498,7 +500,7 @@ def test_screen_of_a_killed_writer_and_of_several(
     child = writers("tree.gcm.4242")
     tmux.start(["--interval", "0.3", str(parent.capture)])
     screen = tmux.wait_for(r"^ +total ").string
-    fits(screen)
+    fits(screen, r"^ +pid state +up +colls +/s +now% +all% +p99 +max alert$")
     assert "2 processes" in screen
     for w in (parent, child):
         assert re.search(rf"^ +{w.pid} running ", screen, re.MULTILINE), screen
