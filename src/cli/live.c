@@ -1165,48 +1165,68 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         add_event_line(f, owner[k - 1], newest[k - 1], 1);
 }
 
+/* Appends `s` to the output buffer, or nothing when it would not fit. */
+static void out_add(char *out, size_t size, size_t *used, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (*used + len < size) {
+        memcpy(out + *used, s, len);
+        *used += len;
+    }
+}
+
+/* Appends one screen line: its attribute, its text cut to `cols` - 1
+ * columns, the end of the attribute, a clear to the end of the line. */
+static void out_line(char *out, size_t size, size_t *used, const char *text, int attr,
+                     size_t cols)
+{
+    static const char *const start[] = {"", "\033[1m", "\033[7m", "\033[1;31m"};
+    size_t width = 0;
+
+    out_add(out, size, used, start[attr]);
+    /* Columns are counted as UTF-8 lead bytes, so a multibyte character of
+     * the command line is one column and never cut in half.  The last
+     * column is left empty: writing into it makes some terminals wrap. */
+    for (const char *c = text; *c != '\0' && *used + 16 < size; c++) {
+        int lead = ((unsigned char)*c & 0xc0) != 0x80;
+        if (lead && width + 1 >= cols)
+            break;
+        width += (size_t)lead;
+        out[(*used)++] = *c;
+    }
+    out_add(out, size, used, attr != ATTR_PLAIN ? "\033[0m\033[K\r\n" : "\033[K\r\n");
+}
+
 /* Draws `f` over the previous frame: home, each line cut to the width and
- * cleared to its end, then the rest of the screen cleared.  One write. */
+ * cleared to its end, then the rest of the screen cleared.  One write.  A
+ * footer, when given, is always the last line shown. */
 static int draw(const frame *f, const char *footer)
 {
-    static char out[FRAME_MAX_LINES * (LINE_MAX_BYTES + 32) + 512];
+    static char out[(FRAME_MAX_LINES + 1) * (LINE_MAX_BYTES + 32) + 64];
     struct winsize ws;
     size_t cols = 80;
     size_t rows = 24;
     size_t used = 0;
     size_t limit;
+    size_t shown;
 
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
         cols = ws.ws_col;
         rows = ws.ws_row;
     }
-    /* The last column is left empty: writing into it makes some terminals
-     * wrap, which would scroll the whole frame by a line. */
+    /* The last row stays empty: the newline after a line written there
+     * would scroll the whole frame up by one. */
     limit = rows > 1 ? rows - 1 : 1;
-    memcpy(out, "\033[H", 3);
-    used = 3;
-    for (size_t i = 0; i < f->count + 1 && i < limit; i++) {
-        const char *text = i < f->count ? f->lines[i].text : footer;
-        int attr = i < f->count ? f->lines[i].attr : ATTR_BOLD;
-        static const char *const start[] = {"", "\033[1m", "\033[7m", "\033[1;31m"};
-        size_t width = 0;
-
-        if (i == f->count && footer == NULL)
-            break;
-        used += (size_t)snprintf(out + used, sizeof out - used, "%s", start[attr]);
-        /* Columns are counted as UTF-8 lead bytes, so a multibyte character
-         * of the command line is one column and never cut in half. */
-        for (const char *c = text; *c != '\0' && used + 16 < sizeof out; c++) {
-            int lead = ((unsigned char)*c & 0xc0) != 0x80;
-            if (lead && width + 1 >= cols)
-                break;
-            width += (size_t)lead;
-            out[used++] = *c;
-        }
-        used += (size_t)snprintf(out + used, sizeof out - used, "%s\033[K\r\n",
-                                 attr != ATTR_PLAIN ? "\033[0m" : "");
-    }
-    used += (size_t)snprintf(out + used, sizeof out - used, "\033[J");
+    if (footer != NULL)
+        limit = limit > 1 ? limit - 1 : 0;
+    shown = f->count < limit ? f->count : limit;
+    out_add(out, sizeof out, &used, "\033[H");
+    for (size_t i = 0; i < shown; i++)
+        out_line(out, sizeof out, &used, f->lines[i].text, f->lines[i].attr, cols);
+    if (footer != NULL)
+        out_line(out, sizeof out, &used, footer, ATTR_BOLD, cols);
+    out_add(out, sizeof out, &used, "\033[J");
     return gcm__write_all(STDOUT_FILENO, out, used);
 }
 
@@ -1357,11 +1377,10 @@ static int run_loop(live_state *st, int screen, int *sig)
             break;
         }
     }
-    if (screen) {
+    /* The last frame stays on the screen; every line of it ended with a
+     * newline, so the shell's prompt starts on a clean line below it. */
+    if (screen)
         term_leave();
-        /* The last frame stays; the shell's prompt goes below it. */
-        (void)gcm__write_all(STDOUT_FILENO, "\r\n", 2);
-    }
     return why;
 }
 
