@@ -85,7 +85,9 @@ int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive);
  * is gone cannot move the sequence counter any more, so its figures are
  * copied once, from a private copy with the counter made even, instead of
  * through gcm_block_snapshot's retries: a counter left odd by a writer that
- * died mid-record costs nothing.  Returns 0, or GCM_EBUSY with out->torn = 1
+ * died mid-record costs nothing; so is a live one whose counter stays odd
+ * and unchanged for 20 ms (stopped, or named by a damaged file).  Returns 0,
+ * or GCM_EBUSY with out->torn = 1
  * when the counter was odd (the figures of one collection may be partly
  * counted), GCM_ENOMEM, or GCM_EINVAL.  Sets *gone as resolve_state returns. */
 int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_alive, int *gone);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gc_monitor/errors.h"
@@ -328,6 +329,27 @@ done:
     return gone;
 }
 
+/* A live writer holds the sequence counter odd for well under a
+ * microsecond per record.  One that stays odd and unchanged for 20 ms is
+ * not recording (a writer stopped in a debugger, or a damaged file that
+ * names some live process): its figures are taken as they stand rather than
+ * through gcm_block_snapshot's thousands of retries. */
+static int counter_stuck(const gcm_block *b)
+{
+    struct timespec ms = {0, 1000000};
+    uint64_t seq = atomic_load_explicit(&b->agg.seq, memory_order_acquire);
+    int i;
+
+    if ((seq & 1u) == 0)
+        return 0;
+    for (i = 0; i < 20; i++) {
+        (void)nanosleep(&ms, NULL);
+        if (atomic_load_explicit(&b->agg.seq, memory_order_acquire) != seq)
+            return 0;
+    }
+    return 1;
+}
+
 int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_alive, int *gone)
 {
     const gcm_header *h;
@@ -341,7 +363,8 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
     h = &cap->block->header;
     state = atomic_load_explicit(&h->state, memory_order_acquire);
     if (state == GCM_STATE_RUNNING && check_alive &&
-        gcm_capture_writer_alive(h->pid, h->process_start_ticks)) {
+        gcm_capture_writer_alive(h->pid, h->process_start_ticks) &&
+        !counter_stuck(cap->block)) {
         /* A live writer: the seqlock sorts out what is consistent. */
         status = gcm_block_snapshot(cap->block, out);
     } else {

@@ -113,6 +113,16 @@ static void test_create_and_read_back(void)
     GCM_CHECK_EQ_INT(gcm_capture_meta_get(meta, "python", value, sizeof value), GCM_EINVAL);
     GCM_CHECK_STREQ(value, "");
 
+    /* A live writer whose counter stays odd (stopped mid-record) is read
+     * as it stands, marked torn, and still running. */
+    atomic_store(&w.block->agg.seq, atomic_load(&w.block->agg.seq) + 1u);
+    GCM_CHECK_EQ_INT(gcm_capture_snapshot(&r, snap, 1, &gone), GCM_EBUSY);
+    GCM_CHECK_EQ_INT(gone, 0);
+    GCM_CHECK_EQ_INT(snap->torn, 1);
+    GCM_CHECK_EQ_INT(snap->state, GCM_STATE_RUNNING);
+    GCM_CHECK_EQ_U64(snap->events_total, 2);
+    atomic_store(&w.block->agg.seq, atomic_load(&w.block->agg.seq) + 1u);
+
     /* A clean exit is kept as recorded. */
     gcm_block_set_state(w.block, GCM_STATE_EXITED, 7, gcm_clock_realtime_ns());
     GCM_CHECK_EQ_INT(gcm_capture_snapshot(&r, snap, 1, &gone), 0);
