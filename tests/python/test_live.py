@@ -295,6 +295,65 @@ def test_several_processes_are_rows(writers: Callable[..., Writer]) -> None:
     assert all(f["state"] == "exited" for f in final)
 
 
+FORKING = textwrap.dedent(
+    """
+    import os, sys
+    kids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            exec(open(sys.argv[2]).read())
+            os._exit(0)
+        kids.append(pid)
+    print("kids", *kids, flush=True)
+    exec(open(sys.argv[2]).read())
+    for pid in kids:
+        os.waitpid(pid, 0)
+    """
+)
+
+
+def test_forked_children_are_found_as_they_appear(tmp_path: Path) -> None:
+    # The recorder gives each forked child its own FILE.<pid>; live watches
+    # the parent's FILE and picks the children's captures up next to it.
+    (tmp_path / "forking.py").write_text(FORKING)
+    (tmp_path / "work.py").write_text(WORKLOAD.replace('print("ready", flush=True)', ""))
+    capture = tmp_path / "tree.gcm"
+    stop = tmp_path / "stop"
+    parent = subprocess.Popen(
+        [str(launcher_path()), "run", "--stats-only", "-o", str(capture), "forking.py",
+         str(stop), "work.py"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    )  # fmt: skip
+    proc = None
+    try:
+        assert parent.stdout is not None
+        kids = {int(pid) for pid in parent.stdout.readline().split()[1:]}
+        assert len(kids) == 2, parent.communicate()
+        proc = start_live("--interval", "0.2", str(capture))
+        seen: set[int] = set()
+        while seen != kids | {parent.pid}:
+            seen |= {int(parse_line(line)["pid"]) for line in read_lines(proc, 1)}
+            assert seen <= kids | {parent.pid}, seen
+        stop.touch()
+        assert parent.wait(timeout=TIMEOUT) == 0
+        rest, err = finish(proc)
+    finally:
+        stop.touch()  # the children end on it too
+        parent.kill()
+        parent.wait(timeout=TIMEOUT)
+        if proc is not None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    final = [parse_line(line) for line in rest[-3:]]
+    assert {int(f["pid"]) for f in final} == kids | {parent.pid}
+    assert all(f["state"] != "running" for f in final)
+
+
 def test_an_exited_capture_gives_one_line(writers: Callable[..., Writer]) -> None:
     w = writers()
     w.stop()
