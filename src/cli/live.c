@@ -355,9 +355,25 @@ static void complain(const char *msg)
         (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+/* The options of `live`, in one table: parsing and --help both read it. */
+typedef enum live_opt { OPT_INTERVAL, OPT_PLAIN, OPT_HELP } live_opt;
+
+static const struct {
+    live_opt id;
+    const char *names;   /* as --help shows them */
+    const char *flag;    /* the long name, without "--" */
+    const char *metavar; /* NULL for an option without a value */
+    const char *help;
+} live_options[] = {
+    {OPT_INTERVAL, "--interval SECONDS", "interval", "SECONDS",
+     "time between refreshes (default 1, 0.05 to 3600)"},
+    {OPT_PLAIN, "--plain", "plain", NULL, "print lines even on a terminal"},
+    {OPT_HELP, "-h, --help", "help", NULL, "show this help"},
+};
+
 static int print_live_help(void)
 {
-    static const char text[] =
+    static const char head[] =
         "usage: pygcprofiler live [options] FILE|PID...\n"
         "\n"
         "Watches the collections of running programs, from the capture FILE that\n"
@@ -369,16 +385,24 @@ static int print_live_help(void)
         "On a terminal it refreshes one screen; q or Ctrl-C quits.  Otherwise (or with\n"
         "--plain) it prints one 'key=value ...' line per process and interval.\n"
         "\n"
-        "options:\n"
-        "  --interval SECONDS    time between refreshes (default 1, 0.05 to 3600)\n"
-        "  --plain               print lines even on a terminal\n"
-        "  -h, --help            show this help\n"
+        "options:\n";
+    static const char tail[] =
         "\n"
         "An argument of digits only is a PID; write ./123 for a file named 123.\n"
         "\n"
         "Exit status: 0 when quit or when the programs ended, 1 when stdout fails,\n"
         "2 for bad input (a bad option, an unreadable capture, a process without one).\n";
-    return gcm__write_all(1, text, sizeof text - 1);
+    int status = gcm__write_all(1, head, sizeof head - 1);
+
+    for (size_t i = 0; status == 0 && i < sizeof live_options / sizeof live_options[0]; i++) {
+        char line[256];
+        int n = snprintf(line, sizeof line, "  %-20s  %s\n", live_options[i].names,
+                         live_options[i].help);
+        status = n > 0 && (size_t)n < sizeof line ? gcm__write_all(1, line, (size_t)n) : GCM_EIO;
+    }
+    if (status == 0)
+        status = gcm__write_all(1, tail, sizeof tail - 1);
+    return status;
 }
 
 static int parse_interval(const char *value, double *out, char *msg, size_t msg_size)
@@ -399,6 +423,58 @@ static int parse_interval(const char *value, double *out, char *msg, size_t msg_
     return 0;
 }
 
+/* Reads the option at argv[*i] ("--name", "--name=value", "--name value"
+ * or "-h") into `a`. */
+static int parse_option(live_args *a, int argc, char **argv, int *i, char *msg, size_t msg_size)
+{
+    const char *word = argv[*i];
+    const char *name = word[1] == '-' ? word + 2 : word + 1;
+    const char *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    const char *value = eq != NULL ? eq + 1 : NULL;
+    int status = GCM_EINVAL;
+    size_t k;
+
+    for (k = 0; k < sizeof live_options / sizeof live_options[0]; k++) {
+        const char *flag = live_options[k].flag;
+        if (word[1] == '-' ? (strlen(flag) == len && strncmp(flag, name, len) == 0)
+                           : (live_options[k].id == OPT_HELP && strcmp(word, "-h") == 0))
+            break;
+    }
+    if (k == sizeof live_options / sizeof live_options[0]) {
+        (void)snprintf(msg, msg_size, "unknown option '%.100s'", word);
+        goto done;
+    }
+    if (live_options[k].metavar == NULL && value != NULL) {
+        (void)snprintf(msg, msg_size, "option '--%s' takes no value, got '%.100s'",
+                       live_options[k].flag, value);
+        goto done;
+    }
+    if (live_options[k].metavar != NULL && value == NULL) {
+        if (*i + 1 >= argc) {
+            (void)snprintf(msg, msg_size, "option '--%s' needs a value (%s)",
+                           live_options[k].flag, live_options[k].metavar);
+            goto done;
+        }
+        value = argv[++*i];
+    }
+    switch (live_options[k].id) {
+    case OPT_INTERVAL:
+        if (parse_interval(value, &a->interval_s, msg, msg_size) != 0)
+            goto done;
+        break;
+    case OPT_PLAIN:
+        a->plain = 1;
+        break;
+    case OPT_HELP:
+        a->help = 1;
+        break;
+    }
+    status = 0;
+done:
+    return status;
+}
+
 static int parse_args(live_args *a, int argc, char **argv, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
@@ -408,36 +484,19 @@ static int parse_args(live_args *a, int argc, char **argv, char *msg, size_t msg
     a->interval_s = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *word = argv[i];
-        if (!only_targets && (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0)) {
-            a->help = 1;
-            status = 0;
-            goto done;
-        }
         if (!only_targets && strcmp(word, "--") == 0) {
             only_targets = 1;
             continue;
         }
-        if (!only_targets && strcmp(word, "--plain") == 0) {
-            a->plain = 1;
-            continue;
-        }
-        if (!only_targets && strncmp(word, "--interval", 10) == 0 &&
-            (word[10] == '\0' || word[10] == '=')) {
-            const char *value = word[10] == '=' ? word + 11 : NULL;
-            if (value == NULL) {
-                if (i + 1 >= argc) {
-                    (void)snprintf(msg, msg_size, "option '--interval' needs a value (SECONDS)");
-                    goto done;
-                }
-                value = argv[++i];
-            }
-            if (parse_interval(value, &a->interval_s, msg, msg_size) != 0)
-                goto done;
-            continue;
-        }
         if (!only_targets && word[0] == '-' && word[1] != '\0') {
-            (void)snprintf(msg, msg_size, "unknown option '%.100s'", word);
-            goto done;
+            if (parse_option(a, argc, argv, &i, msg, msg_size) != 0)
+                goto done;
+            /* --help wins over everything after it, even a bad word. */
+            if (a->help) {
+                status = 0;
+                goto done;
+            }
+            continue;
         }
         if (a->target_count >= LIVE_MAX_PROCS) {
             (void)snprintf(msg, msg_size, "too many captures: at most %d", LIVE_MAX_PROCS);
