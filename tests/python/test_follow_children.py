@@ -416,3 +416,26 @@ def test_a_launcher_inside_a_followed_child_starts_one_monitor(tmp_path):
     (line,) = [x for x in proc.stdout.splitlines() if x.startswith("inner-stderr ")]
     inner_stderr = eval(line[len("inner-stderr ") :])  # noqa: S307 (our own repr)
     assert set(summaries(inner_stderr)) == {inner}
+
+
+def test_merged_report_of_captures_whose_pids_form_a_cycle(tmp_path):
+    # Captures are untrusted: two that name each other as parent (and a
+    # third, its own parent) must still give one table, each listed once.
+    script = write_script(tmp_path, "import gc; gc.collect()\n")
+    proc = run([launcher_path(), "run", *JSON, "-o", "cap", script], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = (tmp_path / "cap").read_bytes()
+    pid_at, ppid_at = 40, 48  # gcm_header.pid and .ppid (docs/capture-format.md)
+    files = []
+    for n, (pid, ppid) in enumerate([(1001, 1002), (1002, 1001), (1003, 1003)]):
+        patched = bytearray(data)
+        patched[pid_at : pid_at + 8] = pid.to_bytes(8, sys.byteorder, signed=True)
+        patched[ppid_at : ppid_at + 8] = ppid.to_bytes(8, sys.byteorder, signed=True)
+        path = tmp_path / f"cycle.{n}"
+        path.write_bytes(bytes(patched))
+        files.append(str(path))
+    tree, _ = tree_of(files)
+    assert sorted(p["pid"] for p in tree["processes"]) == [1001, 1002, 1003]
+    assert tree["totals"]["processes"] == 3
+    text = report(files, "--stats-only")
+    assert text.startswith("=== PROCESS TREE: 3 processes ===\n")
