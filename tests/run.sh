@@ -89,6 +89,14 @@ if [ "$do_apt" = 1 ] && command -v apt-get >/dev/null && command -v dpkg-query >
 fi
 
 # ---- virtual environment and the package --------------------------------------------------
+# pip_install ARGS...: pip install into VENV, without the warnings some machines' pip
+# configuration prints for every package (a find-links or index directory that does not
+# exist); pip's own exit status is kept.
+pip_install() {
+	"$VENV/bin/python" -m pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+	return "${PIPESTATUS[0]}"
+}
+
 if [ "$do_install" = 1 ]; then
 	if [ ! -x "$VENV/bin/python" ]; then
 		say "creating $VENV from $PYTHON"
@@ -102,18 +110,18 @@ if [ "$do_install" = 1 ]; then
 			[ -n "$pip_whl" ] || die "no pip wheel in $GCM_PIP_WHEELS"
 			"$VENV/bin/python" "$pip_whl/pip" install -q --no-index --find-links "$GCM_PIP_WHEELS" pip
 		fi
-		"$VENV/bin/python" -m pip install -q --upgrade pip
+		pip_install --upgrade pip
 	fi
 	say "installing the test requirements into $VENV"
 	reqs=(-r "$repo/tests/requirements.txt")
 	for f in ${GCM_EXTRA_REQUIREMENTS:-}; do reqs+=(-r "$repo/$f"); done
-	"$VENV/bin/python" -m pip install -q "${reqs[@]}"
+	pip_install "${reqs[@]}"
 	# Each venv keeps its own CMake build directory: two interpreters with the same wheel
 	# tag (pyenv's 3.11 and Debian's 3.11) must not share one CMake cache.
 	cfg=("--config-settings=build-dir=$VENV/gcm-build/{wheel_tag}")
 	for c in ${GCM_PIP_CONFIG:-}; do cfg+=("--config-settings=$c"); done
 	say "building and installing pygcprofiler into $VENV (${cfg[*]})"
-	"$VENV/bin/python" -m pip install -q "${cfg[@]}" "$repo"
+	pip_install "${cfg[@]}" "$repo"
 fi
 
 # ---- C unit tests ----------------------------------------------------------------------
