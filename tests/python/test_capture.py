@@ -293,6 +293,30 @@ def test_report_time_limits_are_recomputed_and_marked(tmp_path):
     assert [(b["le_ms"], b["count"]) for b in buckets] == [(1.5, 1), (2.5, 1), (None, 1)]
 
 
+def test_folded_and_terminal_formats(tmp_path):
+    proc, capture = start(tmp_path, "")
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    count = summary_of(report_json(capture))["count"]
+    folded = report(capture, "--format", "folded")
+    assert folded.returncode == 0, folded.stderr
+    lines = folded.stdout.splitlines()
+    comments = [line for line in lines if line.startswith("# ")]
+    frames = [line for line in lines if not line.startswith("# ")]
+    assert "# State: exited with status 0" in "\n".join(comments)
+    # flamegraph.pl input: "frame;frame;frame weight", one per line.
+    assert frames
+    for line in frames:
+        stack, weight = line.rsplit(" ", 1)
+        assert ";Gen " in stack and int(weight) >= 0
+    # The chart is a terminal format of its own; plain text has none.
+    terminal = report(capture, "--format", "terminal", "--stats-only")
+    text = report(capture, "--stats-only")
+    assert "by generation ==" in terminal.stdout
+    assert "by generation ==" not in text.stdout
+    assert f"Total GC collections: {count}" in terminal.stdout
+
+
 def test_existing_file_or_symlink_is_refused(tmp_path):
     target = tmp_path / "victim"
     target.write_text("keep me")
