@@ -105,9 +105,9 @@ done:
     return status;
 }
 
-/* Links each process to its parent among the captures (the latest-started
- * capture of that pid that started before it, since a pid may come back)
- * and computes depths.  Quadratic, but trees have tens of processes. */
+/* Links each process to its parent among the captures: the latest-started
+ * capture of that pid that started before it, since a pid may come back.
+ * Quadratic, but trees have tens of processes. */
 static void link_tree(proc *procs, size_t count)
 {
     size_t i;
@@ -129,17 +129,6 @@ static void link_tree(proc *procs, size_t count)
                  procs[j].start_ns > procs[procs[i].parent].start_ns))
                 procs[i].parent = j;
         }
-    }
-    for (i = 0; i < count; i++) {
-        size_t d = 0;
-        size_t k = procs[i].parent;
-
-        /* Bounded by count: a cycle (hostile pids) cannot loop forever. */
-        while (k != SIZE_MAX && d < count) {
-            d++;
-            k = procs[k].parent;
-        }
-        procs[i].depth = d;
     }
 }
 
@@ -172,13 +161,14 @@ static void walk(const proc *procs, size_t count, size_t at, size_t *order, size
 static int order_tree(proc *procs, size_t count)
 {
     size_t *order = calloc(count, sizeof *order);
+    size_t *pos = calloc(count, sizeof *pos);
     unsigned char *seen = calloc(count, 1);
     proc *copy = malloc(count * sizeof *copy);
     size_t n = 0;
     size_t i;
     int status = GCM_ENOMEM;
 
-    if (order == NULL || seen == NULL || copy == NULL)
+    if (order == NULL || pos == NULL || seen == NULL || copy == NULL)
         goto done;
     link_tree(procs, count);
     while (n < count) {
@@ -198,17 +188,27 @@ static int order_tree(proc *procs, size_t count)
         walk(procs, count, root, order, &n, seen);
     }
     memcpy(copy, procs, count * sizeof *copy);
+    /* `order` maps new positions to old ones, `pos` old ones to new. */
+    for (i = 0; i < count; i++)
+        pos[order[i]] = i;
     for (i = 0; i < count; i++) {
         procs[i] = copy[order[i]];
+        if (procs[i].parent != SIZE_MAX)
+            procs[i].parent = pos[procs[i].parent];
     }
-    /* Parent indexes now point into the old order: recompute them. */
-    for (i = 0; i < count; i++)
-        procs[i].parent = SIZE_MAX;
-    link_tree(procs, count);
+    /* In tree order every parent comes before its children, except around
+     * a cycle (hostile pids): the member listed first becomes a root, so
+     * the table and the JSON always describe a tree. */
+    for (i = 0; i < count; i++) {
+        if (procs[i].parent != SIZE_MAX && procs[i].parent >= i)
+            procs[i].parent = SIZE_MAX;
+        procs[i].depth = procs[i].parent == SIZE_MAX ? 0 : procs[procs[i].parent].depth + 1;
+    }
     status = 0;
 done:
     free(copy);
     free(seen);
+    free(pos);
     free(order);
     return status;
 }
