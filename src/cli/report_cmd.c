@@ -75,7 +75,8 @@ typedef struct report_args {
 typedef struct report_facts {
     int torn;
     int gone;
-    int approximate;
+    int recomputed;          /* report-time limits differ from the recorded ones */
+    int approximate;         /* ... and some pause could not be placed exactly */
     int options_unreadable;
     uint64_t damaged_events;
     uint64_t recorded_alert_ns;
@@ -452,6 +453,7 @@ static void settle_limits(gcm_config *cfg, gcm_snapshot *snap, const report_args
             uint64_t copy[GCM_MAX_BUCKETS];
             memcpy(copy, bounds, count * sizeof copy[0]);
             (void)gcm_capture_reclassify(snap, threshold, count, copy, &facts->approximate);
+            facts->recomputed = 1;
         }
     }
     cfg->alert_threshold_ms = (double)snap->alert_threshold_ns / 1e6;
@@ -572,6 +574,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     else
         cJSON_AddNullToObject(obj, "end_ts");
     cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn);
+    cJSON_AddBoolToObject(obj, "recomputed", facts->recomputed);
     cJSON_AddBoolToObject(obj, "approximate", facts->approximate);
     cJSON_AddNumberToObject(obj, "recorded_alert_threshold_ms",
                             (double)facts->recorded_alert_ns / 1e6);
@@ -671,12 +674,15 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
     if (a->format == FORMAT_TERMINAL)
         cfg->terminal_flamegraph = 1;
     settle_limits(cfg, snap, a, &facts);
-    if (facts.approximate) {
+    if (facts.recomputed) {
+        /* Said even when exact: the figures are not the recorded ones. */
         (void)snprintf(approx_text, sizeof approx_text,
                        "alert counts and duration buckets were recomputed from the histogram "
-                       "for limits other than the recorded ones (alert threshold %.6g ms): "
-                       "approximate",
-                       (double)facts.recorded_alert_ns / 1e6);
+                       "for limits other than the recorded ones (alert threshold %.6g ms): %s",
+                       (double)facts.recorded_alert_ns / 1e6,
+                       facts.approximate ? "approximate"
+                                         : "exact, every pause lies clearly on one side of "
+                                           "the new limits");
         add_warning(&facts, approx_text);
     }
 

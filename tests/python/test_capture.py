@@ -272,11 +272,14 @@ def test_report_time_limits_are_recomputed_and_marked(tmp_path):
     assert proc.returncode == 0, err
     known = with_pauses(capture, [1_000_000, 2_000_000, 3_000_000])
     recorded = report_json(known)
+    assert recorded[0]["recomputed"] is False
     assert recorded[0]["approximate"] is False
+    assert recorded[0]["warnings"] == []
     assert summary_of(recorded)["count"] == 3
     assert summary_of(recorded)["alerts"] == 0  # none reached the recorded 50 ms
     # A threshold between the pauses' histogram buckets is exact.
     exact = report_json(known, "--alert-threshold-ms", "2.5")
+    assert exact[0]["recomputed"] is True
     assert exact[0]["approximate"] is False
     assert exact[0]["recorded_alert_threshold_ms"] == 50
     assert summary_of(exact)["alerts"] == 1
@@ -288,6 +291,10 @@ def test_report_time_limits_are_recomputed_and_marked(tmp_path):
     assert summary_of(cut)["alerts"] in (1, 2)
     text = report(known, "--alert-threshold-ms", "2")
     assert "Warning: alert counts and duration buckets were recomputed" in text.stdout
+    assert text.stdout.count("approximate") == 1
+    # The same limits as recorded recompute nothing.
+    same = report_json(known, "--alert-threshold-ms", "50", "--duration-buckets=1,5,20,50,100")
+    assert same[0]["recomputed"] is False
     # New buckets: every pause lands in exactly one, exactly here.
     buckets = summary_of(report_json(known, "--duration-buckets", "1.5,2.5"))["buckets"]
     assert [(b["le_ms"], b["count"]) for b in buckets] == [(1.5, 1), (2.5, 1), (None, 1)]
