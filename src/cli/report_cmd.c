@@ -77,7 +77,6 @@ typedef struct report_facts {
     int gone;
     int recomputed;          /* report-time limits differ from the recorded ones */
     int approximate;         /* ... and some pause could not be placed exactly */
-    int options_unreadable;
     uint64_t damaged_events;
     uint64_t recorded_alert_ns;
     const char *warnings[WARNINGS_MAX];
@@ -452,8 +451,10 @@ static void settle_limits(gcm_config *cfg, gcm_snapshot *snap, const report_args
         if (differs) {
             uint64_t copy[GCM_MAX_BUCKETS];
             memcpy(copy, bounds, count * sizeof copy[0]);
-            (void)gcm_capture_reclassify(snap, threshold, count, copy, &facts->approximate);
-            facts->recomputed = 1;
+            /* Refused only for bounds that are not increasing, which the
+             * option parser and the block check both rule out. */
+            if (gcm_capture_reclassify(snap, threshold, count, copy, &facts->approximate) == 0)
+                facts->recomputed = 1;
         }
     }
     cfg->alert_threshold_ms = (double)snap->alert_threshold_ns / 1e6;
