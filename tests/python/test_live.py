@@ -573,3 +573,26 @@ def test_screen_of_a_killed_writer_and_of_several(
     tmux.wait_for(r"every watched process has ended; stopped\.")
     tmux.wait_for(r"^EXIT=0$")
     assert tmux.restored()
+
+
+@needs_tmux
+def test_a_resized_terminal_is_redrawn_at_once(writers: Callable[..., Writer], tmux: Tmux) -> None:
+    w = writers()
+    # With an hour between refreshes, only the resize (SIGWINCH) can redraw.
+    tmux.start(["--interval", "3600", str(w.capture)])
+    tmux.wait_for(r"^all ")
+    tmux.tmux("resize-window", "-t", "live", "-x", "50", "-y", "14")
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        lines = tmux.screen().rstrip("\n").split("\n")
+        # The frame starts at the top again, cut to 49 columns and 13 rows.
+        if lines[0].startswith("pygcprofiler live") and all(len(line) < 50 for line in lines):
+            break
+        assert time.monotonic() < deadline, "\n".join(lines)
+        time.sleep(0.1)
+    assert len(lines) <= 13
+    # The command line follows the cut process line; no part of that wrapped.
+    assert lines[1].startswith(f"pid {w.pid} running") and "/python" in lines[2]
+    tmux.tmux("send-keys", "-t", "live", "q")
+    tmux.wait_for(r"^EXIT=0$")
+    assert tmux.restored()
