@@ -123,6 +123,10 @@ PyObject *gcm__parse_rule(PyObject *module, PyObject *text);
  * or -1 with an exception set. */
 int gcm__follow_mark_on_exit(gcm_block *block);
 
+/* The same without raising (the after-fork hook holds the recorders' lock):
+ * returns 0 or GCM_ENOMEM when on_exit(3) refuses. */
+int gcm__follow_exit_block(gcm_block *block);
+
 /* Returns 1 when `block` must stay mapped until the process ends because
  * gcm__follow_mark_on_exit holds it, 0 otherwise. */
 int gcm__follow_keeps(const gcm_block *block);

@@ -9,6 +9,10 @@
  * process that ends by os._exit or a signal never runs it, so its capture
  * stays "running" and readers find it gone, which is what happened.
  *
+ * A fork child that got a capture of its own (FILE.<pid>) is marked the same
+ * way when it calls exit(3): the child of a followed interpreter has no
+ * bootstrap on its stack to do it.
+ *
  * The handler runs after Python is finalised, when the recorder may be
  * freed: the capture's mapping is therefore kept until the process ends
  * (gcm__follow_keeps), and the handler only touches it in the process that
@@ -34,19 +38,32 @@ on_process_exit(int status, void *arg)
 }
 
 int
-gcm__follow_mark_on_exit(gcm_block *block)
+gcm__follow_exit_block(gcm_block *block)
 {
+    /* A fork child inherits the registration along with this flag. */
     static int registered = 0;
-    int status = -1;
+    int status = GCM_ENOMEM;
 
     exit_block = block;
     exit_pid = getpid();
     if (!registered) {
-        if (on_exit(on_process_exit, NULL) != 0) {
-            PyErr_SetString(PyExc_RuntimeError, "gc_monitor: cannot register the exit handler");
+        if (on_exit(on_process_exit, NULL) != 0)
             goto done;
-        }
         registered = 1;
+    }
+    status = 0;
+done:
+    return status;
+}
+
+int
+gcm__follow_mark_on_exit(gcm_block *block)
+{
+    int status = -1;
+
+    if (gcm__follow_exit_block(block) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "gc_monitor: cannot register the exit handler");
+        goto done;
     }
     status = 0;
 done:

@@ -495,7 +495,8 @@ followed_capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
-                     "cannot create the capture file '%s': %s", name[0] != '\0' ? name : cfg->output,
+                     "cannot create the capture file '%s': %s",
+                     name[0] != '\0' ? name : cfg->output,
                      rc == GCM_EIO ? strerror(err) : gcm_strerror(rc));
         goto done;
     }
@@ -633,8 +634,12 @@ recorder_reattach(gcm__recorder *r)
 
         if (meta != NULL) {
             gcm_capture_meta_copy(r->block, meta, GCM_META_SIZE);
-            if (child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) == 0)
+            if (child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) == 0) {
                 mapped = 1;
+                /* Marked exited by exit(3) even without the bootstrap on the
+                 * stack (a fork child of a followed interpreter). */
+                (void)gcm__follow_exit_block(fresh);
+            }
             PyMem_RawFree(meta);
         }
     }

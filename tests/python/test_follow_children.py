@@ -439,3 +439,40 @@ def test_merged_report_of_captures_whose_pids_form_a_cycle(tmp_path):
     assert tree["totals"]["processes"] == 3
     text = report(files, "--stats-only")
     assert text.startswith("=== PROCESS TREE: 3 processes ===\n")
+
+
+def test_fork_child_of_a_followed_python_records_its_exit_status(tmp_path):
+    # No bootstrap on the grandchild's stack: its exit status reaches its
+    # capture through exit(3) alone.
+    child_code = (
+        "import gc, os, sys\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    gc.collect()\n"
+        "    sys.exit(3)\n"
+        "os.waitpid(pid, 0)\n"
+        "print('forked', pid, flush=True)\n"
+        "print('followed', os.getpid(), flush=True)\n"
+    )
+    script = write_script(
+        tmp_path,
+        f"""
+        import subprocess, sys
+        out = subprocess.run([sys.executable, "-c", {child_code!r}], check=True,
+                             capture_output=True, text=True).stdout
+        sys.stdout.write(out)
+        """,
+    )
+    proc = run(
+        [launcher_path(), "run", *JSON, "--follow-children", "-o", "cap", script], cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    (followed,) = tagged(proc.stdout, "followed")
+    (forked,) = tagged(proc.stdout, "forked")
+    tree, _ = tree_of(captures(tmp_path))
+    procs = by_pid(tree)
+    assert procs[forked]["ppid"] == followed
+    assert procs[forked]["depth"] == 2
+    assert (procs[forked]["ended"], procs[forked]["exit_status"]) == ("exited", 3)
+    assert procs[forked]["collections"] >= 1
+    assert (procs[followed]["ended"], procs[followed]["exit_status"]) == ("exited", 0)
