@@ -12,9 +12,10 @@ PYGCPROFILER_CONFIG (the recorder's configuration, with absolute paths) when
 configuration before the target runs.  An interpreter started below it
 (multiprocessing spawn and forkserver, uvicorn's workers, subprocess running
 python, the django and werkzeug reloaders) then comes here before its own
-code: it records into FILE.<pid> (``-o FILE``) and reports where a fork child
-would (gc.<pid>.log, or stderr labelled with its pid), through the same
-_Reporter as the first process (signals, multiprocessing fork workers).
+code: it records into FILE.<pid> (``-o FILE``) and reports to gc.<pid>.log
+(``--log-file gc.log``), never into a stderr its parent may read when it has a
+capture (else to stderr labelled with its pid), through the same _Reporter as
+the first process (signals, multiprocessing fork workers).
 
 A followed interpreter that cannot load the extension (another Python version
 sharing the site directory) writes one warning line and runs unmonitored:

@@ -972,6 +972,15 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
         goto done;
     if (recorder_own_block(self) != 0)
         goto done;
+    /* A followed interpreter's stderr may be a pipe its parent reads
+     * (subprocess.run(capture_output=True), check_output): with -o its
+     * figures are in its capture, so nothing is written there. */
+    if (fd < 0 && self->followed_pid != 0 && self->config.log_file[0] == '\0' &&
+        self->config.output[0] != '\0') {
+        Py_INCREF(Py_True);
+        result = Py_True;
+        goto done;
+    }
     snap = take_snapshot(self);
     if (snap == NULL)
         goto done;

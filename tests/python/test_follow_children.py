@@ -183,10 +183,11 @@ SUBPROCESS = """
         "print('env', int('PYGCPROFILER_CONFIG' in os.environ), flush=True)\\n"
         "print('grandchild', os.getpid(), flush=True)\\n"
     )
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd="/"
-    ).stdout
-    sys.stdout.write(out)
+    )
+    sys.stdout.write(done.stdout)
+    print("child-stderr", len(done.stderr))
     print("parent", os.getpid())
 """
 
@@ -197,6 +198,7 @@ def test_without_follow_children_nothing_leaks_into_a_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (parent,) = tagged(proc.stdout, "parent")
     assert tagged(proc.stdout, "env") == [0]
+    assert tagged(proc.stdout, "child-stderr") == [0]
     assert [Path(p).name for p in captures(tmp_path)] == ["cap"]
     assert set(summaries(proc.stderr)) == {parent}
 
@@ -211,6 +213,9 @@ def test_follow_children_monitors_a_subprocess_python(tmp_path):
     (parent,) = tagged(proc.stdout, "parent")
     (child,) = tagged(proc.stdout, "grandchild")
     assert tagged(proc.stdout, "env") == [1]
+    # With -o the child's report is its capture: nothing goes into a stderr
+    # that its parent reads.
+    assert tagged(proc.stdout, "child-stderr") == [0]
     assert {Path(p).name for p in captures(tmp_path)} == {"cap", f"cap.{child}"}
     tree, _ = tree_of(captures(tmp_path))
     procs = by_pid(tree)
