@@ -71,6 +71,7 @@ struct gcm__recorder {
     int stopped;                /* set once by stop(); also encoded in `epoch` */
     int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
     int64_t followed_pid;       /* a followed child's own pid (--follow-children), else 0 */
+    int stderr_was_open;        /* fd 2 was open when the recorder was made: else no stderr report */
     gcm_config config;
 };
 

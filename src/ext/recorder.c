@@ -558,6 +558,12 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
      * named belong to the process the launcher started. */
     self->origin_pid = followed ? (int64_t)getppid() : (int64_t)getpid();
     self->followed_pid = followed ? (int64_t)getpid() : 0;
+    /* Python started with fd 2 closed sets sys.stderr to None and never
+     * writes there; the first file the program opens then becomes fd 2, and
+     * a report sent to "stderr" would land in it.  Only the state at start
+     * is noted, not fd 2's identity: a daemon that later dup2()s a log onto
+     * fd 2 still gets its report there. */
+    self->stderr_was_open = fcntl(2, F_GETFD) != -1;
 
     /* A strong reference of our own: at interpreter exit the type may be
      * cleared (and forget its module) before this recorder is freed. */
@@ -886,19 +892,28 @@ static PyObject *
 recorder_mark_exited(PyObject *op, PyObject *arg)
 {
     gcm__recorder *self = (gcm__recorder *)op;
-    long status = PyLong_AsLong(arg);
+    long status;
+    int32_t recorded;
 
+    /* None: the process ends by os._exit after its finalizers (a
+     * multiprocessing fork worker), with a status nothing here can see. */
+    if (arg == Py_None) {
+        recorded = GCM_EXIT_STATUS_UNKNOWN;
+        goto mark;
+    }
+    status = PyLong_AsLong(arg);
     if (status == -1 && PyErr_Occurred()) {
         if (!PyErr_ExceptionMatches(PyExc_OverflowError))
             return NULL;
         /* Python itself exits with -1 (255) for a status too large for C. */
         PyErr_Clear();
     }
+    recorded = (int32_t)((int)status & 0xff);
+mark:
     /* Only a capture file has readers who need telling, and only the
      * process that wrote it may say how it ended. */
     if (self->mapped && self->block->header.pid == (int64_t)getpid())
-        gcm_block_set_state(self->block, GCM_STATE_EXITED, (int32_t)((int)status & 0xff),
-                            gcm_clock_realtime_ns());
+        gcm_block_set_state(self->block, GCM_STATE_EXITED, recorded, gcm_clock_realtime_ns());
     Py_RETURN_NONE;
 }
 
@@ -1012,7 +1027,7 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
         if (self->config.log_file[0] != '\0') {
             opened = open_log_file(self);
             fd = opened;
-        } else {
+        } else if (self->stderr_was_open) {
             fd = 2;
         }
     }
@@ -1114,7 +1129,8 @@ static PyMethodDef recorder_methods[] = {
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
     {"mark_exited", recorder_mark_exited, METH_O,
      "mark_exited(status)\n--\n\nRecords in the capture file (-o) that the program exited "
-     "with `status`; does nothing without one."},
+     "with `status`, or None when it ends by os._exit with a status unknown here; does "
+     "nothing without one."},
     {"write_report", (PyCFunction)(void (*)(void))recorder_write_report,
      METH_VARARGS | METH_KEYWORDS,
      "write_report(fd=-1)\n--\n\nRenders the report into fd (default: the log file or "

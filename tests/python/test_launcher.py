@@ -455,6 +455,53 @@ def test_broken_pipe_on_stderr_never_changes_the_status(tmp_path):
     assert proc.stderr == ""
 
 
+def test_closed_stderr_gets_no_report_in_the_first_opened_file(tmp_path):
+    # With fd 2 closed, the first file the program opens becomes fd 2; python
+    # then has sys.stderr None and never writes there, and neither may the
+    # report.  The script keeps the file open until the very end.
+    script = tmp_path / "opens.py"
+    script.write_text(
+        "import gc, sys\n"
+        "assert sys.stderr is None\n"
+        "data = open('data.txt', 'w')\n"
+        "assert data.fileno() == 2, data.fileno()\n"
+        "data.write('mine\\n')\n"
+        "data.flush()\n"
+        "gc.collect()\n"
+        "print('ran')\n"
+    )
+    proc = subprocess.run(
+        f"'{launcher_path()}' run --stats-only '{script}' 2>&-",
+        shell=True,
+        executable="/bin/bash",
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout == "ran\n"
+    assert (tmp_path / "data.txt").read_text() == "mine\n"
+
+
+def test_stderr_redirected_after_start_still_gets_the_report(tmp_path):
+    # Only whether fd 2 was open at start matters, not which file it was: a
+    # daemon that points fd 2 at its own log later still gets the report.
+    script = tmp_path / "daemon.py"
+    script.write_text(
+        "import gc, os\n"
+        "fd = os.open('daemon.log', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\n"
+        "os.dup2(fd, 2)\n"
+        "os.close(fd)\n"
+        "gc.collect()\n"
+    )
+    proc = run([launcher_path(), "run", "--stats-only", script], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    log = (tmp_path / "daemon.log").read_text()
+    assert "GMEM" in log or "collections" in log.lower(), log
+
+
 # ---------------------------------------------------------------------------
 # Finding the interpreter
 
