@@ -69,6 +69,10 @@ enum {
     GCM_STATE_GONE = 2     /* a reader found the writer dead without a clean exit */
 };
 
+/* The exit_status of a GCM_STATE_EXITED writer that ended by os._exit after its
+ * finalizers ran (a multiprocessing fork worker): a clean end whose status is unknown. */
+#define GCM_EXIT_STATUS_UNKNOWN (-1)
+
 typedef struct gcm_header {
     char magic[8];              /* GCM_BLOCK_MAGIC */
     uint32_t layout_version;    /* GCM_LAYOUT_VERSION of the writer */
@@ -87,7 +91,7 @@ typedef struct gcm_header {
     uint32_t reserved0;
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
     _Atomic uint32_t state;     /* GCM_STATE_* */
-    _Atomic int32_t exit_status;/* valid when state == GCM_STATE_EXITED */
+    _Atomic int32_t exit_status;/* valid when state == GCM_STATE_EXITED; may be GCM_EXIT_STATUS_UNKNOWN */
     _Atomic int64_t end_realtime_ns; /* CLOCK_REALTIME when state left RUNNING */
     char meta[GCM_META_SIZE];   /* NUL-terminated "key=value\n" lines, set before recording */
 } gcm_header;

@@ -428,7 +428,22 @@ def _register_worker_report(reporter: _Reporter) -> None:
     """
     util: Any = sys.modules.get("multiprocessing.util")
     if util is not None:
-        util.Finalize(None, reporter.report, exitpriority=-100)
+        util.Finalize(None, _worker_exit, args=(reporter,), exitpriority=-100)
+
+
+def _worker_exit(reporter: _Reporter) -> None:
+    """A fork worker's last words: its report, then its capture marked as ended.
+
+    The worker then leaves by os._exit, which skips the exit handler that
+    records a status (src/ext/follow.c); the status multiprocessing passes to
+    os._exit is a local of its own by now, so the capture says "exited, status
+    unknown" rather than leave readers to take the worker for killed.
+    """
+    reporter.report()
+    try:
+        reporter.monitor._recorder.mark_exited(None)
+    except BaseException:  # the worker's outcome matters more
+        pass
 
 
 def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:

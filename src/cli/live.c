@@ -923,7 +923,7 @@ static int write_lines(const live_state *st)
         if (!p->have_now)
             continue;
         interval_of(p, &iv);
-        if (p->snap->state == GCM_STATE_EXITED)
+        if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
             (void)snprintf(tail, sizeof tail, " exit_status=%d", (int)p->snap->exit_status);
         if (p->torn)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " torn=1");
@@ -955,7 +955,9 @@ static int write_lines(const live_state *st)
 /* The status words of a process: "running", "exited 0", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
-    if (p->snap->state == GCM_STATE_EXITED)
+    if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
+        (void)snprintf(buf, size, "exited (os._exit)");
+    else if (p->snap->state == GCM_STATE_EXITED)
         (void)snprintf(buf, size, "exited %d", (int)p->snap->exit_status);
     else
         (void)snprintf(buf, size, "%s", state_word(p->snap->state));
@@ -1310,7 +1312,10 @@ static void end_text(const live_state *st, int why, char *buf, size_t size)
 {
     if (why == END_WRITERS && st->proc_count == 1) {
         const live_proc *p = st->procs[0];
-        if (p->snap->state == GCM_STATE_EXITED)
+        if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
+            (void)snprintf(buf, size, "pid %lld exited by os._exit; stopped.",
+                           (long long)p->snap->pid);
+        else if (p->snap->state == GCM_STATE_EXITED)
             (void)snprintf(buf, size, "pid %lld exited with status %d; stopped.",
                            (long long)p->snap->pid, (int)p->snap->exit_status);
         else

@@ -232,11 +232,15 @@ static void fmt_end(const proc *p, char *buf, size_t size)
     if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
         (void)snprintf(buf, size, "recorded nothing%s",
                        p->state == GCM_STATE_RUNNING ? " (running)" : "");
+    else if (p->state == GCM_STATE_EXITED && p->exit_status == GCM_EXIT_STATUS_UNKNOWN)
+        /* A multiprocessing fork worker: it said it was done, then left by
+         * os._exit with a status it could not know. */
+        (void)snprintf(buf, size, "exited (os._exit)");
     else if (p->state == GCM_STATE_EXITED)
         (void)snprintf(buf, size, "exited %d", (int)p->exit_status);
     else if (p->state == GCM_STATE_GONE)
-        /* Killed, crashed, or os._exit (multiprocessing's fork workers):
-         * the capture cannot tell them apart. */
+        /* Killed, crashed, or os._exit without the bootstrap's word: the
+         * capture cannot tell them apart. */
         (void)snprintf(buf, size, "gone, no status");
     else
         (void)snprintf(buf, size, "running");
@@ -350,7 +354,7 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
         cJSON_AddNumberToObject(obj, "depth", (double)p->depth);
         cJSON_AddStringToObject(obj, "command", p->command);
         cJSON_AddStringToObject(obj, "ended", end_name(p));
-        if (p->state == GCM_STATE_EXITED)
+        if (p->state == GCM_STATE_EXITED && p->exit_status != GCM_EXIT_STATUS_UNKNOWN)
             cJSON_AddNumberToObject(obj, "exit_status", p->exit_status);
         else
             cJSON_AddNullToObject(obj, "exit_status");

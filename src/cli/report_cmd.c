@@ -525,7 +525,11 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
             status = gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     format_utc(snap->end_realtime_ns, when, sizeof when);
-    if (snap->state == GCM_STATE_EXITED)
+    if (snap->state == GCM_STATE_EXITED && snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
+        n = snprintf(line, sizeof line,
+                     "%sState: exited by os._exit after its finalizers (status unknown) at %s\n",
+                     prefix, when);
+    else if (snap->state == GCM_STATE_EXITED)
         n = snprintf(line, sizeof line, "%sState: exited with status %d at %s\n", prefix,
                      (int)snap->exit_status, when);
     else if (snap->state == GCM_STATE_GONE)
@@ -566,7 +570,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     cJSON_AddStringToObject(obj, "python_version", version);
     cJSON_AddStringToObject(obj, "command", command);
     cJSON_AddStringToObject(obj, "state", state_name(snap->state));
-    if (snap->state == GCM_STATE_EXITED)
+    if (snap->state == GCM_STATE_EXITED && snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
         cJSON_AddNumberToObject(obj, "exit_status", snap->exit_status);
     else
         cJSON_AddNullToObject(obj, "exit_status");

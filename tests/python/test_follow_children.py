@@ -320,6 +320,16 @@ def test_multiprocessing_pool_workers_are_in_the_tree(tmp_path, method):
     if method == "spawn":
         # A spawned worker exits through python's shutdown: its status is known.
         assert {procs[w]["ended"] for w in workers} == {"exited"}
+    if method == "fork":
+        # A fork worker marks its capture ended after its report, then leaves
+        # by os._exit with a status it cannot see: exited, status unknown.
+        assert {(procs[w]["ended"], procs[w]["exit_status"]) for w in workers} == {
+            ("exited", None)
+        }
+        table = report(captures(tmp_path), "--stats-only").splitlines()
+        for worker in workers:
+            (row,) = [line for line in table if line.split()[:1] == [str(worker)]]
+            assert "exited (os._exit)" in row, table
 
 
 def other_python():
