@@ -5,6 +5,8 @@
 - allocount: the test-only C helper (tests/python/helpers/gcm_allocount.c),
   compiled once per session with this interpreter's compiler and headers.
 - run_python: runs a script in a fresh interpreter (for exit, fork, atexit).
+- launcher_path() and launcher() (its str): the pygcprofiler launcher that
+  `pip install .` put beside this interpreter, and no other.
 """
 
 from __future__ import annotations
@@ -24,6 +26,24 @@ from typing import Callable
 import pytest
 
 HELPERS = Path(__file__).parent / "helpers"
+SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
+
+
+def launcher_path() -> Path:
+    """The launcher installed with this interpreter's package; fails the test without it.
+
+    Never a `pygcprofiler` found on PATH: that may be another install, of
+    another version, and the tests would silently test it instead.
+    """
+    path = SCRIPTS_DIR / "pygcprofiler"
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"the launcher is not installed at {path}: run 'pip install .' first")
+    return path
+
+
+def launcher() -> str:
+    """launcher_path() as a string, for argument lists and shell commands."""
+    return str(launcher_path())
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import launcher
 
 COLLECTS = """\
 import gc
@@ -33,13 +33,6 @@ from pathlib import Path
 Path({path!r}).write_text("started")
 """
 
-
-def launcher() -> str:
-    here = Path(sys.executable).parent / "pygcprofiler"
-    found = str(here) if here.exists() else shutil.which("pygcprofiler")
-    if found is None:
-        pytest.skip("the pygcprofiler launcher is not installed (pip install .)")
-    return found
 
 
 def run(tmp_path: Path, *args: str, script: str | None = None) -> subprocess.CompletedProcess:

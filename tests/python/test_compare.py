@@ -9,12 +9,11 @@ beyond any limit the test sets, on any machine.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import launcher
 
 # Start-up objects go to the permanent generation (gc.freeze), so every
 # collection traverses the workload's own objects and little else.
@@ -30,13 +29,6 @@ for _ in range(30):
 FEW = 2_000
 MANY = 200_000
 
-
-def launcher() -> str:
-    here = Path(sys.executable).parent / "pygcprofiler"
-    found = str(here) if here.exists() else shutil.which("pygcprofiler")
-    if found is None:
-        pytest.skip("the pygcprofiler launcher is not installed (pip install .)")
-    return found
 
 
 def record(tmp_path: Path, name: str, objects: int, *options: str) -> Path:

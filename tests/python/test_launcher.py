@@ -16,26 +16,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SCRIPTS_DIR, launcher_path
 
 TARGETS = Path(__file__).resolve().parent / "targets"
-SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
 TIMEOUT = 120
+
+__all__ = ["SCRIPTS_DIR", "launcher_path"]  # test_cli.py and others import them from here
 
 
 # ---------------------------------------------------------------------------
 # Helpers (also used by test_cli.py)
-
-
-def launcher_path() -> Path:
-    path = SCRIPTS_DIR / "pygcprofiler"
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"the launcher is not installed at {path}: run 'pip install .' first")
-    return path
 
 
 # Settings that would change where the target's modules come from or what

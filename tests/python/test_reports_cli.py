@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import launcher
 
 STOP = re.compile(
     r"^GMEM GC STOP \| Gen: ([012]) \| Duration: (\d+\.\d+m?s) \| "
@@ -51,13 +51,6 @@ print("program output", flush=True)
 sys.exit({status})
 """
 
-
-def launcher() -> str:
-    here = Path(sys.executable).parent / "pygcprofiler"
-    found = str(here) if here.exists() else shutil.which("pygcprofiler")
-    if found is None:
-        pytest.skip("the pygcprofiler launcher is not installed (pip install .)")
-    return found
 
 
 def run(
