@@ -108,4 +108,17 @@ int gcm__merge_write(int fd, const char *const *files, size_t count, int json);
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);
 
+/* Writes "error: <msg>" and "try 'pygcprofiler[ <verb>] --help'" to stderr in
+ * one write; `verb` is NULL for the top-level command.  A failed write is ignored. */
+void gcm__complain(const char *verb, const char *msg);
+
+/* Sets the line "error: <msg>" that gcm__on_sigbus writes: a capture that
+ * shrinks while it is mapped turns the next read into SIGBUS.  Call it before
+ * mapping, never while the handler may run. */
+void gcm__sigbus_message(const char *msg);
+
+/* A SIGBUS handler: writes the line set by gcm__sigbus_message to stderr and
+ * exits with GCM__EXIT_USAGE.  Async-signal-safe. */
+void gcm__on_sigbus(int sig);
+
 #endif /* GCM_CLI_CLI_H */

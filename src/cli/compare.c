@@ -77,15 +77,6 @@ static const metric_choice default_metrics[] = {
     {-1, GCM_METRIC_P50},   {-1, GCM_METRIC_P99},   {-1, GCM_METRIC_MAX},
 };
 
-/* Prints one line to stderr: "error: <msg>", and the hint for usage errors. */
-static void complain(const char *msg, int usage)
-{
-    char line[GCM__MSG_MAX + 96];
-    int n = snprintf(line, sizeof line, "error: %s\n%s", msg,
-                     usage ? "try 'pygcprofiler compare --help'\n" : "");
-    if (n > 0)
-        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
 
 /* Reads a plain non-negative decimal (no sign, hex, "inf" or "nan"). */
 static int parse_percent(const char *s, double *out)
@@ -546,7 +537,7 @@ int gcm__compare_main(int argc, char **argv)
 
     msg[0] = '\0';
     if (parse_args(&args, argc, argv, msg, sizeof msg) != 0) {
-        complain(msg, 1);
+        gcm__complain("compare", msg);
         goto done;
     }
     if (args.help) {
@@ -558,17 +549,17 @@ int gcm__compare_main(int argc, char **argv)
     }
     base = load_summary(args.files[0], msg, sizeof msg);
     if (base == NULL) {
-        complain(msg, 0);
+        gcm__complain("compare", msg);
         goto done;
     }
     now = load_summary(args.files[1], msg, sizeof msg);
     if (now == NULL) {
-        complain(msg, 0);
+        gcm__complain("compare", msg);
         goto done;
     }
     status = compare(&args, base, now, msg, sizeof msg);
     if (status == GCM__EXIT_USAGE)
-        complain(msg, 0);
+        gcm__complain("compare", msg);
 done:
     cJSON_Delete(base);
     cJSON_Delete(now);

@@ -129,9 +129,6 @@ static struct termios saved_tio;
 static struct termios raw_tio;
 static volatile sig_atomic_t tio_active;
 static volatile sig_atomic_t screen_active;
-/* The SIGBUS message, formatted before any file is mapped. */
-static char sigbus_line[GCM__MSG_MAX + 64];
-static size_t sigbus_len;
 
 static const char show_cursor[] = "\033[?25h\033[0m";
 static const char hide_cursor[] = "\033[?25l";
@@ -174,11 +171,8 @@ static void on_tstp(int sig)
 
 static void on_sigbus(int sig)
 {
-    (void)sig;
     term_restore();
-    if (sigbus_len > 0)
-        (void)!write(STDERR_FILENO, sigbus_line, sigbus_len);
-    _exit(GCM__EXIT_USAGE);
+    gcm__on_sigbus(sig);
 }
 
 /* A crash must not leave the user's terminal in raw mode either. */
@@ -346,14 +340,6 @@ static const char *state_word(uint32_t state)
 }
 
 /* ---- arguments ------------------------------------------------------------------------- */
-
-static void complain(const char *msg)
-{
-    char line[GCM__MSG_MAX + 64];
-    int n = snprintf(line, sizeof line, "error: %s\ntry 'pygcprofiler live --help'\n", msg);
-    if (n > 0)
-        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
 
 /* The options of `live`, in one table: parsing and --help both read it. */
 typedef enum live_opt { OPT_INTERVAL, OPT_PLAIN, OPT_HELP } live_opt;
@@ -1526,27 +1512,24 @@ int gcm__live_main(int argc, char **argv)
     int screen;
     int sig = 0;
     int why;
-    int n;
 
     memset(&st, 0, sizeof st);
     if (parse_args(&st.args, argc, argv, msg, sizeof msg) != 0) {
-        complain(msg);
+        gcm__complain("live", msg);
         goto done;
     }
     if (st.args.help) {
         status = print_live_help() == 0 ? 0 : 1;
         goto done;
     }
-    n = snprintf(sigbus_line, sizeof sigbus_line,
-                 "error: a capture shrank while it was being watched\n");
-    sigbus_len = n > 0 ? (size_t)n : 0;
+    gcm__sigbus_message("a capture shrank while it was being watched");
     if (install_signals() != 0) {
-        complain("cannot install the signal handlers");
+        gcm__complain("live", "cannot install the signal handlers");
         goto done;
     }
     for (size_t i = 0; i < st.args.target_count; i++) {
         if (add_target(&st, st.args.targets[i], msg, sizeof msg) != 0) {
-            complain(msg);
+            gcm__complain("live", msg);
             goto done;
         }
     }

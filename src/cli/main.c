@@ -44,15 +44,6 @@ static const char bootstrap_format[] =
 /* Room for the program with the descriptor's digits in place of "%d". */
 #define BOOTSTRAP_CODE_MAX (sizeof bootstrap_format + 16)
 
-/* Prints the standard two-line complaint about bad input. */
-static void complain(const char *msg)
-{
-    char line[GCM__MSG_MAX + 64];
-    int n = snprintf(line, sizeof line, "error: %s\ntry 'pygcprofiler --help'\n", msg);
-    if (n > 0)
-        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 static int print_version(void)
 {
     char line[128];
@@ -169,7 +160,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (gcm__cli_parse(&cli, argc, argv, msg, sizeof msg) != 0) {
-        complain(msg);
+        gcm__complain(NULL, msg);
         goto done;
     }
     switch (cli.action) {
@@ -191,7 +182,7 @@ int main(int argc, char **argv)
         gcm__find_python(&cli.config, python, sizeof python, msg, sizeof msg) != 0 ||
         export_config(&cli.config, msg, sizeof msg) != 0 ||
         open_start_fd(&cli.config, &start_fd, msg, sizeof msg) != 0) {
-        complain(msg);
+        gcm__complain(NULL, msg);
         goto done;
     }
     (void)snprintf(code, sizeof code, bootstrap_format, start_fd);
@@ -200,7 +191,7 @@ int main(int argc, char **argv)
     nwords = argc - cli.target_index;
     args = (char **)calloc((size_t)nwords + 4, sizeof *args);
     if (args == NULL) {
-        complain("out of memory");
+        gcm__complain(NULL, "out of memory");
         goto done;
     }
     args[0] = python;
@@ -213,7 +204,7 @@ int main(int argc, char **argv)
     (void)fflush(NULL);
     execv(python, args);
     (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, gcm__errno_text(errno, why, sizeof why));
-    complain(msg);
+    gcm__complain(NULL, msg);
 done:
     if (start_fd > 2)
         (void)close(start_fd);

@@ -83,26 +83,6 @@ typedef struct report_facts {
     size_t warning_count;
 } report_facts;
 
-/* The SIGBUS message: formatted before the file is mapped, so the handler
- * only has to write it. */
-static char sigbus_line[GCM__MSG_MAX + 64];
-static size_t sigbus_len;
-
-static void on_sigbus(int sig)
-{
-    (void)sig;
-    if (sigbus_len > 0)
-        (void)!write(2, sigbus_line, sigbus_len);
-    _exit(GCM__EXIT_USAGE);
-}
-
-static void complain(const char *msg)
-{
-    char line[GCM__MSG_MAX + 64];
-    int n = snprintf(line, sizeof line, "error: %s\ntry 'pygcprofiler report --help'\n", msg);
-    if (n > 0)
-        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
 
 static void warn(const char *msg)
 {
@@ -629,14 +609,14 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
     snap = malloc(sizeof *snap);
     cfg = malloc(sizeof *cfg);
     if (snap == NULL || cfg == NULL) {
-        complain("out of memory");
+        gcm__complain("report", "out of memory");
         goto done;
     }
     /* GCM_EBUSY still fills the snapshot: a writer that died holding the
      * sequence counter odd left one collection partly counted. */
     rc = gcm_capture_snapshot(cap, snap, 1, &facts.gone);
     if (rc != 0 && rc != GCM_EBUSY) {
-        complain(gcm_strerror(rc));
+        gcm__complain("report", gcm_strerror(rc));
         goto done;
     }
     facts.torn = rc == GCM_EBUSY || snap->torn;
@@ -724,7 +704,7 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
             char msg[GCM__MSG_MAX];
             (void)snprintf(msg, sizeof msg, "cannot write '--flamegraph-file' '%s': %s",
                            cfg->flamegraph_file, gcm_strerror(rc));
-            complain(msg);
+            gcm__complain("report", msg);
             status = GCM__EXIT_USAGE;
             goto done;
         }
@@ -750,18 +730,16 @@ static int report_one(report_args *a)
     gcm_capture cap;
     int status = GCM__EXIT_USAGE;
     int rc;
-    int n;
 
     memset(&cap, 0, sizeof cap);
     /* Someone truncating the file while we read it would turn our next load
      * into SIGBUS: that is bad input too, said in one line. */
-    n = snprintf(sigbus_line, sizeof sigbus_line,
-                 "error: capture '%s' shrank while it was being read\n", a->file);
-    sigbus_len = n > 0 ? ((size_t)n < sizeof sigbus_line ? (size_t)n : sizeof sigbus_line - 1) : 0;
+    (void)snprintf(msg, sizeof msg, "capture '%s' shrank while it was being read", a->file);
+    gcm__sigbus_message(msg);
     rc = gcm_capture_open(&cap, a->file);
     if (rc != 0) {
         open_error(a->file, rc, errno, msg, sizeof msg);
-        complain(msg);
+        gcm__complain("report", msg);
         goto done;
     }
     status = render_capture(a, &cap);
@@ -788,7 +766,7 @@ static int report_tree(report_args *a)
         gcm_capture_close(&cap);
         if (rc != 0) {
             open_error(a->files[i], rc, errno, msg, sizeof msg);
-            complain(msg);
+            gcm__complain("report", msg);
             goto done;
         }
     }
@@ -829,7 +807,7 @@ int gcm__report_main(int argc, char **argv)
     int status = GCM__EXIT_USAGE;
 
     if (parse_args(&args, argc, argv, msg, sizeof msg) != 0) {
-        complain(msg);
+        gcm__complain("report", msg);
         goto done;
     }
     if (args.help) {
@@ -837,7 +815,7 @@ int gcm__report_main(int argc, char **argv)
         goto done;
     }
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigbus;
+    sa.sa_handler = gcm__on_sigbus;
     (void)sigemptyset(&sa.sa_mask);
     (void)sigaction(SIGBUS, &sa, NULL);
     /* A reader of a closed pipe (`report F | head`) ends the report; it

@@ -28,6 +28,37 @@ int gcm__write_all(int fd, const char *text, size_t len)
     return 0;
 }
 
+void gcm__complain(const char *verb, const char *msg)
+{
+    char line[GCM__MSG_MAX + 96];
+    int n = snprintf(line, sizeof line, "error: %s\ntry 'pygcprofiler%s%s --help'\n", msg,
+                     verb != NULL ? " " : "", verb != NULL ? verb : "");
+
+    /* One write, so that the two lines never interleave with another
+     * process's output on a shared stderr. */
+    if (n > 0)
+        (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* Formatted in advance, so that the handler only has to write it. */
+static char sigbus_line[GCM__MSG_MAX + 64];
+static size_t sigbus_len;
+
+void gcm__sigbus_message(const char *msg)
+{
+    int n = snprintf(sigbus_line, sizeof sigbus_line, "error: %s\n", msg);
+
+    sigbus_len = n > 0 ? ((size_t)n < sizeof sigbus_line ? (size_t)n : sizeof sigbus_line - 1) : 0;
+}
+
+void gcm__on_sigbus(int sig)
+{
+    (void)sig;
+    if (sigbus_len > 0)
+        (void)!write(STDERR_FILENO, sigbus_line, sigbus_len);
+    _exit(GCM__EXIT_USAGE);
+}
+
 const char *gcm__errno_text(int err, char *buf, size_t size)
 {
     if (size == 0)

@@ -147,6 +147,7 @@ def test_schema_version_mismatch(reports, tmp_path):
     assert proc.stdout == ""
     assert proc.stderr == (
         f"error: schema_version mismatch: '{future}' has 2, this pygcprofiler reads 1\n"
+        "try 'pygcprofiler compare --help'\n"
     )
 
 
@@ -169,16 +170,20 @@ def test_bad_input(reports, tmp_path, content, reason):
         proc = compare(*args)
         assert proc.returncode == 2, proc.stdout
         assert proc.stdout == ""
-        assert len(proc.stderr.splitlines()) == 1
-        assert proc.stderr.startswith(f"error: '{bad}' ")
-        assert reason in proc.stderr
+        # Bad input is said like bad usage, as every other verb says it.
+        first, hint = proc.stderr.splitlines()
+        assert first.startswith(f"error: '{bad}' ")
+        assert reason in first
+        assert hint == "try 'pygcprofiler compare --help'"
 
 
 def test_missing_file(reports, tmp_path):
     base, _ = reports
     proc = compare(base, tmp_path / "absent.jsonl")
     assert proc.returncode == 2
-    assert "cannot open" in proc.stderr and "absent.jsonl" in proc.stderr
+    first, hint = proc.stderr.splitlines()
+    assert "cannot open" in first and "absent.jsonl" in first
+    assert hint == "try 'pygcprofiler compare --help'"
 
 
 def test_alerts_with_different_thresholds_do_not_compare(reports, tmp_path):
@@ -186,7 +191,9 @@ def test_alerts_with_different_thresholds_do_not_compare(reports, tmp_path):
     other = record(tmp_path, "other", FEW, "--alert-threshold-ms", "7")
     proc = compare(base, other, "--metric", "alerts")
     assert proc.returncode == 2
-    assert "different --alert-threshold-ms" in proc.stderr
+    first, hint = proc.stderr.splitlines()
+    assert "different --alert-threshold-ms" in first
+    assert hint == "try 'pygcprofiler compare --help'"
     assert compare(base, other, "--metric", "count").returncode == 0
 
 
