@@ -484,7 +484,8 @@ def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
         # one-line refusal rather than a traceback.
         _fail("not enough memory for the event ring: try a smaller '--buffer-events'")
     except OSError as err:
-        _fail(f"cannot start monitoring: '{err}'")
+        # The message already quotes its subject (the capture file's path).
+        _fail(f"cannot start monitoring: {err}")
     orig_argv: list[str] | None = getattr(sys, "orig_argv", None)
     interpreter = orig_argv[0] if orig_argv else sys.executable
     command = " ".join(_quote(w) for w in [interpreter, *words])
