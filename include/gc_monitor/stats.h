@@ -28,6 +28,10 @@ void gcm_hist_bounds(uint32_t index, uint64_t *lo, uint64_t *hi);
  * in ns, or 0 when it has none. */
 uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q);
 
+/* Adds `g` into `sum`: counts, totals, buckets (by index: same bounds only) and
+ * histogram summed; min and max over the pauses of both (min 0 while count is 0). */
+void gcm_gen_snapshot_add(gcm_gen_snapshot *sum, const gcm_gen_snapshot *g);
+
 typedef struct gcm_gen_summary {
     uint64_t count;
     uint64_t total_ns;

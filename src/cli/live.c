@@ -1087,23 +1087,6 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     add_warnings(f, p);
 }
 
-/* Adds `g` into `sum`: the tree's total row takes its percentiles from the
- * summed histograms through the core's gcm_percentile_ns. */
-static void add_gen(gcm_gen_snapshot *sum, const gcm_gen_snapshot *g)
-{
-    if (g->count == 0)
-        return;
-    if (sum->count == 0 || g->min_ns < sum->min_ns)
-        sum->min_ns = g->min_ns;
-    if (g->max_ns > sum->max_ns)
-        sum->max_ns = g->max_ns;
-    sum->count += g->count;
-    sum->total_ns += g->total_ns;
-    sum->alerts += g->alerts;
-    for (uint32_t i = 0; i < GCM_HIST_BUCKETS; i++)
-        sum->hist[i] += g->hist[i];
-}
-
 static void frame_tree(frame *f, const live_state *st, size_t room)
 {
     static gcm_gen_snapshot sum;
@@ -1139,7 +1122,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         if (!p->have_now)
             continue;
         interval_of(p, &iv);
-        add_gen(&sum, &p->snap->all);
+        /* The total row takes its percentiles from the summed histograms. */
+        gcm_gen_snapshot_add(&sum, &p->snap->all);
         iv_rate += per_second(iv.count[GCM_GENERATIONS], iv.wall_ns);
         iv_gc += iv.gc_ns;
         iv_wall += iv.wall_ns;

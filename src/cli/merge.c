@@ -54,7 +54,6 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
     int gone = 0;
     int rc;
     int status;
-    uint32_t i;
 
     memset(&cap, 0, sizeof cap);
     memset(p, 0, sizeof *p);
@@ -85,19 +84,7 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
 
     /* Summing the histograms gives the tree's percentiles, as if every
      * pause had been recorded by one process. */
-    if (snap->all.count > 0) {
-        if (all->count == 0 || snap->all.min_ns < all->min_ns)
-            all->min_ns = snap->all.min_ns;
-        if (snap->all.max_ns > all->max_ns)
-            all->max_ns = snap->all.max_ns;
-    }
-    all->count += snap->all.count;
-    all->total_ns += snap->all.total_ns;
-    all->collected += snap->all.collected;
-    all->uncollectable += snap->all.uncollectable;
-    all->alerts += snap->all.alerts;
-    for (i = 0; i < GCM_HIST_BUCKETS; i++)
-        all->hist[i] += snap->all.hist[i];
+    gcm_gen_snapshot_add(all, &snap->all);
     status = 0;
 done:
     gcm_capture_close(&cap);

@@ -14,6 +14,7 @@
 #include "gc_monitor/block.h"
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/stats.h"
 #include "internal.h"
 
 /* A reader gives up on a consistent snapshot after this many attempts.  Each
@@ -301,26 +302,6 @@ static void copy_gen(const gcm_gen_stats *src, gcm_gen_snapshot *dst)
 
 /* Adds one generation into the overall figures; `all` starts zeroed with
  * min_ns at UINT64_MAX. */
-static void add_gen(gcm_gen_snapshot *all, const gcm_gen_snapshot *g)
-{
-    uint32_t i;
-
-    all->count += g->count;
-    all->total_ns += g->total_ns;
-    if (g->count > 0 && g->min_ns < all->min_ns)
-        all->min_ns = g->min_ns;
-    if (g->max_ns > all->max_ns)
-        all->max_ns = g->max_ns;
-    all->collected += g->collected;
-    all->uncollectable += g->uncollectable;
-    all->candidates += g->candidates;
-    all->alerts += g->alerts;
-    for (i = 0; i < GCM_MAX_BUCKETS + 1; i++)
-        all->buckets[i] += g->buckets[i];
-    for (i = 0; i < GCM_HIST_BUCKETS; i++)
-        all->hist[i] += g->hist[i];
-}
-
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
 {
     const gcm_aggregates *a;
@@ -389,14 +370,11 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     out->overwritten = out->events_total > out->capacity ? out->events_total - out->capacity : 0;
 
     memset(&out->all, 0, sizeof out->all);
-    out->all.min_ns = UINT64_MAX;
     for (g = 0; g < GCM_GENERATIONS; g++) {
         if (out->gen[g].count == 0)
             out->gen[g].min_ns = 0;
-        add_gen(&out->all, &out->gen[g]);
+        gcm_gen_snapshot_add(&out->all, &out->gen[g]);
     }
-    if (out->all.count == 0)
-        out->all.min_ns = 0;
 done:
     return status;
 }

@@ -66,6 +66,30 @@ static uint64_t nearest_rank(uint64_t n, double q)
     return rank;
 }
 
+void gcm_gen_snapshot_add(gcm_gen_snapshot *sum, const gcm_gen_snapshot *g)
+{
+    uint32_t i;
+
+    /* A generation without pauses has no min or max to offer: its min of 0
+     * means "none", not a pause of zero length. */
+    if (g->count > 0) {
+        if (sum->count == 0 || g->min_ns < sum->min_ns)
+            sum->min_ns = g->min_ns;
+        if (g->max_ns > sum->max_ns)
+            sum->max_ns = g->max_ns;
+    }
+    sum->count += g->count;
+    sum->total_ns += g->total_ns;
+    sum->collected += g->collected;
+    sum->uncollectable += g->uncollectable;
+    sum->candidates += g->candidates;
+    sum->alerts += g->alerts;
+    for (i = 0; i < GCM_MAX_BUCKETS + 1; i++)
+        sum->buckets[i] += g->buckets[i];
+    for (i = 0; i < GCM_HIST_BUCKETS; i++)
+        sum->hist[i] += g->hist[i];
+}
+
 uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q)
 {
     uint64_t n = g->count;

@@ -202,6 +202,56 @@ static void test_empty_and_degenerate_q(void)
     free(g);
 }
 
+/* Summing generations (or processes) must give the percentiles of all their
+ * pauses together, and a side without pauses must not lend its min of 0. */
+static void test_gen_snapshot_add(void)
+{
+    gcm_gen_snapshot *sum = calloc(1, sizeof *sum);
+    gcm_gen_snapshot *a = calloc(1, sizeof *a);
+    gcm_gen_snapshot *none = calloc(1, sizeof *none);
+
+    GCM_CHECK(sum != NULL && a != NULL && none != NULL);
+    a->count = 3;
+    a->total_ns = 7000;
+    a->min_ns = 1000;
+    a->max_ns = 4000;
+    a->collected = 5;
+    a->uncollectable = 1;
+    a->candidates = 9;
+    a->alerts = 2;
+    a->buckets[1] = 3;
+    a->hist[gcm_hist_index(1000)] = 1;
+    a->hist[gcm_hist_index(2000)] = 1;
+    a->hist[gcm_hist_index(4000)] = 1;
+    gcm_gen_snapshot_add(sum, none);
+    GCM_CHECK_EQ_U64(sum->count, 0);
+    GCM_CHECK_EQ_U64(sum->min_ns, 0);
+    gcm_gen_snapshot_add(sum, a);
+    gcm_gen_snapshot_add(sum, none);
+    GCM_CHECK_EQ_U64(sum->min_ns, 1000);
+    a->min_ns = 500;
+    a->max_ns = 3000;
+    a->hist[gcm_hist_index(4000)] = 0;
+    a->hist[gcm_hist_index(500)] = 1;
+    gcm_gen_snapshot_add(sum, a);
+    GCM_CHECK_EQ_U64(sum->count, 6);
+    GCM_CHECK_EQ_U64(sum->total_ns, 14000);
+    GCM_CHECK_EQ_U64(sum->min_ns, 500);
+    GCM_CHECK_EQ_U64(sum->max_ns, 4000);
+    GCM_CHECK_EQ_U64(sum->collected, 10);
+    GCM_CHECK_EQ_U64(sum->uncollectable, 2);
+    GCM_CHECK_EQ_U64(sum->candidates, 18);
+    GCM_CHECK_EQ_U64(sum->alerts, 4);
+    GCM_CHECK_EQ_U64(sum->buckets[1], 6);
+    GCM_CHECK_EQ_U64(sum->hist[gcm_hist_index(1000)], 2);
+    /* Pauses 500, 1000, 1000, 2000, 2000, 4000: the median is 1000 (rank 3). */
+    GCM_CHECK_EQ_U64(gcm_hist_index(gcm_percentile_ns(sum, 0.5)), gcm_hist_index(1000));
+    GCM_CHECK_EQ_U64(gcm_percentile_ns(sum, 1.0), 4000);
+    free(sum);
+    free(a);
+    free(none);
+}
+
 int main(void)
 {
     GCM_RUN(test_hist_geometry);
@@ -209,5 +259,6 @@ int main(void)
     GCM_RUN(test_clustered);
     GCM_RUN(test_edges);
     GCM_RUN(test_empty_and_degenerate_q);
+    GCM_RUN(test_gen_snapshot_add);
     return 0;
 }
