@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "gc_monitor/errors.h"
+#include "internal.h"
 
 /* Longest limit text we accept; anything longer is not a sensible number, and
  * the bound keeps every canonical text within GCM_RULE_TEXT_MAX. */
@@ -145,31 +146,12 @@ static size_t decimal_length(const char *s)
 }
 
 /* strtod() of a decimal text (already checked) with '.' as the point, in any
- * locale: the '.' is swapped for the point snprintf() uses right now. */
+ * locale.  *ok says it was read whole and is finite. */
 static double parse_decimal(const char *text, size_t len, int *ok)
 {
-    char probe[16];
-    char buf[NUMBER_TEXT_MAX * 4 + 1];
-    size_t radix_len;
-    size_t n = 0;
-    size_t i;
-    char *end = NULL;
-    double v;
+    double v = gcm__strtod_c(text, len, ok);
 
-    (void)snprintf(probe, sizeof probe, "%.1f", 0.5);
-    radix_len = strlen(probe) >= 3 ? strlen(probe) - 2 : 1;
-    for (i = 0; i < len && n + radix_len < sizeof buf; i++) {
-        if (text[i] == '.') {
-            memcpy(buf + n, probe + 1, radix_len);
-            n += radix_len;
-        } else {
-            buf[n++] = text[i];
-        }
-    }
-    buf[n] = '\0';
-    errno = 0;
-    v = strtod(buf, &end);
-    *ok = i == len && end != NULL && *end == '\0' && errno != ERANGE && isfinite(v);
+    *ok = *ok && errno != ERANGE && isfinite(v);
     return v;
 }
 

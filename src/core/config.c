@@ -24,6 +24,7 @@
 
 #include "gc_monitor/block.h"
 #include "gc_monitor/errors.h"
+#include "internal.h"
 
 /* Limits that keep every value convertible to nanoseconds in 64 bits, with
  * plenty of room: a day for a pause, a million seconds for a time bucket. */
@@ -247,54 +248,6 @@ static void format_limit(char *buf, size_t size, double v)
     }
 }
 
-/* Writes the decimal point that snprintf() and strtod() use right now into
- * `out`.  A program may have called setlocale(LC_NUMERIC, "de_DE") before
- * it creates a GCMonitor, and our text must still say "0.5".  Asking
- * snprintf() avoids localeconv(), which is not thread-safe, and newlocale(),
- * which may allocate. */
-static void locale_radix(char *out, size_t size)
-{
-    char probe[16];
-    size_t len;
-
-    (void)snprintf(probe, sizeof probe, "%.1f", 0.5);
-    len = strlen(probe);
-    if (len < 3 || len - 2 >= size) {
-        copy_cut(out, size, ".");
-    } else {
-        memcpy(out, probe + 1, len - 2);
-        out[len - 2] = '\0';
-    }
-}
-
-/* strtod() on our locale-free grammar: '.' is swapped for the locale's
- * decimal point first.  Sets *end_ok when the whole text was read. */
-static double strtod_c(const char *s, int *end_ok)
-{
-    char radix[8];
-    char text[NUMBER_TEXT_MAX * 8];
-    size_t radix_len;
-    size_t n = 0;
-    char *end = NULL;
-    double v;
-
-    locale_radix(radix, sizeof radix);
-    radix_len = strlen(radix);
-    for (; *s != '\0' && n + radix_len < sizeof text; s++) {
-        if (*s == '.') {
-            memcpy(text + n, radix, radix_len);
-            n += radix_len;
-        } else {
-            text[n++] = *s;
-        }
-    }
-    text[n] = '\0';
-    errno = 0;
-    v = strtod(text, &end);
-    *end_ok = *s == '\0' && end != NULL && *end == '\0';
-    return v;
-}
-
 /* Formats `v` with the fewest digits that read back as exactly `v`, so the
  * environment encoding round-trips and stays readable ("0.1", not
  * "0.10000000000000001"), always with '.' as the decimal point. */
@@ -315,7 +268,7 @@ static void format_double(char *buf, size_t size, double v)
             break;
         }
     }
-    locale_radix(radix, sizeof radix);
+    gcm__locale_radix(radix, sizeof radix);
     at = strstr(buf, radix);
     if (at != NULL && strcmp(radix, ".") != 0) {
         size_t radix_len = strlen(radix);
@@ -424,7 +377,7 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
         copy_cut(why, why_size, "is not a number");
         goto done;
     }
-    v = strtod_c(s, &end_ok);
+    v = gcm__strtod_c(s, strlen(s), &end_ok);
     if (!end_ok) {
         /* The grammar check above makes this unreachable in practice. */
         copy_cut(why, why_size, "is not a number");

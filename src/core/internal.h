@@ -10,6 +10,7 @@
 #define GCM_CORE_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gc_monitor/block.h"
@@ -73,5 +74,14 @@ static inline uint32_t gcm__hist_index(uint64_t ns)
     return GCM__HIST_LINEAR + ((uint32_t)(msb - GCM_HIST_SUB_BITS - 1u) << GCM_HIST_SUB_BITS) +
            (uint32_t)((ns >> (msb - GCM_HIST_SUB_BITS)) & ((1u << GCM_HIST_SUB_BITS) - 1u));
 }
+
+/* Writes the decimal point that snprintf() and strtod() use right now (the
+ * program's LC_NUMERIC) into `out`, NUL-terminated; "." when it cannot tell. */
+void gcm__locale_radix(char *out, size_t size);
+
+/* strtod() of the `len` bytes at `text`, a decimal already checked against
+ * our grammar, with '.' as the point whatever the locale.  Sets *whole to 1
+ * when all `len` bytes were read, else 0; errno is strtod()'s (ERANGE). */
+double gcm__strtod_c(const char *text, size_t len, int *whole);
 
 #endif /* GCM_CORE_INTERNAL_H */
