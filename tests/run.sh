@@ -99,6 +99,8 @@ pip_install() {
 
 if [ "$do_install" = 1 ]; then
 	if [ ! -x "$VENV/bin/python" ]; then
+		# Never build into (and never remove) a directory that is not ours.
+		[ ! -e "$VENV" ] || die "$VENV exists but is not a virtual environment; remove it or set VENV"
 		say "creating $VENV from $PYTHON"
 		if ! "$PYTHON" -m venv "$VENV"; then
 			# Some interpreters ship without ensurepip: bootstrap pip from a wheel instead,
