@@ -94,19 +94,41 @@ int gcm__compare_main(int argc, char **argv);
  * fails, GCM__EXIT_USAGE for bad usage or input. */
 int gcm__live_main(int argc, char **argv);
 
-/* Reorders `files` (captures of one process tree, each already opened once)
- * parents first: each root by start time, then its children's subtrees
- * (src/cli/merge.c).  Returns 0 or a negative GCM_E* code. */
-int gcm__merge_order(const char **files, size_t count);
+/* The captures of one process tree, read once (src/cli/merge.c). */
+typedef struct gcm__tree gcm__tree;
 
-/* Writes the process table and the totals across the tree of `files` to
- * `fd`, as text or (when `json` is 1) as one {"type": "tree"} JSON line.
- * Returns 0 or a negative GCM_E* code (GCM_EIO when `fd` fails). */
-int gcm__merge_write(int fd, const char *const *files, size_t count, int json);
+/* Reads each of `files` (captures of one tree, each already opened once) into
+ * a new tree in *out, and reorders `files` parents first: each root by start
+ * time, then its children's subtrees.  Returns 0 or a negative GCM_E* code
+ * (*out NULL then).  Free the tree with gcm__tree_free. */
+int gcm__tree_load(const char **files, size_t count, gcm__tree **out);
+
+/* Writes the process table and the totals across `tree` to `fd`, as text or
+ * (when `json` is 1) as one {"type": "tree"} JSON line.  Returns 0 or a
+ * negative GCM_E* code (GCM_EIO when `fd` fails). */
+int gcm__tree_write(int fd, const gcm__tree *tree, int json);
+
+/* Frees a tree from gcm__tree_load; NULL is ignored. */
+void gcm__tree_free(gcm__tree *tree);
 
 /* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
  * or GCM_EIO. */
 int gcm__write_all(int fd, const char *text, size_t len);
+
+struct cJSON;
+
+/* Writes `obj` unformatted and its newline to `fd` in one write, so that a
+ * report line is never split around another writer's.  Returns 0, GCM_ENOMEM
+ * or GCM_EIO. */
+int gcm__write_json_line(int fd, const struct cJSON *obj);
+
+/* Evaluates a cJSON_Add*() call and jumps to the caller's `done` label when it
+ * returns NULL (cJSON ran out of memory); the caller's status says so. */
+#define GCM__JSON_ADD(call)                                                                   \
+    do {                                                                                      \
+        if ((call) == NULL)                                                                   \
+            goto done;                                                                        \
+    } while (0)
 
 /* Writes "error: <msg>" and "try 'pygcprofiler[ <verb>] --help'" to stderr in
  * one write; `verb` is NULL for the top-level command.  A failed write is ignored. */

@@ -304,135 +304,132 @@ static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_sna
     return status;
 }
 
-static void add_ms(cJSON *obj, const char *key, uint64_t ns)
+static cJSON *add_ms(cJSON *obj, const char *key, uint64_t ns)
 {
-    cJSON_AddNumberToObject(obj, key, (double)ns / 1e6);
+    return cJSON_AddNumberToObject(obj, key, (double)ns / 1e6);
 }
 
-/* Writes the {"type": "tree"} object as one JSON line. */
+/* Writes the {"type": "tree"} object as one JSON line.  Every addition is
+ * checked: a tree missing a key for want of memory is no report. */
 static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_snapshot *all,
                       uint64_t proc_ns)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *list;
     cJSON *totals;
-    char *text = NULL;
     int status = GCM_ENOMEM;
 
     if (root == NULL)
         goto done;
-    cJSON_AddStringToObject(root, "type", "tree");
-    cJSON_AddNumberToObject(root, "schema_version", GCM_JSON_SCHEMA_VERSION);
-    list = cJSON_AddArrayToObject(root, "processes");
-    for (size_t i = 0; list != NULL && i < count; i++) {
+    GCM__JSON_ADD(cJSON_AddStringToObject(root, "type", "tree"));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(root, "schema_version", GCM_JSON_SCHEMA_VERSION));
+    GCM__JSON_ADD(list = cJSON_AddArrayToObject(root, "processes"));
+    for (size_t i = 0; i < count; i++) {
         const proc *p = &procs[i];
         cJSON *obj = cJSON_CreateObject();
         cJSON *kids;
 
-        if (obj == NULL || !cJSON_AddItemToArray(list, obj))
+        if (obj == NULL)
             goto done;
-        cJSON_AddStringToObject(obj, "file", p->file);
-        cJSON_AddNumberToObject(obj, "pid", (double)p->pid);
-        cJSON_AddNumberToObject(obj, "ppid", (double)p->ppid);
+        if (!cJSON_AddItemToArray(list, obj)) {
+            cJSON_Delete(obj);
+            goto done;
+        }
+        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", p->file));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "pid", (double)p->pid));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)p->ppid));
         if (p->parent != SIZE_MAX)
-            cJSON_AddNumberToObject(obj, "parent_index", (double)p->parent);
+            GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "parent_index", (double)p->parent));
         else
-            cJSON_AddNullToObject(obj, "parent_index");
-        cJSON_AddNumberToObject(obj, "depth", (double)p->depth);
-        cJSON_AddStringToObject(obj, "command", p->command);
-        cJSON_AddStringToObject(obj, "ended", end_name(p));
+            GCM__JSON_ADD(cJSON_AddNullToObject(obj, "parent_index"));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "depth", (double)p->depth));
+        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "command", p->command));
+        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "ended", end_name(p)));
         if (p->state == GCM_STATE_EXITED && p->exit_status != GCM_EXIT_STATUS_UNKNOWN)
-            cJSON_AddNumberToObject(obj, "exit_status", p->exit_status);
+            GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "exit_status", p->exit_status));
         else
-            cJSON_AddNullToObject(obj, "exit_status");
-        cJSON_AddNumberToObject(obj, "start_ts", (double)p->start_ns / 1e9);
-        add_ms(obj, "lifetime_ms", p->sum.wall_ns);
-        cJSON_AddNumberToObject(obj, "collections", (double)p->sum.events_total);
-        add_ms(obj, "gc_ms", p->sum.gc_ns);
-        cJSON_AddNumberToObject(obj, "share", p->sum.share_pct);
-        add_ms(obj, "p99_ms", p->sum.all.p99_ns);
-        add_ms(obj, "max_ms", p->sum.all.max_ns);
-        cJSON_AddBoolToObject(obj, "died_mid_record", p->torn);
-        kids = cJSON_AddArrayToObject(obj, "children");
-        for (size_t j = 0; kids != NULL && j < count; j++) {
-            if (procs[j].parent == i)
-                cJSON_AddItemToArray(kids, cJSON_CreateNumber((double)procs[j].pid));
+            GCM__JSON_ADD(cJSON_AddNullToObject(obj, "exit_status"));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "start_ts", (double)p->start_ns / 1e9));
+        GCM__JSON_ADD(add_ms(obj, "lifetime_ms", p->sum.wall_ns));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "collections", (double)p->sum.events_total));
+        GCM__JSON_ADD(add_ms(obj, "gc_ms", p->sum.gc_ns));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "share", p->sum.share_pct));
+        GCM__JSON_ADD(add_ms(obj, "p99_ms", p->sum.all.p99_ns));
+        GCM__JSON_ADD(add_ms(obj, "max_ms", p->sum.all.max_ns));
+        GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", p->torn));
+        GCM__JSON_ADD(kids = cJSON_AddArrayToObject(obj, "children"));
+        for (size_t j = 0; j < count; j++) {
+            if (procs[j].parent == i &&
+                !cJSON_AddItemToArray(kids, cJSON_CreateNumber((double)procs[j].pid)))
+                goto done;
         }
     }
-    totals = cJSON_AddObjectToObject(root, "totals");
-    if (totals != NULL) {
-        cJSON_AddNumberToObject(totals, "processes", (double)count);
-        cJSON_AddNumberToObject(totals, "collections", (double)all->count);
-        add_ms(totals, "gc_ms", all->total_ns);
-        add_ms(totals, "process_ms", proc_ns);
-        cJSON_AddNumberToObject(totals, "share",
-                                proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns
-                                            : 0.0);
-        add_ms(totals, "p99_ms", gcm_percentile_ns(all, 0.99));
-        add_ms(totals, "max_ms", all->max_ns);
-        cJSON_AddNumberToObject(totals, "collected", (double)all->collected);
-        cJSON_AddNumberToObject(totals, "uncollectable", (double)all->uncollectable);
-    }
-    text = cJSON_PrintUnformatted(root);
-    if (text == NULL)
-        goto done;
-    status = gcm__write_all(fd, text, strlen(text));
-    if (status == 0)
-        status = gcm__write_all(fd, "\n", 1);
+    GCM__JSON_ADD(totals = cJSON_AddObjectToObject(root, "totals"));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "processes", (double)count));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "collections", (double)all->count));
+    GCM__JSON_ADD(add_ms(totals, "gc_ms", all->total_ns));
+    GCM__JSON_ADD(add_ms(totals, "process_ms", proc_ns));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(
+        totals, "share", proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns : 0.0));
+    GCM__JSON_ADD(add_ms(totals, "p99_ms", gcm_percentile_ns(all, 0.99)));
+    GCM__JSON_ADD(add_ms(totals, "max_ms", all->max_ns));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "collected", (double)all->collected));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "uncollectable", (double)all->uncollectable));
+    status = gcm__write_json_line(fd, root);
 done:
-    free(text);
     cJSON_Delete(root);
     return status;
 }
 
-int gcm__merge_order(const char **files, size_t count)
+/* The captures of one tree, loaded once for both the order and the table. */
+struct gcm__tree {
+    proc *procs;
+    size_t count;
+    uint64_t proc_ns;       /* the processes' lifetimes summed */
+    gcm_gen_snapshot all;   /* every process's pauses together */
+};
+
+int gcm__tree_load(const char **files, size_t count, gcm__tree **out)
 {
-    proc *procs = calloc(count, sizeof *procs);
-    gcm_gen_snapshot *all = calloc(1, sizeof *all);
+    gcm__tree *tree = calloc(1, sizeof *tree);
     int status = GCM_ENOMEM;
     size_t i;
 
-    if (procs == NULL || all == NULL)
+    *out = NULL;
+    if (tree == NULL)
         goto done;
+    tree->procs = calloc(count > 0 ? count : 1, sizeof *tree->procs);
+    if (tree->procs == NULL)
+        goto done;
+    tree->count = count;
     for (i = 0; i < count; i++) {
-        status = load_proc(files[i], &procs[i], all);
+        status = load_proc(files[i], &tree->procs[i], &tree->all);
         if (status != 0)
             goto done;
+        tree->proc_ns += tree->procs[i].sum.wall_ns;
     }
-    status = order_tree(procs, count);
+    status = order_tree(tree->procs, count);
     if (status != 0)
         goto done;
     for (i = 0; i < count; i++)
-        files[i] = procs[i].file;
+        files[i] = tree->procs[i].file;
+    *out = tree;
+    tree = NULL;
 done:
-    free(all);
-    free(procs);
+    gcm__tree_free(tree);
     return status;
 }
 
-int gcm__merge_write(int fd, const char *const *files, size_t count, int json)
+int gcm__tree_write(int fd, const gcm__tree *tree, int json)
 {
-    proc *procs = calloc(count, sizeof *procs);
-    gcm_gen_snapshot *all = calloc(1, sizeof *all);
-    uint64_t proc_ns = 0;
-    int status = GCM_ENOMEM;
-    size_t i;
+    return json ? write_json(fd, tree->procs, tree->count, &tree->all, tree->proc_ns)
+                : write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);
+}
 
-    if (procs == NULL || all == NULL)
-        goto done;
-    for (i = 0; i < count; i++) {
-        status = load_proc(files[i], &procs[i], all);
-        if (status != 0)
-            goto done;
-        proc_ns += procs[i].sum.wall_ns;
-    }
-    status = order_tree(procs, count);
-    if (status != 0)
-        goto done;
-    status = json ? write_json(fd, procs, count, all, proc_ns)
-                  : write_text(fd, procs, count, all, proc_ns);
-done:
-    free(all);
-    free(procs);
-    return status;
+void gcm__tree_free(gcm__tree *tree)
+{
+    if (tree == NULL)
+        return;
+    free(tree->procs);
+    free(tree);
 }

@@ -535,45 +535,41 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *warnings = NULL;
-    char *text = NULL;
     int status = GCM_ENOMEM;
 
     if (obj == NULL)
         goto done;
-    cJSON_AddStringToObject(obj, "type", "capture");
-    cJSON_AddNumberToObject(obj, "schema_version", GCM_JSON_SCHEMA_VERSION);
-    cJSON_AddStringToObject(obj, "version", GCM_VERSION);
-    cJSON_AddStringToObject(obj, "file", file);
-    cJSON_AddNumberToObject(obj, "layout_version", GCM_LAYOUT_VERSION);
-    cJSON_AddNumberToObject(obj, "pid", (double)snap->pid);
-    cJSON_AddNumberToObject(obj, "ppid", (double)snap->ppid);
-    cJSON_AddStringToObject(obj, "python_version", version);
-    cJSON_AddStringToObject(obj, "command", command);
-    cJSON_AddStringToObject(obj, "state", state_name(snap->state));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "type", "capture"));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "schema_version", GCM_JSON_SCHEMA_VERSION));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "version", GCM_VERSION));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", file));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "layout_version", GCM_LAYOUT_VERSION));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "pid", (double)snap->pid));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)snap->ppid));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "python_version", version));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "command", command));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "state", state_name(snap->state)));
     if (snap->state == GCM_STATE_EXITED && snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
-        cJSON_AddNumberToObject(obj, "exit_status", snap->exit_status);
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "exit_status", snap->exit_status));
     else
-        cJSON_AddNullToObject(obj, "exit_status");
+        GCM__JSON_ADD(cJSON_AddNullToObject(obj, "exit_status"));
     if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns > 0)
-        cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9);
+        GCM__JSON_ADD(
+            cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9));
     else
-        cJSON_AddNullToObject(obj, "end_ts");
-    cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn);
-    cJSON_AddBoolToObject(obj, "recomputed", facts->recomputed);
-    cJSON_AddBoolToObject(obj, "approximate", facts->approximate);
-    cJSON_AddNumberToObject(obj, "recorded_alert_threshold_ms",
-                            (double)facts->recorded_alert_ns / 1e6);
-    warnings = cJSON_AddArrayToObject(obj, "warnings");
-    for (size_t i = 0; warnings != NULL && i < facts->warning_count; i++)
-        cJSON_AddItemToArray(warnings, cJSON_CreateString(facts->warnings[i]));
-    text = cJSON_PrintUnformatted(obj);
-    if (text == NULL)
-        goto done;
-    status = gcm__write_all(fd, text, strlen(text));
-    if (status == 0)
-        status = gcm__write_all(fd, "\n", 1);
+        GCM__JSON_ADD(cJSON_AddNullToObject(obj, "end_ts"));
+    GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn));
+    GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "recomputed", facts->recomputed));
+    GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "approximate", facts->approximate));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "recorded_alert_threshold_ms",
+                                          (double)facts->recorded_alert_ns / 1e6));
+    GCM__JSON_ADD(warnings = cJSON_AddArrayToObject(obj, "warnings"));
+    for (size_t i = 0; i < facts->warning_count; i++) {
+        if (!cJSON_AddItemToArray(warnings, cJSON_CreateString(facts->warnings[i])))
+            goto done;
+    }
+    status = gcm__write_json_line(fd, obj);
 done:
-    free(text);
     cJSON_Delete(obj);
     return status;
 }
@@ -754,6 +750,7 @@ done:
 static int report_tree(report_args *a)
 {
     char msg[GCM__MSG_MAX];
+    gcm__tree *tree = NULL;
     int status = GCM__EXIT_USAGE;
     int json = a->format == FORMAT_JSON;
     int rc;
@@ -770,9 +767,11 @@ static int report_tree(report_args *a)
             goto done;
         }
     }
-    rc = gcm__merge_order(a->files, a->file_count);
+    /* Read once: the JSON tree object, written last, describes the same
+     * moment as the order of the sections. */
+    rc = gcm__tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && !json && a->format != FORMAT_FOLDED)
-        rc = gcm__merge_write(1, a->files, a->file_count, 0);
+        rc = gcm__tree_write(1, tree, 0);
     if (rc != 0) {
         status = 1;
         if (rc != GCM_EIO)
@@ -786,7 +785,7 @@ static int report_tree(report_args *a)
             goto done;
     }
     if (json) {
-        rc = gcm__merge_write(1, a->files, a->file_count, 1);
+        rc = gcm__tree_write(1, tree, 1);
         if (rc != 0) {
             status = 1;
             if (rc != GCM_EIO)
@@ -796,6 +795,7 @@ static int report_tree(report_args *a)
     }
     status = 0;
 done:
+    gcm__tree_free(tree);
     return status;
 }
 

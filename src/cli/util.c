@@ -5,9 +5,11 @@
  * lowercased here, and the one error that needs explaining (a --log-file that
  * is a symlink, refused by O_NOFOLLOW) gets its own words.
  */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +28,30 @@ int gcm__write_all(int fd, const char *text, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int gcm__write_json_line(int fd, const struct cJSON *obj)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    char *line = NULL;
+    size_t len;
+    int status = GCM_ENOMEM;
+
+    if (text == NULL)
+        goto done;
+    /* cJSON's buffer comes from its own allocator: the newline goes on a
+     * copy of ours rather than a realloc() of it. */
+    len = strlen(text);
+    line = malloc(len + 1);
+    if (line == NULL)
+        goto done;
+    memcpy(line, text, len);
+    line[len] = '\n';
+    status = gcm__write_all(fd, line, len + 1);
+done:
+    free(line);
+    cJSON_free(text);
+    return status;
 }
 
 void gcm__complain(const char *verb, const char *msg)
