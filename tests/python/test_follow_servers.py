@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from test_launcher import launcher_path, run
 from test_servers import (  # noqa: F401 (app_dir: a fixture)
+    ADDRESS,
     app_dir,
-    free_port,
     get,
     pids_in,
     reloader_run,
@@ -85,10 +85,10 @@ def test_uvicorn_two_workers_followed(app_dir):  # noqa: F811
         "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}",
         "--workers", "2",
     ]  # fmt: skip
-    port = free_port()
+    # Port 0: the master binds a free port itself and logs it.
     started = Started(
         [launcher_path(), "run", *JSON, "--follow-children", "-o", str(app_dir / "cap")]
-        + [a.format(port=port) for a in args],
+        + [a.format(port=0) for a in args],
         app_dir,
     )
     workers = set()
@@ -99,6 +99,9 @@ def test_uvicorn_two_workers_followed(app_dir):  # noqa: F811
             assert time.monotonic() < deadline and started.proc.poll() is None, started.stderr
             started._pump(0.2)
         workers = {int(p) for p in re.findall(r"Started server process \[(\d+)\]", started.stderr)}
+        found_port = ADDRESS.search(started.stderr)
+        assert found_port is not None, started.stderr
+        port = int(found_port.group(1))
         bodies = [get(port) for _ in range(4)]
         os.kill(started.pid, signal.SIGTERM)
         started.finish()

@@ -14,6 +14,7 @@ one is not installed (tests/requirements-servers.txt), and carry the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,10 +44,49 @@ def app_dir(tmp_path):
     return tmp_path
 
 
+# The address a server logs once it listens ("Uvicorn running on", gunicorn's
+# "Listening at:", werkzeug's "Running on", Django's "Starting development
+# server at").
+ADDRESS = re.compile(r"http://127\.0\.0\.1:(\d+)")
+# Django's runserver cannot take port 0: a port another process took between
+# free_port() and its bind is retried with a fresh one, this many times.
+PORT_ATTEMPTS = 5
+PORT_TAKEN = "That port is already in use"
+
+
 def free_port():
+    """A port free right now; only for a server that cannot bind port 0 itself."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start(prefix, args, cwd, ready, stream="err"):
+    """Starts a server, waits for `ready`, and returns (Started, port).
+
+    Servers that accept port 0 (uvicorn, gunicorn, werkzeug) bind a free port
+    themselves and log it, so no other process can take it first: the port
+    is read from that line.  Django logs the port it was given, so it gets a
+    free one, and a fresh one again (a bounded number of times) when another
+    process took it before Django could bind it.
+    """
+    django = "runserver" in args
+    for attempt in range(PORT_ATTEMPTS):
+        port = free_port() if django else 0
+        started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+        try:
+            started.wait_for(ready, stream=stream)
+        except AssertionError as err:
+            started.kill()
+            if not django or PORT_TAKEN not in str(err) or attempt == PORT_ATTEMPTS - 1:
+                raise
+            continue
+        found = ADDRESS.search(started.stderr + started.stdout)
+        if found is None:
+            started.kill()
+            raise AssertionError(f"no listening address logged:\n{started.stderr}")
+        return started, int(found.group(1))
+    raise AssertionError("unreachable")
 
 
 def get(port, timeout=WAIT):
@@ -65,10 +105,8 @@ def get(port, timeout=WAIT):
 def serve(prefix, args, cwd, ready, requests=3, stop=signal.SIGTERM, stream="err"):
     """Starts a server, waits for `ready` on its stderr, makes `requests`
     requests, sends `stop`, and returns (Started, bodies, status)."""
-    port = free_port()
-    started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+    started, port = start(prefix, args, cwd, ready, stream)
     try:
-        started.wait_for(ready, stream=stream)
         bodies = [get(port) for _ in range(requests)]
         os.kill(started.pid, stop)
         status = started.finish()
@@ -143,11 +181,9 @@ def reloader_run(prefix, args, cwd, ready, tag, stream="err"):
     """Like serve(), for a server whose reloader re-executes the program: the
     child that serves prints '<tag> <pid>' (the reloader may print one too),
     and is killed if it outlives us."""
-    port = free_port()
-    started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+    started, port = start(prefix, args, cwd, ready, stream)
     child = None
     try:
-        started.wait_for(ready, stream=stream)
         bodies = [get(port) for _ in range(2)]
         child = next(iter(pids_in(bodies)))
         started.wait_for(f"{tag} {child}\n", stream="err")
