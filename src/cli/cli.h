@@ -94,6 +94,8 @@ int gcm__compare_main(int argc, char **argv);
  * fails, GCM__EXIT_USAGE for bad usage or input. */
 int gcm__live_main(int argc, char **argv);
 
+struct gcm_capture;
+
 /* The captures of one process tree, read once (src/cli/merge.c). */
 typedef struct gcm__tree gcm__tree;
 
@@ -102,6 +104,10 @@ typedef struct gcm__tree gcm__tree;
  * time, then its children's subtrees.  Returns 0 or a negative GCM_E* code
  * (*out NULL then).  Free the tree with gcm__tree_free. */
 int gcm__tree_load(const char **files, size_t count, gcm__tree **out);
+
+/* Returns the open capture of the `index`th process of `tree`, in tree order
+ * (that of the `files` gcm__tree_load reordered). */
+const struct gcm_capture *gcm__tree_capture(const gcm__tree *tree, size_t index);
 
 /* Writes the process table and the totals across `tree` to `fd`, as text or
  * (when `json` is 1) as one {"type": "tree"} JSON line.  Returns 0 or a

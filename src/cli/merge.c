@@ -41,21 +41,22 @@ typedef struct proc {
     char command[COMMAND_MAX];
     size_t parent;              /* index of the parent in the array, or SIZE_MAX */
     size_t depth;
+    gcm_capture cap;            /* kept open for the process's own section */
 } proc;
 
-/* Reads one capture into `p` and adds its pauses to `all`.  Returns 0 or a
+/* Reads one capture into `p`, which keeps it open (the caller closes
+ * p->cap, also on failure), and adds its pauses to `all`.  Returns 0 or a
  * negative GCM_E* code (the caller has already opened each file once, so a
  * failure here means it changed in between). */
 static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
 {
     static char meta[GCM_META_SIZE + 1];
-    gcm_capture cap;
+    gcm_capture *cap = &p->cap;
     gcm_snapshot *snap = NULL;
     int gone = 0;
     int rc;
     int status;
 
-    memset(&cap, 0, sizeof cap);
     memset(p, 0, sizeof *p);
     p->file = file;
     p->parent = SIZE_MAX;
@@ -64,10 +65,10 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
         status = GCM_ENOMEM;
         goto done;
     }
-    status = gcm_capture_open(&cap, file);
+    status = gcm_capture_open(cap, file);
     if (status != 0)
         goto done;
-    rc = gcm_capture_snapshot(&cap, snap, 1, &gone);
+    rc = gcm_capture_snapshot(cap, snap, 1, &gone);
     if (rc != 0 && rc != GCM_EBUSY) {
         status = rc;
         goto done;
@@ -79,7 +80,7 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
     p->start_ns = snap->init_realtime_ns;
     p->state = snap->state;
     p->exit_status = snap->exit_status;
-    gcm_capture_meta_copy(cap.block, meta, sizeof meta);
+    gcm_capture_meta_copy(cap->block, meta, sizeof meta);
     (void)gcm_capture_meta_get(meta, "command", p->command, sizeof p->command);
 
     /* Summing the histograms gives the tree's percentiles, as if every
@@ -87,7 +88,6 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
     gcm_gen_snapshot_add(all, &snap->all);
     status = 0;
 done:
-    gcm_capture_close(&cap);
     free(snap);
     return status;
 }
@@ -381,7 +381,8 @@ done:
     return status;
 }
 
-/* The captures of one tree, loaded once for both the order and the table. */
+/* The captures of one tree, read once for the order, the table and each
+ * process's section; each stays mapped until the tree is freed. */
 struct gcm__tree {
     proc *procs;
     size_t count;
@@ -420,6 +421,11 @@ done:
     return status;
 }
 
+const gcm_capture *gcm__tree_capture(const gcm__tree *tree, size_t index)
+{
+    return &tree->procs[index].cap;
+}
+
 int gcm__tree_write(int fd, const gcm__tree *tree, int json)
 {
     return json ? write_json(fd, tree->procs, tree->count, &tree->all, tree->proc_ns)
@@ -430,6 +436,8 @@ void gcm__tree_free(gcm__tree *tree)
 {
     if (tree == NULL)
         return;
+    for (size_t i = 0; tree->procs != NULL && i < tree->count; i++)
+        gcm_capture_close(&tree->procs[i].cap);
     free(tree->procs);
     free(tree);
 }

@@ -769,6 +769,7 @@ static int report_tree(report_args *a)
     }
     /* Read once: the JSON tree object, written last, describes the same
      * moment as the order of the sections. */
+    gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm__tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && !json && a->format != FORMAT_FOLDED)
         rc = gcm__tree_write(1, tree, 0);
@@ -778,9 +779,12 @@ static int report_tree(report_args *a)
             warn(gcm_strerror(rc));
         goto done;
     }
+    /* Each section renders the capture the tree already holds open. */
     for (size_t i = 0; i < a->file_count; i++) {
         a->file = a->files[i];
-        status = report_one(a);
+        (void)snprintf(msg, sizeof msg, "capture '%s' shrank while it was being read", a->file);
+        gcm__sigbus_message(msg);
+        status = render_capture(a, gcm__tree_capture(tree, i));
         if (status != 0)
             goto done;
     }
