@@ -1039,6 +1039,9 @@ recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
         rc = gcm_report_render_fd(&in, fd);
         Py_END_ALLOW_THREADS
     }
+    /* The flame graph file is an output of its own: written whether or not
+     * the report found somewhere to go. */
+    gcm__write_flamegraph_file(self, &in);
     result = PyBool_FromLong(rc == 0);
 done:
     gcm__exit_facts_release(&facts);
