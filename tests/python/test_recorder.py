@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 
 import pytest
@@ -153,6 +154,34 @@ def test_keys_that_are_not_ascii_str_are_ignored():
     assert snap["gen1"]["count"] == 1
     assert snap["gen1"]["collected"] == 3
     assert snap["unusable_info"] == 0
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(["generation", "collected", "uncollectable"]))
+)
+def test_the_three_keys_are_read_in_any_order(order: tuple[str, str, str]) -> None:
+    # CPython passes them in one order, which the callback reads fastest; any
+    # other order must still give the same event.
+    values = {"generation": 2, "collected": 5, "uncollectable": 1}
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    cb("stop", {k: values[k] for k in order})
+    snap = rec.snapshot()
+    assert snap["gen2"]["count"] == 1
+    assert snap["gen2"]["collected"] == 5
+    assert snap["gen2"]["uncollectable"] == 1
+    assert snap["unusable_info"] == 0
+
+
+def test_three_keys_without_uncollectable_are_unusable() -> None:
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    cb("stop", {"generation": 0, "collected": 1, "candidates": 4})
+    snap = rec.snapshot()
+    assert snap["unusable_info"] == 1
+    assert snap["count"] == 0
 
 
 def test_stop_without_start_is_dropped_not_invented():
