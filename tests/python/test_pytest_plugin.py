@@ -122,8 +122,10 @@ def test_gc_report_lists_every_test_worst_first(pytester, extra):
     }
     # Worst first: the GC times are in decreasing order.
     times = [float(row[2].removesuffix("ms")) for row in rows]
+    # Which test spent the most GC time depends on the machine's load, so only the order
+    # of the printed figures is checked, never which test comes first.
     assert times == sorted(times, reverse=True)
-    assert names[-1] == "test_budgets.py::test_within_budget" or times[-1] == times[-2]
+    assert sorted(names) == sorted(counts)
     for row in rows:
         assert all(re.fullmatch(r"\d+\.\d{3}ms", v) for v in row[2:5]), row
 

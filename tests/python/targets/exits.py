@@ -25,7 +25,10 @@ def main(how):
         except ValueError as exc:
             raise RuntimeError("while handling") from exc
     if how == "sigint":
-        os.kill(os.getpid(), signal.SIGINT)
+        # raise_signal delivers a real SIGINT and runs the Python-level handler before it
+        # returns, so KeyboardInterrupt comes from this line every time; os.kill followed by
+        # signal.pause() could block forever when the handler had not run before pause().
+        signal.raise_signal(signal.SIGINT)
         signal.pause()
     if how == "keyboard":
         raise KeyboardInterrupt
