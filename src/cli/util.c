@@ -15,6 +15,8 @@
 
 #include "cli.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/report.h"
+#include "../report/report_internal.h"
 
 int gcm__write_all(int fd, const char *text, size_t len)
 {
@@ -32,26 +34,9 @@ int gcm__write_all(int fd, const char *text, size_t len)
 
 int gcm__write_json_line(int fd, const struct cJSON *obj)
 {
-    char *text = cJSON_PrintUnformatted(obj);
-    char *line = NULL;
-    size_t len;
-    int status = GCM_ENOMEM;
+    gcm_sink sink = {gcm_sink_write_fd, &fd};
 
-    if (text == NULL)
-        goto done;
-    /* cJSON's buffer comes from its own allocator: the newline goes on a
-     * copy of ours rather than a realloc() of it. */
-    len = strlen(text);
-    line = malloc(len + 1);
-    if (line == NULL)
-        goto done;
-    memcpy(line, text, len);
-    line[len] = '\n';
-    status = gcm__write_all(fd, line, len + 1);
-done:
-    free(line);
-    cJSON_free(text);
-    return status;
+    return gcm__sink_json_line(obj, &sink);
 }
 
 void gcm__complain(const char *verb, const char *msg)

@@ -48,9 +48,6 @@ static int render_json(const gcm_budget_rule *rules, size_t count,
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *arr;
-    char *text = NULL;
-    char *line = NULL;
-    size_t len;
     size_t i;
     int status = GCM_ENOMEM;
 
@@ -77,22 +74,8 @@ static int render_json(const gcm_budget_rule *rules, size_t count,
             cJSON_AddBoolToObject(item, "broken", verdicts[i].broken) == NULL)
             goto done;
     }
-    text = cJSON_PrintUnformatted(obj);
-    if (text == NULL)
-        goto done;
-    /* The printed object has no newline of its own; a copy that has one
-     * still reaches the sink in one call. */
-    len = strlen(text);
-    line = malloc(len + 1);
-    if (line == NULL)
-        goto done;
-    memcpy(line, text, len);
-    line[len] = '\n';
-    status = sink->write(sink->ctx, line, len + 1);
+    status = gcm__sink_json_line(obj, sink);
 done:
-    free(line);
-    if (text != NULL)
-        cJSON_free(text);
     cJSON_Delete(obj);
     return status;
 }

@@ -59,22 +59,19 @@ static int render_event(const gcm_snapshot *snap, const gcm_event *ev, const gcm
     return gcm__line_emit(&l, sink);
 }
 
-static int render_summary(const gcm_snapshot *snap, const gcm_sink *sink)
+int gcm__sink_json_line(const cJSON *obj, const gcm_sink *sink)
 {
-    cJSON *obj = NULL;
     char *text = NULL;
     char *line = NULL;
     size_t len;
     int status = GCM_ENOMEM;
 
-    obj = gcm_summary_json(snap);
-    if (obj == NULL)
-        goto done;
     text = cJSON_PrintUnformatted(obj);
     if (text == NULL)
         goto done;
-    /* The printed object has no newline of its own; copy it into a line that
-     * has one, so the whole line still goes to the sink in one call. */
+    /* The printed object has no newline of its own, and cJSON's buffer comes
+     * from its own allocator: copy it into a line of ours that has one, so
+     * the whole line still goes to the sink in one call. */
     len = strlen(text);
     line = malloc(len + 1);
     if (line == NULL)
@@ -86,6 +83,18 @@ done:
     free(line);
     if (text != NULL)
         cJSON_free(text);
+    return status;
+}
+
+static int render_summary(const gcm_snapshot *snap, const gcm_sink *sink)
+{
+    cJSON *obj = gcm_summary_json(snap);
+    int status = GCM_ENOMEM;
+
+    if (obj == NULL)
+        goto done;
+    status = gcm__sink_json_line(obj, sink);
+done:
     cJSON_Delete(obj);
     return status;
 }

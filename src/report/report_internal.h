@@ -1,4 +1,5 @@
-/* report_internal.h: what the renderers under src/report/ share, and nothing else.
+/* report_internal.h: what the renderers under src/report/ share, and nothing else
+ * (the launcher's src/cli/util.c borrows only gcm__sink_json_line).
  *
  * The renderers build each line in a gcm__line (a fixed buffer on the stack,
  * so rendering a million events allocates nothing per event) and hand it to a
@@ -196,6 +197,14 @@ void gcm__line_text_escaped(gcm__line *l, const char *text, size_t max_bytes);
  * {"type": <type>, <key>: text} when `json`, else line by line, to `sink`. */
 int gcm__emit_block(const char *type, const char *key, const char *text, size_t len, int json,
                     const gcm_sink *sink);
+
+struct cJSON;
+
+/* Writes `obj` unformatted and its newline to `sink` in one call, so a JSON
+ * line is never split around another writer's.  The launcher's
+ * gcm__write_json_line is this over a file descriptor.  Returns 0, GCM_ENOMEM
+ * or the sink's error. */
+int gcm__sink_json_line(const struct cJSON *obj, const gcm_sink *sink);
 
 /* A growing in-memory sink, for sections built whole before they are written
  * (the prompt).  `buf` is NUL-terminated and freed with free(). */
