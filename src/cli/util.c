@@ -20,16 +20,7 @@
 
 int gcm__write_all(int fd, const char *text, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return GCM_EIO;
-        text += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return gcm_sink_write_fd(&fd, text, len);
 }
 
 int gcm__write_json_line(int fd, const struct cJSON *obj)
