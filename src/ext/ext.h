@@ -104,8 +104,9 @@ PyObject *gcm__summary_to_dict(const struct cJSON *json);
  * or non-keyword option, ValueError otherwise, with the core's message. */
 void gcm__raise_config_error(int code, const gcm_config_error *err);
 
-/* Decodes launcher config text into `cfg`.  Returns 0 or -1 with ValueError set. */
-int gcm__config_from_text(gcm_config *cfg, PyObject *text);
+/* Decodes launcher config text into a new config for PyMem_Free().  Returns
+ * it, or NULL with ValueError (bad text) or MemoryError set. */
+gcm_config *gcm__config_from_text(PyObject *text);
 
 /* Gives `self` a block of this process if it still holds its parent's (a
  * fork from C that skipped the at-fork hooks).  Returns 0 or -1 with an

@@ -53,12 +53,8 @@ core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Usi:render_start", kwlist, &text, &command,
                                      &fd))
         goto done;
-    cfg = PyMem_Malloc(sizeof *cfg);
-    if (cfg == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (gcm__config_from_text(cfg, text) != 0)
+    cfg = gcm__config_from_text(text);
+    if (cfg == NULL)
         goto done;
     Py_BEGIN_ALLOW_THREADS
     rc = gcm_report_start_fd(cfg, command, (int64_t)getpid(), fd);

@@ -38,18 +38,24 @@ gcm__raise_config_error(int code, const gcm_config_error *err)
     PyErr_SetString(code == GCM_EUNKNOWN ? PyExc_TypeError : PyExc_ValueError, msg);
 }
 
-int
-gcm__config_from_text(gcm_config *cfg, PyObject *text)
+gcm_config *
+gcm__config_from_text(PyObject *text)
 {
     gcm_config_error err;
+    gcm_config *cfg = NULL;
+    gcm_config *result = NULL;
     const char *utf8;
     char msg[512];
     int rc;
-    int status = -1;
 
     utf8 = PyUnicode_AsUTF8(text);
     if (utf8 == NULL)
         goto done;
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     memset(&err, 0, sizeof err);
     rc = gcm_config_decode(cfg, utf8, &err);
     if (rc != 0) {
@@ -59,9 +65,11 @@ gcm__config_from_text(gcm_config *cfg, PyObject *text)
         PyErr_SetString(PyExc_ValueError, msg);
         goto done;
     }
-    status = 0;
+    result = cfg;
+    cfg = NULL;
 done:
-    return status;
+    PyMem_Free(cfg);
+    return result;
 }
 
 /* Applies the GCMonitor keywords in `options` (a dict of str to str) to `cfg`. */
@@ -750,50 +758,38 @@ done:
     return result;
 }
 
+/* The two constructors from launcher config text: `method` names the caller
+ * in the TypeError, and `followed` says whether the recorder is a followed
+ * child's (recorder_create). */
 static PyObject *
-recorder_from_config_text(PyObject *cls, PyObject *text)
+recorder_from_text(PyObject *cls, PyObject *text, const char *method, int followed)
 {
     gcm_config *cfg = NULL;
     PyObject *result = NULL;
 
     if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "from_config_text() argument must be str");
+        PyErr_Format(PyExc_TypeError, "%s() argument must be str", method);
         goto done;
     }
-    cfg = PyMem_Malloc(sizeof *cfg);
-    if (cfg == NULL) {
-        PyErr_NoMemory();
+    cfg = gcm__config_from_text(text);
+    if (cfg == NULL)
         goto done;
-    }
-    if (gcm__config_from_text(cfg, text) != 0)
-        goto done;
-    result = recorder_create((PyTypeObject *)cls, cfg, 0);
+    result = recorder_create((PyTypeObject *)cls, cfg, followed);
 done:
     PyMem_Free(cfg);
     return result;
 }
 
 static PyObject *
+recorder_from_config_text(PyObject *cls, PyObject *text)
+{
+    return recorder_from_text(cls, text, "from_config_text", 0);
+}
+
+static PyObject *
 recorder_for_followed_child(PyObject *cls, PyObject *text)
 {
-    gcm_config *cfg = NULL;
-    PyObject *result = NULL;
-
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "for_followed_child() argument must be str");
-        goto done;
-    }
-    cfg = PyMem_Malloc(sizeof *cfg);
-    if (cfg == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (gcm__config_from_text(cfg, text) != 0)
-        goto done;
-    result = recorder_create((PyTypeObject *)cls, cfg, 1);
-done:
-    PyMem_Free(cfg);
-    return result;
+    return recorder_from_text(cls, text, "for_followed_child", 1);
 }
 
 static int
