@@ -180,6 +180,17 @@ void gcm__line_printf(gcm__line *l, const char *fmt, ...)
     l->len += (size_t)n;
 }
 
+void gcm__line_time_cell(gcm__line *l, uint64_t ns, uint64_t count, size_t width)
+{
+    size_t from = l->len;
+
+    if (count == 0)
+        GCM__LINE_LIT(l, "-");
+    else
+        gcm__line_duration(l, ns);
+    gcm__line_align_right(l, from, width);
+}
+
 void gcm__line_align_right(gcm__line *l, size_t from, size_t width)
 {
     size_t have, pad;

@@ -91,6 +91,10 @@ void gcm__line_printf(gcm__line *l, const char *fmt, ...)
  * columns by inserting spaces before it (nothing happens if it is wider). */
 void gcm__line_align_right(gcm__line *l, size_t from, size_t width);
 
+/* Appends a table cell of `width` columns, right-aligned: the pause `ns` as
+ * gcm__line_duration writes it, or "-" for a row of `count` 0 (no pauses). */
+void gcm__line_time_cell(gcm__line *l, uint64_t ns, uint64_t count, size_t width);
+
 /* Pads with spaces so that the text since offset `from` is `width` columns. */
 void gcm__line_pad_to(gcm__line *l, size_t from, size_t width);
 

@@ -92,18 +92,6 @@ done:
     return status;
 }
 
-/* A duration cell of the percentile table, "-" for a row without pauses. */
-static void time_cell(gcm__line *l, uint64_t ns, uint64_t count)
-{
-    size_t from = l->len;
-
-    if (count == 0)
-        GCM__LINE_LIT(l, "-");
-    else
-        gcm__line_duration(l, ns);
-    gcm__line_align_right(l, from, TIME_WIDTH);
-}
-
 static int percentile_row(const char *label, const gcm_gen_summary *s, const gcm_sink *sink)
 {
     gcm__line l;
@@ -117,13 +105,13 @@ static int percentile_row(const char *label, const gcm_gen_summary *s, const gcm
     from = l.len;
     gcm__line_u64(&l, s->count);
     gcm__line_align_right(&l, from, COUNT_WIDTH);
-    time_cell(&l, s->total_ns, s->count);
-    time_cell(&l, mean_ns_rounded(s->mean_ns), s->count);
-    time_cell(&l, s->p50_ns, s->count);
-    time_cell(&l, s->p90_ns, s->count);
-    time_cell(&l, s->p99_ns, s->count);
-    time_cell(&l, s->p999_ns, s->count);
-    time_cell(&l, s->max_ns, s->count);
+    gcm__line_time_cell(&l, s->total_ns, s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, mean_ns_rounded(s->mean_ns), s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, s->p50_ns, s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, s->p90_ns, s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, s->p99_ns, s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, s->p999_ns, s->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, s->max_ns, s->count, TIME_WIDTH);
     return gcm__line_emit(&l, sink);
 }
 

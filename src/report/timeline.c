@@ -92,17 +92,6 @@ static int measure_row(void *ctx, const gcm__interval_row *row)
     return 0;
 }
 
-static void time_cell(gcm__line *l, uint64_t ns, uint64_t count)
-{
-    size_t from = l->len;
-
-    if (count == 0)
-        GCM__LINE_LIT(l, "-");
-    else
-        gcm__line_duration(l, ns);
-    gcm__line_align_right(l, from, TIME_WIDTH);
-}
-
 static int text_row(void *ctx, const gcm__interval_row *row)
 {
     text_ctx *t = ctx;
@@ -118,8 +107,8 @@ static int text_row(void *ctx, const gcm__interval_row *row)
     from = l.len;
     gcm__line_u64(&l, row->count);
     gcm__line_align_right(&l, from, COUNT_WIDTH);
-    time_cell(&l, row->total_ns, row->count);
-    time_cell(&l, row->max_ns, row->count);
+    gcm__line_time_cell(&l, row->total_ns, row->count, TIME_WIDTH);
+    gcm__line_time_cell(&l, row->max_ns, row->count, TIME_WIDTH);
     if (row->count > 0) {
         GCM__LINE_LIT(&l, "   ");
         for (g = 0; g < GCM_GENERATIONS; g++) {
