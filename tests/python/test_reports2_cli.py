@@ -15,14 +15,13 @@ import os
 import pty
 import re
 import select
-import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import launcher
 
 # Enough full collections for generation 2 to be far over 10% of them, a few
 # young ones, then the program's own output and exit status.
@@ -50,14 +49,6 @@ sys.exit({status})
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STOP = re.compile(r"^GMEM GC STOP \| Gen: ([012]) \| ")
 SEVERITY = re.compile(r"^(MEDIUM|HIGH|CRITICAL|NOTE): ")
-
-
-def launcher() -> str:
-    here = Path(sys.executable).parent / "pygcprofiler"
-    found = str(here) if here.exists() else shutil.which("pygcprofiler")
-    if found is None:
-        pytest.skip("the pygcprofiler launcher is not installed (pip install .)")
-    return found
 
 
 def command(tmp_path: Path, options: tuple[str, ...], source: str) -> list[str]:
