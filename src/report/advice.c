@@ -398,7 +398,6 @@ static cJSON *add_figure(cJSON *obj, const char *key, double value)
 static int item_json(const advice_item *it, const gcm_sink *sink)
 {
     cJSON *obj = NULL;
-    char *text = NULL;
     char message[GCM__LINE_CAP + 1];
     gcm__membuf line;
     size_t i;
@@ -436,14 +435,9 @@ static int item_json(const advice_item *it, const gcm_sink *sink)
     }
     if (!ok)
         goto done;
-    text = cJSON_PrintUnformatted(obj);
-    if (text == NULL)
-        goto done;
-    status = gcm__emit_block(NULL, NULL, text, strlen(text), 0, sink);
+    status = gcm__sink_json_line(obj, sink);
 done:
     free(line.buf);
-    if (text != NULL)
-        cJSON_free(text);
     cJSON_Delete(obj);
     return status;
 }

@@ -161,18 +161,12 @@ static int census_json(cJSON *obj, const gcm_object_census *c)
 /* Prints `obj` as one line and frees it. */
 static int emit_json(cJSON *obj, const gcm_sink *sink)
 {
-    char *text = NULL;
     int status = GCM_ENOMEM;
 
     if (obj == NULL)
         goto done;
-    text = cJSON_PrintUnformatted(obj);
-    if (text == NULL)
-        goto done;
-    status = gcm__emit_block(NULL, NULL, text, strlen(text), 0, sink);
+    status = gcm__sink_json_line(obj, sink);
 done:
-    if (text != NULL)
-        cJSON_free(text);
     cJSON_Delete(obj);
     return status;
 }

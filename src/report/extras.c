@@ -177,7 +177,6 @@ int gcm__emit_block(const char *type, const char *key, const char *text, size_t 
                     const gcm_sink *sink)
 {
     cJSON *obj = NULL;
-    char *printed = NULL;
     char *copy = NULL;
     int status = GCM_ENOMEM;
 
@@ -194,13 +193,8 @@ int gcm__emit_block(const char *type, const char *key, const char *text, size_t 
     if (obj == NULL || cJSON_AddStringToObject(obj, "type", type) == NULL ||
         cJSON_AddStringToObject(obj, key, copy) == NULL)
         goto done;
-    printed = cJSON_PrintUnformatted(obj);
-    if (printed == NULL)
-        goto done;
-    status = emit_lines(printed, strlen(printed), sink);
+    status = gcm__sink_json_line(obj, sink);
 done:
-    if (printed != NULL)
-        cJSON_free(printed);
     cJSON_Delete(obj);
     free(copy);
     return status;
