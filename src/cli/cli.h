@@ -10,6 +10,7 @@
 #define GCM_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gc_monitor/config.h"
 
@@ -76,6 +77,10 @@ int gcm__print_help(int fd);
 
 /* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_usage(int fd);
+
+/* The word for a block's GCM_STATE_* in reports: "exited", "gone", or
+ * "running" for any other value. */
+const char *gcm__state_word(uint32_t state);
 
 /* Describes errno value `err` as lowercase text in `buf` and returns `buf`. */
 const char *gcm__errno_text(int err, char *buf, size_t size);

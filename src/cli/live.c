@@ -327,18 +327,6 @@ static void sanitize(const char *src, char *dst, size_t size)
     dst[i] = '\0';
 }
 
-static const char *state_word(uint32_t state)
-{
-    switch (state) {
-    case GCM_STATE_EXITED:
-        return "exited";
-    case GCM_STATE_GONE:
-        return "gone";
-    default:
-        return "running";
-    }
-}
-
 /* ---- arguments ------------------------------------------------------------------------- */
 
 /* The options of `live`, in one table: parsing and --help both read it. */
@@ -920,7 +908,7 @@ static int write_lines(const live_state *st)
                      "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f alerts=%llu interval_alerts=%llu "
                      "collected=%llu uncollectable=%llu%s\n",
                      stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
-                     state_word(p->snap->state), (double)s->wall_ns / 1e9,
+                     gcm__state_word(p->snap->state), (double)s->wall_ns / 1e9,
                      (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
                      (unsigned long long)s->gen[1].count, (unsigned long long)s->gen[2].count,
                      (double)iv.wall_ns / 1e9, (unsigned long long)iv.count[GCM_GENERATIONS],
@@ -946,7 +934,7 @@ static void state_text(const live_proc *p, char *buf, size_t size)
     else if (p->snap->state == GCM_STATE_EXITED)
         (void)snprintf(buf, size, "exited %d", (int)p->snap->exit_status);
     else
-        (void)snprintf(buf, size, "%s", state_word(p->snap->state));
+        (void)snprintf(buf, size, "%s", gcm__state_word(p->snap->state));
 }
 
 static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int with_pid)

@@ -237,14 +237,7 @@ static const char *end_name(const proc *p)
 {
     if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
         return "recorded_nothing";
-    switch (p->state) {
-    case GCM_STATE_EXITED:
-        return "exited";
-    case GCM_STATE_GONE:
-        return "gone";
-    default:
-        return "running";
-    }
+    return gcm__state_word(p->state);
 }
 
 static int put(int fd, const char *fmt_buf, int n, size_t size)

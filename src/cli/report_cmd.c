@@ -461,18 +461,6 @@ static uint64_t drop_damaged(gcm_event *events, size_t *count)
     return dropped;
 }
 
-static const char *state_name(uint32_t state)
-{
-    switch (state) {
-    case GCM_STATE_EXITED:
-        return "exited";
-    case GCM_STATE_GONE:
-        return "gone";
-    default:
-        return "running";
-    }
-}
-
 /* Formats Unix time `ns` as UTC "YYYY-MM-DD HH:MM:SS". */
 static void format_utc(int64_t ns, char *buf, size_t size)
 {
@@ -548,7 +536,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)snap->ppid));
     GCM__JSON_ADD(cJSON_AddStringToObject(obj, "python_version", version));
     GCM__JSON_ADD(cJSON_AddStringToObject(obj, "command", command));
-    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "state", state_name(snap->state)));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "state", gcm__state_word(snap->state)));
     if (snap->state == GCM_STATE_EXITED && snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "exit_status", snap->exit_status));
     else

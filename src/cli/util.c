@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gc_monitor/block.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
 #include "../report/report_internal.h"
@@ -28,6 +29,18 @@ int gcm__write_json_line(int fd, const struct cJSON *obj)
     gcm_sink sink = {gcm_sink_write_fd, &fd};
 
     return gcm__sink_json_line(obj, &sink);
+}
+
+const char *gcm__state_word(uint32_t state)
+{
+    switch (state) {
+    case GCM_STATE_EXITED:
+        return "exited";
+    case GCM_STATE_GONE:
+        return "gone";
+    default:
+        return "running";
+    }
 }
 
 void gcm__complain(const char *verb, const char *msg)
