@@ -38,6 +38,17 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
+/* Unmaps `mem` unless it is MAP_FAILED (never mapped, or handed over to the
+ * capture), keeping the errno that explains a failure for the caller. */
+static void unmap_keep_errno(void *mem, size_t size)
+{
+    int saved = errno;
+
+    if (mem != MAP_FAILED)
+        (void)munmap(mem, size);
+    errno = saved;
+}
+
 int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_params *params,
                        const char *meta)
 {
@@ -105,11 +116,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     mem = MAP_FAILED;
     status = 0;
 done:
-    if (mem != MAP_FAILED) {
-        int saved = errno;
-        (void)munmap(mem, size);
-        errno = saved;
-    }
+    unmap_keep_errno(mem, size);
     close_keep_errno(fd);
     if (status != 0 && created) {
         int saved = errno;
@@ -167,11 +174,7 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     cap->writable = 0;
     mem = MAP_FAILED;
 done:
-    if (mem != MAP_FAILED) {
-        int saved = errno;
-        (void)munmap(mem, size);
-        errno = saved;
-    }
+    unmap_keep_errno(mem, size);
     close_keep_errno(fd);
     return status;
 }
