@@ -52,14 +52,7 @@ int gcm__generations_mislead(const gcm_report_input *in)
 
 void gcm__line_seconds_exact(gcm__line *l, uint64_t ns)
 {
-    unsigned decimals = 9;
-    uint64_t units = ns;
-
-    while (decimals > 0 && units % 10u == 0) {
-        units /= 10u;
-        decimals--;
-    }
-    gcm__line_fixed(l, units, decimals);
+    gcm__line_fixed_trimmed(l, ns, 9);
 }
 
 uint64_t gcm__seconds_to_ns(double seconds)

@@ -138,17 +138,19 @@ void gcm__line_duration(gcm__line *l, uint64_t ns)
     }
 }
 
-void gcm__line_ms_exact(gcm__line *l, uint64_t ns)
+void gcm__line_fixed_trimmed(gcm__line *l, uint64_t units, unsigned decimals)
 {
-    unsigned decimals = 6;
-    uint64_t units = ns;
-
-    /* Drop trailing zero decimals: 1500000 ns is "1.5ms", not "1.500000ms". */
+    /* Drop trailing zero decimals: 1500000 ns in ms is "1.5", not "1.500000". */
     while (decimals > 0 && units % 10u == 0) {
         units /= 10u;
         decimals--;
     }
     gcm__line_fixed(l, units, decimals);
+}
+
+void gcm__line_ms_exact(gcm__line *l, uint64_t ns)
+{
+    gcm__line_fixed_trimmed(l, ns, 6);
     GCM__LINE_LIT(l, "ms");
 }
 
