@@ -17,12 +17,22 @@
 #define SEEN_COLLECTED 0x2u
 #define SEEN_UNCOLLECTABLE 0x4u
 
+/* The characters of a str already known to be compact ASCII.  They follow
+ * the PyASCIIObject header, which is where PyUnicode_DATA finds them too;
+ * that macro tests for ASCII again to choose between two layouts, a branch
+ * paid for every key and phase. */
+static inline const char *
+ascii_chars(PyObject *s)
+{
+    return (const char *)((PyASCIIObject *)s + 1);
+}
+
 /* Returns 1 when `s` is the compact ASCII str of exactly `lit` (length `n`). */
 static inline int
 ascii_equals(PyObject *s, const char *lit, Py_ssize_t n)
 {
     return PyUnicode_IS_COMPACT_ASCII(s) && PyUnicode_GET_LENGTH(s) == n &&
-           memcmp(PyUnicode_DATA(s), lit, (size_t)n) == 0;
+           memcmp(ascii_chars(s), lit, (size_t)n) == 0;
 }
 
 /* Reads a non-negative int without allocating or raising.  Returns 0 and sets
@@ -30,7 +40,7 @@ ascii_equals(PyObject *s, const char *lit, Py_ssize_t n)
 static inline int
 read_count(PyObject *v, uint64_t *out)
 {
-    int overflow = 0;
+    int overflow;
     long long x;
 
     if (!PyLong_Check(v))
@@ -48,6 +58,7 @@ read_count(PyObject *v, uint64_t *out)
         return 0;
     }
 #endif
+    overflow = 0;
     x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (overflow != 0 || x < 0) {
         /* -1 with no overflow may also mean an error was set; never keep one. */
@@ -132,7 +143,7 @@ parse_info(PyObject *info, gcm_event *ev, uint64_t *generation)
         left--;
         if (!PyUnicode_Check(key) || !PyUnicode_IS_COMPACT_ASCII(key))
             continue;
-        k = (const char *)PyUnicode_DATA(key);
+        k = ascii_chars(key);
         /* The length tells the keys apart (but for the two of ten characters),
          * so each key costs one switch and one memcmp of a known size, which
          * the compiler turns into a couple of wide compares. */
