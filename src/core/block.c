@@ -300,8 +300,20 @@ static void copy_gen(const gcm_gen_stats *src, gcm_gen_snapshot *dst)
         dst->hist[i] = GCM__LOAD(&src->hist[i]);
 }
 
-/* Adds one generation into the overall figures; `all` starts zeroed with
- * min_ns at UINT64_MAX. */
+/* Copies the aggregates the writer updates under the sequence counter, with
+ * relaxed loads; the caller decides whether the copy was consistent. */
+static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
+{
+    uint32_t g;
+
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        copy_gen(&a->gen[g], &out->gen[g]);
+    out->dropped_stops = GCM__LOAD(&a->dropped_stops);
+    out->unusable_info = GCM__LOAD(&a->unusable_info);
+    out->bursts = GCM__LOAD(&a->bursts);
+    out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+}
+
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
 {
     const gcm_aggregates *a;
@@ -325,12 +337,7 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
             sched_yield();
             continue;
         }
-        for (g = 0; g < GCM_GENERATIONS; g++)
-            copy_gen(&a->gen[g], &out->gen[g]);
-        out->dropped_stops = GCM__LOAD(&a->dropped_stops);
-        out->unusable_info = GCM__LOAD(&a->unusable_info);
-        out->bursts = GCM__LOAD(&a->bursts);
-        out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+        copy_aggregates(a, out);
         atomic_thread_fence(memory_order_acquire);
         s2 = GCM__LOAD(&a->seq);
         if (s1 == s2)
@@ -340,12 +347,7 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     status = 0;
     if (s1 != s2 || (s1 & 1u)) {
         /* Never clean: take one last copy as it stands and say so. */
-        for (g = 0; g < GCM_GENERATIONS; g++)
-            copy_gen(&a->gen[g], &out->gen[g]);
-        out->dropped_stops = GCM__LOAD(&a->dropped_stops);
-        out->unusable_info = GCM__LOAD(&a->unusable_info);
-        out->bursts = GCM__LOAD(&a->bursts);
-        out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+        copy_aggregates(a, out);
         s1 = GCM__LOAD(&a->seq);
         out->torn = 1;
         status = GCM_EBUSY;
