@@ -56,7 +56,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     int fd = -1;
     int created = 0;
     void *mem = MAP_FAILED;
-    size_t size;
+    size_t size = 0;
     size_t page;
     size_t off;
     long pagesize;
