@@ -82,7 +82,6 @@ int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params)
      * we use, so one memset resets the counters, the ring and the reserved
      * fields alike. */
     memset(b, 0, need);
-    memcpy(b->header.magic, GCM_BLOCK_MAGIC, sizeof b->header.magic);
     b->header.layout_version = GCM_LAYOUT_VERSION;
     b->header.byte_order = GCM_BYTE_ORDER_MARK;
     b->header.header_size = (uint32_t)sizeof(gcm_header);
@@ -111,6 +110,12 @@ int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params)
     /* Publish the formatted block: a reader in another thread that acquires
      * seq sees every field above. */
     atomic_store_explicit(&b->agg.seq, 0, memory_order_release);
+    /* The magic goes last, behind a release fence: a reader in another
+     * process that maps a capture file while it is being formatted sees
+     * either no magic (not ready yet) or a complete header, never the magic
+     * over fields still zero. */
+    atomic_thread_fence(memory_order_release);
+    memcpy(b->header.magic, GCM_BLOCK_MAGIC, sizeof b->header.magic);
     status = 0;
 done:
     return status;
@@ -151,6 +156,9 @@ int gcm_block_check(const void *mem, size_t size)
         status = GCM_EBADMAGIC;
         goto done;
     }
+    /* Pairs with the fence before gcm_block_init writes the magic: having
+     * seen it, the reads below see the header it completes. */
+    atomic_thread_fence(memory_order_acquire);
     if (size < sizeof(gcm_header)) {
         status = GCM_ETRUNCATED;
         goto done;
