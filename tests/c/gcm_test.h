@@ -50,6 +50,18 @@
         }                                                                         \
     } while (0)
 
+/* Checks every field of two gcm_event values, naming the first that differs. */
+#define GCM_CHECK_EVENT_EQ(got, want)                                             \
+    do {                                                                          \
+        GCM_CHECK_EQ_U64((got)->start_ns, (want)->start_ns);                      \
+        GCM_CHECK_EQ_U64((got)->duration_ns, (want)->duration_ns);                \
+        GCM_CHECK_EQ_U64((got)->collected, (want)->collected);                    \
+        GCM_CHECK_EQ_U64((got)->uncollectable, (want)->uncollectable);            \
+        GCM_CHECK_EQ_U64((got)->candidates, (want)->candidates);                  \
+        GCM_CHECK_EQ_U64((got)->generation, (want)->generation);                  \
+        GCM_CHECK_EQ_U64((got)->flags, (want)->flags);                            \
+    } while (0)
+
 /* Runs one named case, so the output says how far a file got. */
 #define GCM_RUN(fn)                                                               \
     do {                                                                          \

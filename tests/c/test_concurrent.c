@@ -63,13 +63,7 @@ static void *writer_main(void *arg)
 static void check_event(const gcm_event *got, uint64_t i)
 {
     gcm_event want = event_for(i);
-    GCM_CHECK_EQ_U64(got->start_ns, want.start_ns);
-    GCM_CHECK_EQ_U64(got->duration_ns, want.duration_ns);
-    GCM_CHECK_EQ_U64(got->collected, want.collected);
-    GCM_CHECK_EQ_U64(got->uncollectable, want.uncollectable);
-    GCM_CHECK_EQ_U64(got->candidates, want.candidates);
-    GCM_CHECK_EQ_U64(got->generation, want.generation);
-    GCM_CHECK_EQ_U64(got->flags, want.flags);
+    GCM_CHECK_EVENT_EQ(got, &want);
 }
 
 static void check_gen_sums(const gcm_gen_snapshot *g)
