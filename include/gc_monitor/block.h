@@ -66,7 +66,8 @@ extern "C" {
 enum {
     GCM_STATE_RUNNING = 0, /* the writer has not said it is done */
     GCM_STATE_EXITED = 1,  /* the writer exited cleanly; exit_status is valid */
-    GCM_STATE_GONE = 2     /* a reader found the writer dead without a clean exit */
+    GCM_STATE_GONE = 2,    /* a reader found the writer dead without a clean exit */
+    GCM_STATE_KILLED = 3   /* the writer was killed by the signal in exit_status, after its report */
 };
 
 /* The exit_status of a GCM_STATE_EXITED writer that ended by os._exit after its
@@ -91,7 +92,8 @@ typedef struct gcm_header {
     uint32_t reserved0;
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
     _Atomic uint32_t state;     /* GCM_STATE_* */
-    _Atomic int32_t exit_status;/* valid when state == GCM_STATE_EXITED; may be GCM_EXIT_STATUS_UNKNOWN */
+    _Atomic int32_t exit_status;/* GCM_STATE_EXITED: the status, or GCM_EXIT_STATUS_UNKNOWN;
+                                   GCM_STATE_KILLED: the signal number */
     _Atomic int64_t end_realtime_ns; /* CLOCK_REALTIME when state left RUNNING */
     char meta[GCM_META_SIZE];   /* NUL-terminated "key=value\n" lines, set before recording */
 } gcm_header;
@@ -227,8 +229,9 @@ void gcm_block_count_dropped_stop(gcm_block *b);
 /* Hot path: counts an info dict the recorder could not read. */
 void gcm_block_count_unusable_info(gcm_block *b);
 
-/* Records how the writer's process ended (GCM_STATE_EXITED with its status, or
- * GCM_STATE_GONE set by a reader). */
+/* Records how the writer's process ended (GCM_STATE_EXITED with its status,
+ * GCM_STATE_KILLED with the signal number, or GCM_STATE_GONE set by a reader).
+ * Async-signal-safe: only atomic stores. */
 void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status, int64_t end_realtime_ns);
 
 /* Copies the header fields and aggregates into `out` consistently, retrying

@@ -78,9 +78,13 @@ typedef struct gcm_report_input {
     /* Everything below is optional: zeroed (memset) means "unknown" or "not
      * gathered", and the renderers then say so or leave the part out. */
     const char *python_build;      /* sys.version, e.g. "3.12.1 (main, ...) [GCC 12.2.0]" */
-    int have_gc_state;             /* 1 when the next two fields were read at exit */
+    int have_gc_state;             /* 1 when gc_threshold was read at exit */
     int64_t gc_threshold[GCM_GENERATIONS]; /* gc.get_threshold() */
-    uint64_t freeze_count;         /* gc.get_freeze_count(), 0 before 3.7 */
+    int have_freeze_count;         /* 1 when freeze_count was read at exit */
+    uint64_t freeze_count;         /* gc.get_freeze_count() */
+    int world_unsafe;              /* 1: a fork child of a free-threaded build, where the
+                                      freeze count and the object census, which stop the
+                                      world, were skipped */
     int is_tty;                    /* the report stream is a terminal; gcm_report_render_fd sets it */
     gcm_object_census objects;     /* --dump-objects: the objects gc.get_objects() returned */
     gcm_object_census garbage;     /* --dump-garbage: the contents of gc.garbage */

@@ -284,85 +284,75 @@ def _budget_status(monitor: GCMonitor) -> int:
     return _EXIT_BUDGET
 
 
-def _mark_exited(monitor: GCMonitor, status: object) -> None:
-    """Tells readers of a capture file (-o) that the program exited with `status`.
-
-    Done last, just before python's own exit: a capture whose state still says
-    "running" when its process is gone was killed or crashed.
-    """
-    try:
-        monitor._recorder.mark_exited(status if isinstance(status, int) else 1)
-    except BaseException:  # the program's outcome matters more
-        pass
-
-
-def _write_report(monitor: GCMonitor) -> None:
-    # A report that cannot be written never changes the program's status,
-    # not even when a Ctrl-C lands while it is being written.
-    try:
-        monitor.stop_monitoring()
-    except BaseException:
-        pass
-
-
 # Signals whose default action ends the process without python noticing, so
 # that no report would be written.  SIGINT is not among them: python turns it
 # into KeyboardInterrupt, which main() reports.  Any other signal (SIGUSR1 to
 # begin with) is the program's business alone.
 _REPORT_SIGNALS = ("SIGTERM", "SIGHUP")
 
-# Where the process's one report stands.
-_IDLE, _REPORTING, _REPORTED = 0, 1, 2
 
+def _show_ignored(exc: BaseException | None) -> None:
+    """Treats what a signal handler raised once the target had finished as python does.
 
-def _die_by_signal(signum: int) -> NoReturn:
-    """Ends the process by `signum` with its default action, as python would have died."""
-    _signal.signal(signum, _signal.SIG_DFL)
-    # raise() sends the signal to this thread, so it arrives before
-    # raise_signal returns; a thread that blocked it gets it when unblocked.
-    _signal.raise_signal(signum)
-    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [signum])
-    # Still here: the default action does not end a process (a caller made
-    # the signal harmless in a way we cannot undo).  Exit the way a shell
-    # reports a death by that signal.
-    os._exit(128 + signum)
+    Python is finalising then (joining threads, running atexit hooks): it
+    shows such an exception and exits with the status it already had; a
+    SystemExit or KeyboardInterrupt there changes nothing either.
+    """
+    if exc is None or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return
+    try:
+        import traceback
+
+        from gc_monitor._exitpath import without_own_frames
+
+        exc = without_own_frames(exc)
+        sys.stderr.write("Exception ignored in a signal handler at exit:\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    except BaseException:  # stderr itself is gone: nothing left to tell
+        pass
 
 
 class _Reporter:
-    """Writes this process's report exactly once, from whichever way out comes first.
+    """Gives this process's report the ways in that the library alone lacks.
 
-    The ways out are: the end of the target (main), a SIGTERM or SIGHUP that
+    The ways in are the end of the target (main), a SIGTERM or SIGHUP that
     would otherwise kill the process silently, and the finalizer of a
-    multiprocessing fork worker.  Python runs signal handlers in the main
-    thread between bytecodes, so a handler can interrupt the report being
-    written, or a collection (through a __del__); `state` makes sure the
-    report is never started twice nor re-entered, and a signal that comes in
-    while the report is being written takes effect once it is complete.
-    A fork child inherits a copy of the reporter and so writes its own report.
+    multiprocessing fork worker; the monitor's atexit hook and the library's
+    calls are the others.  All of them go through GCMonitor._stop(), whose
+    state machine writes the report once per process and holds signals back
+    while it is written (_exitpath).  A fork child inherits the reporter and
+    writes its own report.
     """
 
     def __init__(self, monitor: GCMonitor) -> None:
         self.monitor = monitor
-        self.state = _IDLE
-        self.pending = 0
         self.installed: list[int] = []
         self.handler = self._on_signal
+        monitor._after_report = self._hand_back
 
-    def report(self) -> None:
-        if self.state != _IDLE:
-            return
-        self.state = _REPORTING
-        _write_report(self.monitor)
-        self.state = _REPORTED
+    def report(self) -> BaseException | None:
+        """Writes the report unless it is written; returns what a signal
+        handler raised meanwhile, for the caller to treat as python would."""
+        try:
+            _turn, _final, raised = self.monitor._stop()
+        except BaseException as exc:  # the program's outcome matters more
+            return exc
+        return raised
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self.state == _REPORTING:
-            # This handler interrupted the report: let it finish (it holds the
-            # monitor's lock); finish() or the outer handler dies afterwards.
-            self.pending = signum
-            return
-        self.report()
-        _die_by_signal(signum)
+        from gc_monitor import _core
+        from gc_monitor._exitpath import defer
+        from gc_monitor.monitor import _REENTERED
+
+        try:
+            turn, _final, _raised = self.monitor._stop()
+            # This handler interrupted the report of its own thread: the
+            # signal takes effect once that report is written.
+            if turn == _REENTERED and defer(signum):
+                return
+        except BaseException:  # dying by the signal matters more
+            pass
+        _core.die_by_signal(signum)
 
     def install_signal_handlers(self) -> None:
         """Takes SIGTERM and SIGHUP only where their inherited action is the default.
@@ -381,17 +371,31 @@ class _Reporter:
             except (OSError, ValueError):
                 pass
 
-    def finish(self) -> None:
-        """After the report: hands our signals back to their default, and dies
-        by one that arrived while the report was being written."""
+    def _hand_back(self) -> None:
+        """Once the report is written, hands our signals back to their default action.
+
+        What replaces our handler is a C one that marks a capture "killed by"
+        the signal and then lets the default action end the process: unlike a
+        Python handler it also acts late in finalisation, when python runs
+        none.  Outside the main thread the Python handler stays, and dies by
+        the signal the same way.
+        """
+        from gc_monitor import _core
+
+        handed: list[int] = []
         for signum in self.installed:
             try:
                 if _signal.getsignal(signum) == self.handler:
                     _signal.signal(signum, _signal.SIG_DFL)
+                    handed.append(signum)
+            except BaseException:  # not the main thread, or a pending handler raised
+                pass
+        if handed:
+            try:
+                _core.arm_exit_signals(handed)
             except (OSError, ValueError):
                 pass
-        if self.pending:
-            _die_by_signal(self.pending)
+        self.installed = [s for s in self.installed if s not in handed]
 
     def watch_multiprocessing(self) -> None:
         """Reports multiprocessing's fork workers, which never run atexit.
@@ -435,15 +439,21 @@ def _worker_exit(reporter: _Reporter) -> None:
     """A fork worker's last words: its report, then its capture marked as ended.
 
     The worker then leaves by os._exit, which skips the exit handler that
-    records a status (src/ext/follow.c); the status multiprocessing passes to
+    records a status (src/ext/exit.c); the status multiprocessing passes to
     os._exit is a local of its own by now, so the capture says "exited, status
-    unknown" rather than leave readers to take the worker for killed.
+    unknown" rather than leave readers to take the worker for killed.  What a
+    signal handler raised during the report comes out of the finalizer, where
+    multiprocessing treats it as it would without us.
     """
-    reporter.report()
+    raised = reporter.report()
     try:
         reporter.monitor._recorder.mark_exited(None)
     except BaseException:  # the worker's outcome matters more
         pass
+    if isinstance(raised, (SystemExit, KeyboardInterrupt)):
+        from gc_monitor._exitpath import without_own_frames
+
+        raise without_own_frames(raised)
 
 
 def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
@@ -546,11 +556,14 @@ def main(start_fd: int = 2) -> NoReturn:
         status = 1
 
     _wait_for_threads()
-    reporter.report()
-    reporter.finish()
+    _show_ignored(reporter.report())
     if interrupted is not None:
+        from gc_monitor import _core
+
+        _core.note_exit_signal(_signal.SIGINT)
         _die_by_sigint(interrupted)
     if status == 0:
         status = _budget_status(monitor)
-    _mark_exited(monitor, status)
+    # The capture learns the status from exit(3) itself (src/ext/exit.c),
+    # after the program's own atexit hooks have had their say.
     raise SystemExit(status)

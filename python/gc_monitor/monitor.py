@@ -2,18 +2,19 @@
 
 The work happens in C (gc_monitor._core): this module only turns keyword values
 into the option strings the core's parser validates, appends the recorder's C
-callable to gc.callbacks, and makes sure a report is written exactly once.
+callable to gc.callbacks, and walks the report's state machine (the C half in
+Recorder.report_begin/report_end, signals held by _exitpath) so that the
+report is written exactly once, whichever way in comes first.
 """
 
 from __future__ import annotations
 
-import _thread
 import atexit
 import gc
 import os
 import sys
 
-from gc_monitor import _core
+from gc_monitor import _core, _exitpath
 
 # Importing typing, collections.abc or threading at run time would cost every
 # monitored program several milliseconds of start-up, and importing threading
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["GCMonitor"]
 
 _DUMP_GARBAGE_FLAGS = gc.DEBUG_SAVEALL | gc.DEBUG_UNCOLLECTABLE
+
+# What Recorder.report_begin() answers (src/ext/recorder.c): write the report
+# now, this thread is already writing it (a signal handler or a finalizer
+# interrupted it), or it is written.
+_WRITE, _REENTERED, _DONE = 0, 1, 2
 
 
 def _option_text(value: object) -> str:
@@ -65,8 +71,8 @@ class GCMonitor:
 
     _recorder: _core.Recorder
     _final: dict[str, Any] | None
-    _lock: _thread.LockType
     _added_debug: int
+    _after_report: Callable[[], None] | None
 
     def __init__(self, **options: Any) -> None:
         self._start(_core.Recorder(_encode_options(options)))
@@ -88,8 +94,9 @@ class GCMonitor:
     def _start(self, recorder: _core.Recorder) -> None:
         self._recorder = recorder
         self._final = None
-        self._lock = _thread.allocate_lock()
         self._added_debug = 0
+        # The bootstrap hands its signals back here once the report is out.
+        self._after_report = None
         if recorder.dump_garbage:
             # The one change to the collector's behaviour, and only on request.
             # Remember which flags we added, to take back exactly those.
@@ -126,43 +133,91 @@ class GCMonitor:
 
         Calling it again returns the same snapshot and writes nothing.  It works
         even if the program already removed our callable from gc.callbacks, and
-        never registers any callback again.
+        never registers any callback again.  A signal that arrives while the
+        report is being written takes effect once it is written: an exception
+        its handler raises comes out of this call.
         """
-        with self._lock:
-            if self._final is not None:
-                return dict(self._final)
-            recorder = self._recorder
-            recorder.stop()
-            callback = recorder.callback
+        _turn, final, raised = self._stop(write_report)
+        if raised is not None:
+            raise raised
+        return final
+
+    def _stop(self, write_report: bool = True) -> tuple[int, dict[str, Any], BaseException | None]:
+        """The one way into the report, for every entry point.
+
+        Returns what report_begin() answered, the final snapshot (a live one
+        when this thread re-entered its own report before the snapshot was
+        taken), and the exception a signal handler raised while the report was
+        written, which the caller raises where python would have.  Raises
+        only when the recorder itself fails.
+        """
+        recorder = self._recorder
+        # Signals are held before the report is claimed: a handler that runs
+        # in between finds the report unclaimed and writes it itself.
+        held = _exitpath.hold()
+        failure: BaseException | None = None
+        final = None
+        try:
+            turn = recorder.report_begin()
+        except BaseException as exc:
+            turn, failure = _DONE, exc
+        if turn == _WRITE:
             try:
-                gc.callbacks.remove(callback)
-            except ValueError:
-                pass
-            atexit.unregister(self._at_exit)
-            if self._added_debug:
-                gc.set_debug(gc.get_debug() & ~self._added_debug)
-                self._added_debug = 0
-            final = recorder.snapshot()
-            self._final = final
-            if write_report:
-                self._flush_python_streams()
-                recorder.write_report()
-        return dict(final)
+                if write_report:
+                    self._flush_python_streams()
+                final = self._finish(write_report)
+            except BaseException as exc:  # kept: the state machine must reach its end
+                failure = exc
+            recorder.report_end()
+        raised = _exitpath.release(held) if held is not None else None
+        if turn != _WRITE and failure is None:
+            final = self._final
+            return turn, dict(final) if final is not None else recorder.snapshot(), raised
+        after = self._after_report
+        if after is not None:
+            after()
+        if failure is not None and raised is None:
+            raise failure
+        return _WRITE, dict(final) if final is not None else recorder.snapshot(), raised
+
+    def _finish(self, write_report: bool) -> dict[str, Any]:
+        """Stops the recorder, takes the final snapshot and writes the report."""
+        recorder = self._recorder
+        recorder.stop()
+        try:
+            gc.callbacks.remove(recorder.callback)
+        except ValueError:
+            pass
+        atexit.unregister(self._at_exit)
+        if self._added_debug:
+            gc.set_debug(gc.get_debug() & ~self._added_debug)
+            self._added_debug = 0
+        final = recorder.snapshot()
+        self._final = final
+        if write_report:
+            recorder.write_report()
+        return final
 
     @staticmethod
     def _flush_python_streams() -> None:
         # The report goes to the file descriptor directly: whatever Python
         # still buffers for stderr must come out first.  A broken stream is
-        # not the monitor's business.
+        # not the monitor's business.  Done after the signals are held and
+        # before the report: a stream's flush() may run any code.
         for stream in (sys.stdout, sys.stderr):
             try:
                 if stream is not None:
                     stream.flush()
-            except (OSError, ValueError):
+            except Exception:
                 pass
 
     def _at_exit(self) -> None:
-        self.stop_monitoring()
+        _turn, _final, raised = self._stop()
+        if raised is not None:
+            # A signal handler raised while the report was written: python
+            # shows it as it shows any from an atexit hook, and exits as it
+            # would have.
+            raise _exitpath.without_own_frames(raised)
 
     def __enter__(self) -> GCMonitor:
         return self

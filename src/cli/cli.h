@@ -78,9 +78,16 @@ int gcm__print_help(int fd);
 /* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_usage(int fd);
 
-/* The word for a block's GCM_STATE_* in reports: "exited", "gone", or
- * "running" for any other value. */
+/* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone",
+ * or "running" for any other value. */
 const char *gcm__state_word(uint32_t state);
+
+/* The name of signal `signum` ("SIGTERM"), or NULL for one without a name here. */
+const char *gcm__signal_name(int signum);
+
+/* How a process ended, in a few words, into `buf`: "exited 0", "exited
+ * (os._exit)", "killed by SIGTERM", "gone", "running". */
+void gcm__ending_text(uint32_t state, int32_t exit_status, char *buf, size_t size);
 
 /* Describes errno value `err` as lowercase text in `buf` and returns `buf`. */
 const char *gcm__errno_text(int err, char *buf, size_t size);

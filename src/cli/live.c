@@ -899,6 +899,8 @@ static int write_lines(const live_state *st)
         interval_of(p, &iv);
         if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
             (void)snprintf(tail, sizeof tail, " exit_status=%d", (int)p->snap->exit_status);
+        else if (p->snap->state == GCM_STATE_KILLED)
+            (void)snprintf(tail, sizeof tail, " signal=%d", (int)p->snap->exit_status);
         if (p->torn)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " torn=1");
         n = snprintf(line, sizeof line,
@@ -926,15 +928,10 @@ static int write_lines(const live_state *st)
 
 /* ---- the screen ------------------------------------------------------------------------ */
 
-/* The status words of a process: "running", "exited 0", "gone". */
+/* The status words of a process: "running", "exited 0", "killed by SIGTERM", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
-    if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
-        (void)snprintf(buf, size, "exited (os._exit)");
-    else if (p->snap->state == GCM_STATE_EXITED)
-        (void)snprintf(buf, size, "exited %d", (int)p->snap->exit_status);
-    else
-        (void)snprintf(buf, size, "%s", gcm__state_word(p->snap->state));
+    gcm__ending_text(p->snap->state, p->snap->exit_status, buf, size);
 }
 
 static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int with_pid)
@@ -1276,7 +1273,13 @@ static void end_text(const live_state *st, int why, char *buf, size_t size)
         else if (p->snap->state == GCM_STATE_EXITED)
             (void)snprintf(buf, size, "pid %lld exited with status %d; stopped.",
                            (long long)p->snap->pid, (int)p->snap->exit_status);
-        else
+        else if (p->snap->state == GCM_STATE_KILLED) {
+            char ending[48];
+
+            gcm__ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
+            (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid,
+                           ending);
+        } else
             (void)snprintf(buf, size, "pid %lld is gone (killed or crashed); stopped.",
                            (long long)p->snap->pid);
     } else if (why == END_WRITERS) {

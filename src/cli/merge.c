@@ -216,26 +216,22 @@ static void fmt_duration(uint64_t ns, char *buf, size_t size)
 /* How a process ended, in a few words. */
 static void fmt_end(const proc *p, char *buf, size_t size)
 {
-    if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
-        (void)snprintf(buf, size, "recorded nothing%s",
-                       p->state == GCM_STATE_RUNNING ? " (running)" : "");
-    else if (p->state == GCM_STATE_EXITED && p->exit_status == GCM_EXIT_STATUS_UNKNOWN)
-        /* A multiprocessing fork worker: it said it was done, then left by
-         * os._exit with a status it could not know. */
-        (void)snprintf(buf, size, "exited (os._exit)");
-    else if (p->state == GCM_STATE_EXITED)
-        (void)snprintf(buf, size, "exited %d", (int)p->exit_status);
+    if (p->sum.events_total == 0 && p->state == GCM_STATE_RUNNING)
+        (void)snprintf(buf, size, "recorded nothing (running)");
+    else if (p->sum.events_total == 0 && p->state == GCM_STATE_GONE)
+        (void)snprintf(buf, size, "recorded nothing");
     else if (p->state == GCM_STATE_GONE)
-        /* Killed, crashed, or os._exit without the bootstrap's word: the
-         * capture cannot tell them apart. */
+        /* Killed without a word, crashed, or os._exit without the
+         * bootstrap's: the capture cannot tell them apart. */
         (void)snprintf(buf, size, "gone, no status");
     else
-        (void)snprintf(buf, size, "running");
+        gcm__ending_text(p->state, p->exit_status, buf, size);
 }
 
 static const char *end_name(const proc *p)
 {
-    if (p->sum.events_total == 0 && p->state != GCM_STATE_EXITED)
+    if (p->sum.events_total == 0 &&
+        (p->state == GCM_STATE_RUNNING || p->state == GCM_STATE_GONE))
         return "recorded_nothing";
     return gcm__state_word(p->state);
 }
@@ -342,6 +338,10 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
             GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "exit_status", p->exit_status));
         else
             GCM__JSON_ADD(cJSON_AddNullToObject(obj, "exit_status"));
+        if (p->state == GCM_STATE_KILLED)
+            GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "signal", p->exit_status));
+        else
+            GCM__JSON_ADD(cJSON_AddNullToObject(obj, "signal"));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "start_ts", (double)p->start_ns / 1e9));
         GCM__JSON_ADD(add_ms(obj, "lifetime_ms", p->sum.wall_ns));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "collections", (double)p->sum.events_total));

@@ -500,7 +500,13 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
     else if (snap->state == GCM_STATE_EXITED)
         n = snprintf(line, sizeof line, "%sState: exited with status %d at %s\n", prefix,
                      (int)snap->exit_status, when);
-    else if (snap->state == GCM_STATE_GONE)
+    else if (snap->state == GCM_STATE_KILLED) {
+        char ending[48];
+
+        gcm__ending_text(snap->state, snap->exit_status, ending, sizeof ending);
+        n = snprintf(line, sizeof line, "%sState: reported, then %s at %s\n", prefix, ending,
+                     when);
+    } else if (snap->state == GCM_STATE_GONE)
         n = snprintf(line, sizeof line,
                      "%sState: gone without a clean exit (killed or crashed); last collection "
                      "recorded at %s\n",
@@ -541,6 +547,10 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "exit_status", snap->exit_status));
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "exit_status"));
+    if (snap->state == GCM_STATE_KILLED)
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "signal", snap->exit_status));
+    else
+        GCM__JSON_ADD(cJSON_AddNullToObject(obj, "signal"));
     if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns > 0)
         GCM__JSON_ADD(
             cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9));

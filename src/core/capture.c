@@ -309,7 +309,8 @@ int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive)
 
     if (snap == NULL)
         goto done;
-    if (snap->state == GCM_STATE_EXITED || snap->state == GCM_STATE_GONE)
+    if (snap->state == GCM_STATE_EXITED || snap->state == GCM_STATE_KILLED ||
+        snap->state == GCM_STATE_GONE)
         goto done;
     snap->state = GCM_STATE_RUNNING;
     if (check_alive && gcm_capture_writer_alive(snap->pid, snap->process_start_ticks))

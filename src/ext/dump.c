@@ -223,15 +223,21 @@ static void
 gather_gc_state(gcm__exit_facts *facts, PyObject *gc)
 {
     PyObject *thresholds = PyObject_CallMethod(gc, "get_threshold", NULL);
-    PyObject *frozen = PyObject_CallMethod(gc, "get_freeze_count", NULL);
+    PyObject *frozen = NULL;
     int g;
 
-    if (thresholds != NULL && frozen != NULL && PyTuple_Check(thresholds) &&
+    if (thresholds != NULL && PyTuple_Check(thresholds) &&
         PyTuple_GET_SIZE(thresholds) >= GCM_GENERATIONS) {
         for (g = 0; g < GCM_GENERATIONS; g++)
             facts->threshold[g] = (int64_t)PyLong_AsLongLong(PyTuple_GET_ITEM(thresholds, g));
-        facts->freeze_count = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
         facts->have_gc_state = PyErr_Occurred() == NULL;
+    }
+    PyErr_Clear();
+    if (!facts->world_unsafe)
+        frozen = PyObject_CallMethod(gc, "get_freeze_count", NULL);
+    if (frozen != NULL) {
+        facts->freeze_count = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
+        facts->have_freeze_count = PyErr_Occurred() == NULL;
     }
     PyErr_Clear();
     Py_XDECREF(thresholds);
@@ -286,13 +292,22 @@ gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config)
     PyObject *gc;
 
     memset(facts, 0, sizeof *facts);
+#ifdef Py_GIL_DISABLED
+    /* gc.get_freeze_count() and gc.get_objects() stop the world on a
+     * free-threaded build.  A fork child may have inherited the
+     * stop-the-world state of a parent thread that was starting a
+     * collection at the fork, and would wait for it forever: so a process
+     * that was forked (the epoch counts forks since the last exec) skips
+     * them, and the report says so. */
+    facts->world_unsafe = atomic_load_explicit(&gcm__fork_epoch, memory_order_relaxed) != 0;
+#endif
     gc = PyImport_ImportModule("gc");
     if (gc == NULL) {
         PyErr_Clear();
         return;
     }
     gather_gc_state(facts, gc);
-    if (config->dump_objects)
+    if (config->dump_objects && !facts->world_unsafe)
         gather_objects(facts, gc);
     if (config->dump_garbage)
         gather_garbage(facts, gc);
@@ -308,7 +323,9 @@ gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in)
     in->have_gc_state = facts->have_gc_state;
     for (g = 0; g < GCM_GENERATIONS; g++)
         in->gc_threshold[g] = facts->threshold[g];
+    in->have_freeze_count = facts->have_freeze_count;
     in->freeze_count = facts->freeze_count;
+    in->world_unsafe = facts->world_unsafe;
     in->objects.gathered = facts->objects.gathered;
     in->objects.types = facts->objects.types;
     in->objects.type_count = facts->objects.count;

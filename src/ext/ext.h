@@ -72,6 +72,11 @@ struct gcm__recorder {
     int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
     int64_t followed_pid;       /* a followed child's own pid (--follow-children), else 0 */
     int stderr_was_open;        /* fd 2 was open when the recorder was made: else no stderr report */
+    /* The report's state machine (recorder.c, Recorder.report_begin): the
+     * GCM__REPORT_* state, the pid it belongs to and the token of the thread
+     * writing the report, in one word so that one compare-and-swap moves
+     * them together. */
+    _Atomic uint64_t report_word;
     gcm_config config;
 };
 
@@ -119,19 +124,35 @@ PyObject *gcm__recorder_check_budgets(PyObject *self, PyObject *args, PyObject *
 /* _core.parse_rule(text): a rule's canonical text, or ValueError. */
 PyObject *gcm__parse_rule(PyObject *module, PyObject *text);
 
-/* Has the capture `block` of a followed child (--follow-children) marked
- * exited with python's exit status when the process calls exit(3) (glibc's
- * on_exit), and keeps its mapping until then (src/ext/follow.c).  Returns 0
- * or -1 with an exception set. */
-int gcm__follow_mark_on_exit(gcm_block *block);
+/* Has the capture `block` marked exited with python's exit status when the
+ * process calls exit(3) (glibc's on_exit), or killed by a signal that ends
+ * it after the report, and keeps its mapping until then (src/ext/exit.c).
+ * The last block registered in a process is the one marked.  Returns 0 or
+ * GCM_ENOMEM when on_exit(3) refuses; raises nothing, so the after-fork hook
+ * may call it with the list of recorders locked. */
+int gcm__exit_watch_block(gcm_block *block);
 
-/* The same without raising (the after-fork hook holds the recorders' lock):
- * returns 0 or GCM_ENOMEM when on_exit(3) refuses. */
-int gcm__follow_exit_block(gcm_block *block);
+/* The same, returning -1 with an exception set on failure. */
+int gcm__exit_watch_block_or_raise(gcm_block *block);
 
 /* Returns 1 when `block` must stay mapped until the process ends because
- * gcm__follow_mark_on_exit holds it, 0 otherwise. */
-int gcm__follow_keeps(const gcm_block *block);
+ * gcm__exit_watch_block holds it, 0 otherwise. */
+int gcm__exit_keeps(const gcm_block *block);
+
+/* Marks this process's watched capture "killed by `signum`" now.
+ * Async-signal-safe. */
+void gcm__exit_note_signal(int signum);
+
+/* _core.die_by_signal(signum): marks the capture, then ends the process by
+ * the signal's default action; never returns unless the argument is bad. */
+PyObject *gcm__exit_die_by_signal(PyObject *module, PyObject *arg);
+
+/* _core.note_exit_signal(signum): gcm__exit_note_signal for Python. */
+PyObject *gcm__exit_note_signal_py(PyObject *module, PyObject *arg);
+
+/* _core.arm_exit_signals(signums): installs, for each signal, a one-shot C
+ * handler that marks the capture killed and dies by the default action. */
+PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
 
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);

@@ -90,6 +90,15 @@ static PyMethodDef core_methods[] = {
      "process (os.register_at_fork hook)."},
     {"parse_rule", gcm__parse_rule, METH_O,
      "parse_rule(text)\n--\n\nReturns a budget rule's canonical text; ValueError if invalid."},
+    {"die_by_signal", gcm__exit_die_by_signal, METH_O,
+     "die_by_signal(signum)\n--\n\nMarks this process's capture killed by signum, then ends "
+     "the process by the signal's default action."},
+    {"note_exit_signal", gcm__exit_note_signal_py, METH_O,
+     "note_exit_signal(signum)\n--\n\nMarks this process's capture killed by signum (python "
+     "kills itself by it once finalised)."},
+    {"arm_exit_signals", gcm__exit_arm_signals, METH_O,
+     "arm_exit_signals(signums)\n--\n\nInstalls for each signal a one-shot C handler that "
+     "marks the capture killed and dies by the signal's default action."},
     {NULL, NULL, 0, NULL},
 };
 

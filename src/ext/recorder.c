@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The callable CPython calls; its `self` is the recorder. */
@@ -461,7 +462,7 @@ block_release(gcm_block *block, size_t size, int mapped)
 {
     if (mapped) {
         /* A followed child's exit handler still writes into it. */
-        if (!gcm__follow_keeps(block))
+        if (!gcm__exit_keeps(block))
             gcm_capture_unmap(block, size);
     } else
         PyMem_RawFree(block);
@@ -536,19 +537,20 @@ recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
     /* The capture too: --follow-children passes it to interpreters that
      * may start in any directory, and fork children derive their names. */
     (void)gcm_logfile_absolute(self->config.output, sizeof self->config.output);
-    if (self->config.output[0] != '\0' && followed) {
-        /* A followed child records beside the capture it was named. */
-        if (followed_capture_new(&self->config, &self->block, &self->block_size) != 0)
+    if (self->config.output[0] != '\0') {
+        /* -o FILE: the block lives in a shared mapping of the file; a
+         * followed child records beside the capture it was named. */
+        if (followed) {
+            if (followed_capture_new(&self->config, &self->block, &self->block_size) != 0)
+                goto done;
+        } else if (capture_new(&self->config, self->config.output, &self->block,
+                               &self->block_size) != 0) {
             goto done;
+        }
         self->mapped = 1;
-        if (gcm__follow_mark_on_exit(self->block) != 0)
+        /* Its readers learn how the process ended from exit(3) itself. */
+        if (gcm__exit_watch_block_or_raise(self->block) != 0)
             goto done;
-    } else if (self->config.output[0] != '\0') {
-        /* -o FILE: the block lives in a shared mapping of the file. */
-        if (capture_new(&self->config, self->config.output, &self->block, &self->block_size) !=
-            0)
-            goto done;
-        self->mapped = 1;
     } else {
         rc = block_new(&self->config, &self->block, &self->block_size);
         if (rc != 0) {
@@ -620,13 +622,99 @@ recorder_unlink(gcm__recorder *self)
     Py_DECREF(module);
 }
 
+/* ------------------------------------------------------------------ */
+/* The report's state machine                                           */
+/* ------------------------------------------------------------------ */
+
+/* A recorder's report is written once per process, whichever way out comes
+ * first: the bootstrap's end of the program, a signal, an atexit hook, a
+ * multiprocessing finalizer or the library's stop_monitoring().  Those ways
+ * may interrupt each other (a signal handler runs between any two bytecodes
+ * of the main thread) and may race (two threads), so the state lives here,
+ * in one atomic word moved by compare-and-swap: no lock that a signal
+ * handler could already hold, nothing a fork child could inherit as held.
+ *
+ *   bits 0-1    GCM__REPORT_IDLE, _BUSY (being written) or _DONE
+ *   bits 2-31   the token of the thread writing it (this_thread_token)
+ *   bits 32-63  the pid the state belongs to
+ *
+ * A fork child inherits the word with its parent's pid: a report that was
+ * being written there is not the child's, which starts afresh (revive). */
+enum { GCM__REPORT_IDLE = 0, GCM__REPORT_BUSY = 1, GCM__REPORT_DONE = 2 };
+
+/* What Recorder.report_begin() tells its caller (python/gc_monitor/monitor.py). */
+enum { GCM__TURN_WRITE = 0, GCM__TURN_REENTERED = 1, GCM__TURN_DONE = 2 };
+
+#define GCM__TOKEN_MASK 0x3fffffffu
+
+static uint64_t
+report_word(uint32_t pid, uint32_t token, unsigned state)
+{
+    return ((uint64_t)pid << 32) | ((uint64_t)(token & GCM__TOKEN_MASK) << 2) | state;
+}
+
+static unsigned
+report_state(uint64_t word)
+{
+    return (unsigned)(word & 3u);
+}
+
+static uint32_t
+report_token(uint64_t word)
+{
+    return (uint32_t)((word >> 2) & GCM__TOKEN_MASK);
+}
+
+static uint32_t
+report_pid(uint64_t word)
+{
+    return (uint32_t)(word >> 32);
+}
+
+static _Atomic uint32_t thread_tokens = 0;
+static _Thread_local uint32_t thread_token = 0;
+
+/* A small number that names this thread in the report word; never 0.  A
+ * fork child's only thread keeps its token, but the pid tells it apart. */
+static uint32_t
+this_thread_token(void)
+{
+    uint32_t token = thread_token;
+
+    while (token == 0)
+        token = (atomic_fetch_add_explicit(&thread_tokens, 1, memory_order_relaxed) + 1u) &
+                GCM__TOKEN_MASK;
+    thread_token = token;
+    return token;
+}
+
+/* In a fork child of a process that was writing `r`'s report (another
+ * thread forked meanwhile), makes the report the child's again: it records
+ * its own collections and will write a report of its own.  The parent had
+ * already stopped the recorder, and may have taken its callable out of
+ * gc.callbacks: returns 1 when the caller must make sure it is back there. */
+static int
+report_revive(gcm__recorder *r)
+{
+    uint32_t pid = (uint32_t)getpid();
+    uint64_t word = atomic_load_explicit(&r->report_word, memory_order_acquire);
+
+    if (report_state(word) != GCM__REPORT_BUSY || report_pid(word) == pid)
+        return 0;
+    if (!atomic_compare_exchange_strong(&r->report_word, &word,
+                                        report_word(pid, 0, GCM__REPORT_IDLE)))
+        return 0;
+    r->stopped = 0;
+    return 1;
+}
+
 /* Gives `r` a fresh block labelled with this process if its block still
  * belongs to another one (the parent, after a fork).  Returns 0 or a negative
  * GCM_E* code; on failure the recorder stays detached, counting what it
  * misses, and never writes into the parent's events.  Raises nothing, so the
  * after-fork hook may call it with the list of recorders locked. */
 static int
-recorder_reattach(gcm__recorder *r)
+recorder_reattach(gcm__recorder *r, int *revived)
 {
     gcm_block *fresh = NULL;
     gcm_block *old;
@@ -650,9 +738,8 @@ recorder_reattach(gcm__recorder *r)
             gcm_capture_meta_copy(r->block, meta, GCM_META_SIZE);
             if (child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) == 0) {
                 mapped = 1;
-                /* Marked exited by exit(3) even without the bootstrap on the
-                 * stack (a fork child of a followed interpreter). */
-                (void)gcm__follow_exit_block(fresh);
+                /* Marked exited by exit(3), like its parent's. */
+                (void)gcm__exit_watch_block(fresh);
             }
             PyMem_RawFree(meta);
         }
@@ -674,6 +761,8 @@ recorder_reattach(gcm__recorder *r)
         gcm_block_count_dropped_stop(fresh);
     r->missed = 0;
     atomic_store(&r->start_ns, 0);
+    if (report_revive(r) && revived != NULL)
+        *revived = 1;
     /* Release: a callback that sees the new epoch also sees the new block. */
     if (!r->stopped)
         atomic_store_explicit(&r->epoch, atomic_load(&gcm__fork_epoch), memory_order_release);
@@ -687,7 +776,7 @@ done:
 static int
 recorder_own_block(gcm__recorder *self)
 {
-    int rc = recorder_reattach(self);
+    int rc = recorder_reattach(self, NULL);
 
     if (rc != 0) {
         raise_block_error(rc);
@@ -702,26 +791,71 @@ gcm__recorder_own_block(gcm__recorder *self)
     return recorder_own_block(self);
 }
 
+/* Puts `callback` back at the end of gc.callbacks unless it is there. */
+static int
+callback_restore(PyObject *callback)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *callbacks = NULL;
+    int found;
+    int status = -1;
+
+    if (gc == NULL)
+        goto done;
+    callbacks = PyObject_GetAttrString(gc, "callbacks");
+    if (callbacks == NULL)
+        goto done;
+    found = PySequence_Contains(callbacks, callback);
+    if (found < 0)
+        goto done;
+    if (!found && PyList_Check(callbacks) && PyList_Append(callbacks, callback) != 0)
+        goto done;
+    status = 0;
+done:
+    Py_XDECREF(callbacks);
+    Py_XDECREF(gc);
+    return status;
+}
+
+/* How many revived recorders' callables the after-fork hook puts back; a
+ * process with more recorders mid-report at a fork is not a real one. */
+#define GCM__REVIVED_MAX 16
+
 int
 gcm__recorder_after_fork(PyObject *module)
 {
     gcm__module_state *st = gcm__state(module);
     gcm__recorder *r;
+    PyObject *revived[GCM__REVIVED_MAX];
+    size_t revived_count = 0;
+    size_t i;
     int failure = 0;
     int status = -1;
 
     live_lock(st);
     for (r = st->live; r != NULL; r = r->next) {
-        int rc = recorder_reattach(r);
+        int was_revived = 0;
+        int rc = recorder_reattach(r, &was_revived);
 
         if (rc != 0)
             failure = rc;
+        if (was_revived && r->callback != NULL && revived_count < GCM__REVIVED_MAX) {
+            Py_INCREF(r->callback);
+            revived[revived_count++] = r->callback;
+        }
     }
     live_unlock(st);
-    /* Raised only now: creating the exception may run a collection, and
-     * finalizers may free recorders, which takes the lock. */
+    /* Raised and called only now: creating an exception or touching
+     * gc.callbacks may run a collection, and finalizers may free recorders,
+     * which takes the lock. */
+    for (i = 0; i < revived_count; i++) {
+        if (failure == 0 && callback_restore(revived[i]) != 0)
+            failure = GCM_ENOMEM;
+        Py_DECREF(revived[i]);
+    }
     if (failure != 0) {
-        raise_block_error(failure);
+        if (!PyErr_Occurred())
+            raise_block_error(failure);
         goto done;
     }
     status = 0;
@@ -881,6 +1015,57 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
 
     self->stopped = 1;
     atomic_store_explicit(&self->epoch, GCM__EPOCH_STOPPED, memory_order_relaxed);
+    Py_RETURN_NONE;
+}
+
+/* Recorder.report_begin(): claims the report for this thread.  Returns
+ * GCM__TURN_WRITE (write it, then call report_end), GCM__TURN_REENTERED (this
+ * thread is writing it already: a signal handler or a finalizer interrupted
+ * it; do not wait) or GCM__TURN_DONE.  When another thread of this process
+ * is writing it, waits until it is done, with the GIL released. */
+static PyObject *
+recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    uint32_t pid = (uint32_t)getpid();
+    uint32_t me = this_thread_token();
+    int turn = -1;
+
+    if (recorder_own_block(self) != 0)
+        return NULL;
+    while (turn < 0) {
+        uint64_t word = atomic_load_explicit(&self->report_word, memory_order_acquire);
+        unsigned state = report_state(word);
+
+        if (state == GCM__REPORT_IDLE ||
+            (state == GCM__REPORT_BUSY && report_pid(word) != pid)) {
+            if (atomic_compare_exchange_strong(&self->report_word, &word,
+                                               report_word(pid, me, GCM__REPORT_BUSY)))
+                turn = GCM__TURN_WRITE;
+        } else if (state == GCM__REPORT_DONE) {
+            turn = GCM__TURN_DONE;
+        } else if (report_token(word) == me) {
+            turn = GCM__TURN_REENTERED;
+        } else {
+            struct timespec pause = {0, 1000000};
+
+            Py_BEGIN_ALLOW_THREADS
+            (void)nanosleep(&pause, NULL);
+            Py_END_ALLOW_THREADS
+        }
+    }
+    return PyLong_FromLong(turn);
+}
+
+/* Recorder.report_end(): the report claimed by report_begin() is written. */
+static PyObject *
+recorder_report_end(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    atomic_store_explicit(&self->report_word,
+                          report_word((uint32_t)getpid(), this_thread_token(), GCM__REPORT_DONE),
+                          memory_order_release);
     Py_RETURN_NONE;
 }
 
@@ -1126,6 +1311,12 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
+    {"report_begin", recorder_report_begin, METH_NOARGS,
+     "report_begin()\n--\n\nClaims this process's report for the calling thread: 0 to write it "
+     "(then call report_end()), 1 when this thread is already writing it, 2 when it is written. "
+     "Waits while another thread writes it."},
+    {"report_end", recorder_report_end, METH_NOARGS,
+     "report_end()\n--\n\nSays the report claimed by report_begin() is written."},
     {"mark_exited", recorder_mark_exited, METH_O,
      "mark_exited(status)\n--\n\nRecords in the capture file (-o) that the program exited "
      "with `status`, or None when it ends by os._exit with a status unknown here; does "

@@ -190,7 +190,11 @@ int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink)
     status = emit_literal("=== OBJECTS TRACKED BY THE GC AT EXIT ===", sink);
     if (status != 0)
         goto done;
-    if (!c->gathered)
+    if (!c->gathered && in->world_unsafe)
+        status = emit_literal("Not gathered: gc.get_objects() stops the world, which a fork child"
+                              " of a free-threaded build cannot do safely.",
+                              sink);
+    else if (!c->gathered)
         status = emit_literal("Not gathered: the report was written before the census could run.",
                               sink);
     else

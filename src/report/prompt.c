@@ -59,7 +59,10 @@ static int environment(const gcm_report_input *in, const gcm_sink *sink)
         GCM__LINE_LIT(&l, ", ");
         gcm__line_i64(&l, in->gc_threshold[2]);
         GCM__LINE_LIT(&l, "); frozen objects (gc.get_freeze_count()): ");
-        gcm__line_u64(&l, in->freeze_count);
+        if (in->have_freeze_count)
+            gcm__line_u64(&l, in->freeze_count);
+        else
+            GCM__LINE_LIT(&l, "unknown");
     } else {
         GCM__LINE_LIT(&l, "- GC thresholds and freeze count: unknown");
     }

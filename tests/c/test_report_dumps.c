@@ -65,6 +65,7 @@ static void setup(fixture *f)
     f->in.gc_threshold[0] = 700;
     f->in.gc_threshold[1] = 10;
     f->in.gc_threshold[2] = 10;
+    f->in.have_freeze_count = 1;
     f->in.freeze_count = 1234;
     make_census(&f->in.objects);
     f->in.garbage.gathered = 1;
@@ -113,7 +114,13 @@ static void test_objects_not_gathered(void)
     setup(&f);
     memset(&f.in.objects, 0, sizeof f.in.objects);
     out = render_with(&f, gcm__render_objects);
-    GCM_CHECK(strstr(out, "Not gathered") != NULL);
+    GCM_CHECK(strstr(out, "Not gathered: the report was written before") != NULL);
+    free(out);
+    /* A fork child of a free-threaded build says why it skipped the census. */
+    f.in.world_unsafe = 1;
+    out = render_with(&f, gcm__render_objects);
+    GCM_CHECK(strstr(out, "Not gathered: gc.get_objects() stops the world, which a fork child"
+                          " of a free-threaded build cannot do safely.") != NULL);
     free(out);
     f.config.json = 1;
     out = render_with(&f, gcm__render_objects);
@@ -221,6 +228,13 @@ static void test_prompt_without_facts(void)
     out = prompt(&f);
     GCM_CHECK(strstr(out, "- Python: 3.12.1; default build") != NULL);
     GCM_CHECK(strstr(out, "GC thresholds and freeze count: unknown") != NULL);
+    free(out);
+    /* Thresholds known, freeze count skipped (a free-threaded fork child). */
+    f.in.have_gc_state = 1;
+    f.in.have_freeze_count = 0;
+    out = prompt(&f);
+    GCM_CHECK(strstr(out, "gc.get_threshold() == (700, 10, 10); frozen objects"
+                          " (gc.get_freeze_count()): unknown") != NULL);
     /* Without --dump-objects, no table. */
     GCM_CHECK(strstr(out, "type_00") == NULL);
     free(out);
