@@ -345,7 +345,9 @@ class _Reporter:
         from gc_monitor.monitor import _REENTERED
 
         try:
-            turn, _final, _raised = self.monitor._stop()
+            # Signals that arrive while it reports are dropped: the process
+            # dies by this one, as it would have before they came.
+            turn, _final, _raised = self.monitor._stop(deliver=False)
             # This handler interrupted the report of its own thread: the
             # signal takes effect once that report is written.
             if turn == _REENTERED and defer(signum):
@@ -382,20 +384,18 @@ class _Reporter:
         """
         from gc_monitor import _core
 
-        handed: list[int] = []
+        mine: list[int] = []
         for signum in self.installed:
             try:
                 if _signal.getsignal(signum) == self.handler:
-                    _signal.signal(signum, _signal.SIG_DFL)
-                    handed.append(signum)
-            except BaseException:  # not the main thread, or a pending handler raised
-                pass
-        if handed:
-            try:
-                _core.arm_exit_signals(handed)
+                    mine.append(signum)
             except (OSError, ValueError):
                 pass
-        self.installed = [s for s in self.installed if s not in handed]
+        try:
+            _core.arm_exit_signals(mine)
+        except BaseException:  # not the main thread, or a pending handler raised
+            return
+        self.installed = []
 
     def watch_multiprocessing(self) -> None:
         """Reports multiprocessing's fork workers, which never run atexit.
@@ -430,20 +430,24 @@ def _register_worker_report(reporter: _Reporter) -> None:
     A negative exit priority runs it after multiprocessing's own finalizers
     (queue feeder threads and the like), so their collections are counted.
     """
+    from gc_monitor import _core
+
     util: Any = sys.modules.get("multiprocessing.util")
     if util is not None:
-        util.Finalize(None, _worker_exit, args=(reporter,), exitpriority=-100)
+        hook = _core.reraising(_worker_exit)
+        util.Finalize(None, hook, args=(reporter,), exitpriority=-100)
 
 
-def _worker_exit(reporter: _Reporter) -> None:
+def _worker_exit(reporter: _Reporter) -> BaseException | None:
     """A fork worker's last words: its report, then its capture marked as ended.
 
     The worker then leaves by os._exit, which skips the exit handler that
     records a status (src/ext/exit.c); the status multiprocessing passes to
     os._exit is a local of its own by now, so the capture says "exited, status
     unknown" rather than leave readers to take the worker for killed.  What a
-    signal handler raised during the report comes out of the finalizer, where
-    multiprocessing treats it as it would without us.
+    signal handler raised during the report comes out of the finalizer (the
+    reraising wrapper raises what this returns), where multiprocessing treats
+    it as it would without us.
     """
     raised = reporter.report()
     try:
@@ -453,7 +457,8 @@ def _worker_exit(reporter: _Reporter) -> None:
     if isinstance(raised, (SystemExit, KeyboardInterrupt)):
         from gc_monitor._exitpath import without_own_frames
 
-        raise without_own_frames(raised)
+        return without_own_frames(raised)
+    return None
 
 
 def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:

@@ -159,13 +159,15 @@ def defer(signum: int) -> bool:
     return True
 
 
-def release(held: _Hold) -> BaseException | None:
+def release(held: _Hold, deliver: bool = True) -> BaseException | None:
     """Puts back the handlers `held` swapped out, then delivers the signals that arrived.
 
     A signal whose handler is the default action ends the process here (its
     capture marked "killed by"); any other runs its handler.  Returns the
     first exception a handler raised, for the caller to raise where python
-    would have: never raises it itself.
+    would have: never raises it itself.  With `deliver` false the signals
+    are dropped: the caller is about to die by an earlier one, as python
+    would have died before they came.
     """
     global _active
     for signum, handler in held.saved.items():
@@ -177,7 +179,7 @@ def release(held: _Hold) -> BaseException | None:
         _swap(held, signum, handler)
     if _active is held:
         _active = None
-    for signum in held.arrived:
+    for signum in held.arrived if deliver else ():
         try:
             handler = _signal.getsignal(signum)
             if handler == _signal.SIG_DFL:

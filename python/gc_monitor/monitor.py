@@ -73,6 +73,7 @@ class GCMonitor:
     _final: dict[str, Any] | None
     _added_debug: int
     _after_report: Callable[[], None] | None
+    _atexit_hook: Callable[[], None]
 
     def __init__(self, **options: Any) -> None:
         self._start(_core.Recorder(_encode_options(options)))
@@ -104,7 +105,9 @@ class GCMonitor:
             self._added_debug = _DUMP_GARBAGE_FLAGS & ~debug
             gc.set_debug(debug | _DUMP_GARBAGE_FLAGS)
         gc.callbacks.append(recorder.callback)
-        atexit.register(self._at_exit)
+        # A C callable: what it raises shows no frame of ours (_at_exit).
+        self._atexit_hook = _core.reraising(self._at_exit)
+        atexit.register(self._atexit_hook)
 
     @property
     def config_text(self) -> str:
@@ -139,17 +142,21 @@ class GCMonitor:
         """
         _turn, final, raised = self._stop(write_report)
         if raised is not None:
-            raise raised
+            # As if the signal had come just after this call returned.
+            raise _exitpath.without_own_frames(raised)
         return final
 
-    def _stop(self, write_report: bool = True) -> tuple[int, dict[str, Any], BaseException | None]:
+    def _stop(
+        self, write_report: bool = True, deliver: bool = True
+    ) -> tuple[int, dict[str, Any], BaseException | None]:
         """The one way into the report, for every entry point.
 
         Returns what report_begin() answered, the final snapshot (a live one
         when this thread re-entered its own report before the snapshot was
         taken), and the exception a signal handler raised while the report was
-        written, which the caller raises where python would have.  Raises
-        only when the recorder itself fails.
+        written, which the caller raises where python would have.  With
+        `deliver` false, signals that arrive meanwhile are dropped (the caller
+        dies by an earlier one).  Raises only when the recorder itself fails.
         """
         recorder = self._recorder
         # Signals are held before the report is claimed: a handler that runs
@@ -169,7 +176,7 @@ class GCMonitor:
             except BaseException as exc:  # kept: the state machine must reach its end
                 failure = exc
             recorder.report_end()
-        raised = _exitpath.release(held) if held is not None else None
+        raised = _exitpath.release(held, deliver) if held is not None else None
         if turn != _WRITE and failure is None:
             final = self._final
             return turn, dict(final) if final is not None else recorder.snapshot(), raised
@@ -188,7 +195,7 @@ class GCMonitor:
             gc.callbacks.remove(recorder.callback)
         except ValueError:
             pass
-        atexit.unregister(self._at_exit)
+        atexit.unregister(self._atexit_hook)
         if self._added_debug:
             gc.set_debug(gc.get_debug() & ~self._added_debug)
             self._added_debug = 0
@@ -211,13 +218,12 @@ class GCMonitor:
             except Exception:
                 pass
 
-    def _at_exit(self) -> None:
+    def _at_exit(self) -> BaseException | None:
+        """The atexit hook's body (called through _atexit_hook, which raises
+        what it returns): what a signal handler raised while the report was
+        written, which python shows as it shows any from an atexit hook."""
         _turn, _final, raised = self._stop()
-        if raised is not None:
-            # A signal handler raised while the report was written: python
-            # shows it as it shows any from an atexit hook, and exits as it
-            # would have.
-            raise _exitpath.without_own_frames(raised)
+        return None if raised is None else _exitpath.without_own_frames(raised)
 
     def __enter__(self) -> GCMonitor:
         return self

@@ -24,6 +24,7 @@
  */
 #include "ext.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,10 +180,51 @@ gcm__exit_note_signal_py(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Hands `signum` back to its default action in Python's table
+ * (signal.signal(signum, SIG_DFL)) and installs on_fatal_signal beneath it,
+ * with the signal blocked in this thread meanwhile: a SIGTERM that lands
+ * between the two steps then waits for the second.  Returns 0 or -1 with an
+ * exception set. */
+static int
+arm_one(PyObject *signal_module, PyObject *dfl, int signum)
+{
+    struct sigaction act;
+    sigset_t block;
+    sigset_t old;
+    PyObject *previous;
+    int status = -1;
+
+    (void)sigemptyset(&block);
+    (void)sigaddset(&block, signum);
+    if (pthread_sigmask(SIG_BLOCK, &block, &old) != 0) {
+        PyErr_SetString(PyExc_OSError, "cannot block the signal");
+        return -1;
+    }
+    previous = PyObject_CallMethod(signal_module, "signal", "iO", signum, dfl);
+    if (previous == NULL)
+        goto done;
+    Py_DECREF(previous);
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_fatal_signal;
+    (void)sigemptyset(&act.sa_mask);
+    /* One shot: the default action is back once it has run. */
+    act.sa_flags = SA_RESETHAND;
+    if (sigaction(signum, &act, NULL) != 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    status = 0;
+done:
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return status;
+}
+
 PyObject *
 gcm__exit_arm_signals(PyObject *module, PyObject *arg)
 {
     PyObject *seq = NULL;
+    PyObject *signal_module = NULL;
+    PyObject *dfl = NULL;
     PyObject *result = NULL;
     Py_ssize_t i;
 
@@ -190,25 +232,68 @@ gcm__exit_arm_signals(PyObject *module, PyObject *arg)
     seq = PySequence_Fast(arg, "arm_exit_signals() takes a sequence of signal numbers");
     if (seq == NULL)
         goto done;
+    signal_module = PyImport_ImportModule("_signal");
+    if (signal_module == NULL)
+        goto done;
+    dfl = PyObject_GetAttrString(signal_module, "SIG_DFL");
+    if (dfl == NULL)
+        goto done;
     for (i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
-        struct sigaction act;
         int signum;
 
         if (signal_number(PySequence_Fast_GET_ITEM(seq, i), &signum) != 0)
             goto done;
-        memset(&act, 0, sizeof act);
-        act.sa_handler = on_fatal_signal;
-        (void)sigemptyset(&act.sa_mask);
-        /* One shot: the handler restores the default action itself too. */
-        act.sa_flags = SA_RESETHAND;
-        if (sigaction(signum, &act, NULL) != 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
+        if (arm_one(signal_module, dfl, signum) != 0)
             goto done;
-        }
     }
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    Py_XDECREF(dfl);
+    Py_XDECREF(signal_module);
     Py_XDECREF(seq);
     return result;
+}
+
+/* The body of a callable made by gcm__exit_reraising: `self` is the Python
+ * function it wraps.  Calls it; when it returns an exception instance,
+ * raises that instance.  Being C, it adds no frame of ours to the
+ * exception's traceback, so atexit and multiprocessing show what a signal
+ * handler raised after a report with the program's frames alone. */
+static PyObject *
+reraising_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *returned = PyObject_Vectorcall(self, args, (size_t)nargs, NULL);
+    PyObject *tb;
+
+    if (returned == NULL || returned == Py_None)
+        return returned;
+    if (!PyExceptionInstance_Check(returned)) {
+        Py_DECREF(returned);
+        PyErr_SetString(PyExc_TypeError, "a reraising callable returned neither None nor an "
+                                         "exception");
+        return NULL;
+    }
+    tb = PyException_GetTraceback(returned);
+    Py_INCREF(Py_TYPE(returned));
+    PyErr_Restore((PyObject *)Py_TYPE(returned), returned, tb);
+    return NULL;
+}
+
+static PyMethodDef reraising_def = {
+    "reraising",
+    (PyCFunction)(void (*)(void))reraising_call,
+    METH_FASTCALL,
+    "Calls the wrapped function and raises the exception it returns, if any.",
+};
+
+PyObject *
+gcm__exit_reraising(PyObject *module, PyObject *fn)
+{
+    (void)module;
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "reraising() takes a callable");
+        return NULL;
+    }
+    return PyCFunction_NewEx(&reraising_def, fn, NULL);
 }

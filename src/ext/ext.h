@@ -150,9 +150,14 @@ PyObject *gcm__exit_die_by_signal(PyObject *module, PyObject *arg);
 /* _core.note_exit_signal(signum): gcm__exit_note_signal for Python. */
 PyObject *gcm__exit_note_signal_py(PyObject *module, PyObject *arg);
 
-/* _core.arm_exit_signals(signums): installs, for each signal, a one-shot C
- * handler that marks the capture killed and dies by the default action. */
+/* _core.arm_exit_signals(signums): for each signal, sets Python's handler to
+ * SIG_DFL and installs beneath it a one-shot C handler that marks the
+ * capture killed and dies by the default action.  Main thread only. */
 PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
+
+/* _core.reraising(fn): a C callable that calls fn(*args) and raises the
+ * exception instance fn returns, if any, without adding a frame of ours. */
+PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
 
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);

@@ -96,6 +96,9 @@ static PyMethodDef core_methods[] = {
     {"note_exit_signal", gcm__exit_note_signal_py, METH_O,
      "note_exit_signal(signum)\n--\n\nMarks this process's capture killed by signum (python "
      "kills itself by it once finalised)."},
+    {"reraising", gcm__exit_reraising, METH_O,
+     "reraising(fn)\n--\n\nReturns a C callable that calls fn(*args) and raises the exception "
+     "instance fn returns, if any: an atexit hook or finalizer with no frame of ours."},
     {"arm_exit_signals", gcm__exit_arm_signals, METH_O,
      "arm_exit_signals(signums)\n--\n\nInstalls for each signal a one-shot C handler that "
      "marks the capture killed and dies by the signal's default action."},

@@ -1,0 +1,248 @@
+"""Signals that land inside the report: every way a report starts x every signal.
+
+Each case runs tests/python/targets/exit_matrix.py twice: under the monitor
+(the real launcher, or a library GCMonitor) with the signals sent from inside
+the report (the report flushes sys.stdout, whose flush() sends them), and
+under plain python with the same signals sent where the report would have
+ended.  The two must end alike (exit status, the status of the child that
+ended by the way under test), neither may hang, and under the monitor every
+process that reports writes exactly one report.  See the target's docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_launcher import clean_env, launcher_path
+from test_signals import Started, summaries
+
+TARGET = Path(__file__).resolve().parent / "targets" / "exit_matrix.py"
+# Generous: a loaded 2-core machine runs several of these at once.
+HANG = 60
+
+FREE_THREADED = bool(getattr(sys, "_is_gil_enabled", lambda: True)() is False)
+
+FIRST_PROCESS = ["normal", "sys_exit", "exception", "keyboard_interrupt", "sigterm", "sighup"]
+CHILDREN = ["fork", "mp_fork", "mp_spawn", "mp_forkserver", "subprocess"]
+LIBRARY = ["lib_atexit", "lib_stop", "lib_with"]
+SIGNALS = ["term", "hup", "int", "term_twice", "handler_exit", "alarm"]
+# Interpreters started by the program are monitored only when followed.
+FOLLOWED = {"mp_spawn", "mp_forkserver", "subprocess"}
+API_FRAMES = ("in stop_monitoring", "in __exit__")
+
+
+def run(args, cwd):
+    """Runs `args` in its own session; a hang kills the whole group and fails."""
+    proc = subprocess.Popen(
+        [str(a) for a in args],
+        cwd=str(cwd),
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(
+            f"hung for {HANG}s: {' '.join(map(str, args))}\n"
+            f"stdout:\n{out.decode(errors='replace')}\nstderr:\n{err.decode(errors='replace')}"
+        )
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def tagged(stdout, tag):
+    return [line.split()[1] for line in stdout.splitlines() if line.startswith(tag + " ")]
+
+
+def check_case(tmp_path, way, signals, threads=False):
+    extra = ["threads"] if threads else []
+    plain = run([sys.executable, TARGET, way, signals, "plain", *extra], tmp_path)
+    if way in LIBRARY:
+        command = [sys.executable, TARGET, way, signals, "monitored", *extra]
+    else:
+        options = ["--json", "--stats-only"]
+        if way in FOLLOWED:
+            options.append("--follow-children")
+        command = [launcher_path(), "run", *options, TARGET, way, signals, "monitored", *extra]
+    under = run(command, tmp_path)
+    what = f"{way} x {signals}\nplain: {plain}\nunder: {under}"
+
+    assert under[0] == plain[0], what
+    assert tagged(under[1], "child_status") == tagged(plain[1], "child_status"), what
+    assert "hung" not in tagged(plain[1], "child_status"), what
+    assert summaries(plain[2]) == {}, what
+    reports = summaries(under[2])  # fails on a second report of any pid
+    reporters = {int(pid) for pid in tagged(under[1], "reporter")}
+    assert reporters, what
+    assert reporters <= set(reports), f"missing reports of {reporters - set(reports)}\n{what}"
+    # Each recorded its own collections (a fork child's recorder works again).
+    # Not on a free-threaded build, whose fork child often cannot collect at
+    # all: it inherits the "collecting" flag of a parent thread mid-collection.
+    if not FREE_THREADED:
+        assert all(reports[pid]["count"] >= 1 for pid in reporters), what
+    # What the program's handlers raised is shown without our frames, but for
+    # the API call it came out of (as if the signal came as the call returned).
+    frames = [line for line in under[2].splitlines() if line.strip().startswith("File ")]
+    own = [line for line in frames if "gc_monitor" in line]
+    assert not [line for line in own if not line.endswith(API_FRAMES)], what
+
+
+@pytest.mark.parametrize("signals", SIGNALS)
+@pytest.mark.parametrize("way", FIRST_PROCESS)
+def test_first_process(tmp_path, way, signals):
+    check_case(tmp_path, way, signals)
+
+
+@pytest.mark.parametrize("signals", SIGNALS)
+@pytest.mark.parametrize("way", CHILDREN)
+def test_children(tmp_path, way, signals):
+    check_case(tmp_path, way, signals)
+
+
+@pytest.mark.parametrize("signals", SIGNALS)
+@pytest.mark.parametrize("way", LIBRARY)
+def test_library(tmp_path, way, signals):
+    check_case(tmp_path, way, signals)
+
+
+@pytest.mark.parametrize("signals", ["handler_stops", "fork_thread"])
+@pytest.mark.parametrize("way", LIBRARY)
+def test_library_handlers_and_forks(tmp_path, way, signals):
+    """A handler that calls stop_monitoring() inside the report, and a fork
+    made by another thread during the report (the child must not inherit the
+    report's state: it answers SIGTERM and writes its own report)."""
+    check_case(tmp_path, way, signals)
+
+
+@pytest.mark.parametrize("way", ["normal", "sys_exit", "mp_fork"])
+def test_fork_by_another_thread_during_the_report(tmp_path, way):
+    check_case(tmp_path, way, "fork_thread")
+
+
+@pytest.mark.parametrize("signals", ["term", "int", "handler_exit"])
+@pytest.mark.parametrize("way", ["fork", "mp_fork", "normal"])
+def test_with_threads_allocating(tmp_path, way, signals):
+    """Threads allocate all along; on a free-threaded build a fork child's
+    report must not stop the world (the child may inherit it as held)."""
+    check_case(tmp_path, way, signals, threads=True)
+
+
+# ---------------------------------------------------------------------------
+# What a capture says about how its process ended: python decides the status
+# after the report (the program's atexit hooks, finalisation), so the capture
+# learns it from exit(3), or from the signal that killed the process.
+
+CAPTURE_TARGET = """
+    import atexit, gc, os, signal, sys, time
+    gc.collect()
+    {setup}
+    print("ready", flush=True)
+    {tail}
+"""
+
+
+def capture_state(tmp_path, capture):
+    proc = subprocess.run(
+        [str(launcher_path()), "report", "--format", "json", str(capture)],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env=clean_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    head = json.loads(proc.stdout.splitlines()[0])
+    assert head["type"] == "capture"
+    text = subprocess.run(
+        [str(launcher_path()), "report", str(capture)],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env=clean_env(),
+    )
+    state_lines = [line for line in text.stdout.splitlines() if line.startswith("State: ")]
+    return head["state"], head["exit_status"], head["signal"], state_lines
+
+
+def run_capture(tmp_path, setup, tail, signum=None, after="summary"):
+    """Runs the target under `run -o`; sends `signum` once the report is out
+    (after="summary") or once the program is ready (after="ready")."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(CAPTURE_TARGET.format(setup=setup, tail=tail)))
+    capture = tmp_path / "run.gcm"
+    started = Started(
+        [launcher_path(), "run", "--json", "--stats-only", "-o", capture, script], tmp_path
+    )
+    try:
+        if signum is not None:
+            if after == "summary":
+                started.wait_for('"type":"summary"', stream="err", timeout=HANG)
+            else:
+                started.wait_for("ready", timeout=HANG)
+            os.kill(started.pid, signum)
+        returncode = started.finish(timeout=HANG)
+    finally:
+        started.kill()
+    assert len(summaries(started.stderr)) == 1, started.stderr
+    return returncode, capture_state(tmp_path, capture)
+
+
+def test_capture_killed_during_the_programs_atexit_hook(tmp_path):
+    returncode, (state, status, signum, lines) = run_capture(
+        tmp_path, "atexit.register(time.sleep, 30)", "", signal.SIGTERM
+    )
+    assert returncode == -signal.SIGTERM  # a shell sees 143, as without us
+    assert (state, status, signum) == ("killed", None, signal.SIGTERM)
+    assert lines and lines[0].startswith("State: reported, then killed by SIGTERM at ")
+
+
+def test_capture_sigkilled_after_the_report_is_gone_not_exited(tmp_path):
+    returncode, (state, status, signum, _lines) = run_capture(
+        tmp_path, "atexit.register(time.sleep, 30)", "", signal.SIGKILL
+    )
+    assert returncode == -signal.SIGKILL
+    assert (state, status, signum) == ("gone", None, None)
+
+
+def test_capture_of_an_atexit_os_exit_is_gone_not_exited(tmp_path):
+    returncode, (state, status, signum, _lines) = run_capture(
+        tmp_path, "atexit.register(os._exit, 3)", ""
+    )
+    assert returncode == 3
+    assert (state, status, signum) == ("gone", None, None)
+
+
+def test_capture_status_set_by_an_atexit_hook(tmp_path):
+    # An atexit hook's SystemExit is ignored by python: the status stays 4.
+    returncode, (state, status, signum, lines) = run_capture(
+        tmp_path, "atexit.register(sys.exit, 9)", "sys.exit(4)"
+    )
+    assert returncode == 4
+    assert (state, status, signum) == ("exited", 4, None)
+    assert lines and lines[0].startswith("State: exited with status 4 at ")
+
+
+def test_capture_of_a_sigterm_while_running(tmp_path):
+    returncode, (state, status, signum, _lines) = run_capture(
+        tmp_path, "", "time.sleep(30)", signal.SIGTERM, after="ready"
+    )
+    assert returncode == -signal.SIGTERM
+    assert (state, status, signum) == ("killed", None, signal.SIGTERM)
+
+
+def test_capture_of_a_keyboard_interrupt(tmp_path):
+    returncode, (state, status, signum, _lines) = run_capture(
+        tmp_path, "", "raise KeyboardInterrupt"
+    )
+    assert returncode == -signal.SIGINT
+    assert (state, status, signum) == ("killed", None, signal.SIGINT)
