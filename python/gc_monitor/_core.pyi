@@ -1,6 +1,7 @@
 """Type stubs of gc_monitor._core, the C extension (src/ext/)."""
 
-from typing import Any, Callable, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable, NoReturn
 
 PYTHON_VERSION: str
 FREE_THREADED: bool

@@ -61,21 +61,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start(prefix, args, cwd, ready, stream="err"):
-    """Starts a server, waits for `ready`, and returns (Started, port).
+def start(prefix, args, cwd, ready, stream="err", workers=1, group=False):
+    """Starts a server, waits for `ready` once per worker, and returns (Started, port).
 
     Servers that accept port 0 (uvicorn, gunicorn, werkzeug) bind a free port
     themselves and log it, so no other process can take it first: the port
     is read from that line.  Django logs the port it was given, so it gets a
     free one, and a fresh one again (a bounded number of times) when another
-    process took it before Django could bind it.
+    process took it before Django could bind it.  With `group` the server
+    leads a process group of its own, for signals sent to the whole group.
     """
     django = "runserver" in args
     for attempt in range(PORT_ATTEMPTS):
         port = free_port() if django else 0
-        started = Started([*prefix, *[a.format(port=port) for a in args]], cwd)
+        started = Started(
+            [*prefix, *[a.format(port=port) for a in args]], cwd, start_new_session=group
+        )
         try:
-            started.wait_for(ready, stream=stream)
+            started.wait_for(ready, stream=stream, count=workers)
         except AssertionError as err:
             started.kill()
             if not django or PORT_TAKEN not in str(err) or attempt == PORT_ATTEMPTS - 1:
@@ -102,15 +105,59 @@ def get(port, timeout=WAIT):
             time.sleep(0.1)
 
 
-def serve(prefix, args, cwd, ready, requests=3, stop=signal.SIGTERM, stream="err"):
-    """Starts a server, waits for `ready` on its stderr, makes `requests`
-    requests, sends `stop`, and returns (Started, bodies, status)."""
-    started, port = start(prefix, args, cwd, ready, stream)
+def get_from_every_worker(port, workers, requests, timeout=WAIT):
+    """Makes at least `requests` requests, and more until `workers` different
+    processes have answered (bounded): a worker that has served a request has
+    finished booting and installed its signal handlers."""
+    deadline = time.monotonic() + timeout
+    bodies = [get(port) for _ in range(requests)]
+    while len(pids_in(bodies)) < workers:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {pids_in(bodies)} answered of {workers} workers")
+        bodies.append(get(port))
+    return bodies
+
+
+def send_stop(started, stop, group=False, twice=False):
+    """Sends `stop` to the server, or to its whole process group; `twice`
+    sends it again shortly after, as an impatient supervisor does."""
+    for _ in range(2 if twice else 1):
+        try:
+            if group:
+                os.killpg(started.pid, stop)
+            else:
+                os.kill(started.pid, stop)
+        except ProcessLookupError:  # the first one already ended it
+            break
+        time.sleep(0.3)
+
+
+def serve(
+    prefix,
+    args,
+    cwd,
+    ready,
+    requests=3,
+    stop=signal.SIGTERM,
+    stream="err",
+    workers=1,
+    group=False,
+    twice=False,
+):
+    """Starts a server, waits for `ready` on its stderr from every worker and
+    for an answer from each, makes `requests` requests, sends `stop`, and
+    returns (Started, bodies, status)."""
+    started, port = start(prefix, args, cwd, ready, stream, workers, group)
     try:
-        bodies = [get(port) for _ in range(requests)]
-        os.kill(started.pid, stop)
+        bodies = get_from_every_worker(port, workers, requests)
+        send_stop(started, stop, group, twice)
         status = started.finish()
     finally:
+        if group:
+            try:
+                os.killpg(started.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         started.kill()
     return started, bodies, status
 
@@ -142,30 +189,78 @@ def test_uvicorn_stopped(app_dir, stop):
     assert found[under.pid]["gen2"]["count"] >= 3
 
 
-def test_gunicorn_two_workers_sigterm(app_dir):
-    pytest.importorskip("gunicorn")
+GUNICORN = ["-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
+
+
+def gunicorn_pair(app_dir, **kwargs):
+    """gunicorn with two workers under plain python, then under the launcher
+    with a --log-file; returns (plain status, Started, bodies, status, workers)."""
     log = app_dir / "gc.log"
-    args = ["-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
-    ready = "Booting worker"
-    plain = serve([sys.executable], args, app_dir, ready, requests=4)
+    ready = "Booting worker with pid:"
+    plain = serve([sys.executable], GUNICORN, app_dir, ready, requests=4, workers=2, **kwargs)
     started, bodies, status = serve(
-        [launcher_path(), "run", *JSON, "--log-file", str(log)], args, app_dir, ready, requests=4
+        [launcher_path(), "run", *JSON, "--log-file", str(log)],
+        GUNICORN,
+        app_dir,
+        ready,
+        requests=4,
+        workers=2,
+        **kwargs,
     )
     assert status == plain[2], (plain[0].stderr, started.stderr)
-    assert "Shutting down: Master" in started.stderr
     workers = {
         int(line.rsplit(" ", 1)[1])
         for line in started.stderr.splitlines()
         if "Booting worker with pid:" in line
     }
     assert len(workers) == 2, started.stderr
-    assert pids_in(bodies) <= workers
+    assert pids_in(bodies) == workers
+    return started, workers
+
+
+def test_gunicorn_two_workers_sigterm(app_dir):
+    pytest.importorskip("gunicorn")
+    started, workers = gunicorn_pair(app_dir)
+    assert "Shutting down: Master" in started.stderr
     # The master appends to gc.log; each worker writes gc.<pid>.log.
-    assert set(summaries(log.read_text())) == {started.pid}
+    assert set(summaries((app_dir / "gc.log").read_text())) == {started.pid}
     for worker in workers:
         path = app_dir / f"gc.{worker}.log"
         assert path.stat().st_mode & 0o777 == 0o600
         assert set(summaries(path.read_text())) == {worker}
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["master", "group"])
+@pytest.mark.parametrize(
+    "stop, twice",
+    [(signal.SIGTERM, True), (signal.SIGQUIT, False), (signal.SIGINT, False)],
+    ids=["TERM-twice", "QUIT", "INT"],
+)
+def test_gunicorn_stopped(app_dir, stop, twice, group):
+    """What a supervisor sends, to the master or to the whole group: every
+    process ends as under python and writes exactly one report."""
+    pytest.importorskip("gunicorn")
+    started, workers = gunicorn_pair(app_dir, stop=stop, twice=twice, group=group)
+    assert set(summaries((app_dir / "gc.log").read_text())) == {started.pid}
+    for worker in workers:
+        assert set(summaries((app_dir / f"gc.{worker}.log").read_text())) == {worker}
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["master", "group"])
+@pytest.mark.parametrize(
+    "stop, twice",
+    [(signal.SIGTERM, True), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["TERM-twice", "INT-twice", "TERM"],
+)
+def test_uvicorn_stopped_by_a_supervisor(app_dir, stop, twice, group):
+    pytest.importorskip("uvicorn")
+    args = ["-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}"]
+    (plain, _, plain_status), (under, bodies, status) = both(
+        args, app_dir, "Uvicorn running on", stop=stop, twice=twice, group=group
+    )
+    assert status == plain_status, (plain.stderr, under.stderr)
+    assert pids_in(bodies) == {under.pid}
+    assert set(summaries(under.stderr)) == {under.pid}
 
 
 def test_flask_dev_server_sigterm(app_dir):

@@ -64,14 +64,15 @@ class Started:
             else:
                 self.err += chunk
 
-    def wait_for(self, text, stream="out", timeout=WAIT):
-        """Reads until `text` appears in stdout (or stderr); fails after `timeout`."""
+    def wait_for(self, text, stream="out", timeout=WAIT, count=1):
+        """Reads until `text` appears `count` times in stdout (or stderr); fails
+        after `timeout`."""
         deadline = time.monotonic() + timeout
         needle = text.encode()
-        while needle not in (self.out if stream == "out" else self.err):
+        while (self.out if stream == "out" else self.err).count(needle) < count:
             if self.proc.poll() is not None:
                 self._pump(0.1)
-                if needle in (self.out if stream == "out" else self.err):
+                if (self.out if stream == "out" else self.err).count(needle) >= count:
                     break
                 raise AssertionError(
                     f"exited {self.proc.returncode} before {text!r}:\n"
