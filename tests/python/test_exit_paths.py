@@ -246,3 +246,54 @@ def test_capture_of_a_keyboard_interrupt(tmp_path):
     )
     assert returncode == -signal.SIGINT
     assert (state, status, signum) == ("killed", None, signal.SIGINT)
+
+
+def test_tree_shows_a_child_killed_after_its_report(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import gc, os, signal, time
+            pid = os.fork()
+            if pid == 0:
+                gc.collect()
+                time.sleep(30)
+                os._exit(0)
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGTERM)
+            _, status = os.waitpid(pid, 0)
+            print("child", pid, os.waitstatus_to_exitcode(status))
+            """
+        )
+    )
+    capture = tmp_path / "cap"
+    returncode, out, err = run(
+        [launcher_path(), "run", "--stats-only", "-o", capture, script], tmp_path
+    )
+    assert returncode == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("child ")]
+    child, status = int(line.split()[1]), int(line.split()[2])
+    assert status == -signal.SIGTERM
+    files = [str(capture), f"{capture}.{child}"]
+    text = subprocess.run(
+        [str(launcher_path()), "report", "--stats-only", *files],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env=clean_env(),
+    )
+    assert text.returncode == 0, text.stderr
+    rows = [row for row in text.stdout.splitlines() if row.lstrip().startswith(str(child))]
+    assert rows and "killed by SIGTERM" in rows[0], text.stdout
+    data = subprocess.run(
+        [str(launcher_path()), "report", "--json", "--stats-only", *files],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env=clean_env(),
+    )
+    tree = json.loads(data.stdout.splitlines()[-1])
+    (proc,) = [p for p in tree["processes"] if p["pid"] == child]
+    assert (proc["ended"], proc["exit_status"], proc["signal"]) == ("killed", None, 15)
+    (first,) = [p for p in tree["processes"] if p["pid"] != child]
+    assert (first["ended"], first["exit_status"], first["signal"]) == ("exited", 0, None)
