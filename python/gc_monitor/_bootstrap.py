@@ -344,6 +344,7 @@ class _Reporter:
         from gc_monitor._exitpath import defer
         from gc_monitor.monitor import _REENTERED
 
+        _core.nudge_done(signum)
         try:
             # Signals that arrive while it reports are dropped: the process
             # dies by this one, as it would have before they came.
@@ -362,6 +363,8 @@ class _Reporter:
         An ignored signal (nohup) stays ignored, and a program that installs
         its own handler later (uvicorn, gunicorn) simply replaces ours.
         """
+        from gc_monitor import _core
+
         for name in _REPORT_SIGNALS:
             signum: int | None = getattr(_signal, name, None)
             if signum is None:
@@ -370,6 +373,9 @@ class _Reporter:
                 if _signal.getsignal(signum) == _signal.SIG_DFL:
                     _signal.signal(signum, self.handler)
                     self.installed.append(signum)
+                    # Python acts on a signal between bytecodes: one noted just
+                    # before a blocking call would wait for it to return.
+                    _core.nudge_signal(signum)
             except (OSError, ValueError):
                 pass
 

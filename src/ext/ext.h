@@ -159,6 +159,21 @@ PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
  * exception instance fn returns, if any, without adding a frame of ours. */
 PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
 
+/* Puts beneath CPython's C handler for `signum` one that calls it and then
+ * sends the signal again to this (main) thread every 20 ms until
+ * gcm__nudge_done(signum), so that a Python handler noted just before a
+ * blocking call still runs (src/ext/nudge.c).  Call it right after
+ * signal.signal() installed the Python handler.  Returns 0 or -1 with errno
+ * set. */
+int gcm__nudge_install(int signum);
+
+/* The Python handler of `signum` runs: no more nudges.  Async-signal-safe. */
+void gcm__nudge_done(int signum);
+
+/* In a fork child: new timers, aimed at this thread, for the signals still
+ * nudged. */
+void gcm__nudge_after_fork(void);
+
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);
 

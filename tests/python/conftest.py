@@ -15,6 +15,7 @@ import gc
 import importlib.util
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +27,20 @@ from typing import Callable
 import pytest
 
 HELPERS = Path(__file__).parent / "helpers"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Gives the programs the tests start SIGINT's default disposition.
+
+    A pytest started in the background by a non-interactive shell (`cmd &`)
+    inherits SIGINT ignored, and so would every program it starts (exec keeps
+    an ignored signal ignored): python would never raise KeyboardInterrupt,
+    and the tests that send SIGINT would hang.  A handled signal becomes the
+    default action across exec, so handling it here fixes the children; in
+    pytest itself it is the usual KeyboardInterrupt.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
 
 

@@ -399,24 +399,54 @@ def test_full_disk_fails_at_start(tmp_path, how):
     assert not capture.exists()
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.iterdir()), ids=lambda p: p.name)
-def test_corpus_file_exits_0_or_2(path, tmp_path):
+# What `report` must say of each seed of the fuzz corpus: its exit status and
+# a phrase of its error (status 2) or of its State: line (status 0).
+CORPUS_EXPECTED = {
+    "bad-capacity.gcm": (2, "is corrupted: recording block is corrupt"),
+    "bad-magic.gcm": (2, "is not a pygcprofiler capture file"),
+    "died-mid-record.gcm": (0, "State: gone without a clean exit"),
+    "empty.gcm": (2, "is empty"),
+    "exited.gcm": (0, "State: exited with status 0 at "),
+    "half-magic.gcm": (2, "is truncated: shorter than its header says"),
+    "header-only.gcm": (2, "is truncated: shorter than its header says"),
+    "hostile-aggregates.gcm": (0, "State: exited with status 0 at "),
+    "hostile-meta.gcm": (0, "State: exited with status 0 at "),
+    "hostile-ring.gcm": (0, "State: exited with status 0 at "),
+    "hostile-state.gcm": (0, "State: gone without a clean exit"),
+    "killed.gcm": (0, "State: gone without a clean exit"),
+    "newer-version.gcm": (2, "has a format version this pygcprofiler cannot read"),
+    "other-byte-order.gcm": (2, "was written on a machine of the other byte order"),
+    "random.bin": (2, "is not a pygcprofiler capture file"),
+    "truncated-ring.gcm": (2, "is truncated: shorter than its header says"),
+}
+
+
+def test_corpus_has_an_expectation_for_every_seed():
+    assert sorted(CORPUS_EXPECTED) == sorted(p.name for p in CORPUS.iterdir())
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_EXPECTED))
+def test_corpus_file_report(name, tmp_path):
+    status, phrase = CORPUS_EXPECTED[name]
     # A copy, so that a reader never sees the committed file change.
-    copy = tmp_path / path.name
-    copy.write_bytes(path.read_bytes())
-    # The 1 s limit is the issue's guard against hangs, not a benchmark.
+    copy = tmp_path / name
+    copy.write_bytes((CORPUS / name).read_bytes())
+    # The timeout only bounds a hang; speed is the benchmarks' business.
     proc = subprocess.run(
         [str(launcher_path()), "report", str(copy)],
         capture_output=True,
         text=True,
-        timeout=1,
+        timeout=TIMEOUT,
         env=clean_env(),
     )
-    assert proc.returncode in (0, 2), proc.stderr
-    if proc.returncode == 2:
+    assert proc.returncode == status, proc.stderr
+    if status == 2:
         assert proc.stderr.startswith("error: ") and proc.stdout == ""
+        assert phrase in proc.stderr.splitlines()[0]
     else:
         assert proc.stdout.startswith("Capture: ")
+        states = [line for line in proc.stdout.splitlines() if line.startswith("State: ")]
+        assert len(states) == 1 and states[0].startswith(phrase), proc.stdout
 
 
 def test_bad_input_lines(tmp_path):

@@ -297,3 +297,37 @@ def test_tree_shows_a_child_killed_after_its_report(tmp_path):
     assert (proc["ended"], proc["exit_status"], proc["signal"]) == ("killed", None, 15)
     (first,) = [p for p in tree["processes"] if p["pid"] != child]
     assert (first["ended"], first["exit_status"], first["signal"]) == ("exited", 0, None)
+
+
+# ---------------------------------------------------------------------------
+# A signal noted while the main thread blocks in a call it does not interrupt.
+
+NOTED_ELSEWHERE = """
+    import gc, multiprocessing, signal, sys, threading, time
+
+    def poke():
+        time.sleep(0.3)
+        # Delivered to this thread: CPython's C handler notes it here, and the
+        # main thread, blocked in sem_wait, is not interrupted.
+        signal.pthread_kill(threading.get_ident(), getattr(signal, sys.argv[1]))
+
+    gc.collect()
+    threading.Thread(target=poke, daemon=True).start()
+    multiprocessing.Semaphore(0).acquire()  # blocks for good
+    print("woke up", flush=True)
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_signal_noted_by_another_thread_still_ends_a_blocked_program(tmp_path, name):
+    """The launcher's handler must act as promptly as the default action it
+    replaces, even when the main thread sits in a blocking call (a pool
+    worker waiting for its next task when Pool.terminate() comes)."""
+    script = tmp_path / "blocked.py"
+    script.write_text(textwrap.dedent(NOTED_ELSEWHERE))
+    plain = run([sys.executable, script, name], tmp_path)
+    under = run([launcher_path(), "run", "--json", "--stats-only", script, name], tmp_path)
+    signum = getattr(signal, name)
+    assert plain[0] == -signum, plain
+    assert under[0] == -signum, under
+    assert len(summaries(under[2])) == 1, under

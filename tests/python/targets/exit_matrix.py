@@ -129,6 +129,10 @@ def arm():
     would have ended (plain: an atexit hook, python's finalisation)."""
     if MONITORED:
         sys.stdout.armed = True
+    elif SIGNALS == "fork_thread":
+        # Python 3.12 starts no thread in an atexit hook: fork now, at the
+        # end of the target, which is where the report starts.
+        land()
     else:
         atexit.register(land)
 

@@ -1,0 +1,164 @@
+/* src/ext/nudge.c: makes sure the launcher's SIGTERM and SIGHUP handlers run.
+ *
+ * CPython acts on a Python signal handler later, in the main thread, between
+ * bytecodes: its C handler only notes the signal.  A signal noted just before
+ * the main thread enters a blocking call (the sem_wait of a multiprocessing
+ * queue, a lock, a read) does not interrupt that call, so the handler runs
+ * when the call returns, which may be never: a pool worker sent SIGTERM by
+ * Pool.terminate() while it went back for its next task waits forever, and
+ * so does its parent's join().  Plain python has no such race for SIGTERM or
+ * SIGHUP, whose default action acts at once; the launcher's handlers (which
+ * write the report first) must not add one.
+ *
+ * So beneath CPython's C handler for each of these signals, gcm__nudge_install
+ * puts one that calls it and then arms a timer that sends the same signal
+ * to the main thread 20 ms later, which interrupts whatever call it blocks
+ * in; it repeats until the Python handler says it runs (gcm__nudge_done).
+ * When the program installs a handler of its own, CPython's sigaction(2)
+ * replaces ours, and the nudging stops with it.
+ *
+ * Timers are not inherited by a fork child: the after-fork hook makes new
+ * ones aimed at the child's thread (gcm__nudge_after_fork).
+ */
+#include "ext.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a noted signal may wait for its Python handler before it is sent
+ * again to the main thread. */
+#define GCM__NUDGE_NS 20000000L
+
+typedef struct nudge {
+    struct sigaction python;  /* CPython's own action, which ours calls first */
+    timer_t timer;
+    volatile sig_atomic_t armed;  /* the timer exists (in this process) */
+    volatile sig_atomic_t done;   /* the Python handler has run */
+    int installed;
+} nudge;
+
+static nudge nudges[NSIG];
+
+static void
+on_signal(int signum)
+{
+    nudge *n = &nudges[signum];
+    int saved_errno = errno;
+
+    if (n->python.sa_handler != SIG_DFL && n->python.sa_handler != SIG_IGN &&
+        n->python.sa_handler != NULL)
+        n->python.sa_handler(signum);
+    if (n->armed && !n->done) {
+        struct itimerspec again;
+
+        memset(&again, 0, sizeof again);
+        again.it_value.tv_nsec = GCM__NUDGE_NS;
+        /* timer_settime is async-signal-safe. */
+        (void)timer_settime(n->timer, 0, &again, NULL);
+    }
+    errno = saved_errno;
+}
+
+/* Makes the timer that sends `signum` to the calling thread.  Returns 0 or -1
+ * with errno set. */
+static int
+make_timer(int signum, nudge *n)
+{
+    struct sigevent ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = signum;
+#ifdef sigev_notify_thread_id
+    ev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+#else
+    ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+#endif
+    if (timer_create(CLOCK_MONOTONIC, &ev, &n->timer) != 0)
+        return -1;
+    n->armed = 1;
+    return 0;
+}
+
+/* Returns 1 when `signum`'s current action is ours. */
+static int
+ours(int signum)
+{
+    struct sigaction current;
+
+    return sigaction(signum, NULL, &current) == 0 && current.sa_handler == on_signal;
+}
+
+int
+gcm__nudge_install(int signum)
+{
+    nudge *n;
+    struct sigaction mine;
+    int status = -1;
+
+    if (signum < 1 || signum >= NSIG) {
+        errno = EINVAL;
+        goto done;
+    }
+    n = &nudges[signum];
+    if (ours(signum)) {
+        status = 0;
+        goto done;
+    }
+    if (sigaction(signum, NULL, &n->python) != 0)
+        goto done;
+    /* CPython installs a plain sa_handler; anything else is not ours to wrap. */
+    if (n->python.sa_flags & SA_SIGINFO) {
+        errno = ENOTSUP;
+        goto done;
+    }
+    if (!n->armed && make_timer(signum, n) != 0)
+        goto done;
+    n->done = 0;
+    mine = n->python;
+    mine.sa_handler = on_signal;
+    if (sigaction(signum, &mine, NULL) != 0)
+        goto done;
+    n->installed = 1;
+    status = 0;
+done:
+    return status;
+}
+
+void
+gcm__nudge_done(int signum)
+{
+    nudge *n;
+    struct itimerspec off;
+
+    if (signum < 1 || signum >= NSIG)
+        return;
+    n = &nudges[signum];
+    n->done = 1;
+    if (n->armed) {
+        memset(&off, 0, sizeof off);
+        (void)timer_settime(n->timer, 0, &off, NULL);
+    }
+}
+
+void
+gcm__nudge_after_fork(void)
+{
+    int signum;
+
+    for (signum = 1; signum < NSIG; signum++) {
+        nudge *n = &nudges[signum];
+
+        if (!n->installed)
+            continue;
+        /* The parent's timer does not exist here. */
+        n->armed = 0;
+        n->done = 0;
+        if (ours(signum))
+            (void)make_timer(signum, n);
+    }
+}
