@@ -76,6 +76,23 @@ def summary_value(text: str, label: str) -> int:
     return int(match.group(1))
 
 
+def as_ms(text: str) -> float:
+    """A duration of the text report ("0.303ms", "52.3ms", "2.50s") in ms."""
+    match = DURATION.match(text)
+    assert match, text
+    whole, frac, unit = match.groups()
+    value = float(f"{whole}.{frac}")
+    return value * 1000.0 if unit == "s" else value
+
+
+def half_unit(text: str) -> float:
+    """Half the last shown digit of a duration, in ms: its rounding error."""
+    match = DURATION.match(text)
+    assert match, text
+    _whole, frac, unit = match.groups()
+    return 0.5 * 10.0 ** -len(frac) * (1000.0 if unit == "s" else 1.0)
+
+
 def duration_ok(text: str) -> bool:
     """The original's units: %.3fms under 1 ms, %.1fms under 1 s, else %.2fs."""
     match = DURATION.match(text)
@@ -109,19 +126,32 @@ def test_default_text_report(tmp_path: Path):
     # The five full collections each freed the script's 1000 self-referencing nodes.
     assert sum(int(m.group(3)) for m in stops) >= 5000
     assert "not listed" not in proc.stderr
-    assert lines[head + 1 : head + 9] == [
-        f"Total GC collections: {total}",
-        lines[head + 2],
-        lines[head + 3],
-        lines[head + 4],
+    per_gen = [sum(1 for m in stops if m.group(1) == str(g)) for g in range(3)]
+    assert lines[head + 1] == f"Total GC collections: {total}"
+    assert lines[head + 5 : head + 9] == [
         "Collections by generation:",
-        lines[head + 6],
-        lines[head + 7],
-        lines[head + 8],
+        *(f"Generation {g}: {per_gen[g]} collections" for g in range(3)),
     ]
-    for label in ("Total GC time: ", "Average GC duration: ", "Maximum GC duration: "):
-        (line,) = [x for x in lines if x.startswith(label)]
-        assert duration_ok(line[len(label) :]), line
+    # The figures agree with the listed collections, computed here, not by
+    # the renderer: within the rounding of what is shown, the figure's own
+    # and, for sums, that of every listed duration.
+    durations = [as_ms(m.group(2)) for m in stops]
+    slack = sum(half_unit(m.group(2)) for m in stops)
+    figures = {
+        "Total GC time: ": (sum(durations), slack),
+        "Average GC duration: ": (sum(durations) / total, slack / total),
+        "Maximum GC duration: ": (max(durations), 0.0),
+    }
+    for offset, (label, (expected, listed_slack)) in enumerate(figures.items(), start=2):
+        line = lines[head + offset]
+        assert line.startswith(label), line
+        shown = line[len(label) :]
+        assert duration_ok(shown), line
+        assert abs(as_ms(shown) - expected) <= half_unit(shown) + listed_slack + 1e-9, line
+    # The longest listed pause is the maximum, shown the same way.
+    assert lines[head + 4] == "Maximum GC duration: " + max(
+        (m.group(2) for m in stops), key=as_ms
+    )
     assert any(x.startswith("GC share of wall time: ") for x in lines)
     assert any(x.startswith("Objects collected: ") for x in lines)
 
