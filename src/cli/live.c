@@ -105,6 +105,7 @@ typedef struct live_state {
     size_t dropped_procs;    /* children not watched because the table was full */
     char bases[LIVE_MAX_PROCS][GCM_PATH_MAX]; /* paths whose FILE.<pid> siblings are watched */
     size_t base_count;
+    int output_errno;        /* errno of the write to stdout that failed */
 } live_state;
 
 typedef struct frame_line {
@@ -1382,6 +1383,7 @@ static int run_loop(live_state *st, int screen, int *sig)
         end_text(st, why, footer, sizeof footer);
         rc = screen ? draw_screen(st, why != END_NONE ? footer : NULL) : write_lines(st);
         if (rc != 0) {
+            st->output_errno = errno;
             why = END_OUTPUT;
             break;
         }
@@ -1394,8 +1396,10 @@ static int run_loop(live_state *st, int screen, int *sig)
             next = gcm_clock_monotonic_ns() + interval_ns;
         do {
             rc = wait_for(next, keys, sig);
-            if (rc == 1 && screen && draw_screen(st, NULL) != 0)
+            if (rc == 1 && screen && draw_screen(st, NULL) != 0) {
+                st->output_errno = errno;
                 rc = END_OUTPUT;
+            }
         } while (rc == 1);
         if (rc != END_NONE) {
             why = rc;
@@ -1511,6 +1515,16 @@ int gcm__live_main(int argc, char **argv)
     screen = !st.args.plain && isatty(STDOUT_FILENO);
     why = run_loop(&st, screen, &sig);
     status = why == END_OUTPUT ? 1 : 0;
+    /* A reader that went away (`live ... | head`) is a normal end; any
+     * other failure (a full disk) is worth a line. */
+    if (why == END_OUTPUT && st.output_errno != EPIPE) {
+        char why_text[128];
+        int n = snprintf(msg, sizeof msg, "error: cannot write to stdout: %s\n",
+                         gcm__errno_text(st.output_errno, why_text, sizeof why_text));
+
+        if (n > 0)
+            (void)gcm__write_all(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+    }
     if (why == END_SIGNAL && sig != 0) {
         /* Killed politely (SIGTERM, SIGHUP): the terminal is restored, so
          * die of the signal as the caller expects. */

@@ -210,6 +210,50 @@ def test_lines_follow_a_writer_until_it_exits(writers: Callable[..., Writer]) ->
         assert int(after["interval_collections"]) == grown
 
 
+def test_the_default_refresh_is_one_second(writers: Callable[..., Writer]) -> None:
+    w = writers()
+    proc = start_live(str(w.capture))
+    try:
+        lines = [parse_line(line) for line in read_lines(proc, 3)]
+    finally:
+        proc.kill()
+        finish(proc)
+    # After the first line, each covers the interval since the one before:
+    # never shorter than the second it waited (a loaded machine may add to it).
+    for fields in lines[1:]:
+        assert 0.95 <= float(fields["interval_s"]) < 30.0, lines
+
+
+@pytest.mark.parametrize("how", ["closed", "full"])
+def test_a_failing_stdout_ends_live_with_status_1(
+    writers: Callable[..., Writer], tmp_path: Path, how: str
+) -> None:
+    w = writers()
+    if how == "full":
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [str(launcher_path()), "live", "--interval", "0.2", str(w.capture)],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=TIMEOUT,
+                env=clean_env(),
+            )
+        err = proc.stderr
+    else:
+        proc = start_live("--interval", "0.2", str(w.capture))
+        read_lines(proc, 1)
+        assert proc.stdout is not None
+        proc.stdout.close()  # the reader goes away: the next write fails
+        err = proc.stderr.read() if proc.stderr is not None else ""
+        proc.wait(timeout=TIMEOUT)
+    assert proc.returncode == 1, err
+    if how == "full":
+        assert err == "error: cannot write to stdout: no space left on device\n"
+    else:  # a reader that goes away (`live ... | head`) is no error
+        assert err == "", err
+
+
 def test_a_killed_writer_is_reported_gone(writers: Callable[..., Writer]) -> None:
     w = writers()
     proc = start_live("--interval", "0.2", str(w.capture))
@@ -565,7 +609,10 @@ def test_screen_changes_and_q_quits(writers: Callable[..., Writer], tmux: Tmux) 
 
 
 @needs_tmux
-@pytest.mark.parametrize("how, status", [("C-c", 0), ("SIGTERM", 128 + 15), ("SIGHUP", 128 + 1)])
+@pytest.mark.parametrize(
+    "how, status",
+    [("C-c", 0), ("SIGTERM", 128 + 15), ("SIGHUP", 128 + 1), ("SIGQUIT", 128 + 3)],
+)
 def test_signals_restore_the_terminal(
     writers: Callable[..., Writer], tmux: Tmux, how: str, status: int
 ) -> None:
