@@ -139,8 +139,8 @@ on_fatal_signal(int signum)
     die_by_signal(signum);
 }
 
-static int
-signal_number(PyObject *obj, int *out)
+int
+gcm__signal_arg(PyObject *obj, int *out)
 {
     long signum = PyLong_AsLong(obj);
 
@@ -160,7 +160,7 @@ gcm__exit_die_by_signal(PyObject *module, PyObject *arg)
     int signum;
 
     (void)module;
-    if (signal_number(arg, &signum) != 0)
+    if (gcm__signal_arg(arg, &signum) != 0)
         return NULL;
     /* Buffered Python output dies with the process, as it would without us:
      * the report has flushed what was there when it started. */
@@ -174,7 +174,7 @@ gcm__exit_note_signal_py(PyObject *module, PyObject *arg)
     int signum;
 
     (void)module;
-    if (signal_number(arg, &signum) != 0)
+    if (gcm__signal_arg(arg, &signum) != 0)
         return NULL;
     gcm__exit_note_signal(signum);
     Py_RETURN_NONE;
@@ -241,7 +241,7 @@ gcm__exit_arm_signals(PyObject *module, PyObject *arg)
     for (i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
         int signum;
 
-        if (signal_number(PySequence_Fast_GET_ITEM(seq, i), &signum) != 0)
+        if (gcm__signal_arg(PySequence_Fast_GET_ITEM(seq, i), &signum) != 0)
             goto done;
         if (arm_one(signal_module, dfl, signum) != 0)
             goto done;

@@ -143,6 +143,10 @@ int gcm__exit_keeps(const gcm_block *block);
  * Async-signal-safe. */
 void gcm__exit_note_signal(int signum);
 
+/* Reads a signal number a handler can take (not SIGKILL or SIGSTOP) from
+ * `obj` into `out`.  Returns 0, or -1 with ValueError or TypeError set. */
+int gcm__signal_arg(PyObject *obj, int *out);
+
 /* _core.die_by_signal(signum): marks the capture, then ends the process by
  * the signal's default action; never returns unless the argument is bad. */
 PyObject *gcm__exit_die_by_signal(PyObject *module, PyObject *arg);
@@ -173,6 +177,10 @@ void gcm__nudge_done(int signum);
 /* In a fork child: new timers, aimed at this thread, for the signals still
  * nudged. */
 void gcm__nudge_after_fork(void);
+
+/* _core.nudge_signal(signum) and _core.nudge_done(signum) for Python. */
+PyObject *gcm__nudge_signal_py(PyObject *module, PyObject *arg);
+PyObject *gcm__nudge_done_py(PyObject *module, PyObject *arg);
 
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);

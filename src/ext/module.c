@@ -7,7 +7,6 @@
 #include "ext.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,46 +81,6 @@ core_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-static int
-signal_arg(PyObject *arg, int *out)
-{
-    long signum = PyLong_AsLong(arg);
-
-    if (signum == -1 && PyErr_Occurred())
-        return -1;
-    if (signum < 1 || signum >= NSIG) {
-        PyErr_Format(PyExc_ValueError, "signal number out of range: %ld", signum);
-        return -1;
-    }
-    *out = (int)signum;
-    return 0;
-}
-
-static PyObject *
-core_nudge_signal(PyObject *module, PyObject *arg)
-{
-    int signum;
-
-    (void)module;
-    if (signal_arg(arg, &signum) != 0)
-        return NULL;
-    if (gcm__nudge_install(signum) != 0)
-        return PyErr_SetFromErrno(PyExc_OSError);
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-core_nudge_done(PyObject *module, PyObject *arg)
-{
-    int signum;
-
-    (void)module;
-    if (signal_arg(arg, &signum) != 0)
-        return NULL;
-    gcm__nudge_done(signum);
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef core_methods[] = {
     {"render_start", (PyCFunction)(void (*)(void))core_render_start,
      METH_VARARGS | METH_KEYWORDS,
@@ -132,11 +91,11 @@ static PyMethodDef core_methods[] = {
      "process (os.register_at_fork hook)."},
     {"parse_rule", gcm__parse_rule, METH_O,
      "parse_rule(text)\n--\n\nReturns a budget rule's canonical text; ValueError if invalid."},
-    {"nudge_signal", core_nudge_signal, METH_O,
+    {"nudge_signal", gcm__nudge_signal_py, METH_O,
      "nudge_signal(signum)\n--\n\nAfter signal.signal() installed a Python handler: sends the "
      "signal again to the main thread every 20 ms until nudge_done(signum), so that a signal "
      "noted just before a blocking call is still handled."},
-    {"nudge_done", core_nudge_done, METH_O,
+    {"nudge_done", gcm__nudge_done_py, METH_O,
      "nudge_done(signum)\n--\n\nThe Python handler of signum runs: no more nudges."},
     {"die_by_signal", gcm__exit_die_by_signal, METH_O,
      "die_by_signal(signum)\n--\n\nMarks this process's capture killed by signum, then ends "

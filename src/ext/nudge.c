@@ -162,3 +162,28 @@ gcm__nudge_after_fork(void)
             (void)make_timer(signum, n);
     }
 }
+
+PyObject *
+gcm__nudge_signal_py(PyObject *module, PyObject *arg)
+{
+    int signum;
+
+    (void)module;
+    if (gcm__signal_arg(arg, &signum) != 0)
+        return NULL;
+    if (gcm__nudge_install(signum) != 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+PyObject *
+gcm__nudge_done_py(PyObject *module, PyObject *arg)
+{
+    int signum;
+
+    (void)module;
+    if (gcm__signal_arg(arg, &signum) != 0)
+        return NULL;
+    gcm__nudge_done(signum);
+    Py_RETURN_NONE;
+}

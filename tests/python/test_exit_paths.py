@@ -20,6 +20,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_capture import report
 from test_launcher import clean_env, launcher_path
 from test_signals import Started, summaries
 
@@ -153,23 +154,11 @@ CAPTURE_TARGET = """
 
 
 def capture_state(tmp_path, capture):
-    proc = subprocess.run(
-        [str(launcher_path()), "report", "--format", "json", str(capture)],
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-        env=clean_env(),
-    )
+    proc = report(capture, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     head = json.loads(proc.stdout.splitlines()[0])
     assert head["type"] == "capture"
-    text = subprocess.run(
-        [str(launcher_path()), "report", str(capture)],
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-        env=clean_env(),
-    )
+    text = report(capture)
     state_lines = [line for line in text.stdout.splitlines() if line.startswith("State: ")]
     return head["state"], head["exit_status"], head["signal"], state_lines
 
@@ -274,24 +263,12 @@ def test_tree_shows_a_child_killed_after_its_report(tmp_path):
     (line,) = [line for line in out.splitlines() if line.startswith("child ")]
     child, status = int(line.split()[1]), int(line.split()[2])
     assert status == -signal.SIGTERM
-    files = [str(capture), f"{capture}.{child}"]
-    text = subprocess.run(
-        [str(launcher_path()), "report", "--stats-only", *files],
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-        env=clean_env(),
-    )
+    child_capture = tmp_path / f"cap.{child}"
+    text = report(child_capture, "--stats-only", str(capture))
     assert text.returncode == 0, text.stderr
     rows = [row for row in text.stdout.splitlines() if row.lstrip().startswith(str(child))]
     assert rows and "killed by SIGTERM" in rows[0], text.stdout
-    data = subprocess.run(
-        [str(launcher_path()), "report", "--json", "--stats-only", *files],
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-        env=clean_env(),
-    )
+    data = report(child_capture, "--json", "--stats-only", str(capture))
     tree = json.loads(data.stdout.splitlines()[-1])
     (proc,) = [p for p in tree["processes"] if p["pid"] == child]
     assert (proc["ended"], proc["exit_status"], proc["signal"]) == ("killed", None, 15)
