@@ -308,3 +308,48 @@ def test_signal_noted_by_another_thread_still_ends_a_blocked_program(tmp_path, n
     assert plain[0] == -signum, plain
     assert under[0] == -signum, under
     assert len(summaries(under[2])) == 1, under
+
+
+FORKS_WHILE_ALLOCATING = """
+    import gc, os, sys, threading, warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+
+    def churn():
+        junk = []
+        while True:
+            a, b = [], []
+            a.append(b)
+            b.append(a)
+            junk.append(a)
+            if len(junk) > 1000:
+                junk.clear()
+
+    for _ in range(4):
+        threading.Thread(target=churn, daemon=True).start()
+    for _ in range(5):
+        pid = os.fork()
+        if pid == 0:
+            gc.collect()
+            sys.exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child_status", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_fork_children_of_allocating_threads_never_stop_the_world(tmp_path):
+    """On a free-threaded build a fork child may inherit the stop-the-world
+    state of a parent thread that was starting a collection: its report
+    must not call gc.get_objects() or gc.get_freeze_count(), which would wait
+    for it forever, and says it skipped the census."""
+    script = tmp_path / "forks.py"
+    script.write_text(textwrap.dedent(FORKS_WHILE_ALLOCATING))
+    returncode, out, err = run(
+        [launcher_path(), "run", "--stats-only", "--dump-objects", script], tmp_path
+    )
+    assert returncode == 0, err
+    assert tagged(out, "child_status") == ["0"] * 5, (out, err)
+    skipped = err.count("Not gathered: gc.get_objects() stops the world")
+    tables = err.count("=== OBJECTS TRACKED BY THE GC AT EXIT ===")
+    assert tables == 6, err  # the five children and the parent
+    assert skipped == (5 if FREE_THREADED else 0), err
