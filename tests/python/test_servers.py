@@ -68,28 +68,38 @@ def start(prefix, args, cwd, ready, stream="err", workers=1, group=False):
     themselves and log it, so no other process can take it first: the port
     is read from that line.  Django logs the port it was given, so it gets a
     free one, and a fresh one again (a bounded number of times) when another
-    process took it before Django could bind it.  With `group` the server
-    leads a process group of its own, for signals sent to the whole group.
+    process took it before Django could bind it.  The server leads a
+    process group of its own: signals may go to the whole group, and
+    kill_group() leaves no worker or reloader child behind.
     """
     django = "runserver" in args
     for attempt in range(PORT_ATTEMPTS):
         port = free_port() if django else 0
         started = Started(
-            [*prefix, *[a.format(port=port) for a in args]], cwd, start_new_session=group
+            [*prefix, *[a.format(port=port) for a in args]], cwd, start_new_session=True
         )
         try:
             started.wait_for(ready, stream=stream, count=workers)
         except AssertionError as err:
-            started.kill()
+            kill_group(started)
             if not django or PORT_TAKEN not in str(err) or attempt == PORT_ATTEMPTS - 1:
                 raise
             continue
         found = ADDRESS.search(started.stderr + started.stdout)
         if found is None:
-            started.kill()
+            kill_group(started)
             raise AssertionError(f"no listening address logged:\n{started.stderr}")
         return started, int(found.group(1))
     raise AssertionError("unreachable")
+
+
+def kill_group(started):
+    """Kills what is left of a server's process group, the server last."""
+    try:
+        os.killpg(started.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    started.kill()
 
 
 def get(port, timeout=WAIT):
@@ -158,12 +168,7 @@ def serve(
         send_stop(started, stop, group, twice)
         status = started.finish()
     finally:
-        if group:
-            try:
-                os.killpg(started.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        started.kill()
+        kill_group(started)
     return started, bodies, status
 
 
@@ -290,7 +295,7 @@ def reloader_run(prefix, args, cwd, ready, tag, stream="err"):
         os.kill(started.pid, signal.SIGTERM)
         status = started.finish()
     finally:
-        started.kill()
+        kill_group(started)
         if child is not None:
             kill_pid(child)
     return started, bodies, status, child

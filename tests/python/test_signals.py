@@ -24,7 +24,9 @@ from pathlib import Path
 import pytest
 from test_launcher import clean_env, launcher_path
 
-WAIT = 20.0
+# A bound on hangs, not a speed claim: generous enough for a server to boot
+# on a 2-core machine running several CI jobs at once.
+WAIT = 60.0
 
 
 # ---------------------------------------------------------------------------
