@@ -315,9 +315,11 @@ FORKS_WHILE_ALLOCATING = """
 
     warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
 
+    stop = threading.Event()
+
     def churn():
         junk = []
-        while True:
+        while not stop.is_set():
             a, b = [], []
             a.append(b)
             b.append(a)
@@ -325,8 +327,9 @@ FORKS_WHILE_ALLOCATING = """
             if len(junk) > 1000:
                 junk.clear()
 
-    for _ in range(4):
-        threading.Thread(target=churn, daemon=True).start()
+    threads = [threading.Thread(target=churn, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
     for _ in range(5):
         pid = os.fork()
         if pid == 0:
@@ -334,6 +337,9 @@ FORKS_WHILE_ALLOCATING = """
             sys.exit(0)
         _, status = os.waitpid(pid, 0)
         print("child_status", os.waitstatus_to_exitcode(status), flush=True)
+    stop.set()  # no thread allocates while python finalises
+    for thread in threads:
+        thread.join()
 """
 
 

@@ -137,9 +137,15 @@ def arm():
         atexit.register(land)
 
 
+# Set at exit: the allocating threads stop before python finalises (daemon
+# threads still allocating then can crash CPython 3.10 in plain python too),
+# but after the launcher's report, which comes before the atexit hooks.
+stop_churning = threading.Event()
+
+
 def churn():
     junk = []
-    while True:
+    while not stop_churning.is_set():
         a, b = [], []
         a.append(b)
         b.append(a)
@@ -150,8 +156,16 @@ def churn():
 
 def start_threads():
     if THREADS:
-        for _ in range(4):
-            threading.Thread(target=churn, daemon=True).start()
+        threads = [threading.Thread(target=churn, daemon=True) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+
+        def stop():
+            stop_churning.set()
+            for thread in threads:
+                thread.join()
+
+        atexit.register(stop)
 
 
 def say(*words):
