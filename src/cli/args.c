@@ -37,35 +37,6 @@ static const gcm_option *find_flag(const char *name, size_t len)
     return NULL;
 }
 
-/* The edit distance between two short names, capped: anything above
- * `limit` is reported as limit + 1.  Names longer than the row are never
- * close to a flag, so they count as far. */
-static size_t edit_distance(const char *a, size_t alen, const char *b, size_t limit)
-{
-    size_t row[64];
-    size_t blen = strlen(b);
-
-    if (alen + 1 > sizeof row / sizeof row[0] || blen + 1 > sizeof row / sizeof row[0])
-        return limit + 1;
-    for (size_t j = 0; j <= blen; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= blen; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[blen] > limit ? limit + 1 : row[blen];
-}
-
 /* Finds the one flag a misspelt or shortened name most likely meant: a flag
  * it is the start of, or one within two edits.  Returns NULL when there is no
  * single best candidate. */
@@ -83,7 +54,7 @@ static const gcm_option *suggest_flag(const char *name, size_t len)
             continue;
         score = (len >= 3 && strncmp(table[i].flag, name, len) == 0)
                     ? 1
-                    : edit_distance(name, len, table[i].flag, 2);
+                    : gcm__edit_distance(name, len, table[i].flag, 2);
         if (score < best_score) {
             best = &table[i];
             best_score = score;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "gc_monitor/config.h"
 
 /* The launcher exits with this status for every kind of bad input. */
@@ -128,10 +129,6 @@ int gcm__tree_write(int fd, const gcm__tree *tree, int json);
 
 /* Frees a tree from gcm__tree_load; NULL is ignored. */
 void gcm__tree_free(gcm__tree *tree);
-
-/* Writes all of `text` to `fd`, retrying short writes and EINTR.  Returns 0
- * or GCM_EIO. */
-int gcm__write_all(int fd, const char *text, size_t len);
 
 struct cJSON;
 

@@ -221,13 +221,12 @@ static int read_file(const char *path, char **out, size_t *out_len, char *msg, s
     struct stat st;
     char *buf = NULL;
     size_t len = 0;
+    ssize_t got;
     size_t cap;
     int fd;
     int status = GCM_EIO;
 
-    do {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    fd = gcm__open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
                        gcm__errno_text(errno, why, sizeof why));
@@ -248,19 +247,13 @@ static int read_file(const char *path, char **out, size_t *out_len, char *msg, s
         goto done;
     }
     /* The file may change size while we read: take what fits. */
-    while (len + 1 < cap) {
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
-                           gcm__errno_text(errno, why, sizeof why));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
+    got = gcm__read_full(fd, buf, cap - 1);
+    if (got < 0) {
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                       gcm__errno_text(errno, why, sizeof why));
+        goto done;
     }
+    len = (size_t)got;
     buf[len] = '\0';
     *out = buf;
     *out_len = len;

@@ -113,7 +113,7 @@ static int ask_version(const char *python, char *out, size_t size)
         (char *)"import sys;print('%d.%d%s'%(sys.version_info[0],sys.version_info[1],"
                 "'t' if 't' in getattr(sys,'abiflags','') else ''))",
         NULL};
-    size_t got = 0;
+    ssize_t got = 0;
     int wstatus;
 
     if (pipe(fds) != 0)
@@ -130,15 +130,8 @@ static int ask_version(const char *python, char *out, size_t size)
     }
     close(fds[1]);
     fds[1] = -1;
-    while (got + 1 < size) {
-        ssize_t n = read(fds[0], out + got, size - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    out[got] = '\0';
+    got = gcm__read_full(fds[0], out, size - 1);
+    out[got > 0 ? got : 0] = '\0';
     out[strcspn(out, "\r\n")] = '\0';
     status = out[0] != '\0' ? 0 : -1;
 done:

@@ -258,34 +258,6 @@ static void term_leave(void)
 
 /* ---- formatting ------------------------------------------------------------------------ */
 
-/* Writes `v` with thousands separators: 1234567 -> "1,234,567". */
-static void fmt_count(uint64_t v, char *buf, size_t size)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    size_t out = 0;
-
-    for (int i = 0; i < n && out + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
-}
-
-/* Writes a duration in the unit that keeps it short: 850ns, 12.3us, 1.23ms, 4.56s. */
-static void fmt_dur(uint64_t ns, char *buf, size_t size)
-{
-    if (ns < 1000u)
-        (void)snprintf(buf, size, "%lluns", (unsigned long long)ns);
-    else if (ns < 1000000u)
-        (void)snprintf(buf, size, "%.1fus", (double)ns / 1e3);
-    else if (ns < 1000000000u)
-        (void)snprintf(buf, size, "%.2fms", (double)ns / 1e6);
-    else
-        (void)snprintf(buf, size, "%.2fs", (double)ns / 1e9);
-}
-
 /* Writes an elapsed time as H:MM:SS (or Dd HH:MM:SS past a day). */
 static void fmt_clock(uint64_t ns, char *buf, size_t size)
 {
@@ -313,19 +285,6 @@ static void line_add(frame *f, int attr, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(line->text, sizeof line->text, fmt, ap);
     va_end(ap);
-}
-
-/* Copies `src` into `dst` with control bytes replaced by '?', so a path or
- * a command cannot move the cursor or end a logfmt line. */
-static void sanitize(const char *src, char *dst, size_t size)
-{
-    size_t i = 0;
-
-    for (; src[i] != '\0' && i + 1 < size; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    dst[i] = '\0';
 }
 
 /* ---- arguments ------------------------------------------------------------------------- */
@@ -771,18 +730,10 @@ static uint64_t read_rss(int64_t pid)
     unsigned long long size_pages = 0;
     unsigned long long rss_pages = 0;
     long page = sysconf(_SC_PAGESIZE);
-    ssize_t n;
-    int fd;
 
     (void)snprintf(path, sizeof path, "/proc/%lld/statm", (long long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (gcm__read_small_file(path, buf, sizeof buf) <= 0)
         return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    (void)close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     if (sscanf(buf, "%llu %llu", &size_pages, &rss_pages) != 2 || page <= 0)
         return 0;
     return (uint64_t)rss_pages * (uint64_t)page;
@@ -943,8 +894,8 @@ static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int
 
     if (p->snap->init_monotonic_ns >= 0 && e->start_ns > (uint64_t)p->snap->init_monotonic_ns)
         since = e->start_ns - (uint64_t)p->snap->init_monotonic_ns;
-    fmt_dur(e->duration_ns, dur, sizeof dur);
-    fmt_count(e->collected, freed, sizeof freed);
+    gcm__format_duration_short(e->duration_ns, dur, sizeof dur);
+    gcm__format_count(e->collected, freed, sizeof freed);
     if (with_pid)
         line_add(f, gcm_is_alert(e->duration_ns, p->snap->alert_threshold_ns) ? ATTR_ALERT : ATTR_PLAIN,
                  "  pid %-7lld T+%-12.3f gen %u  %9s  freed %s", (long long)p->snap->pid,
@@ -962,8 +913,8 @@ static void add_alert_line(frame *f, const live_proc *p, const interval_figures 
     char total[32];
     const gcm_event *latest = NULL;
 
-    fmt_dur(p->snap->alert_threshold_ns, limit, sizeof limit);
-    fmt_count(p->now.all.alerts, total, sizeof total);
+    gcm__format_duration_short(p->snap->alert_threshold_ns, limit, sizeof limit);
+    gcm__format_count(p->now.all.alerts, total, sizeof total);
     for (size_t i = p->event_count; i > 0; i--) {
         if (gcm_is_alert(p->events[i - 1].duration_ns, p->snap->alert_threshold_ns)) {
             latest = &p->events[i - 1];
@@ -976,7 +927,7 @@ static void add_alert_line(frame *f, const live_proc *p, const interval_figures 
         if (p->snap->init_monotonic_ns >= 0 &&
             latest->start_ns > (uint64_t)p->snap->init_monotonic_ns)
             since = latest->start_ns - (uint64_t)p->snap->init_monotonic_ns;
-        fmt_dur(latest->duration_ns, dur, sizeof dur);
+        gcm__format_duration_short(latest->duration_ns, dur, sizeof dur);
         line_add(f, iv->alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
                  "Alerts: %s pauses >= %s, %llu in the interval; latest gen %u %s at T+%.3f", total,
                  limit, (unsigned long long)iv->alerts, (unsigned)latest->generation, dur,
@@ -996,7 +947,7 @@ static void add_warnings(frame *f, const live_proc *p)
         line_add(f, ATTR_ALERT, "Warning: the writer stopped in the middle of a record");
     if (p->snap->overwritten > 0) {
         char lost[32];
-        fmt_count(p->snap->overwritten, lost, sizeof lost);
+        gcm__format_count(p->snap->overwritten, lost, sizeof lost);
         line_add(f, ATTR_PLAIN,
                  "Note: %s older records left the ring (aggregates stay exact)", lost);
     }
@@ -1019,12 +970,12 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     state_text(p, state, sizeof state);
     if (p->rss_bytes > 0)
         (void)snprintf(rss, sizeof rss, ", rss %.1f MiB", (double)p->rss_bytes / 1048576.0);
-    sanitize(p->path, shown, sizeof shown);
+    gcm__copy_printable(shown, sizeof shown, p->path);
     line_add(f, ATTR_TITLE, "pygcprofiler live  %s  every %gs  (q quits)", shown,
              st->args.interval_s);
     line_add(f, ATTR_BOLD, "pid %lld %s, up %s%s, python %s", (long long)p->snap->pid, state, up,
              rss, p->version[0] != '\0' ? p->version : "unknown");
-    sanitize(p->command, shown, sizeof shown);
+    gcm__copy_printable(shown, sizeof shown, p->command);
     line_add(f, ATTR_PLAIN, "%s", shown);
     line_add(f, ATTR_PLAIN, "%s", "");
     line_add(f, ATTR_BOLD, "%-3s %12s %7s %9s %8s %8s %8s %8s %7s", "gen", "collections", "/s",
@@ -1043,23 +994,23 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
             (void)snprintf(label, sizeof label, "%d", g);
         else
             (void)snprintf(label, sizeof label, "all");
-        fmt_count(gs->count, count, sizeof count);
-        fmt_dur(gs->total_ns, total, sizeof total);
-        fmt_dur((uint64_t)gs->mean_ns, mean, sizeof mean);
-        fmt_dur(gs->p50_ns, p50, sizeof p50);
-        fmt_dur(gs->p99_ns, p99, sizeof p99);
-        fmt_dur(gs->max_ns, max, sizeof max);
+        gcm__format_count(gs->count, count, sizeof count);
+        gcm__format_duration_short(gs->total_ns, total, sizeof total);
+        gcm__format_duration_short((uint64_t)gs->mean_ns, mean, sizeof mean);
+        gcm__format_duration_short(gs->p50_ns, p50, sizeof p50);
+        gcm__format_duration_short(gs->p99_ns, p99, sizeof p99);
+        gcm__format_duration_short(gs->max_ns, max, sizeof max);
         line_add(f, g < GCM_GENERATIONS ? ATTR_PLAIN : ATTR_BOLD,
                  "%-3s %12s %7.1f %9s %8s %8s %8s %8s %7llu", label, count,
                  per_second(iv.count[g], iv.wall_ns), total, mean, p50, p99, max,
                  (unsigned long long)gs->alerts);
     }
     line_add(f, ATTR_PLAIN, "%s", "");
-    fmt_dur(s->gc_ns, gc, sizeof gc);
+    gcm__format_duration_short(s->gc_ns, gc, sizeof gc);
     line_add(f, ATTR_PLAIN, "GC share: %.2f%% over the last %.2fs, %.2f%% overall (%s of %s)",
              iv.share_pct, (double)iv.wall_ns / 1e9, s->share_pct, gc, up);
-    fmt_count(s->all.collected, freed, sizeof freed);
-    fmt_count(s->all.uncollectable, unfreed, sizeof unfreed);
+    gcm__format_count(s->all.collected, freed, sizeof freed);
+    gcm__format_count(s->all.uncollectable, unfreed, sizeof unfreed);
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable; %llu bursts", freed, unfreed,
              (unsigned long long)s->bursts);
     add_alert_line(f, p, &iv);
@@ -1121,8 +1072,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         rows++;
         fmt_clock(p->now.wall_ns, up, sizeof up);
         state_text(p, state, sizeof state);
-        fmt_dur(p->now.all.p99_ns, p99, sizeof p99);
-        fmt_dur(p->now.all.max_ns, max, sizeof max);
+        gcm__format_duration_short(p->now.all.p99_ns, p99, sizeof p99);
+        gcm__format_duration_short(p->now.all.max_ns, max, sizeof max);
         line_add(f, iv.alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
                  "%7lld %-8.8s %8s %9llu %5.0f %6.2f %6.2f %8s %8s %5llu", (long long)p->snap->pid,
                  state, up, (unsigned long long)p->now.all.count,
@@ -1131,8 +1082,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
     }
     if (rows < st->proc_count)
         line_add(f, ATTR_PLAIN, "  ... %zu more processes", st->proc_count - rows);
-    fmt_dur(gcm_percentile_ns(&sum, 0.99), p99, sizeof p99);
-    fmt_dur(sum.max_ns, max, sizeof max);
+    gcm__format_duration_short(gcm_percentile_ns(&sum, 0.99), p99, sizeof p99);
+    gcm__format_duration_short(sum.max_ns, max, sizeof max);
     /* The tree's rate is the processes' rates added; its shares are GC
      * time over the processes' summed wall times (in the interval and over
      * their lifetimes), the share a process of the tree would have on

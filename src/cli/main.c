@@ -108,9 +108,7 @@ static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_s
         status = 0;
         goto done;
     }
-    do {
-        *fd = open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
-    } while (*fd < 0 && errno == EINTR);
+    *fd = gcm__open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     if (*fd < 0) {
         (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
                        gcm__errno_text(errno, why, sizeof why));

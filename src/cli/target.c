@@ -39,21 +39,6 @@ static uint32_t le32(const unsigned char *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-/* Reads exactly `len` bytes at `offset`; returns 0 or -1. */
-static int read_at(int fd, unsigned char *buf, size_t len, off_t offset)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, buf + got, len - got, offset + (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
 static int is_main_name(const unsigned char *name, size_t len)
 {
     return (len == 11 && memcmp(name, "__main__.py", 11) == 0) ||
@@ -99,7 +84,7 @@ int gcm__zip_lacks_main(const char *path)
         goto done;
     tail_len = (size_t)st.st_size < sizeof tail ? (size_t)st.st_size : sizeof tail;
     tail_off = st.st_size - (off_t)tail_len;
-    if (read_at(fd, tail, tail_len, tail_off) != 0)
+    if (gcm__pread_full(fd, tail, tail_len, tail_off) != 0)
         goto done;
     /* The end record sits before an optional comment of up to 64 KiB, so
      * search backwards from the last place it could start. */
@@ -128,7 +113,7 @@ int gcm__zip_lacks_main(const char *path)
     cdir = (unsigned char *)malloc(cdir_size);
     if (cdir == NULL)
         goto done;
-    if (read_at(fd, cdir, cdir_size, tail_off + (off_t)eocd - (off_t)cdir_size) != 0)
+    if (gcm__pread_full(fd, cdir, cdir_size, tail_off + (off_t)eocd - (off_t)cdir_size) != 0)
         goto done;
     result = cdir_lacks_main(cdir, cdir_size, entries);
 done:

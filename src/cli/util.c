@@ -20,11 +20,6 @@
 #include "gc_monitor/report.h"
 #include "../report/report_internal.h"
 
-int gcm__write_all(int fd, const char *text, size_t len)
-{
-    return gcm_sink_write_fd(&fd, text, len);
-}
-
 int gcm__write_json_line(int fd, const struct cJSON *obj)
 {
     gcm_sink sink = {gcm_sink_write_fd, &fd};

@@ -27,17 +27,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "gc_monitor/gc_monitor.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define GCM__LIKELY(x) __builtin_expect(!!(x), 1)
-#define GCM__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define GCM__NOINLINE __attribute__((noinline))
-#else
-#define GCM__LIKELY(x) (x)
-#define GCM__UNLIKELY(x) (x)
-#define GCM__NOINLINE
-#endif
 
 /* A recorder's epoch once it is stopped: no fork ever reaches this value, so
  * the callback's single epoch comparison also filters stopped recorders. */

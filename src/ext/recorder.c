@@ -241,26 +241,13 @@ static void
 cmdline_words(char *command, size_t size, size_t *clen)
 {
     char raw[GCM_META_SIZE / 2];
-    size_t got = 0;
+    ssize_t read_len = gcm__read_small_file("/proc/self/cmdline", raw, sizeof raw);
+    size_t got;
     size_t at;
-    int fd;
 
-    do {
-        fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
+    if (read_len < 0)
         return;
-    while (got < sizeof raw - 1) {
-        ssize_t n = read(fd, raw + got, sizeof raw - 1 - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    (void)close(fd);
-    raw[got] = '\0';
+    got = (size_t)read_len;
     /* The first word is the program as invoked; sys.executable stands first. */
     at = strlen(raw) + 1;
     while (at < got) {
@@ -1124,8 +1111,7 @@ static void
 write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
 {
     char line[96];
-    size_t done = 0;
-    int len;
+        int len;
 
     if (self->config.json || (int64_t)getpid() == self->origin_pid)
         return;
@@ -1135,15 +1121,7 @@ write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
                    (long long)snap->ppid);
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
-    while (done < (size_t)len) {
-        ssize_t n = write(fd, line + done, (size_t)len - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        done += (size_t)n;
-    }
+    (void)gcm__write_all(fd, line, (size_t)len);
 }
 
 static PyObject *

@@ -14,26 +14,12 @@
 #include <unistd.h>
 
 #include "gc_monitor/errors.h"
+#include "base/base.h"
 #include "report_internal.h"
 
 int gcm_sink_write_fd(void *ctx, const char *data, size_t len)
 {
-    int fd = *(const int *)ctx;
-    int status = GCM_EIO;
-
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        /* A zero-byte write of a non-empty buffer would loop forever. */
-        if (n <= 0)
-            goto done;
-        data += n;
-        len -= (size_t)n;
-    }
-    status = 0;
-done:
-    return status;
+    return gcm__write_all(*(const int *)ctx, data, len);
 }
 
 size_t gcm__fdbuf_capacity_for(int fd, size_t cap)

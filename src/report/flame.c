@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/logfile.h"
 #include "report_internal.h"
@@ -233,9 +234,7 @@ static int write_flamegraph(const gcm_report_input *in, int fork_child)
         status = GCM_ERANGE;
         goto done;
     }
-    do {
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    } while (fd < 0 && errno == EINTR);
+    fd = gcm__open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         status = GCM_EIO;
         goto done;

@@ -1,31 +1,20 @@
-/* src/core/internal.h: private helpers shared by the core's source files.
+/* src/block/block_internal.h: the recording block's inline helpers.
  *
  * Nothing here is part of the public API: the names carry the gcm__ prefix
- * and may change at any time.  The branch hints and the relaxed atomic
- * helpers keep the recording path short and readable; the histogram index is
- * inline here because both the recorder (block.c) and the statistics
- * (stats.c) need it and the recorder must not pay for a call.
+ * and may change at any time.  The relaxed atomic helpers keep the recording
+ * path short and readable; the histogram index is inline here because the
+ * recorder (block.c), the statistics (stats.c) and the capture reader need it
+ * and the recorder must not pay for a call.
  */
-#ifndef GCM_CORE_INTERNAL_H
-#define GCM_CORE_INTERNAL_H
+#ifndef GCM_BLOCK_INTERNAL_H
+#define GCM_BLOCK_INTERNAL_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "gc_monitor/block.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define GCM__LIKELY(x) __builtin_expect(!!(x), 1)
-#define GCM__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define GCM__NOINLINE __attribute__((noinline))
-#define GCM__COLD __attribute__((cold))
-#else
-#define GCM__LIKELY(x) (x)
-#define GCM__UNLIKELY(x) (x)
-#define GCM__NOINLINE
-#define GCM__COLD
-#endif
 
 /* GCC 13+ warns that ThreadSanitizer does not model atomic_thread_fence.
  * Every field the fences order is itself an atomic, so TSan still sees no
@@ -75,13 +64,4 @@ static inline uint32_t gcm__hist_index(uint64_t ns)
            (uint32_t)((ns >> (msb - GCM_HIST_SUB_BITS)) & ((1u << GCM_HIST_SUB_BITS) - 1u));
 }
 
-/* Writes the decimal point that snprintf() and strtod() use right now (the
- * program's LC_NUMERIC) into `out`, NUL-terminated; "." when it cannot tell. */
-void gcm__locale_radix(char *out, size_t size);
-
-/* strtod() of the `len` bytes at `text`, a decimal already checked against
- * our grammar, with '.' as the point whatever the locale.  Sets *whole to 1
- * when all `len` bytes were read, else 0; errno is strtod()'s (ERANGE). */
-double gcm__strtod_c(const char *text, size_t len, int *whole);
-
-#endif /* GCM_CORE_INTERNAL_H */
+#endif /* GCM_BLOCK_INTERNAL_H */

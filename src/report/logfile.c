@@ -1,7 +1,8 @@
-/* src/core/logfile.c: the --log-file's derived names for child processes, and
+/* src/report/logfile.c: the --log-file's derived names for child processes, and
  * opening either kind without following a symbolic link (gc_monitor/logfile.h). */
 #include "gc_monitor/logfile.h"
 
+#include "base/base.h"
 #include "gc_monitor/errors.h"
 
 #include <errno.h>
@@ -63,17 +64,13 @@ done:
     return status;
 }
 
-/* open(2) retried on EINTR: a signal arriving while the report is being
- * opened must not lose the report. */
+/* Opens a report file by the one policy for files we write (0600, never
+ * through a symlink), retrying EINTR: a signal arriving while the report is
+ * being opened must not lose the report. */
 static int
 open_retrying(const char *path, int flags)
 {
-    int fd;
-
-    do {
-        fd = open(path, flags | O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
+    return gcm__open(path, flags | O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 int

@@ -1,4 +1,4 @@
-/* src/core/errors.c: the text of every GCM_E* code. */
+/* src/base/errors.c: the text of every GCM_E* code. */
 #include "gc_monitor/errors.h"
 
 const char *gcm_strerror(int code)

@@ -1,4 +1,4 @@
-/* src/core/numtext.c: decimal numbers as text, with '.' as the point in any locale.
+/* src/base/numtext.c: decimal numbers as text, with '.' as the point in any locale.
  *
  * Configuration strings and budget rules are read and written with '.',
  * but a program may have called setlocale(LC_NUMERIC, "de_DE") before it
@@ -11,7 +11,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/base.h"
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+size_t gcm__decimal_length(const char *s)
+{
+    const char *p = s;
+    int digits = 0;
+
+    for (; is_digit(*p); p++)
+        digits++;
+    if (*p == '.') {
+        for (p++; is_digit(*p); p++)
+            digits++;
+    }
+    if (digits == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1;
+        if (*q == '+' || *q == '-')
+            q++;
+        if (is_digit(*q)) {
+            while (is_digit(*q))
+                q++;
+            p = q;
+        }
+    }
+    return (size_t)(p - s);
+}
 
 void gcm__locale_radix(char *out, size_t size)
 {

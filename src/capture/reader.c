@@ -23,20 +23,12 @@
 
 #include "gc_monitor/errors.h"
 #include "gc_monitor/stats.h"
-#include "internal.h"
+#include "base/base.h"
+#include "block/block_internal.h"
 
 /* /proc/<pid>/stat is one line of at most a few hundred bytes; the command
  * name in it is at most 64. */
 #define STAT_LINE_MAX 1024
-
-static void close_keep_errno(int fd)
-{
-    int saved = errno;
-
-    if (fd >= 0)
-        (void)close(fd);
-    errno = saved;
-}
 
 /* Unmaps `mem` unless it is MAP_FAILED (never mapped, or handed over to the
  * capture), keeping the errno that explains a failure for the caller. */
@@ -72,9 +64,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     /* O_EXCL refuses any existing name, a symlink included (even a dangling
      * one), so the file is always new and ours; O_NOFOLLOW says the same for
      * readers of this code. */
-    do {
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    } while (fd < 0 && errno == EINTR);
+    fd = gcm__open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         goto done;
     created = 1;
@@ -117,7 +107,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     status = 0;
 done:
     unmap_keep_errno(mem, size);
-    close_keep_errno(fd);
+    gcm__close_keep_errno(fd);
     if (status != 0 && created) {
         int saved = errno;
         (void)unlink(path);
@@ -140,9 +130,7 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     status = GCM_EIO;
     /* O_NONBLOCK: a FIFO at the path must not make the reader wait for a
      * writer; it is refused below as not a regular file. */
-    do {
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    } while (fd < 0 && errno == EINTR);
+    fd = gcm__open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0)
         goto done;
     if (fstat(fd, &st) != 0)
@@ -175,7 +163,7 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     mem = MAP_FAILED;
 done:
     unmap_keep_errno(mem, size);
-    close_keep_errno(fd);
+    gcm__close_keep_errno(fd);
     return status;
 }
 
@@ -199,31 +187,9 @@ void gcm_capture_unmap(gcm_block *block, size_t size)
 static long read_stat_line(int64_t pid, char *buf, size_t size)
 {
     char path[64];
-    long total = -1;
-    size_t len = 0;
-    int fd = -1;
 
     (void)snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    do {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        goto done;
-    while (len + 1 < size) {
-        ssize_t n = read(fd, buf + len, size - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto done;
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    total = (long)len;
-done:
-    close_keep_errno(fd);
-    return total;
+    return (long)gcm__read_small_file(path, buf, size);
 }
 
 /* Parses the state letter (field 3) and the start time (field 22) out of a
@@ -393,39 +359,6 @@ done:
     return status;
 }
 
-/* Returns the length of the well-formed UTF-8 sequence at `s` (`n` bytes
- * left), or 0 if it is not one. */
-static size_t utf8_length(const unsigned char *s, size_t n)
-{
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-    size_t len;
-    size_t k;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        lo = s[0] == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        hi = s[0] == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        lo = s[0] == 0xf0 ? 0x90 : 0x80;
-        hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (k = 2; k < len; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    }
-    return len;
-}
-
 void gcm_capture_meta_copy(const gcm_block *b, char *out, size_t size)
 {
     const unsigned char *src;
@@ -444,7 +377,7 @@ void gcm_capture_meta_copy(const gcm_block *b, char *out, size_t size)
     /* Control bytes other than newlines and malformed UTF-8 become '?', so
      * the text stays on its lines and is valid in a JSON string. */
     while (i < n) {
-        size_t len = utf8_length(src + i, n - i);
+        size_t len = gcm__utf8_length(src + i, n - i);
         if (len == 0 || (src[i] < 0x20 && src[i] != '\n') || src[i] == 0x7f) {
             out[i] = '?';
             i++;

@@ -1,4 +1,4 @@
-/* src/core/block.c: the recording block: format, check, record, read.
+/* src/block/block.c: the recording block: format, check, record, read.
  *
  * The writer side (gcm_block_record and the two counters) runs inside the GC
  * callback, so it is kept to relaxed moves, integer compares and one clz: no
@@ -15,7 +15,7 @@
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/stats.h"
-#include "internal.h"
+#include "block/block_internal.h"
 
 /* A reader gives up on a consistent snapshot after this many attempts.  Each
  * attempt costs a few microseconds (about 60 KB of relaxed loads), so a dead

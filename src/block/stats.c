@@ -1,4 +1,4 @@
-/* src/core/stats.c: histogram geometry, percentiles and the summary of a snapshot.
+/* src/block/stats.c: histogram geometry, percentiles and the summary of a snapshot.
  *
  * Everything here is a pure function of a caller-owned snapshot; none of it
  * runs on the recording path, so clarity wins over speed.
@@ -7,7 +7,7 @@
 
 #include "gc_monitor/errors.h"
 #include "gc_monitor/stats.h"
-#include "internal.h"
+#include "block/block_internal.h"
 
 /* Quantiles are taken in billionths, so the rank is exact integer arithmetic
  * and q = 0.9 with n = 10 gives rank 9, never 10 from a rounding error. */

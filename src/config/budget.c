@@ -22,7 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "gc_monitor/errors.h"
-#include "internal.h"
+#include "base/base.h"
 
 /* Longest limit text we accept; anything longer is not a sensible number, and
  * the bound keeps every canonical text within GCM_RULE_TEXT_MAX. */
@@ -99,52 +99,6 @@ static const char *skip_spaces(const char *s)
     return s;
 }
 
-/* Copies `len` bytes of `s` into `out` for a message, replacing control and
- * non-ASCII bytes with '?' so the message stays one line of valid UTF-8. */
-static void copy_shown(char *out, size_t size, const char *s, size_t len)
-{
-    size_t i;
-
-    if (size == 0)
-        return;
-    if (len >= size)
-        len = size - 1;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-    }
-    out[len] = '\0';
-}
-
-/* Accepts exactly digits[.digits][(e|E)[+-]digits] with a mantissa digit:
- * plain decimal, nothing strtod() would add to it.  Returns its length, or 0
- * if `s` does not start with one. */
-static size_t decimal_length(const char *s)
-{
-    const char *p = s;
-    int digits = 0;
-
-    for (; is_digit(*p); p++)
-        digits++;
-    if (*p == '.') {
-        for (p++; is_digit(*p); p++)
-            digits++;
-    }
-    if (digits == 0)
-        return 0;
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1;
-        if (*q == '+' || *q == '-')
-            q++;
-        if (is_digit(*q)) {
-            while (is_digit(*q))
-                q++;
-            p = q;
-        }
-    }
-    return (size_t)(p - s);
-}
-
 /* strtod() of a decimal text (already checked) with '.' as the point, in any
  * locale.  *ok says it was read whole and is finite. */
 static double parse_decimal(const char *text, size_t len, int *ok)
@@ -182,7 +136,7 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
     int gen = -1;
     int status = GCM_ECONFIG;
 
-    copy_shown(shown, sizeof shown, text, len);
+    gcm__copy_shown(shown, sizeof shown, text, len, GCM__SHOWN_ASCII);
     if (len == 0) {
         copy_cut(why, why_size, "has no metric (such as max, p99 or gen2.count)");
         goto done;
@@ -195,7 +149,7 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
         const char *dot = memchr(text, '.', len);
         if (dot != text + 4 || text[3] < '0' || text[3] > '2') {
             char gen_shown[NAME_TEXT_MAX + 4];
-            copy_shown(gen_shown, sizeof gen_shown, text, (size_t)(dot - text));
+            gcm__copy_shown(gen_shown, sizeof gen_shown, text, (size_t)(dot - text), GCM__SHOWN_ASCII);
             (void)snprintf(why, why_size, "unknown generation '%s' (gen0, gen1 or gen2)",
                            gen_shown);
             goto done;
@@ -230,7 +184,7 @@ static int parse_unit(const char *u, size_t len, gcm_metric_kind kind, const cha
     size_t i;
     int status = GCM_ECONFIG;
 
-    copy_shown(shown, sizeof shown, u, len);
+    gcm__copy_shown(shown, sizeof shown, u, len, GCM__SHOWN_ASCII);
     if (len == 0) {
         /* Durations are read in ms, the report's unit; share in percent. */
         *out = kind == GCM_KIND_DURATION ? GCM_UNIT_MS
@@ -398,7 +352,7 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     } else {
         char shown[8];
         size_t len = strspn(p, "=!<>");
-        copy_shown(shown, sizeof shown, p, len > 0 ? len : 1);
+        gcm__copy_shown(shown, sizeof shown, p, len > 0 ? len : 1, GCM__SHOWN_ASCII);
         (void)snprintf(why, why_size, "unknown operator '%s' (use >, >=, < or <=)", shown);
         goto done;
     }
@@ -409,7 +363,7 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
         goto done;
     }
     number = p;
-    number_len = decimal_length(number);
+    number_len = gcm__decimal_length(number);
     if (number_len == 0) {
         copy_cut(why, why_size, *p == '\0' ? "has no limit after the operator"
                                            : "limit is not a number");
