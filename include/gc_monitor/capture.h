@@ -48,6 +48,28 @@ typedef struct gcm_capture {
 int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_params *params,
                        const char *meta);
 
+/* The highest <n> of a child capture's name FILE.<pid>.<n>. */
+#define GCM_CAPTURE_MAX_SUFFIX 999
+
+/* Writes the capture name of child process `pid` of the run that records
+ * into `base` (-o FILE) into `out`: "FILE.<pid>" when `n` is 0,
+ * "FILE.<pid>.<n>" otherwise.  Returns 0, GCM_ENOMEM when it does not fit,
+ * or GCM_EINVAL. */
+int gcm_capture_child_name(const char *base, int64_t pid, int n, char *out, size_t size);
+
+/* Returns 1 when the file name `name` is the file name `base` followed by
+ * ".<digits>" or ".<digits>.<digits>": a child capture of base's run; else 0. */
+int gcm_capture_is_child_name(const char *name, const char *base);
+
+/* Creates the capture of child process `params->pid` at the first free name
+ * of FILE.<pid>, FILE.<pid>.1, ... (gcm_capture_child_name with `base`) as
+ * gcm_capture_create does, and writes that name into `name`.  Returns 0,
+ * GCM_ERANGE when every name up to GCM_CAPTURE_MAX_SUFFIX is taken,
+ * GCM_ENOMEM when a name does not fit, or what gcm_capture_create returns
+ * (GCM_EIO with errno set). */
+int gcm_capture_create_child(gcm_capture *cap, const char *base, const gcm_block_params *params,
+                             const char *meta, char *name, size_t name_size);
+
 /* Opens `path` read-only (never through a symlink), checks that it is a
  * regular file holding a block this build can read, and maps it.  Returns 0,
  * GCM_EIO with errno set, or a gcm_block_check code (GCM_ETRUNCATED for an

@@ -56,6 +56,10 @@ ssize_t gcm__read_small_file(const char *path, char *buf, size_t size);
  * paths whose caller reports the errno of the failure before. */
 void gcm__close_keep_errno(int fd);
 
+/* Unmaps `mem` unless it is MAP_FAILED (never mapped, or handed over to its
+ * owner), without changing errno, for the same cleanup paths. */
+void gcm__unmap_keep_errno(void *mem, size_t size);
+
 /* ---- text (text.c) ------------------------------------------------------- */
 
 /* Returns the length (1 to 4) of the well-formed UTF-8 sequence at `s`, with
@@ -97,6 +101,10 @@ void gcm__format_duration_short(uint64_t ns, char *buf, size_t size);
 
 /* Writes `v` with thousands separators: 1234567 -> "1,234,567". */
 void gcm__format_count(uint64_t v, char *buf, size_t size);
+
+/* Describes errno value `err` as lowercase text in `buf` and returns `buf`;
+ * ELOOP, which O_NOFOLLOW gives for a symlink, says so in its own words. */
+const char *gcm__errno_text(int err, char *buf, size_t size);
 
 /* ---- decimal numbers (numtext.c) ----------------------------------------- */
 

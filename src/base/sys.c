@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -100,5 +101,16 @@ void gcm__close_keep_errno(int fd)
 
     if (fd >= 0)
         (void)close(fd);
+    errno = saved;
+}
+
+/* Unmaps `mem` unless it is MAP_FAILED (never mapped, or handed over to the
+ * capture), keeping the errno that explains a failure for the caller. */
+void gcm__unmap_keep_errno(void *mem, size_t size)
+{
+    int saved = errno;
+
+    if (mem != MAP_FAILED)
+        (void)munmap(mem, size);
     errno = saved;
 }

@@ -5,6 +5,8 @@
  * control byte never reaches a terminal and malformed UTF-8 never reaches a
  * JSON string or a Python str.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,4 +149,16 @@ void gcm__format_count(uint64_t v, char *buf, size_t size)
         buf[out++] = digits[i];
     }
     buf[out] = '\0';
+}
+
+const char *gcm__errno_text(int err, char *buf, size_t size)
+{
+    if (size == 0)
+        return "";
+    if (err == ELOOP)
+        (void)snprintf(buf, size, "it is a symbolic link (not followed)");
+    else
+        (void)snprintf(buf, size, "%s", strerror(err));
+    buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
 }

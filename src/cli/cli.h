@@ -79,20 +79,6 @@ int gcm__print_help(int fd);
 /* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_usage(int fd);
 
-/* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone",
- * or "running" for any other value. */
-const char *gcm__state_word(uint32_t state);
-
-/* The name of signal `signum` ("SIGTERM"), or NULL for one without a name here. */
-const char *gcm__signal_name(int signum);
-
-/* How a process ended, in a few words, into `buf`: "exited 0", "exited
- * (os._exit)", "killed by SIGTERM", "gone", "running". */
-void gcm__ending_text(uint32_t state, int32_t exit_status, char *buf, size_t size);
-
-/* Describes errno value `err` as lowercase text in `buf` and returns `buf`. */
-const char *gcm__errno_text(int err, char *buf, size_t size);
-
 /* Runs `pygcprofiler report ...` (argv[0] is "report") and returns the exit
  * status: 0, 1 when stdout fails, GCM__EXIT_USAGE for bad input. */
 int gcm__report_main(int argc, char **argv);
@@ -106,44 +92,6 @@ int gcm__compare_main(int argc, char **argv);
  * status: 0 when quit or when every watched writer ended, 1 when stdout
  * fails, GCM__EXIT_USAGE for bad usage or input. */
 int gcm__live_main(int argc, char **argv);
-
-struct gcm_capture;
-
-/* The captures of one process tree, read once (src/cli/merge.c). */
-typedef struct gcm__tree gcm__tree;
-
-/* Reads each of `files` (captures of one tree, each already opened once) into
- * a new tree in *out, and reorders `files` parents first: each root by start
- * time, then its children's subtrees.  Returns 0 or a negative GCM_E* code
- * (*out NULL then).  Free the tree with gcm__tree_free. */
-int gcm__tree_load(const char **files, size_t count, gcm__tree **out);
-
-/* Returns the open capture of the `index`th process of `tree`, in tree order
- * (that of the `files` gcm__tree_load reordered). */
-const struct gcm_capture *gcm__tree_capture(const gcm__tree *tree, size_t index);
-
-/* Writes the process table and the totals across `tree` to `fd`, as text or
- * (when `json` is 1) as one {"type": "tree"} JSON line.  Returns 0 or a
- * negative GCM_E* code (GCM_EIO when `fd` fails). */
-int gcm__tree_write(int fd, const gcm__tree *tree, int json);
-
-/* Frees a tree from gcm__tree_load; NULL is ignored. */
-void gcm__tree_free(gcm__tree *tree);
-
-struct cJSON;
-
-/* Writes `obj` unformatted and its newline to `fd` in one write, so that a
- * report line is never split around another writer's.  Returns 0, GCM_ENOMEM
- * or GCM_EIO. */
-int gcm__write_json_line(int fd, const struct cJSON *obj);
-
-/* Evaluates a cJSON_Add*() call and jumps to the caller's `done` label when it
- * returns NULL (cJSON ran out of memory); the caller's status says so. */
-#define GCM__JSON_ADD(call)                                                                   \
-    do {                                                                                      \
-        if ((call) == NULL)                                                                   \
-            goto done;                                                                        \
-    } while (0)
 
 /* Writes "error: <msg>" and "try 'pygcprofiler[ <verb>] --help'" to stderr in
  * one write; `verb` is NULL for the top-level command.  A failed write is ignored. */

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gc_monitor/reader.h"
 #include "gc_monitor/capture.h"
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
@@ -464,127 +465,6 @@ static int is_pid_word(const char *word, int64_t *pid)
     return 1;
 }
 
-/* ---- finding the capture of a process -------------------------------------------------- */
-
-/* Parses one /proc/<pid>/maps line.  A capture is mapped shared, readable
- * and writable, from offset 0, by its writer; everything else is skipped.
- * Returns 1 with the mapped file's path in `path`, 0 otherwise. */
-static int maps_line_capture(const char *line, char *path, size_t size, int *deleted)
-{
-    static const char deleted_tag[] = " (deleted)";
-    const char *p = line;
-    char *end = NULL;
-    unsigned long long offset;
-    size_t len;
-    int field;
-
-    /* address perms offset dev inode path */
-    p = strchr(p, ' ');
-    if (p == NULL)
-        return 0;
-    p++;
-    if (strlen(p) < 5 || p[0] != 'r' || p[1] != 'w' || p[3] != 's' || p[4] != ' ')
-        return 0;
-    p += 5;
-    offset = strtoull(p, &end, 16);
-    if (end == p || offset != 0)
-        return 0;
-    p = end;
-    for (field = 0; field < 2; field++) {
-        while (*p == ' ')
-            p++;
-        while (*p != ' ' && *p != '\0')
-            p++;
-    }
-    while (*p == ' ')
-        p++;
-    if (*p != '/')
-        return 0;
-    len = strcspn(p, "\n");
-    *deleted = 0;
-    if (len >= sizeof deleted_tag - 1 &&
-        memcmp(p + len - (sizeof deleted_tag - 1), deleted_tag, sizeof deleted_tag - 1) == 0) {
-        *deleted = 1;
-        len -= sizeof deleted_tag - 1;
-    }
-    if (len >= size)
-        return 0;
-    memcpy(path, p, len);
-    path[len] = '\0';
-    return 1;
-}
-
-/* Finds the capture file that process `pid` writes, from the files it has
- * mapped: the first shared writable mapping whose file holds a block whose
- * header names `pid` as its writer (a forked child still maps its parent's
- * capture, which names the parent).  Writes its path to `out`.  Returns 0,
- * or GCM_EINVAL with a message. */
-static int find_pid_capture(int64_t pid, char *out, size_t out_size, char *msg, size_t msg_size)
-{
-    char maps_path[64];
-    char why[128];
-    char candidate[GCM_PATH_MAX];
-    char gone_path[GCM_PATH_MAX] = "";
-    FILE *maps = NULL;
-    char *line = NULL;
-    size_t line_size = 0;
-    uint64_t ticks = 0;
-    int status = GCM_EINVAL;
-
-    if (pid <= 0 || gcm_capture_start_ticks(pid, &ticks) != 0) {
-        (void)snprintf(msg, msg_size, "no process with pid %lld", (long long)pid);
-        goto done;
-    }
-    (void)snprintf(maps_path, sizeof maps_path, "/proc/%lld/maps", (long long)pid);
-    maps = fopen(maps_path, "re");
-    if (maps == NULL) {
-        (void)snprintf(msg, msg_size, "cannot read the mappings of pid %lld: %s", (long long)pid,
-                       gcm__errno_text(errno, why, sizeof why));
-        goto done;
-    }
-    while (getline(&line, &line_size, maps) > 0) {
-        int deleted = 0;
-        gcm_capture cap;
-
-        if (!maps_line_capture(line, candidate, sizeof candidate, &deleted))
-            continue;
-        if (deleted) {
-            (void)snprintf(gone_path, sizeof gone_path, "%s", candidate);
-            continue;
-        }
-        memset(&cap, 0, sizeof cap);
-        if (gcm_capture_open(&cap, candidate) != 0)
-            continue;
-        if (cap.block->header.pid == pid) {
-            gcm_capture_close(&cap);
-            if (strlen(candidate) >= out_size)
-                continue;
-            memcpy(out, candidate, strlen(candidate) + 1);
-            status = 0;
-            goto done;
-        }
-        gcm_capture_close(&cap);
-    }
-    /* Reading the maps of another user's process needs ptrace rights: an
-     * empty read is the kernel saying no, not a process without mappings. */
-    if (ferror(maps)) {
-        (void)snprintf(msg, msg_size, "cannot read the mappings of pid %lld: %s", (long long)pid,
-                       gcm__errno_text(errno, why, sizeof why));
-        goto done;
-    }
-    if (gone_path[0] != '\0')
-        (void)snprintf(msg, msg_size,
-                       "the capture of pid %lld was deleted ('%.200s'); start it with -o again",
-                       (long long)pid, gone_path);
-    else
-        (void)snprintf(msg, msg_size, "no capture for pid %lld; start it with -o", (long long)pid);
-done:
-    free(line);
-    if (maps != NULL)
-        (void)fclose(maps);
-    return status;
-}
-
 /* ---- the watched processes ------------------------------------------------------------- */
 
 static void proc_free(live_proc *p)
@@ -653,28 +533,6 @@ done:
     return status;
 }
 
-/* Returns 1 when `name` is `base` followed by ".<digits>" or
- * ".<digits>.<digits>": the capture of a forked child of base's writer. */
-static int is_child_name(const char *name, const char *base)
-{
-    size_t len = strlen(base);
-    const char *p;
-    int groups = 0;
-
-    if (strncmp(name, base, len) != 0 || name[len] != '.')
-        return 0;
-    p = name + len;
-    while (*p == '.') {
-        const char *digits = ++p;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        if (p == digits)
-            return 0;
-        groups++;
-    }
-    return *p == '\0' && groups <= 2;
-}
-
 /* Adds the captures of children that appeared next to each watched FILE
  * since the last look.  A file that does not open yet (a child still
  * formatting it) is simply tried again at the next refresh. */
@@ -706,7 +564,7 @@ static void scan_children(live_state *st)
             struct stat sb;
             int n;
 
-            if (!is_child_name(ent->d_name, base))
+            if (!gcm_capture_is_child_name(ent->d_name, base))
                 continue;
             n = snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
             if (n < 0 || (size_t)n >= sizeof path)
@@ -862,7 +720,7 @@ static int write_lines(const live_state *st)
                      "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f alerts=%llu interval_alerts=%llu "
                      "collected=%llu uncollectable=%llu%s\n",
                      stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
-                     gcm__state_word(p->snap->state), (double)s->wall_ns / 1e9,
+                     gcm_capture_state_word(p->snap->state), (double)s->wall_ns / 1e9,
                      (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
                      (unsigned long long)s->gen[1].count, (unsigned long long)s->gen[2].count,
                      (double)iv.wall_ns / 1e9, (unsigned long long)iv.count[GCM_GENERATIONS],
@@ -883,7 +741,7 @@ static int write_lines(const live_state *st)
 /* The status words of a process: "running", "exited 0", "killed by SIGTERM", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
-    gcm__ending_text(p->snap->state, p->snap->exit_status, buf, size);
+    gcm_capture_ending_text(p->snap->state, p->snap->exit_status, buf, size);
 }
 
 static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int with_pid)
@@ -1228,7 +1086,7 @@ static void end_text(const live_state *st, int why, char *buf, size_t size)
         else if (p->snap->state == GCM_STATE_KILLED) {
             char ending[48];
 
-            gcm__ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
+            gcm_capture_ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
             (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid,
                            ending);
         } else
@@ -1391,7 +1249,7 @@ static int add_target(live_state *st, const char *word, char *msg, size_t msg_si
     int status = GCM_EINVAL;
 
     if (is_pid_word(word, &pid)) {
-        if (find_pid_capture(pid, path, sizeof path, msg, msg_size) != 0)
+        if (gcm_capture_find_pid(pid, path, sizeof path, msg, msg_size) != 0)
             goto done;
     } else if (strlen(word) < sizeof path) {
         memcpy(path, word, strlen(word) + 1);

@@ -20,72 +20,6 @@
 #include "gc_monitor/report.h"
 #include "../report/report_internal.h"
 
-int gcm__write_json_line(int fd, const struct cJSON *obj)
-{
-    gcm_sink sink = {gcm_sink_write_fd, &fd};
-
-    return gcm__sink_json_line(obj, &sink);
-}
-
-const char *gcm__state_word(uint32_t state)
-{
-    switch (state) {
-    case GCM_STATE_EXITED:
-        return "exited";
-    case GCM_STATE_KILLED:
-        return "killed";
-    case GCM_STATE_GONE:
-        return "gone";
-    default:
-        return "running";
-    }
-}
-
-const char *gcm__signal_name(int signum)
-{
-    /* The signals a process is commonly ended by; any other shows its number. */
-    static const struct {
-        int number;
-        const char *name;
-    } names[] = {
-        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGABRT, "SIGABRT"},
-        {SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"},
-        {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}, {SIGBUS, "SIGBUS"},
-    };
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (names[i].number == signum)
-            return names[i].name;
-    }
-    return NULL;
-}
-
-void gcm__ending_text(uint32_t state, int32_t exit_status, char *buf, size_t size)
-{
-    const char *name;
-
-    switch (state) {
-    case GCM_STATE_EXITED:
-        if (exit_status == GCM_EXIT_STATUS_UNKNOWN)
-            /* A multiprocessing fork worker: it said it was done, then left
-             * by os._exit with a status it could not know. */
-            (void)snprintf(buf, size, "exited (os._exit)");
-        else
-            (void)snprintf(buf, size, "exited %d", (int)exit_status);
-        break;
-    case GCM_STATE_KILLED:
-        name = gcm__signal_name((int)exit_status);
-        if (name != NULL)
-            (void)snprintf(buf, size, "killed by %s", name);
-        else
-            (void)snprintf(buf, size, "killed by signal %d", (int)exit_status);
-        break;
-    default:
-        (void)snprintf(buf, size, "%s", gcm__state_word(state));
-        break;
-    }
-}
-
 void gcm__complain(const char *verb, const char *msg)
 {
     char line[GCM__MSG_MAX + 96];
@@ -117,14 +51,3 @@ void gcm__on_sigbus(int sig)
     _exit(GCM__EXIT_USAGE);
 }
 
-const char *gcm__errno_text(int err, char *buf, size_t size)
-{
-    if (size == 0)
-        return "";
-    if (err == ELOOP)
-        (void)snprintf(buf, size, "it is a symbolic link (not followed)");
-    else
-        (void)snprintf(buf, size, "%s", strerror(err));
-    buf[0] = (char)tolower((unsigned char)buf[0]);
-    return buf;
-}

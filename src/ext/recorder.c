@@ -380,21 +380,6 @@ done:
     return status;
 }
 
-/* Writes the capture name of a child process into `out`: "FILE.<pid>" when
- * `n` is 0, "FILE.<pid>.<n>" otherwise.  Returns 0, or GCM_ENOMEM when it
- * does not fit. */
-static int
-child_capture_name(const char *base, int64_t pid, int n, char *out, size_t size)
-{
-    int len;
-
-    if (n == 0)
-        len = snprintf(out, size, "%s.%lld", base, (long long)pid);
-    else
-        len = snprintf(out, size, "%s.%lld.%d", base, (long long)pid, n);
-    return (len < 0 || (size_t)len >= size) ? GCM_ENOMEM : 0;
-}
-
 /* Creates this process's capture beside `cfg->output`, at the first free
  * name of FILE.<pid>, FILE.<pid>.1, ...: a name is taken when the process
  * that had this pid before (or this very process before an exec) left its
@@ -408,7 +393,6 @@ child_capture_create(const gcm_config *cfg, const char *meta, char *name, size_t
     gcm_block_params params;
     gcm_capture cap;
     uint64_t ticks = 0;
-    int n;
     int status;
 
     memset(&params, 0, sizeof params);
@@ -419,25 +403,10 @@ child_capture_create(const gcm_config *cfg, const char *meta, char *name, size_t
     params.ppid = (int64_t)getppid();
     if (gcm_capture_start_ticks(params.pid, &ticks) == 0)
         params.process_start_ticks = ticks;
-    status = GCM_ERANGE;
-    for (n = 0; n <= GCM_LOGFILE_MAX_SUFFIX; n++) {
-        int rc = child_capture_name(cfg->output, params.pid, n, name, name_size);
-
-        if (rc != 0) {
-            status = rc;
-            goto done;
-        }
-        rc = gcm_capture_create(&cap, name, &params, meta);
-        if (rc == 0) {
-            *out = cap.block;
-            *out_size = cap.size;
-            status = 0;
-            goto done;
-        }
-        if (rc != GCM_EIO || errno != EEXIST) {
-            status = rc;
-            goto done;
-        }
+    status = gcm_capture_create_child(&cap, cfg->output, &params, meta, name, name_size);
+    if (status == 0) {
+        *out = cap.block;
+        *out_size = cap.size;
     }
 done:
     return status;

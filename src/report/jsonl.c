@@ -131,3 +131,10 @@ int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink)
 done:
     return status;
 }
+
+int gcm__write_json_line(int fd, const struct cJSON *obj)
+{
+    gcm_sink sink = {gcm_sink_write_fd, &fd};
+
+    return gcm__sink_json_line(obj, &sink);
+}

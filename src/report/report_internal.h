@@ -1,5 +1,5 @@
-/* report_internal.h: what the renderers under src/report/ share, and nothing else
- * (the launcher's src/cli/util.c borrows only gcm__sink_json_line).
+/* src/report/report_internal.h: what the renderers under src/report/ share,
+ * and the JSON line helpers the capture reader (src/capture/) uses too.
  *
  * The renderers build each line in a gcm__line (a fixed buffer on the stack,
  * so rendering a million events allocates nothing per event) and hand it to a
@@ -307,5 +307,20 @@ int gcm__render_prompt(const gcm_report_input *in, const gcm_summary *sum, const
 /* Everything after the summary, in order: advice, the terminal chart, the
  * object and garbage tables, the prompt (text and JSON alike). */
 int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
+
+struct cJSON;
+
+/* Writes `obj` unformatted and its newline to `fd` in one write, so that a
+ * report line is never split around another writer's.  Returns 0, GCM_ENOMEM
+ * or GCM_EIO. */
+int gcm__write_json_line(int fd, const struct cJSON *obj);
+
+/* Evaluates a cJSON_Add*() call and jumps to the caller's `done` label when it
+ * returns NULL (cJSON ran out of memory); the caller's status says so. */
+#define GCM__JSON_ADD(call)                                                                   \
+    do {                                                                                      \
+        if ((call) == NULL)                                                                   \
+            goto done;                                                                        \
+    } while (0)
 
 #endif /* GCM_REPORT_INTERNAL_H */

@@ -4,10 +4,11 @@
  * through --fail-on's option parser, and every rule accepted must read back
  * from its canonical text, and through the environment encoding, as exactly
  * the same bytes (abort() otherwise, which the fuzzer reports).  An odd-length
- * input is a file for `pygcprofiler compare` (gcm__compare_main in
- * src/cli/compare.c): written to a scratch file and compared with itself, so
- * the JSON Lines scan, the summary parsing and the table all see it.  Run it
- * with -close_fd_mask=3: the tables and messages are noise here.
+ * input is an input of `pygcprofiler compare`: written to a scratch file and
+ * loaded by the reader library (gcm_capture_load_summary, src/capture/
+ * summary.c), and every metric `compare` can show is measured from the
+ * summary it finds, so the JSON Lines scan, the summary parsing and the
+ * metric look-ups all see it.
  *
  * Build: cmake -DGCM_BUILD_FUZZ=ON -DCMAKE_C_COMPILER=clang (docs/ci.md has
  * the campaign's figures).
@@ -19,9 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include <cjson/cJSON.h>
+
 #include "gc_monitor/budget.h"
 #include "gc_monitor/config.h"
+#include "gc_monitor/reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,7 +71,8 @@ static void fuzz_rule(const uint8_t *data, size_t size)
 
 static void fuzz_compare(const uint8_t *data, size_t size)
 {
-    char *argv[4];
+    char msg[512];
+    cJSON *summary;
     FILE *f;
 
     if (scratch[0] == '\0') {
@@ -86,11 +90,16 @@ static void fuzz_compare(const uint8_t *data, size_t size)
     if (size > 0 && fwrite(data, 1, size, f) != size)
         abort();
     (void)fclose(f);
-    argv[0] = (char *)"compare";
-    argv[1] = scratch;
-    argv[2] = scratch;
-    argv[3] = NULL;
-    (void)gcm__compare_main(3, argv);
+    summary = gcm_capture_load_summary(scratch, msg, sizeof msg);
+    if (summary == NULL)
+        return;
+    for (int metric = 0; metric < GCM_METRIC_COUNT_OF; metric++) {
+        for (int generation = -1; generation < 3; generation++) {
+            double value;
+            (void)gcm_budget_measure_json(summary, generation, (gcm_metric)metric, &value);
+        }
+    }
+    cJSON_Delete(summary);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,10 +1,10 @@
 /* tests/fuzz/fuzz_capture.c: libFuzzer target for the capture-file reader.
  *
- * Each input is written to a scratch file and handed to the real
- * `pygcprofiler report` code (gcm__report_main in src/cli/report_cmd.c), so
- * the fuzzer exercises exactly what a user runs: open and map, the block
- * check, the snapshot of a possibly dead writer, the event copy, the
- * metadata and recorded options, the limit recomputation and every
+ * Each input is written to a scratch file and handed to the reader library
+ * that `pygcprofiler report` uses (gcm_capture_open and gcm_capture_report,
+ * src/capture/), so the fuzzer exercises exactly what a user runs: open and
+ * map, the block check, the snapshot of a possibly dead writer, the event
+ * copy, the metadata and recorded options, the limit recomputation and every
  * renderer.  The input's length picks the format and whether report-time
  * limits are given, so one corpus covers all of them.  Run it with
  * -close_fd_mask=3: the reports themselves are noise here.
@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "gc_monitor/capture.h"
+#include "gc_monitor/config.h"
+#include "gc_monitor/errors.h"
+#include "gc_monitor/reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,26 +60,37 @@ static int write_input(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const formats[] = {"text", "json", "folded", "terminal"};
-    char *argv[8];
-    int argc = 0;
-    int status;
+    static const gcm_capture_format formats[] = {GCM_CAPTURE_TEXT, GCM_CAPTURE_JSON,
+                                                 GCM_CAPTURE_FOLDED, GCM_CAPTURE_TERMINAL};
+    static const char *const limit_flags[] = {"alert-threshold-ms", "duration-buckets"};
+    static gcm_config given;
+    gcm_capture_request req;
+    gcm_capture_problem problem;
+    gcm_capture cap;
+    int rc;
 
     if (write_input(data, size) != 0)
         abort();
-    argv[argc++] = (char *)"report";
-    argv[argc++] = (char *)"--format";
-    argv[argc++] = (char *)formats[size % 4];
+    memset(&req, 0, sizeof req);
+    gcm_config_init(&given);
+    req.format = formats[size % 4];
+    req.given = &given;
     if ((size / 4) % 2 == 1) {
-        argv[argc++] = (char *)"--alert-threshold-ms=0.25";
-        argv[argc++] = (char *)"--duration-buckets=0.001,0.5,3,1000";
+        if (gcm_config_set_name(&given, "alert-threshold-ms", "0.25", NULL) != 0 ||
+            gcm_config_set_name(&given, "duration-buckets", "0.001,0.5,3,1000", NULL) != 0)
+            abort();
+        req.given_flags = limit_flags;
+        req.given_count = 2;
     }
-    argv[argc++] = scratch;
-    argv[argc] = NULL;
-    status = gcm__report_main(argc, argv);
-    /* The contract: a report (0), bad input (2), or a failed stdout (1,
-     * when -close_fd_mask closed it).  Anything else is a bug. */
-    if (status != 0 && status != 1 && status != 2)
-        abort();
+    memset(&cap, 0, sizeof cap);
+    rc = gcm_capture_open(&cap, scratch);
+    if (rc == 0) {
+        rc = gcm_capture_report(&cap, scratch, &req, 1, &problem);
+        /* The contract: a report, or a failed stdout (when -close_fd_mask
+         * closed it), or a problem in words; never a silent failure. */
+        if (rc != 0 && rc != GCM_EIO && problem.text[0] == '\0')
+            abort();
+    }
+    gcm_capture_close(&cap);
     return 0;
 }

@@ -1,11 +1,11 @@
-/* src/cli/merge.c: the process-tree part of `pygcprofiler report FILE FILE...`.
+/* src/capture/tree.c: the process tree of `pygcprofiler report FILE FILE...`.
  *
  * A program run with `-o FILE` leaves one capture per process: FILE for the
  * process the launcher started, FILE.<pid> (or FILE.<pid>.<n>) for each fork
  * child and, with --follow-children, for each interpreter it started.  Given
  * several captures, `report` orders them parents first (by the pid and parent
  * pid each capture records), writes one table of the processes and totals
- * across the tree, and then each process's own section (report_cmd.c).  In
+ * across the tree, and then each process's own section (report.c).  In
  * JSON the sections come first and one {"type": "tree"} object last, so a
  * reader that wants the tree finds it at the end of the stream.
  *
@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/base.h"
+#include "gc_monitor/reader.h"
+#include "report/report_internal.h"
 #include "gc_monitor/capture.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
@@ -225,7 +227,7 @@ static void fmt_end(const proc *p, char *buf, size_t size)
          * bootstrap's: the capture cannot tell them apart. */
         (void)snprintf(buf, size, "gone, no status");
     else
-        gcm__ending_text(p->state, p->exit_status, buf, size);
+        gcm_capture_ending_text(p->state, p->exit_status, buf, size);
 }
 
 static const char *end_name(const proc *p)
@@ -233,7 +235,7 @@ static const char *end_name(const proc *p)
     if (p->sum.events_total == 0 &&
         (p->state == GCM_STATE_RUNNING || p->state == GCM_STATE_GONE))
         return "recorded_nothing";
-    return gcm__state_word(p->state);
+    return gcm_capture_state_word(p->state);
 }
 
 static int put(int fd, const char *fmt_buf, int n, size_t size)
@@ -376,16 +378,16 @@ done:
 
 /* The captures of one tree, read once for the order, the table and each
  * process's section; each stays mapped until the tree is freed. */
-struct gcm__tree {
+struct gcm_capture_tree {
     proc *procs;
     size_t count;
     uint64_t proc_ns;       /* the processes' lifetimes summed */
     gcm_gen_snapshot all;   /* every process's pauses together */
 };
 
-int gcm__tree_load(const char **files, size_t count, gcm__tree **out)
+int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **out)
 {
-    gcm__tree *tree = calloc(1, sizeof *tree);
+    gcm_capture_tree *tree = calloc(1, sizeof *tree);
     int status = GCM_ENOMEM;
     size_t i;
 
@@ -410,22 +412,22 @@ int gcm__tree_load(const char **files, size_t count, gcm__tree **out)
     *out = tree;
     tree = NULL;
 done:
-    gcm__tree_free(tree);
+    gcm_capture_tree_free(tree);
     return status;
 }
 
-const gcm_capture *gcm__tree_capture(const gcm__tree *tree, size_t index)
+const gcm_capture *gcm_capture_tree_capture(const gcm_capture_tree *tree, size_t index)
 {
     return &tree->procs[index].cap;
 }
 
-int gcm__tree_write(int fd, const gcm__tree *tree, int json)
+int gcm_capture_tree_write(int fd, const gcm_capture_tree *tree, int json)
 {
     return json ? write_json(fd, tree->procs, tree->count, &tree->all, tree->proc_ns)
                 : write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);
 }
 
-void gcm__tree_free(gcm__tree *tree)
+void gcm_capture_tree_free(gcm_capture_tree *tree)
 {
     if (tree == NULL)
         return;

@@ -1,0 +1,119 @@
+/* gc_monitor/reader.h: reading capture files for people: the report of one
+ * capture, the process tree of several, how a writer ended, and finding the
+ * capture a running process writes.
+ *
+ * `pygcprofiler report`, `live`, `compare` and the fuzz targets all read
+ * captures through this library (src/capture/), on top of the mapping and
+ * snapshot functions of capture.h and the renderers of report.h.  Every
+ * capture is untrusted input: it is read only through gcm_capture_open and
+ * gcm_capture_snapshot, and its metadata only through the bounded copies of
+ * capture.h.
+ *
+ * Ownership: a gcm_capture_tree is allocated by gcm_capture_tree_load and
+ * freed by gcm_capture_tree_free; everything else writes into caller-provided
+ * storage.  Nothing here prints except to the descriptor it is given, or
+ * exits; messages are one lowercase line without a trailing newline.
+ */
+#ifndef GC_MONITOR_READER_H
+#define GC_MONITOR_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc_monitor/capture.h"
+#include "gc_monitor/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Space for one message line, including a quoted path. */
+#define GCM_READER_MSG_MAX (GCM_PATH_MAX + 256)
+
+/* The forms a capture's report can take. */
+typedef enum gcm_capture_format {
+    GCM_CAPTURE_TEXT,     /* the text report, after "Capture ..." lines */
+    GCM_CAPTURE_JSON,     /* JSON Lines, after one {"type": "capture"} object */
+    GCM_CAPTURE_FOLDED,   /* flame graph input, after "# " comment lines */
+    GCM_CAPTURE_TERMINAL  /* the text report with the terminal flame graph */
+} gcm_capture_format;
+
+/* What a report of a capture is asked for.  The report starts from the
+ * options the writer recorded; each flag in `given_flags` (an option's flag,
+ * without "--") then takes its value from `given` instead. */
+typedef struct gcm_capture_request {
+    gcm_capture_format format;
+    const gcm_config *given;
+    const char *const *given_flags;
+    size_t given_count;
+} gcm_capture_request;
+
+/* Why a report could not be written in full. */
+typedef struct gcm_capture_problem {
+    int bad_input;  /* 1: the request cannot be met (an unwritable --flamegraph-file) */
+    int warning;    /* 1: the report was cut short by a failure after it began */
+    char text[GCM_READER_MSG_MAX];  /* "" when the descriptor failed: nothing to say */
+} gcm_capture_problem;
+
+/* Explains a gcm_capture_open failure of `path` (its code, and the errno it
+ * left in `err`) in one line into `msg`. */
+void gcm_capture_open_error(const char *path, int code, int err, char *msg, size_t size);
+
+/* Writes the report of the open capture `cap` (named `file` in the report's
+ * head) to `fd` as `req` asks: what the capture says of its writer and how
+ * it ended, then the renderers' report, and the flame graph file when one is
+ * asked for.  Returns 0, or a negative GCM_E* code with `problem` saying why
+ * (GCM_EIO with an empty text when `fd` failed). */
+int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_capture_request *req,
+                       int fd, gcm_capture_problem *problem);
+
+/* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone",
+ * or "running" for any other value. */
+const char *gcm_capture_state_word(uint32_t state);
+
+/* How a process ended, in a few words, into `buf`: "exited 0", "exited
+ * (os._exit)", "killed by SIGTERM", "gone", "running". */
+void gcm_capture_ending_text(uint32_t state, int32_t exit_status, char *buf, size_t size);
+
+/* The name of signal `signum` ("SIGTERM"), or NULL for one without a name here. */
+const char *gcm_signal_name(int signum);
+
+/* The captures of one process tree, read once. */
+typedef struct gcm_capture_tree gcm_capture_tree;
+
+/* Reads each of `files` (captures of one tree, each already opened once) into
+ * a new tree in *out, and reorders `files` parents first: each root by start
+ * time, then its children's subtrees.  Returns 0 or a negative GCM_E* code
+ * (*out NULL then).  Free the tree with gcm_capture_tree_free. */
+int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **out);
+
+/* Returns the open capture of the `index`th process of `tree`, in tree order
+ * (that of the `files` gcm_capture_tree_load reordered). */
+const gcm_capture *gcm_capture_tree_capture(const gcm_capture_tree *tree, size_t index);
+
+/* Writes the process table and the totals across `tree` to `fd`, as text or
+ * (when `json` is 1) as one {"type": "tree"} JSON line.  Returns 0 or a
+ * negative GCM_E* code (GCM_EIO when `fd` fails). */
+int gcm_capture_tree_write(int fd, const gcm_capture_tree *tree, int json);
+
+/* Frees a tree from gcm_capture_tree_load; NULL is ignored. */
+void gcm_capture_tree_free(gcm_capture_tree *tree);
+
+/* Finds the capture file that process `pid` writes (its -o FILE, mapped in
+ * its address space) and writes its path into `out`.  Returns 0, or
+ * GCM_EINVAL with one line in `msg` saying why not. */
+int gcm_capture_find_pid(int64_t pid, char *out, size_t out_size, char *msg, size_t msg_size);
+
+struct cJSON;
+
+/* Loads the summary of one run from `path`, a --json report (its last
+ * summary object) or a capture file (the summary its exit report would
+ * have), and checks its schema_version.  Returns a new cJSON object the
+ * caller frees with cJSON_Delete, or NULL with one line in `msg`. */
+struct cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GC_MONITOR_READER_H */
