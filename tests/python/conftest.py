@@ -5,8 +5,10 @@
 - allocount: the test-only C helper (tests/python/helpers/gcm_allocount.c),
   compiled once per session with this interpreter's compiler and headers.
 - run_python: runs a script in a fresh interpreter (for exit, fork, atexit).
-- launcher_path() and launcher() (its str): the pygcprofiler launcher that
-  `pip install .` put beside this interpreter, and no other.
+- app_dir: a scratch copy of the web apps of tests/python/servers/.
+
+Plain helpers that test files import (the launcher, started processes,
+reports, servers) are in gcm_testing.py, not here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import gc
 import importlib.util
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +30,7 @@ from typing import Callable
 import pytest
 
 HELPERS = Path(__file__).parent / "helpers"
+APPS = Path(__file__).resolve().parent / "servers"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,24 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
-
-
-def launcher_path() -> Path:
-    """The launcher installed with this interpreter's package; fails the test without it.
-
-    Never a `pygcprofiler` found on PATH: that may be another install, of
-    another version, and the tests would silently test it instead.
-    """
-    path = SCRIPTS_DIR / "pygcprofiler"
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"the launcher is not installed at {path}: run 'pip install .' first")
-    return path
-
-
-def launcher() -> str:
-    """launcher_path() as a string, for argument lists and shell commands."""
-    return str(launcher_path())
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +124,12 @@ def run_python(tmp_path: Path) -> RunPython:
         return proc
 
     return run
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    """The apps of tests/python/servers/, copied into the test's own directory: the
+    server runs there, and writes its reports and captures beside them."""
+    for source in APPS.glob("*.py"):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import launcher
+from gcm_testing import launcher
 
 COLLECTS = """\
 import gc

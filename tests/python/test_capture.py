@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_launcher import clean_env, launcher_path
+from gcm_testing import clean_env, launcher_path, report
 
 CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus"
 TIMEOUT = 60
@@ -77,16 +77,6 @@ def last_count(stdout: str) -> int:
     counts = [int(line.split()[1]) for line in stdout.splitlines() if line.startswith("count ")]
     assert counts, f"the program printed no count:\n{stdout}"
     return counts[-1]
-
-
-def report(capture: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(launcher_path()), "report", *options, str(capture)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=clean_env(),
-    )
 
 
 def report_json(capture: Path, *options: str) -> list[dict]:

@@ -14,24 +14,13 @@ import os
 import sys
 
 import pytest
-from test_launcher import launcher_path, run
-from test_signals import summaries, write_script
+from gcm_testing import JSON, launcher_path, run, summaries, tagged, write_script
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-
-JSON = ("--json", "--stats-only")
 
 
 def launch(tmp_path, script, *options, args=()):
     return run([launcher_path(), "run", *(options or JSON), script, *args], cwd=tmp_path)
-
-
-def tagged(stdout, tag):
-    """The integers printed on the line starting with `tag`."""
-    for line in stdout.splitlines():
-        if line.startswith(tag + " "):
-            return [int(x) for x in line.split()[1:]]
-    raise AssertionError(f"no {tag!r} line in {stdout!r}")
 
 
 FORK_SYS_EXIT = """

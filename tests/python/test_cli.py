@@ -16,7 +16,7 @@ import sys
 import zipfile
 
 import pytest
-from test_launcher import TARGETS, assert_bad_input, clean_env, launcher_path, run
+from gcm_testing import TARGETS, assert_bad_input, clean_env, launcher_path, run
 
 MARKER_SCRIPT = str(TARGETS / "make_marker.py")
 

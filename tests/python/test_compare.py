@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import launcher
+from gcm_testing import launcher
 
 # Start-up objects go to the permanent generation (gc.freeze), so every
 # collection traverses the workload's own objects and little else.

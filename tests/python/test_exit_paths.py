@@ -17,18 +17,21 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-from test_capture import report
-from test_launcher import clean_env, launcher_path
-from test_signals import Started, summaries
+from gcm_testing import (
+    FREE_THREADED,
+    TARGETS,
+    Started,
+    clean_env,
+    launcher_path,
+    report,
+    summaries,
+)
 
-TARGET = Path(__file__).resolve().parent / "targets" / "exit_matrix.py"
+TARGET = TARGETS / "exit_matrix.py"
 # Generous: a loaded 2-core machine runs several of these at once.
 HANG = 60
-
-FREE_THREADED = bool(getattr(sys, "_is_gil_enabled", lambda: True)() is False)
 
 FIRST_PROCESS = ["normal", "sys_exit", "exception", "keyboard_interrupt", "sigterm", "sighup"]
 CHILDREN = ["fork", "mp_fork", "mp_spawn", "mp_forkserver", "subprocess"]
@@ -63,6 +66,8 @@ def run(args, cwd):
 
 
 def tagged(stdout, tag):
+    """The first word after `tag` on every line that starts with it, as text:
+    a child's status may be "hung"."""
     return [line.split()[1] for line in stdout.splitlines() if line.startswith(tag + " ")]
 
 

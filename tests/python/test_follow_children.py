@@ -20,27 +20,24 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from test_launcher import TIMEOUT, clean_env, launcher_path, run
-from test_signals import summaries, write_script
+from gcm_testing import (
+    JSON,
+    TIMEOUT,
+    by_pid,
+    captures,
+    clean_env,
+    launcher_path,
+    run,
+    summaries,
+    tagged,
+    write_script,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
-JSON = ("--json", "--stats-only")
-
-
-def tagged(stdout, tag):
-    """The integers printed on the line starting with `tag`."""
-    for line in stdout.splitlines():
-        if line.startswith(tag + " "):
-            return [int(x) for x in line.split()[1:]]
-    raise AssertionError(f"no {tag!r} line in {stdout!r}")
-
-
-def captures(directory, name="cap"):
-    return sorted(str(p) for p in Path(directory).iterdir() if p.name.split(".")[0] == name)
-
 
 def report(files, *options, cwd=None):
+    """The stdout of `pygcprofiler report OPTIONS FILES`, which must succeed."""
     proc = run([launcher_path(), "report", *options, *files], cwd=cwd or Path(files[0]).parent)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -52,10 +49,6 @@ def tree_of(files):
     assert lines[-1]["type"] == "tree", lines[-1]
     assert [obj for obj in lines if obj["type"] == "tree"] == [lines[-1]]
     return lines[-1], lines
-
-
-def by_pid(tree):
-    return {p["pid"]: p for p in tree["processes"]}
 
 
 # ---------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 gunicorn forks its workers, so `-o FILE` alone gives each one a capture;
 uvicorn --workers spawns new interpreters, and the django and werkzeug
-reloaders re-execute python, so those need --follow-children.  The apps and
-helpers are tests/python/servers/ and test_servers.py's; waits are bounded,
-everything listens on 127.0.0.1, and stragglers are killed.
+reloaders re-execute python, so those need --follow-children.  The apps are
+tests/python/servers/, served through gcm_testing's server helpers; waits
+are bounded, everything listens on 127.0.0.1, and stragglers are killed.
 """
 
 from __future__ import annotations
@@ -17,29 +17,31 @@ import time
 from pathlib import Path
 
 import pytest
-from test_launcher import launcher_path, run
-from test_servers import (  # noqa: F401 (app_dir: a fixture)
+from gcm_testing import (
     ADDRESS,
-    app_dir,
-    get,
+    JSON,
+    WAIT,
+    Started,
+    by_pid,
+    captures,
     get_from_every_worker,
+    kill_pid,
+    launcher_path,
     pids_in,
     reloader_run,
+    run,
     serve,
 )
-from test_signals import WAIT, Started, kill_pid
 
 pytestmark = [
     pytest.mark.servers,
     pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
 ]
 
-JSON = ("--json", "--stats-only")
-
 
 def tree(directory):
     """The merged JSON report of every capture in `directory`: (tree, lines)."""
-    files = sorted(str(p) for p in Path(directory).iterdir() if p.name.split(".")[0] == "cap")
+    files = captures(directory)
     proc = run([launcher_path(), "report", "--json", "--stats-only", *files], cwd=directory)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -47,11 +49,7 @@ def tree(directory):
     return lines[-1], lines
 
 
-def by_pid(found):
-    return {p["pid"]: p for p in found["processes"]}
-
-
-def test_gunicorn_two_workers_sigterm_gives_a_tree_of_three(app_dir):  # noqa: F811
+def test_gunicorn_two_workers_sigterm_gives_a_tree_of_three(app_dir):
     pytest.importorskip("gunicorn")
     args = ["-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
     prefix = [launcher_path(), "run", *JSON, "-o", str(app_dir / "cap")]
@@ -82,7 +80,7 @@ def test_gunicorn_two_workers_sigterm_gives_a_tree_of_three(app_dir):  # noqa: F
     ]
 
 
-def test_uvicorn_two_workers_followed(app_dir):  # noqa: F811
+def test_uvicorn_two_workers_followed(app_dir):
     pytest.importorskip("uvicorn")
     args = [
         "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}",
@@ -127,7 +125,7 @@ def test_uvicorn_two_workers_followed(app_dir):  # noqa: F811
 @pytest.mark.parametrize(
     "server", ["django", "flask"], ids=["django-autoreload", "flask-debug-reloader"]
 )
-def test_reloader_child_is_followed(app_dir, server):  # noqa: F811
+def test_reloader_child_is_followed(app_dir, server):
     pytest.importorskip(server)
     if server == "django":
         args, ready, tag, stream = (

@@ -10,7 +10,6 @@ expectation of python's behaviour: the direct run is the expectation.
 from __future__ import annotations
 
 import json
-import os
 import py_compile
 import shutil
 import signal
@@ -20,52 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SCRIPTS_DIR, launcher_path
-
-TARGETS = Path(__file__).resolve().parent / "targets"
-TIMEOUT = 120
-
-__all__ = ["SCRIPTS_DIR", "launcher_path"]  # test_cli.py and others import them from here
-
+from gcm_testing import TARGETS, TIMEOUT, assert_bad_input, clean_env, launcher_path, run
 
 # ---------------------------------------------------------------------------
-# Helpers (also used by test_cli.py)
-
-
-# Settings that would change where the target's modules come from or what
-# the interpreter does at start-up; the rest (PYTHONMALLOC and LD_PRELOAD of a
-# sanitizer run, say) passes through to both runs alike.
-UNSET = (
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSAFEPATH",
-    "PYTHONSTARTUP",
-    "PYTHONINSPECT",
-    "PYTHONPROFILEIMPORTTIME",
-    "PYTHONEXECUTABLE",
-    "PYTHONUSERBASE",
-)
-
-
-def clean_env(**extra):
-    """The caller's environment minus anything that changes how python starts."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in UNSET and not k.startswith("PYGCPROFILER")
-    }
-    env.update(extra)
-    return env
-
-
-def run(args, cwd, env=None, stdin=""):
-    return subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=clean_env() if env is None else env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+# Helpers
 
 
 def probe_line(stdout):
@@ -88,19 +45,6 @@ def interpreter_of(text):
     running = text.splitlines()[1]
     assert running.startswith("GMEM Running: "), text
     return running.split(" ")[2]
-
-
-def assert_bad_input(proc, *fragments):
-    """One 'error: ...' line quoting its subject, the hint, exit 2."""
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 2, proc.stderr
-    assert lines[0].startswith("error: "), proc.stderr
-    assert "'" in lines[0], proc.stderr
-    assert lines[1] == "try 'pygcprofiler --help'", proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], proc.stderr
-    assert proc.stdout == ""
 
 
 def make_layout(root):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from test_launcher import clean_env, launcher_path
+from gcm_testing import clean_env, launcher_path, report
 
 TIMEOUT = 60
 
@@ -166,13 +166,7 @@ def finish(proc: subprocess.Popen) -> tuple[list[str], str]:
 
 
 def report_count(capture: Path) -> int:
-    proc = subprocess.run(
-        [str(launcher_path()), "report", "--format", "json", str(capture)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=clean_env(),
-    )
+    proc = report(capture, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     (summary,) = [o for o in map(json.loads, proc.stdout.splitlines()) if o["type"] == "summary"]
     return int(summary["count"])

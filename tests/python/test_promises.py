@@ -19,10 +19,9 @@ import sys
 import textwrap
 
 import pytest
-from test_launcher import clean_env, launcher_path
+from gcm_testing import FREE_THREADED, clean_env, launcher_path
 
 TIMEOUT = 600
-FREE_THREADED = bool(getattr(sys, "_is_gil_enabled", lambda: True)() is False)
 
 GC_STATE = """
     import atexit, gc, json

@@ -22,7 +22,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from conftest import launcher
+from gcm_testing import launcher
 
 # Enough full collections for generation 2 to be far over 10% of them, a few
 # young ones, then the program's own output and exit status.

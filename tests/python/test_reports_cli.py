@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import launcher
+from gcm_testing import launcher
 
 STOP = re.compile(
     r"^GMEM GC STOP \| Gen: ([012]) \| Duration: (\d+\.\d+m?s) \| "

@@ -4,138 +4,21 @@ Every test starts the real launcher and the same program under plain python,
 sends the same signal once the program says it is ready, and compares how
 the two ended.  Under the launcher a SIGTERM or SIGHUP (when its inherited
 action was the default) also writes the report first; nothing else changes.
-
-The helpers here (started processes, bounded waits, JSON summaries) are also
-used by test_children.py and test_servers.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import select
 import signal
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from test_launcher import clean_env, launcher_path
-
-# A bound on hangs, not a speed claim: generous enough for a server to boot
-# on a 2-core machine running several CI jobs at once.
-WAIT = 60.0
-
+from gcm_testing import Started, clean_env, launcher_path, summaries, write_script
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-
-class Started:
-    """A started process whose stdout and stderr are read without blocking."""
-
-    def __init__(self, args, cwd, env=None, stdin=subprocess.DEVNULL, **kwargs):
-        self.proc = subprocess.Popen(
-            [str(a) for a in args],
-            cwd=str(cwd),
-            env=clean_env() if env is None else env,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **kwargs,
-        )
-        self.out = b""
-        self.err = b""
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def _pump(self, timeout):
-        streams = [s for s in (self.proc.stdout, self.proc.stderr) if s is not None]
-        if not streams:
-            time.sleep(timeout)
-            return
-        ready, _, _ = select.select(streams, [], [], timeout)
-        for stream in ready:
-            chunk = os.read(stream.fileno(), 65536)
-            if stream is self.proc.stdout:
-                self.out += chunk
-            else:
-                self.err += chunk
-
-    def wait_for(self, text, stream="out", timeout=WAIT, count=1):
-        """Reads until `text` appears `count` times in stdout (or stderr); fails
-        after `timeout`."""
-        deadline = time.monotonic() + timeout
-        needle = text.encode()
-        while (self.out if stream == "out" else self.err).count(needle) < count:
-            if self.proc.poll() is not None:
-                self._pump(0.1)
-                if (self.out if stream == "out" else self.err).count(needle) >= count:
-                    break
-                raise AssertionError(
-                    f"exited {self.proc.returncode} before {text!r}:\n"
-                    f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"no {text!r} within {timeout}s:\n"
-                    f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-                )
-            self._pump(0.2)
-
-    def finish(self, timeout=WAIT):
-        """Waits for the exit (killing it after `timeout`) and returns the status."""
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise AssertionError(
-                f"did not exit within {timeout}s:\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-            ) from None
-        self.out += out or b""
-        self.err += err or b""
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.communicate(timeout=WAIT)
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            pass
-
-    @property
-    def stdout(self):
-        return self.out.decode(errors="replace")
-
-    @property
-    def stderr(self):
-        return self.err.decode(errors="replace")
-
-
-def kill_pid(pid):
-    """Kills a straggler (a server's child) that may already be gone."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def summaries(text):
-    """The JSON summary objects in `text`, by pid."""
-    found = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith('{"type":"summary"'):
-            obj = json.loads(line)
-            assert obj["pid"] not in found, f"two summaries for pid {obj['pid']}:\n{text}"
-            found[obj["pid"]] = obj
-    return found
 
 
 def run_pair(script, signum, cwd, options=("--json", "--stats-only"), **kwargs):
@@ -153,12 +36,6 @@ def run_pair(script, signum, cwd, options=("--json", "--stats-only"), **kwargs):
             started.kill()
         results.append(started)
     return results[0], results[1]
-
-
-def write_script(tmp_path, source, name="target.py"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 # The targets wait in short sleeps: CPython runs a Python signal handler
