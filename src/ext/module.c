@@ -1,42 +1,14 @@
 /* src/ext/module.c: the module gc_monitor._core (multi-phase init, module state).
  *
  * The module holds the Recorder type, the list of live recorders for the
- * after-fork hook, a few facts about the interpreter for the reports, and
- * render_start() for the launcher's bootstrap.
+ * after-fork hook (its state, state.c), and render_start() for the
+ * launcher's bootstrap.  It is the top of the extension: it calls into the
+ * other files, and none of them calls into it.
  */
 #include "ext.h"
 
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
-
-static char python_version[32];
-static pthread_once_t python_version_once = PTHREAD_ONCE_INIT;
-
-static void
-python_version_init(void)
-{
-    const char *v = Py_GetVersion();
-    size_t n = strcspn(v, " ");
-
-    if (n >= sizeof python_version)
-        n = sizeof python_version - 1;
-    memcpy(python_version, v, n);
-    python_version[n] = '\0';
-}
-
-const char *
-gcm__python_version(void)
-{
-    (void)pthread_once(&python_version_once, python_version_init);
-    return python_version;
-}
-
-gcm__module_state *
-gcm__state(PyObject *module)
-{
-    return (gcm__module_state *)PyModule_GetState(module);
-}
 
 static PyObject *
 core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)

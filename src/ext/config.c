@@ -1,0 +1,113 @@
+/* src/ext/config.c: a recorder's configuration from Python values.
+ *
+ * GCMonitor's keywords (a dict of str) and the launcher's config text both
+ * go through the core's one option parser (src/config/), so the extension
+ * accepts exactly what the launcher does; a refusal becomes TypeError or
+ * ValueError with the core's message.
+ */
+#include "ext.h"
+#include "recorder.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "gc_monitor/logfile.h"
+
+void
+gcm__raise_config_error(int code, const gcm_config_error *err)
+{
+    char msg[512];
+
+    gcm_config_error_format(err, 1, msg, sizeof msg);
+    PyErr_SetString(code == GCM_EUNKNOWN ? PyExc_TypeError : PyExc_ValueError, msg);
+}
+
+gcm_config *
+gcm__config_from_text(PyObject *text)
+{
+    gcm_config_error err;
+    gcm_config *cfg = NULL;
+    gcm_config *result = NULL;
+    const char *utf8;
+    char msg[512];
+    int rc;
+
+    utf8 = PyUnicode_AsUTF8(text);
+    if (utf8 == NULL)
+        goto done;
+    cfg = PyMem_Malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(&err, 0, sizeof err);
+    rc = gcm_config_decode(cfg, utf8, &err);
+    if (rc != 0) {
+        /* The text comes from the launcher, not from keywords: any refusal,
+         * unknown names included, is a bad value. */
+        gcm_config_error_format(&err, 1, msg, sizeof msg);
+        PyErr_SetString(PyExc_ValueError, msg);
+        goto done;
+    }
+    result = cfg;
+    cfg = NULL;
+done:
+    PyMem_Free(cfg);
+    return result;
+}
+
+/* Applies the GCMonitor keywords in `options` (a dict of str to str) to `cfg`. */
+int
+gcm__config_from_options(gcm_config *cfg, PyObject *options)
+{
+    PyObject *key;
+    PyObject *value;
+    Py_ssize_t pos = 0;
+    int status = -1;
+
+    gcm_config_init(cfg);
+    while (PyDict_Next(options, &pos, &key, &value)) {
+        const gcm_option *opt;
+        const char *name;
+        const char *text;
+        gcm_config_error err;
+        int rc;
+
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "GCMonitor() keywords must be strings");
+            goto done;
+        }
+        name = PyUnicode_AsUTF8(key);
+        if (name == NULL)
+            goto done;
+        /* Only keywords are accepted here: a flag spelling ("alert-threshold-ms")
+         * or a launcher-only option is as unknown as a typo. */
+        opt = gcm_config_find_in(name, GCM_SCOPE_API);
+        if (opt == NULL) {
+            PyErr_Format(PyExc_TypeError, "GCMonitor() got an unexpected keyword argument '%s'",
+                         name);
+            goto done;
+        }
+        if (!PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "option '%s' must be given as a str here", name);
+            goto done;
+        }
+        text = PyUnicode_AsUTF8(value);
+        if (text == NULL)
+            goto done;
+        memset(&err, 0, sizeof err);
+        rc = gcm_config_set(cfg, opt, text, &err);
+        if (rc != 0) {
+            gcm__raise_config_error(rc, &err);
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    return status;
+}

@@ -1,0 +1,148 @@
+/* src/ext/meta.c: the metadata a capture file keeps about its writer.
+ *
+ * docs/capture-format.md lists the keys: the interpreter, the command as
+ * shell words and the recorded options, so that `pygcprofiler report` can
+ * say whose capture it reads and render it as the run would have.
+ */
+#include "ext.h"
+#include "recorder.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "gc_monitor/logfile.h"
+
+/* Appends `word` to `buf` as a shell word, quoted only when it needs to
+ * be, so the capture's command line reads like the one the user typed. */
+static void
+meta_put_word(char *buf, size_t size, size_t *len, const char *word)
+{
+    static const char safe[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_";
+    int plain = word[0] != '\0' && strspn(word, safe) == strlen(word);
+    const char *p;
+
+#define PUT(c) do { if (*len + 1 < size) buf[(*len)++] = (c); } while (0)
+    if (plain) {
+        for (p = word; *p != '\0'; p++)
+            PUT(*p);
+    } else {
+        PUT('\'');
+        for (p = word; *p != '\0'; p++) {
+            if (*p == '\'') {
+                PUT('\''); PUT('"'); PUT('\''); PUT('"'); PUT('\'');
+            } else {
+                PUT(*p);
+            }
+        }
+        PUT('\'');
+    }
+#undef PUT
+    buf[*len] = '\0';
+}
+
+/* Appends "key=value\n" to `buf`, with newlines in `value` as spaces. */
+static void
+meta_put_line(char *buf, size_t size, size_t *len, const char *key, const char *value)
+{
+    int n = snprintf(buf + *len, size - *len, "%s=", key);
+    const char *p;
+
+    if (n < 0 || (size_t)n >= size - *len)
+        return;
+    *len += (size_t)n;
+    for (p = value; *p != '\0' && *len + 2 < size; p++)
+        buf[(*len)++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+    buf[(*len)++] = '\n';
+    buf[*len] = '\0';
+}
+
+/* Appends this process's arguments after the first, as the kernel keeps
+ * them in /proc/self/cmdline (NUL-separated), as shell words to `command`.
+ * Leaves `command` as it is when the file cannot be read. */
+static void
+cmdline_words(char *command, size_t size, size_t *clen)
+{
+    char raw[GCM_META_SIZE / 2];
+    ssize_t read_len = gcm__read_small_file("/proc/self/cmdline", raw, sizeof raw);
+    size_t got;
+    size_t at;
+
+    if (read_len < 0)
+        return;
+    got = (size_t)read_len;
+    /* The first word is the program as invoked; sys.executable stands first. */
+    at = strlen(raw) + 1;
+    while (at < got) {
+        if (*clen + 1 < size)
+            command[(*clen)++] = ' ';
+        meta_put_word(command, size, clen, raw + at);
+        at += strlen(raw + at) + 1;
+    }
+}
+
+/* Builds the capture file's metadata (docs/capture-format.md) into `buf`:
+ * the interpreter, the command the launcher ran (sys.executable and
+ * sys.argv[1:], since the bootstrap creates the recorder while sys.argv is
+ * still python's ['-c', <target words>]), and the options.  A followed child
+ * passes NULL for `argv_name`: its start-up hook runs before python has put
+ * the script's path in sys.argv (and 3.9 has no sys.orig_argv), so its words
+ * come from the kernel's copy, /proc/self/cmdline.  Never fails: a value that
+ * cannot be read is left out. */
+void
+gcm__capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_t size)
+{
+    char small[GCM_META_SIZE];
+    char command[GCM_META_SIZE / 2];
+    size_t len = 0;
+    size_t clen = 0;
+    size_t needed = 0;
+    PyObject *exe = PySys_GetObject("executable");   /* borrowed */
+    PyObject *argv = argv_name != NULL ? PySys_GetObject(argv_name) : NULL; /* borrowed */
+    Py_ssize_t i;
+    int free_threaded = 0;
+
+#ifdef Py_GIL_DISABLED
+    free_threaded = 1;
+#endif
+    buf[0] = '\0';
+    command[0] = '\0';
+    meta_put_line(buf, size, &len, "pygcprofiler", GCM_VERSION);
+    meta_put_line(buf, size, &len, "python_version", gcm__python_version());
+    meta_put_line(buf, size, &len, "python_build", Py_GetVersion());
+    meta_put_line(buf, size, &len, "free_threaded", free_threaded ? "1" : "0");
+    if (exe != NULL && PyUnicode_Check(exe)) {
+        PyObject *b = PyUnicode_EncodeFSDefault(exe);
+        if (b != NULL) {
+            meta_put_line(buf, size, &len, "executable", PyBytes_AS_STRING(b));
+            meta_put_word(command, sizeof command, &clen, PyBytes_AS_STRING(b));
+            Py_DECREF(b);
+        }
+    }
+    PyErr_Clear();
+    if (argv != NULL && PyList_Check(argv)) {
+        for (i = 1; i < PyList_GET_SIZE(argv); i++) {
+            PyObject *word = PyList_GET_ITEM(argv, i);
+            PyObject *b = PyUnicode_Check(word) ? PyUnicode_EncodeFSDefault(word) : NULL;
+            if (b == NULL)
+                continue;
+            if (clen + 1 < sizeof command)
+                command[clen++] = ' ';
+            meta_put_word(command, sizeof command, &clen, PyBytes_AS_STRING(b));
+            Py_DECREF(b);
+        }
+    }
+    PyErr_Clear();
+    if (argv_name == NULL)
+        cmdline_words(command, sizeof command, &clen);
+    meta_put_line(buf, size, &len, "command", command);
+    /* Last, so that a cut (four long paths can outgrow the area) only ever
+     * costs the options line, which the reader then says it cannot read. */
+    if (gcm_config_encode(cfg, small, sizeof small, &needed) == 0)
+        meta_put_line(buf, size, &len, "options", small);
+}
