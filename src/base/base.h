@@ -90,6 +90,12 @@ void gcm__copy_cut(char *dst, size_t size, const char *src);
  * a terminal's cursor or end a line early; cut to fit. */
 void gcm__copy_printable(char *dst, size_t size, const char *src);
 
+/* Writes byte `c` as a text report shows it into `out`: "\n", "\t", "\xNN"
+ * for the other control bytes, the byte itself otherwise, so outside text
+ * (a multi-line -c program, an object's repr) stays on its line.  Returns
+ * the number of bytes written (1, 2 or 4). */
+size_t gcm__escape_control(unsigned char c, char out[4]);
+
 /* The edit distance between `a` (`alen` bytes) and the string `b`, capped:
  * anything above `limit` is returned as limit + 1, and so is any name longer
  * than 63 bytes (never close to an option name). */

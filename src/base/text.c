@@ -162,3 +162,23 @@ const char *gcm__errno_text(int err, char *buf, size_t size)
     buf[0] = (char)tolower((unsigned char)buf[0]);
     return buf;
 }
+
+size_t gcm__escape_control(unsigned char c, char out[4])
+{
+    static const char hex_digits[] = "0123456789abcdef";
+
+    if (c == '\n' || c == '\t') {
+        out[0] = '\\';
+        out[1] = c == '\n' ? 'n' : 't';
+        return 2;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        out[0] = '\\';
+        out[1] = 'x';
+        out[2] = hex_digits[c >> 4];
+        out[3] = hex_digits[c & 0xf];
+        return 4;
+    }
+    out[0] = (char)c;
+    return 1;
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gc_monitor/errors.h"
+#include "base/base.h"
 #include "report_internal.h"
 
 static const uint64_t pow10_table[10] = {
@@ -242,4 +243,45 @@ int64_t gcm__event_realtime_ns(const gcm_snapshot *snap, uint64_t monotonic_ns)
      * arithmetic wraps instead of overflowing on a corrupt capture. */
     return (int64_t)((uint64_t)snap->init_realtime_ns +
                      (monotonic_ns - (uint64_t)snap->init_monotonic_ns));
+}
+
+void gcm__line_seconds_exact(gcm__line *l, uint64_t ns)
+{
+    gcm__line_fixed_trimmed(l, ns, 9);
+}
+
+uint64_t gcm__seconds_to_ns(double seconds)
+{
+    double ns = seconds * 1e9 + 0.5;
+
+    /* The parser refuses widths that are not positive and finite; the clamps
+     * keep a hand-made configuration from dividing by zero or overflowing. */
+    if (!(ns >= 1.0))
+        return 1;
+    if (ns >= 9.2e18)
+        return UINT64_C(9200000000000000000);
+    return (uint64_t)ns;
+}
+
+uint64_t gcm__event_offset_ns(const gcm_snapshot *snap, const gcm_event *ev)
+{
+    uint64_t origin = (uint64_t)snap->init_monotonic_ns;
+
+    return ev->start_ns > origin ? ev->start_ns - origin : 0;
+}
+
+void gcm__line_text_escaped(gcm__line *l, const char *text, size_t max_bytes)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t used = 0;
+
+    for (; *s != '\0'; s++) {
+        char esc[4];
+        size_t n = gcm__escape_control(*s, esc);
+
+        if (used + n > max_bytes)
+            break;
+        gcm__line_mem(l, esc, n);
+        used += n;
+    }
 }

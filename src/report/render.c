@@ -14,6 +14,7 @@
 
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
+#include "base/base.h"
 #include "report_internal.h"
 
 /* The fd buffer: at about 80 bytes an event line, a million events take a few
@@ -79,42 +80,6 @@ int gcm_report_render_fd(const gcm_report_input *in, int fd)
     return status;
 }
 
-/* Length of the valid UTF-8 sequence at `s` (n bytes left), or 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t len, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        /* No overlong forms and no UTF-16 surrogates. */
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return len;
-}
-
 static const char hex_digits[] = "0123456789abcdef";
 
 /* Appends `s` as the body of a JSON string into `out` (room for 6 bytes per
@@ -126,7 +91,7 @@ static char *json_escape(char *out, const char *text)
     size_t n = strlen(text);
 
     while (n > 0) {
-        size_t len = utf8_sequence(s, n);
+        size_t len = gcm__utf8_length(s, n);
         if (len == 0) {
             memcpy(out, "\\ufffd", 6);
             out += 6;
@@ -162,23 +127,8 @@ static char *text_escape(char *out, const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
 
-    for (; *s != '\0'; s++) {
-        if (*s == '\n') {
-            memcpy(out, "\\n", 2);
-            out += 2;
-        } else if (*s == '\t') {
-            memcpy(out, "\\t", 2);
-            out += 2;
-        } else if (*s < 0x20 || *s == 0x7F) {
-            out[0] = '\\';
-            out[1] = 'x';
-            out[2] = hex_digits[*s >> 4];
-            out[3] = hex_digits[*s & 0xF];
-            out += 4;
-        } else {
-            *out++ = (char)*s;
-        }
-    }
+    for (; *s != '\0'; s++)
+        out += gcm__escape_control(*s, out);
     return out;
 }
 
@@ -257,4 +207,40 @@ int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t p
     sink.write = gcm_sink_write_fd;
     sink.ctx = &fd;
     return gcm__render_start(config, command, pid, gcm_clock_realtime_ns(), &sink);
+}
+
+/* The sections after the summary, in their one fixed order. */
+int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink)
+{
+    int json = in->config->json;
+    int status;
+
+    if (json) {
+        status = gcm__render_timeline_jsonl(in, sink);
+        if (status != 0)
+            goto done;
+        status = gcm__render_advice_jsonl(in, sum, sink);
+    } else {
+        status = gcm__render_advice_text(in, sum, sink);
+        if (status == 0 && in->config->terminal_flamegraph)
+            status = gcm__render_terminal_flamegraph(in, sink);
+    }
+    if (status != 0)
+        goto done;
+    if (in->config->dump_objects) {
+        status = gcm__render_objects(in, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (in->config->dump_garbage) {
+        status = gcm__render_garbage(in, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (in->config->prompt)
+        status = gcm__render_prompt(in, sum, sink);
+    if (status == 0)
+        status = gcm_budget_render(in->config->fail_on, in->config->fail_on_count, sum, json, sink);
+done:
+    return status;
 }

@@ -3,7 +3,7 @@
  *
  * The renderers build each line in a gcm__line (a fixed buffer on the stack,
  * so rendering a million events allocates nothing per event) and hand it to a
- * gcm_sink in one call.  The fd sink in fdbuf.c gathers those whole lines into
+ * gcm_sink in one call.  The fd sink in sink.c gathers those whole lines into
  * one larger buffer and writes it out only at line boundaries.  Everything here
  * runs at report time on one thread; none of it is on the recording path.
  */
@@ -117,7 +117,7 @@ uint64_t gcm__div_round(uint64_t a, uint64_t b);
  * whose block had this clock pair at init. */
 int64_t gcm__event_realtime_ns(const gcm_snapshot *snap, uint64_t monotonic_ns);
 
-/* ---- the buffered file-descriptor sink (fdbuf.c) ---- */
+/* ---- the sinks (sink.c) ---- */
 
 typedef struct gcm__fdbuf {
     int fd;
@@ -173,7 +173,8 @@ int gcm__render_advice_text(const gcm_report_input *in, const gcm_summary *sum,
 int gcm__render_advice_jsonl(const gcm_report_input *in, const gcm_summary *sum,
                              const gcm_sink *sink);
 
-/* ---- shared by the part-2 renderers (advice, timeline, flame graphs, dumps, prompt) ---- */
+/* ---- shared by the section renderers (advice, timeline, flame graphs, dumps,
+ * prompt): facts.c, line.c and sink.c ---- */
 
 /* Why generation numbers mean nothing on this interpreter, if they do not. */
 enum {

@@ -1,9 +1,10 @@
-/* text.c: the default report, in the original tool's grep-able "GMEM" lines.
+/* src/report/text.c: the default report, in grep-able "GMEM" lines.
  *
- * Event and alert lines keep the original's exact shape because people and
+ * Event and alert lines keep their documented shape because people and
  * their log pipelines search for them; the summary (summary_text.c) and the
- * sections of the options that add to it (extras.c) follow.  Each line is built in a stack buffer and handed to
- * the sink whole, so rendering allocates nothing, whatever the event count.
+ * sections of the options that add to it (render.c puts them in order)
+ * follow.  Each line is built in a stack buffer and handed to the sink
+ * whole, so rendering allocates nothing, whatever the event count.
  */
 #include "gc_monitor/errors.h"
 #include "report_internal.h"
