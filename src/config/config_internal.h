@@ -45,10 +45,6 @@ extern const gcm_option gcm__options[];
 extern const option_rule gcm__rules[];
 extern const size_t gcm__option_count;
 
-/* The default --duration-buckets, in ms, and how many there are. */
-extern const double gcm__default_buckets_ms[];
-extern const uint32_t gcm__default_bucket_count;
-
 /* Returns the row of `opt` in gcm__options, or -1 when it is not one of its
  * rows. */
 ptrdiff_t gcm__option_index(const gcm_option *opt);

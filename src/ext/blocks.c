@@ -345,3 +345,19 @@ gcm__recorder_unlink(gcm__recorder *self)
     self->module = NULL;
     Py_DECREF(module);
 }
+
+/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
+ * with an exception set on failure. */
+gcm_snapshot *
+gcm__take_snapshot(gcm__recorder *self)
+{
+    gcm_snapshot *snap = PyMem_Malloc(sizeof *snap);
+
+    if (snap == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    /* GCM_EBUSY still fills the snapshot, marked torn: a report beats none. */
+    (void)gcm_block_snapshot(self->block, snap);
+    return snap;
+}

@@ -123,22 +123,6 @@ recorder_dealloc(PyObject *op)
 /* Methods                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
- * with an exception set on failure. */
-gcm_snapshot *
-gcm__take_snapshot(gcm__recorder *self)
-{
-    gcm_snapshot *snap = PyMem_Malloc(sizeof *snap);
-
-    if (snap == NULL) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    /* GCM_EBUSY still fills the snapshot, marked torn: a report beats none. */
-    (void)gcm_block_snapshot(self->block, snap);
-    return snap;
-}
-
 static PyObject *
 recorder_snapshot(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
@@ -241,6 +225,16 @@ recorder_get_pid(PyObject *op, void *Py_UNUSED(closure))
     return PyLong_FromLongLong((long long)((gcm__recorder *)op)->block->header.pid);
 }
 
+/* Recorder.report_begin(): a fork child (even of a fork from C that ran no
+ * hooks) claims the report of its own block, never its parent's. */
+static PyObject *
+recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    if (gcm__recorder_own_block((gcm__recorder *)op) != 0)
+        return NULL;
+    return gcm__recorder_report_begin(op, NULL);
+}
+
 static PyMethodDef recorder_methods[] = {
     {"from_config_text", recorder_from_config_text, METH_O | METH_CLASS,
      "from_config_text(text)\n--\n\nCreates a recorder from PYGCPROFILER_CONFIG text."},
@@ -252,7 +246,7 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
-    {"report_begin", gcm__recorder_report_begin, METH_NOARGS,
+    {"report_begin", recorder_report_begin, METH_NOARGS,
      "report_begin()\n--\n\nClaims this process's report for the calling thread: 0 to write it "
      "(then call report_end()), 1 when this thread is already writing it, 2 when it is written. "
      "Waits while another thread writes it."},

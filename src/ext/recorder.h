@@ -61,11 +61,15 @@ void gcm__raise_block_error(int code);
  * links it into the module's list.  Returns it, or NULL with an exception. */
 PyObject *gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed);
 
+/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
+ * with an exception set on failure. */
+gcm_snapshot *gcm__take_snapshot(gcm__recorder *self);
+
 /* Takes the recorder out of the fork hook's list and drops its module
  * reference.  Safe to call twice (tp_clear, then dealloc). */
 void gcm__recorder_unlink(gcm__recorder *self);
 
-/* ---- report.c: the report state machine and the exit report ---- */
+/* ---- report_state.c: one report per process ---- */
 
 /* In a fork child of a process that was writing `r`'s report (another
  * thread forked meanwhile), makes the report the child's again: it records
@@ -74,26 +78,23 @@ void gcm__recorder_unlink(gcm__recorder *self);
  * gc.callbacks: returns 1 when the caller must make sure it is back there. */
 int gcm__report_revive(gcm__recorder *r);
 
-/* Recorder.mark_exited(status): the capture says how the process ended. */
-PyObject *gcm__recorder_mark_exited(PyObject *op, PyObject *arg);
-
-/* Recorder.write_report(...): renders the exit report (GIL released). */
-PyObject *gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs);
-
 /* Recorder.report_begin(): claims the report for this thread.  Returns
  * GCM__TURN_WRITE (write it, then call report_end), GCM__TURN_REENTERED (this
  * thread is writing it already: a signal handler or a finalizer interrupted
  * it; do not wait) or GCM__TURN_DONE.  When another thread of this process
- * is writing it, waits until it is done, with the GIL released. */
+ * is writing it, waits until it is done, with the GIL released.  The caller
+ * has made sure the recorder owns this process's block. */
 PyObject *gcm__recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored));
 
 /* Recorder.report_end(): the report claimed by report_begin() is written. */
 PyObject *gcm__recorder_report_end(PyObject *op, PyObject *Py_UNUSED(ignored));
 
-/* ---- recorder.c: the type ---- */
+/* ---- report.c: the exit report ---- */
 
-/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
- * with an exception set on failure. */
-gcm_snapshot *gcm__take_snapshot(gcm__recorder *self);
+/* Recorder.mark_exited(status): the capture says how the process ended. */
+PyObject *gcm__recorder_mark_exited(PyObject *op, PyObject *arg);
+
+/* Recorder.write_report(...): renders the exit report (GIL released). */
+PyObject *gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs);
 
 #endif /* GCM_EXT_RECORDER_H */

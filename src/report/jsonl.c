@@ -59,34 +59,8 @@ static int render_event(const gcm_snapshot *snap, const gcm_event *ev, const gcm
     return gcm__line_emit(&l, sink);
 }
 
-int gcm__sink_json_line(const cJSON *obj, const gcm_sink *sink)
-{
-    char *text = NULL;
-    char *line = NULL;
-    size_t len;
-    int status = GCM_ENOMEM;
 
-    text = cJSON_PrintUnformatted(obj);
-    if (text == NULL)
-        goto done;
-    /* The printed object has no newline of its own, and cJSON's buffer comes
-     * from its own allocator: copy it into a line of ours that has one, so
-     * the whole line still goes to the sink in one call. */
-    len = strlen(text);
-    line = malloc(len + 1);
-    if (line == NULL)
-        goto done;
-    memcpy(line, text, len);
-    line[len] = '\n';
-    status = sink->write(sink->ctx, line, len + 1);
-done:
-    free(line);
-    if (text != NULL)
-        cJSON_free(text);
-    return status;
-}
-
-static int render_summary(const gcm_snapshot *snap, const gcm_sink *sink)
+int gcm__render_jsonl_summary(const gcm_snapshot *snap, const gcm_sink *sink)
 {
     cJSON *obj = gcm_summary_json(snap);
     int status = GCM_ENOMEM;
@@ -99,10 +73,9 @@ done:
     return status;
 }
 
-int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink)
+int gcm__render_jsonl_events(const gcm_report_input *in, const gcm_sink *sink)
 {
     const gcm_snapshot *snap = in->snapshot;
-    gcm_summary sum;
     size_t i;
     int status = 0;
 
@@ -119,22 +92,6 @@ int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink)
                 goto done;
         }
     }
-    /* The objects of the other options come before the summary, which stays
-     * the last line of every report, as readers of schema 1 rely on. */
-    status = gcm_summarize(snap, &sum);
-    if (status != 0)
-        goto done;
-    status = gcm__render_extras(in, &sum, sink);
-    if (status != 0)
-        goto done;
-    status = render_summary(snap, sink);
 done:
     return status;
-}
-
-int gcm__write_json_line(int fd, const struct cJSON *obj)
-{
-    gcm_sink sink = {gcm_sink_write_fd, &fd};
-
-    return gcm__sink_json_line(obj, &sink);
 }

@@ -30,15 +30,30 @@
 
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
 {
+    gcm_summary sum;
     int status = GCM_EINVAL;
 
     if (in == NULL || in->snapshot == NULL || in->config == NULL || sink == NULL ||
         sink->write == NULL || (in->events == NULL && in->event_count > 0))
         goto done;
-    if (in->config->json)
-        status = gcm__render_jsonl(in, sink);
-    else
-        status = gcm__render_text(in, sink);
+    status = gcm_summarize(in->snapshot, &sum);
+    if (status != 0)
+        goto done;
+    if (in->config->json) {
+        /* The objects of the other options come before the summary, which
+         * stays the last line of every report, as readers of schema 1 rely on. */
+        status = gcm__render_jsonl_events(in, sink);
+        if (status == 0)
+            status = gcm__render_extras(in, &sum, sink);
+        if (status == 0)
+            status = gcm__render_jsonl_summary(in->snapshot, sink);
+    } else {
+        status = gcm__render_text_events(in, sink);
+        if (status == 0)
+            status = gcm__render_summary_text(in, &sum, sink);
+        if (status == 0)
+            status = gcm__render_extras(in, &sum, sink);
+    }
 done:
     return status;
 }

@@ -147,13 +147,16 @@ int gcm__fdbuf_flush(gcm__fdbuf *b);
 
 /* ---- renderers ---- */
 
-/* The text report: event and alert lines (unless stats-only), the summary,
- * then the sections of gcm__render_extras. */
-int gcm__render_text(const gcm_report_input *in, const gcm_sink *sink);
+/* The event and alert lines of the text report (none when stats-only); the
+ * summary (summary_text.c) and the sections of gcm__render_extras follow. */
+int gcm__render_text_events(const gcm_report_input *in, const gcm_sink *sink);
 
-/* The JSON Lines report: event and alert objects (unless stats-only), the
- * objects of gcm__render_extras, then the summary object, always last. */
-int gcm__render_jsonl(const gcm_report_input *in, const gcm_sink *sink);
+/* The event and alert objects of the JSON Lines report (none when
+ * stats-only); the objects of gcm__render_extras and the summary follow. */
+int gcm__render_jsonl_events(const gcm_report_input *in, const gcm_sink *sink);
+
+/* The {"type": "summary"} object of `snap`, the last line of a JSON report. */
+int gcm__render_jsonl_summary(const gcm_snapshot *snap, const gcm_sink *sink);
 
 /* The start lines of gcm_report_start_fd, with the clock reading passed in so
  * tests can fix it. */

@@ -155,3 +155,37 @@ done:
     free(copy);
     return status;
 }
+
+int gcm__sink_json_line(const cJSON *obj, const gcm_sink *sink)
+{
+    char *text = NULL;
+    char *line = NULL;
+    size_t len;
+    int status = GCM_ENOMEM;
+
+    text = cJSON_PrintUnformatted(obj);
+    if (text == NULL)
+        goto done;
+    /* The printed object has no newline of its own, and cJSON's buffer comes
+     * from its own allocator: copy it into a line of ours that has one, so
+     * the whole line still goes to the sink in one call. */
+    len = strlen(text);
+    line = malloc(len + 1);
+    if (line == NULL)
+        goto done;
+    memcpy(line, text, len);
+    line[len] = '\n';
+    status = sink->write(sink->ctx, line, len + 1);
+done:
+    free(line);
+    if (text != NULL)
+        cJSON_free(text);
+    return status;
+}
+
+int gcm__write_json_line(int fd, const struct cJSON *obj)
+{
+    gcm_sink sink = {gcm_sink_write_fd, &fd};
+
+    return gcm__sink_json_line(obj, &sink);
+}

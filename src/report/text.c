@@ -78,23 +78,7 @@ done:
     return status;
 }
 
-int gcm__render_text(const gcm_report_input *in, const gcm_sink *sink)
+int gcm__render_text_events(const gcm_report_input *in, const gcm_sink *sink)
 {
-    gcm_summary sum;
-    int status;
-
-    status = gcm_summarize(in->snapshot, &sum);
-    if (status != 0)
-        goto done;
-    if (!in->config->stats_only) {
-        status = render_events(in, sink);
-        if (status != 0)
-            goto done;
-    }
-    status = gcm__render_summary_text(in, &sum, sink);
-    if (status != 0)
-        goto done;
-    status = gcm__render_extras(in, &sum, sink);
-done:
-    return status;
+    return in->config->stats_only ? 0 : render_events(in, sink);
 }
