@@ -75,9 +75,6 @@ const char *gcm_capture_state_word(uint32_t state);
  * (os._exit)", "killed by SIGTERM", "gone", "running". */
 void gcm_capture_ending_text(uint32_t state, int32_t exit_status, char *buf, size_t size);
 
-/* The name of signal `signum` ("SIGTERM"), or NULL for one without a name here. */
-const char *gcm_signal_name(int signum);
-
 /* The captures of one process tree, read once. */
 typedef struct gcm_capture_tree gcm_capture_tree;
 

@@ -26,7 +26,8 @@ const char *gcm_capture_state_word(uint32_t state)
     }
 }
 
-const char *gcm_signal_name(int signum)
+/* The name of signal `signum` ("SIGTERM"), or NULL for one without a name here. */
+static const char *signal_name(int signum)
 {
     /* The signals a process is commonly ended by; any other shows its number. */
     static const struct {
@@ -59,7 +60,7 @@ void gcm_capture_ending_text(uint32_t state, int32_t exit_status, char *buf, siz
             (void)snprintf(buf, size, "exited %d", (int)exit_status);
         break;
     case GCM_STATE_KILLED:
-        name = gcm_signal_name((int)exit_status);
+        name = signal_name((int)exit_status);
         if (name != NULL)
             (void)snprintf(buf, size, "killed by %s", name);
         else

@@ -69,18 +69,6 @@ static const double unit_scale[] = {1.0, 1.0, 1e3, 1e6, 1e9, 1.0};
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void copy_cut(char *dst, size_t size, const char *src)
-{
-    size_t len = strlen(src);
-
-    if (size == 0)
-        return;
-    if (len >= size)
-        len = size - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -138,7 +126,7 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
 
     gcm__copy_shown(shown, sizeof shown, text, len, GCM__SHOWN_ASCII);
     if (len == 0) {
-        copy_cut(why, why_size, "has no metric (such as max, p99 or gen2.count)");
+        gcm__copy_cut(why, why_size, "has no metric (such as max, p99 or gen2.count)");
         goto done;
     }
     if (len > NAME_TEXT_MAX) {
@@ -265,7 +253,7 @@ size_t gcm_budget_example(const char *text, char *buf, size_t size)
         if (generation >= 0)
             (void)snprintf(name, sizeof name, "gen%d.%s", generation, metrics[metric].name);
         else
-            copy_cut(name, sizeof name, metrics[metric].name);
+            gcm__copy_cut(name, sizeof name, metrics[metric].name);
     } else {
         metric = GCM_METRIC_MAX;
     }
@@ -332,7 +320,7 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     memset(&rule, 0, sizeof rule);
     p = skip_spaces(text);
     if (*p == '\0') {
-        copy_cut(why, why_size, "must not be empty");
+        gcm__copy_cut(why, why_size, "must not be empty");
         goto done;
     }
     name = p;
@@ -347,7 +335,7 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
         rule.op = p[0] == '>' ? (ge ? GCM_OP_GE : GCM_OP_GT) : (ge ? GCM_OP_LE : GCM_OP_LT);
         p += ge ? 2 : 1;
     } else if (*p == '\0') {
-        copy_cut(why, why_size, "has no operator (>, >=, < or <=)");
+        gcm__copy_cut(why, why_size, "has no operator (>, >=, < or <=)");
         goto done;
     } else {
         char shown[8];
@@ -359,23 +347,23 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     p = skip_spaces(p);
 
     if (*p == '-') {
-        copy_cut(why, why_size, "limit must not be negative");
+        gcm__copy_cut(why, why_size, "limit must not be negative");
         goto done;
     }
     number = p;
     number_len = gcm__decimal_length(number);
     if (number_len == 0) {
-        copy_cut(why, why_size, *p == '\0' ? "has no limit after the operator"
+        gcm__copy_cut(why, why_size, *p == '\0' ? "has no limit after the operator"
                                            : "limit is not a number");
         goto done;
     }
     if (number_len > NUMBER_TEXT_MAX) {
-        copy_cut(why, why_size, "limit is too long");
+        gcm__copy_cut(why, why_size, "limit is too long");
         goto done;
     }
     v = parse_decimal(number, number_len, &ok);
     if (!ok) {
-        copy_cut(why, why_size, "limit is out of range");
+        gcm__copy_cut(why, why_size, "limit is out of range");
         goto done;
     }
     p = skip_spaces(number + number_len);
@@ -383,7 +371,7 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     while (unit[unit_len] != '\0' && unit[unit_len] != ' ' && unit[unit_len] != '\t')
         unit_len++;
     if (*skip_spaces(unit + unit_len) != '\0') {
-        copy_cut(why, why_size, "has text after the limit");
+        gcm__copy_cut(why, why_size, "has text after the limit");
         goto done;
     }
     if (parse_unit(unit, unit_len, metrics[rule.metric].kind, metrics[rule.metric].name,
@@ -394,23 +382,23 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     switch (metrics[rule.metric].kind) {
     case GCM_KIND_DURATION:
         if (limit > MAX_LIMIT_NS) {
-            copy_cut(why, why_size, "limit must be at most a day");
+            gcm__copy_cut(why, why_size, "limit must be at most a day");
             goto done;
         }
         break;
     case GCM_KIND_PERCENT:
         if (limit > 100.0) {
-            copy_cut(why, why_size, "limit must be at most 100%");
+            gcm__copy_cut(why, why_size, "limit must be at most 100%");
             goto done;
         }
         break;
     default:
         if (limit != floor(limit)) {
-            copy_cut(why, why_size, "a count limit must be a whole number");
+            gcm__copy_cut(why, why_size, "a count limit must be a whole number");
             goto done;
         }
         if (limit > MAX_LIMIT_COUNT) {
-            copy_cut(why, why_size, "limit is out of range");
+            gcm__copy_cut(why, why_size, "limit is out of range");
             goto done;
         }
         break;
@@ -597,7 +585,7 @@ size_t gcm_budget_describe(const gcm_budget_rule *rule, const gcm_budget_verdict
         (void)snprintf(name, sizeof name, "gen%d.%s", rule->generation,
                        gcm_budget_metric_name(rule->metric));
     else
-        copy_cut(name, sizeof name, gcm_budget_metric_name(rule->metric));
+        gcm__copy_cut(name, sizeof name, gcm_budget_metric_name(rule->metric));
     (void)gcm_budget_format_value(rule->metric, rule->unit, verdict->measured, measured,
                                   sizeof measured);
     (void)gcm_budget_format_value(rule->metric, rule->unit, rule->limit, limit, sizeof limit);

@@ -45,10 +45,6 @@ extern const gcm_option gcm__options[];
 extern const option_rule gcm__rules[];
 extern const size_t gcm__option_count;
 
-/* Returns the row of `opt` in gcm__options, or -1 when it is not one of its
- * rows. */
-ptrdiff_t gcm__option_index(const gcm_option *opt);
-
 /* Parses `value` for `opt` and stores it in `cfg` (parse.c).  `empty_path_ok`
  * lets the environment decoder restore an unset path, which a user may not
  * give explicitly.  Returns 0, or GCM_ECONFIG with `err` filled in (when not
@@ -75,8 +71,5 @@ static inline uint64_t gcm__ms_to_ns(double ms)
 {
     return (uint64_t)(ms * 1e6 + 0.5);
 }
-
-/* Case-insensitive ASCII comparison of two strings: 1 when equal. */
-int gcm__equals_ignore_case(const char *a, const char *b);
 
 #endif /* GCM_CONFIG_INTERNAL_H */

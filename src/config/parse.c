@@ -31,7 +31,8 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-int gcm__equals_ignore_case(const char *a, const char *b)
+/* Case-insensitive ASCII comparison of two strings: 1 when equal. */
+static int equals_ignore_case(const char *a, const char *b)
 {
     while (*a != '\0' && lower(*a) == lower(*b)) {
         a++;
@@ -249,8 +250,8 @@ static int parse_flag(const char *s, int *out, char *why, size_t why_size)
         goto done;
     }
     for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (gcm__equals_ignore_case(s, yes[i]) || gcm__equals_ignore_case(s, no[i])) {
-            *out = gcm__equals_ignore_case(s, yes[i]);
+        if (equals_ignore_case(s, yes[i]) || equals_ignore_case(s, no[i])) {
+            *out = equals_ignore_case(s, yes[i]);
             status = 0;
             goto done;
         }
@@ -444,7 +445,9 @@ done:
     return status;
 }
 
-ptrdiff_t gcm__option_index(const gcm_option *opt)
+/* Returns the row of `opt` in gcm__options, or -1 when it is not one of its
+ * rows. */
+static ptrdiff_t option_index(const gcm_option *opt)
 {
     if (opt < gcm__options || opt >= gcm__options + gcm__option_count) {
         return -1;
@@ -477,7 +480,7 @@ int gcm__config_set_value(gcm_config *cfg, const gcm_option *opt, const char *va
                           int empty_path_ok, gcm_config_error *err)
 {
     char why[sizeof err->reason] = "";
-    ptrdiff_t index = gcm__option_index(opt);
+    ptrdiff_t index = option_index(opt);
     const option_rule *rule;
     char *field;
     int status = GCM_EINVAL;

@@ -47,6 +47,27 @@ gcm__live_unlock(gcm__module_state *st)
 #endif
 }
 
+/* Fills `params` for `cfg`, labelled with this process: its pid, its
+ * parent's, and the start time that tells a reader this process from a
+ * later one that got the same pid (0, "unknown", without /proc).  Returns 0
+ * or a negative GCM_E* code; touches no Python object. */
+static int
+process_params(const gcm_config *cfg, gcm_block_params *params)
+{
+    uint64_t ticks = 0;
+    int status;
+
+    memset(params, 0, sizeof *params);
+    status = gcm_config_block_params(cfg, params);
+    if (status != 0)
+        return status;
+    params->pid = (int64_t)getpid();
+    params->ppid = (int64_t)getppid();
+    if (gcm_capture_start_ticks(params->pid, &ticks) == 0)
+        params->process_start_ticks = ticks;
+    return 0;
+}
+
 /* Allocates and formats a block for `cfg` labelled with this process.
  * Returns 0 or a negative GCM_E* code.  It touches no Python object, so the
  * after-fork hook may call it with the list of recorders locked: nothing in
@@ -59,12 +80,9 @@ gcm__block_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
     size_t size;
     int status;
 
-    memset(&params, 0, sizeof params);
-    status = gcm_config_block_params(cfg, &params);
+    status = process_params(cfg, &params);
     if (status != 0)
         goto done;
-    params.pid = (int64_t)getpid();
-    params.ppid = (int64_t)getppid();
     size = gcm_block_size(params.capacity);
     if (size == 0) {
         status = GCM_EINVAL;
@@ -97,24 +115,16 @@ capture_new(const gcm_config *cfg, const char *path, gcm_block **out, size_t *ou
     gcm_block_params params;
     gcm_capture cap;
     char *meta = NULL;
-    uint64_t ticks = 0;
     int rc;
     int err = 0;
     int status = -1;
 
-    memset(&params, 0, sizeof params);
-    rc = gcm_config_block_params(cfg, &params);
+    rc = process_params(cfg, &params);
     if (rc != 0) {
         PyErr_Format(PyExc_ValueError, "gc_monitor: cannot create the recording block: %s",
                      gcm_strerror(rc));
         goto done;
     }
-    params.pid = (int64_t)getpid();
-    params.ppid = (int64_t)getppid();
-    /* The start time tells a reader this process from a later one that got
-     * the same pid; without /proc it stays 0, "unknown". */
-    if (gcm_capture_start_ticks(params.pid, &ticks) == 0)
-        params.process_start_ticks = ticks;
     meta = PyMem_Malloc(GCM_META_SIZE);
     if (meta == NULL) {
         PyErr_NoMemory();
@@ -160,17 +170,11 @@ gcm__child_capture_create(const gcm_config *cfg, const char *meta, char *name, s
 {
     gcm_block_params params;
     gcm_capture cap;
-    uint64_t ticks = 0;
     int status;
 
-    memset(&params, 0, sizeof params);
-    status = gcm_config_block_params(cfg, &params);
+    status = process_params(cfg, &params);
     if (status != 0)
         goto done;
-    params.pid = (int64_t)getpid();
-    params.ppid = (int64_t)getppid();
-    if (gcm_capture_start_ticks(params.pid, &ticks) == 0)
-        params.process_start_ticks = ticks;
     status = gcm_capture_create_child(&cap, cfg->output, &params, meta, name, name_size);
     if (status == 0) {
         *out = cap.block;

@@ -18,8 +18,10 @@
 #include "dump.h"
 #include "gc_monitor/logfile.h"
 
-void
-gcm__raise_config_error(int code, const gcm_config_error *err)
+/* Raises the exception that matches a config error: TypeError for an unknown
+ * or non-keyword option, ValueError otherwise, with the core's message. */
+static void
+raise_config_error(int code, const gcm_config_error *err)
 {
     char msg[512];
 
@@ -103,7 +105,7 @@ gcm__config_from_options(gcm_config *cfg, PyObject *options)
         memset(&err, 0, sizeof err);
         rc = gcm_config_set(cfg, opt, text, &err);
         if (rc != 0) {
-            gcm__raise_config_error(rc, &err);
+            raise_config_error(rc, &err);
             goto done;
         }
     }

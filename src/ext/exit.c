@@ -96,8 +96,10 @@ gcm__exit_keeps(const gcm_block *block)
     return block != NULL && block == exit_block;
 }
 
-void
-gcm__exit_note_signal(int signum)
+/* Marks this process's watched capture "killed by `signum`" now.
+ * Async-signal-safe. */
+static void
+note_signal(int signum)
 {
     gcm_block *block = own_exit_block();
 
@@ -114,7 +116,7 @@ die_by_signal(int signum)
     struct sigaction dfl;
     sigset_t set;
 
-    gcm__exit_note_signal(signum);
+    note_signal(signum);
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     (void)sigemptyset(&dfl.sa_mask);
@@ -176,7 +178,7 @@ gcm__exit_note_signal_py(PyObject *module, PyObject *arg)
     (void)module;
     if (gcm__signal_arg(arg, &signum) != 0)
         return NULL;
-    gcm__exit_note_signal(signum);
+    note_signal(signum);
     Py_RETURN_NONE;
 }
 

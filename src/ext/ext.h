@@ -96,10 +96,6 @@ PyObject *gcm__recorder_gc_callback(PyObject *self, PyObject *const *args, Py_ss
  * "type" and "schema_version".  Returns NULL with an exception set on failure. */
 PyObject *gcm__summary_to_dict(const struct cJSON *json);
 
-/* Raises the exception that matches a config error: TypeError for an unknown
- * or non-keyword option, ValueError otherwise, with the core's message. */
-void gcm__raise_config_error(int code, const gcm_config_error *err);
-
 /* Decodes launcher config text into a new config for PyMem_Free().  Returns
  * it, or NULL with ValueError (bad text) or MemoryError set. */
 gcm_config *gcm__config_from_text(PyObject *text);
@@ -130,10 +126,6 @@ int gcm__exit_watch_block_or_raise(gcm_block *block);
  * gcm__exit_watch_block holds it, 0 otherwise. */
 int gcm__exit_keeps(const gcm_block *block);
 
-/* Marks this process's watched capture "killed by `signum`" now.
- * Async-signal-safe. */
-void gcm__exit_note_signal(int signum);
-
 /* Reads a signal number a handler can take (not SIGKILL or SIGSTOP) from
  * `obj` into `out`.  Returns 0, or -1 with ValueError or TypeError set. */
 int gcm__signal_arg(PyObject *obj, int *out);
@@ -142,7 +134,8 @@ int gcm__signal_arg(PyObject *obj, int *out);
  * the signal's default action; never returns unless the argument is bad. */
 PyObject *gcm__exit_die_by_signal(PyObject *module, PyObject *arg);
 
-/* _core.note_exit_signal(signum): gcm__exit_note_signal for Python. */
+/* _core.note_exit_signal(signum): marks this process's watched capture
+ * "killed by `signum`" now (also done by the one-shot handlers). */
 PyObject *gcm__exit_note_signal_py(PyObject *module, PyObject *arg);
 
 /* _core.arm_exit_signals(signums): for each signal, sets Python's handler to
@@ -154,22 +147,15 @@ PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
  * exception instance fn returns, if any, without adding a frame of ours. */
 PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
 
-/* Puts beneath CPython's C handler for `signum` one that calls it and then
- * sends the signal again to this (main) thread every 20 ms until
- * gcm__nudge_done(signum), so that a Python handler noted just before a
- * blocking call still runs (src/ext/nudge.c).  Call it right after
- * signal.signal() installed the Python handler.  Returns 0 or -1 with errno
- * set. */
-int gcm__nudge_install(int signum);
-
-/* The Python handler of `signum` runs: no more nudges.  Async-signal-safe. */
-void gcm__nudge_done(int signum);
-
 /* In a fork child: new timers, aimed at this thread, for the signals still
  * nudged. */
 void gcm__nudge_after_fork(void);
 
-/* _core.nudge_signal(signum) and _core.nudge_done(signum) for Python. */
+/* _core.nudge_signal(signum): puts beneath CPython's C handler for `signum`
+ * one that calls it and then sends the signal again to this (main) thread
+ * every 20 ms until _core.nudge_done(signum), so that a Python handler noted
+ * just before a blocking call still runs.  Call it right after
+ * signal.signal() installed the Python handler. */
 PyObject *gcm__nudge_signal_py(PyObject *module, PyObject *arg);
 PyObject *gcm__nudge_done_py(PyObject *module, PyObject *arg);
 

@@ -10,10 +10,10 @@
  * SIGHUP, whose default action acts at once; the launcher's handlers (which
  * write the report first) must not add one.
  *
- * So beneath CPython's C handler for each of these signals, gcm__nudge_install
+ * So beneath CPython's C handler for each of these signals, start_nudging
  * puts one that calls it and then arms a timer that sends the same signal
  * to the main thread 20 ms later, which interrupts whatever call it blocks
- * in; it repeats until the Python handler says it runs (gcm__nudge_done).
+ * in; it repeats until the Python handler says it runs (stop_nudging).
  * When the program installs a handler of its own, CPython's sigaction(2)
  * replaces ours, and the nudging stops with it.
  *
@@ -93,8 +93,11 @@ ours(int signum)
     return sigaction(signum, NULL, &current) == 0 && current.sa_handler == on_signal;
 }
 
-int
-gcm__nudge_install(int signum)
+/* Puts beneath CPython's C handler for `signum` one that calls it and then
+ * sends the signal again to this (main) thread every 20 ms until
+ * stop_nudging(signum).  Returns 0 or -1 with errno set. */
+static int
+start_nudging(int signum)
 {
     nudge *n;
     struct sigaction mine;
@@ -129,8 +132,9 @@ done:
     return status;
 }
 
-void
-gcm__nudge_done(int signum)
+/* The Python handler of `signum` runs: no more nudges.  Async-signal-safe. */
+static void
+stop_nudging(int signum)
 {
     nudge *n;
     struct itimerspec off;
@@ -171,7 +175,7 @@ gcm__nudge_signal_py(PyObject *module, PyObject *arg)
     (void)module;
     if (gcm__signal_arg(arg, &signum) != 0)
         return NULL;
-    if (gcm__nudge_install(signum) != 0)
+    if (start_nudging(signum) != 0)
         return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_NONE;
 }
@@ -184,6 +188,6 @@ gcm__nudge_done_py(PyObject *module, PyObject *arg)
     (void)module;
     if (gcm__signal_arg(arg, &signum) != 0)
         return NULL;
-    gcm__nudge_done(signum);
+    stop_nudging(signum);
     Py_RETURN_NONE;
 }

@@ -158,19 +158,6 @@ static int census_json(cJSON *obj, const gcm_object_census *c)
     return 0;
 }
 
-/* Prints `obj` as one line and frees it. */
-static int emit_json(cJSON *obj, const gcm_sink *sink)
-{
-    int status = GCM_ENOMEM;
-
-    if (obj == NULL)
-        goto done;
-    status = gcm__sink_json_line(obj, sink);
-done:
-    cJSON_Delete(obj);
-    return status;
-}
-
 int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink)
 {
     const gcm_object_census *c = &in->objects;
@@ -184,7 +171,7 @@ int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink)
             cJSON_Delete(obj);
             obj = NULL;
         }
-        status = emit_json(obj, sink);
+        status = gcm__sink_json_take(obj, sink);
         goto done;
     }
     status = emit_literal("=== OBJECTS TRACKED BY THE GC AT EXIT ===", sink);
@@ -238,7 +225,7 @@ int gcm__render_garbage(const gcm_report_input *in, const gcm_sink *sink)
             cJSON_Delete(obj);
             obj = NULL;
         }
-        status = emit_json(obj, sink);
+        status = gcm__sink_json_take(obj, sink);
         goto done;
     }
     status = emit_literal("=== GC.GARBAGE AT EXIT (kept alive by DEBUG_SAVEALL) ===", sink);

@@ -62,15 +62,7 @@ static int render_event(const gcm_snapshot *snap, const gcm_event *ev, const gcm
 
 int gcm__render_jsonl_summary(const gcm_snapshot *snap, const gcm_sink *sink)
 {
-    cJSON *obj = gcm_summary_json(snap);
-    int status = GCM_ENOMEM;
-
-    if (obj == NULL)
-        goto done;
-    status = gcm__sink_json_line(obj, sink);
-done:
-    cJSON_Delete(obj);
-    return status;
+    return gcm__sink_json_take(gcm_summary_json(snap), sink);
 }
 
 int gcm__render_jsonl_events(const gcm_report_input *in, const gcm_sink *sink)

@@ -139,7 +139,9 @@ void gcm__line_duration(gcm__line *l, uint64_t ns)
     }
 }
 
-void gcm__line_fixed_trimmed(gcm__line *l, uint64_t units, unsigned decimals)
+/* Appends units / 10^decimals like gcm__line_fixed, but with the fewest
+ * digits after the point that show it exactly: (1500000, 6) -> "1.5". */
+static void line_fixed_trimmed(gcm__line *l, uint64_t units, unsigned decimals)
 {
     /* Drop trailing zero decimals: 1500000 ns in ms is "1.5", not "1.500000". */
     while (decimals > 0 && units % 10u == 0) {
@@ -151,7 +153,7 @@ void gcm__line_fixed_trimmed(gcm__line *l, uint64_t units, unsigned decimals)
 
 void gcm__line_ms_exact(gcm__line *l, uint64_t ns)
 {
-    gcm__line_fixed_trimmed(l, ns, 6);
+    line_fixed_trimmed(l, ns, 6);
     GCM__LINE_LIT(l, "ms");
 }
 
@@ -247,7 +249,7 @@ int64_t gcm__event_realtime_ns(const gcm_snapshot *snap, uint64_t monotonic_ns)
 
 void gcm__line_seconds_exact(gcm__line *l, uint64_t ns)
 {
-    gcm__line_fixed_trimmed(l, ns, 9);
+    line_fixed_trimmed(l, ns, 9);
 }
 
 uint64_t gcm__seconds_to_ns(double seconds)

@@ -28,6 +28,44 @@
 #define GCM_VERSION "unknown"
 #endif
 
+/* Everything after the summary, in its one fixed order: advice, the terminal
+ * chart, the object and garbage tables, the prompt, the budget verdicts
+ * (text and JSON alike). */
+static int render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink)
+{
+    int json = in->config->json;
+    int status;
+
+    if (json) {
+        status = gcm__render_timeline_jsonl(in, sink);
+        if (status != 0)
+            goto done;
+        status = gcm__render_advice_jsonl(in, sum, sink);
+    } else {
+        status = gcm__render_advice_text(in, sum, sink);
+        if (status == 0 && in->config->terminal_flamegraph)
+            status = gcm__render_terminal_flamegraph(in, sink);
+    }
+    if (status != 0)
+        goto done;
+    if (in->config->dump_objects) {
+        status = gcm__render_objects(in, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (in->config->dump_garbage) {
+        status = gcm__render_garbage(in, sink);
+        if (status != 0)
+            goto done;
+    }
+    if (in->config->prompt)
+        status = gcm__render_prompt(in, sum, sink);
+    if (status == 0)
+        status = gcm_budget_render(in->config->fail_on, in->config->fail_on_count, sum, json, sink);
+done:
+    return status;
+}
+
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
 {
     gcm_summary sum;
@@ -44,7 +82,7 @@ int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
          * stays the last line of every report, as readers of schema 1 rely on. */
         status = gcm__render_jsonl_events(in, sink);
         if (status == 0)
-            status = gcm__render_extras(in, &sum, sink);
+            status = render_extras(in, &sum, sink);
         if (status == 0)
             status = gcm__render_jsonl_summary(in->snapshot, sink);
     } else {
@@ -52,7 +90,7 @@ int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
         if (status == 0)
             status = gcm__render_summary_text(in, &sum, sink);
         if (status == 0)
-            status = gcm__render_extras(in, &sum, sink);
+            status = render_extras(in, &sum, sink);
     }
 done:
     return status;
@@ -222,40 +260,4 @@ int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t p
     sink.write = gcm_sink_write_fd;
     sink.ctx = &fd;
     return gcm__render_start(config, command, pid, gcm_clock_realtime_ns(), &sink);
-}
-
-/* The sections after the summary, in their one fixed order. */
-int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink)
-{
-    int json = in->config->json;
-    int status;
-
-    if (json) {
-        status = gcm__render_timeline_jsonl(in, sink);
-        if (status != 0)
-            goto done;
-        status = gcm__render_advice_jsonl(in, sum, sink);
-    } else {
-        status = gcm__render_advice_text(in, sum, sink);
-        if (status == 0 && in->config->terminal_flamegraph)
-            status = gcm__render_terminal_flamegraph(in, sink);
-    }
-    if (status != 0)
-        goto done;
-    if (in->config->dump_objects) {
-        status = gcm__render_objects(in, sink);
-        if (status != 0)
-            goto done;
-    }
-    if (in->config->dump_garbage) {
-        status = gcm__render_garbage(in, sink);
-        if (status != 0)
-            goto done;
-    }
-    if (in->config->prompt)
-        status = gcm__render_prompt(in, sum, sink);
-    if (status == 0)
-        status = gcm_budget_render(in->config->fail_on, in->config->fail_on_count, sum, json, sink);
-done:
-    return status;
 }

@@ -68,10 +68,6 @@ void gcm__line_i64(gcm__line *l, int64_t v);
  * (decimals <= 9), e.g. (52300, 3) -> "52.300". */
 void gcm__line_fixed(gcm__line *l, uint64_t units, unsigned decimals);
 
-/* Appends units / 10^decimals like gcm__line_fixed, but with the fewest
- * digits after the point that show it exactly: (1500000, 6) -> "1.5". */
-void gcm__line_fixed_trimmed(gcm__line *l, uint64_t units, unsigned decimals);
-
 /* Appends a pause in the original tool's units: under 1 ms "%.3fms", under
  * 1 s "%.1fms", otherwise "%.2fs", rounded half up from exact nanoseconds. */
 void gcm__line_duration(gcm__line *l, uint64_t ns);
@@ -148,11 +144,11 @@ int gcm__fdbuf_flush(gcm__fdbuf *b);
 /* ---- renderers ---- */
 
 /* The event and alert lines of the text report (none when stats-only); the
- * summary (summary_text.c) and the sections of gcm__render_extras follow. */
+ * summary (summary_text.c) and the sections after it follow (render.c). */
 int gcm__render_text_events(const gcm_report_input *in, const gcm_sink *sink);
 
 /* The event and alert objects of the JSON Lines report (none when
- * stats-only); the objects of gcm__render_extras and the summary follow. */
+ * stats-only); the objects of the other sections and the summary follow (render.c). */
 int gcm__render_jsonl_events(const gcm_report_input *in, const gcm_sink *sink);
 
 /* The {"type": "summary"} object of `snap`, the last line of a JSON report. */
@@ -217,6 +213,10 @@ struct cJSON;
  * gcm__write_json_line is this over a file descriptor.  Returns 0, GCM_ENOMEM
  * or the sink's error. */
 int gcm__sink_json_line(const struct cJSON *obj, const gcm_sink *sink);
+
+/* gcm__sink_json_line of `obj`, which it then frees; a NULL `obj` (cJSON ran
+ * out of memory building it) is GCM_ENOMEM. */
+int gcm__sink_json_take(struct cJSON *obj, const gcm_sink *sink);
 
 /* A growing in-memory sink, for sections built whole before they are written
  * (the prompt).  `buf` is NUL-terminated and freed with free(). */
@@ -307,10 +307,6 @@ int gcm__render_type_table(const gcm_object_census *c, const gcm_sink *sink);
 
 /* The --prompt section, text or one JSON object per the config. */
 int gcm__render_prompt(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
-
-/* Everything after the summary, in order: advice, the terminal chart, the
- * object and garbage tables, the prompt (text and JSON alike). */
-int gcm__render_extras(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
 
 struct cJSON;
 

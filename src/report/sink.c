@@ -189,3 +189,15 @@ int gcm__write_json_line(int fd, const struct cJSON *obj)
 
     return gcm__sink_json_line(obj, &sink);
 }
+
+int gcm__sink_json_take(struct cJSON *obj, const gcm_sink *sink)
+{
+    int status = GCM_ENOMEM;
+
+    if (obj == NULL)
+        goto done;
+    status = gcm__sink_json_line(obj, sink);
+done:
+    cJSON_Delete(obj);
+    return status;
+}
