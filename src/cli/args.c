@@ -1,117 +1,139 @@
-/* src/cli/args.c: the launcher's command line, read through the core's option table.
+/* src/cli/args.c: `run`'s command line, read by the option engine.
  *
  * Grammar:
  *     pygcprofiler run [options] [--] (script | -m module | -c code) [args...]
- *     pygcprofiler (--help | -h | --version)
  *
  * Options are read only up to the target: the first word that is not an
  * option (or the word after "--") starts the target, and everything from
  * there on belongs to the target unchanged, including its own "--" and its
- * own flags that happen to share our names.  Every option's name, kind and
- * validation come from gcm_config_options() and gcm_config_set(), so the
- * launcher never disagrees with the GCMonitor keywords about what a value
- * means.
+ * own flags that happen to share our names.  `run`'s table is built from
+ * gcm_config_options(), one CONFIG row per launcher option whose value
+ * gcm_config_set() validates, so the launcher never disagrees with the
+ * GCMonitor keywords about what a value means.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "gc_monitor/errors.h"
+#include "options.h"
 
 /* Formats a message into `msg`; the launcher's messages are always short, so
  * truncation only ever cuts a very long quoted subject. */
 #define MSG(...) ((void)snprintf(msg, msg_size, __VA_ARGS__))
 
-/* Looks an option up by its command-line spelling only: gcm_config_find also
- * accepts GCMonitor keywords, and "--alert_threshold_ms" is not a flag. */
-static const gcm_option *find_flag(const char *name, size_t len)
+/* The headings of `run`'s --help and the options under each, in order.  An
+ * option of the table that no group names still appears, under "More
+ * options", so adding an option to gcm_config can never leave it out of
+ * `run`'s command line or its --help. */
+typedef struct help_group {
+    const char *title;
+    const char *flags[8];
+} help_group;
+
+static const help_group groups[] = {
+    {"Output", {"json", "stats-only", "log-file", NULL}},
+    {"Pauses and alerts", {"alert-threshold-ms", "duration-buckets", "interval", NULL}},
+    {"Flame graphs",
+     {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
+      "terminal-flamegraph-color", NULL}},
+    {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
+    {"Recording and interpreter", {"buffer-events", "python", NULL}},
+};
+
+static int in_any_group(const char *flag)
 {
-    size_t count = 0;
-    const gcm_option *table = gcm_config_options(&count);
-    for (size_t i = 0; i < count; i++) {
-        if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL)
-            continue;
-        if (strlen(table[i].flag) == len && strncmp(table[i].flag, name, len) == 0)
-            return &table[i];
-    }
-    return NULL;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (size_t f = 0; groups[g].flags[f] != NULL; f++)
+            if (strcmp(groups[g].flags[f], flag) == 0)
+                return 1;
+    return 0;
 }
 
-/* Finds the one flag a misspelt or shortened name most likely meant: a flag
- * it is the start of, or one within two edits.  Returns NULL when there is no
- * single best candidate. */
-static const gcm_option *suggest_flag(const char *name, size_t len)
+/* Appends `row` when there is room; the caller's GCM__RUN_ROWS_MAX is
+ * sized for the table, so nothing is ever left out in practice. */
+static void add_row(gcm__opt *rows, size_t size, size_t *count, gcm__opt row)
 {
-    size_t count = 0;
-    const gcm_option *table = gcm_config_options(&count);
-    const gcm_option *best = NULL;
-    size_t best_score = 3;
-    int tie = 0;
-
-    for (size_t i = 0; i < count; i++) {
-        size_t score;
-        if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL)
-            continue;
-        score = (len >= 3 && strncmp(table[i].flag, name, len) == 0)
-                    ? 1
-                    : gcm__edit_distance(name, len, table[i].flag, 2);
-        if (score < best_score) {
-            best = &table[i];
-            best_score = score;
-            tie = 0;
-        } else if (score == best_score) {
-            tie = 1;
-        }
-    }
-    return tie ? NULL : best;
+    if (*count < size)
+        rows[(*count)++] = row;
 }
 
-/* Reads one "--name", "--name=value" or "--name value" at argv[*i] and
- * stores it; advances *i past the value it consumed. */
-static int parse_long_option(gcm__cli *cli, int argc, char **argv, int *i, char *msg,
-                             size_t msg_size)
+/* The row of one launcher option: its name, placeholder and help come from
+ * the table (options.h), its default as --help states it from here. */
+static gcm__opt config_row(gcm_config *cfg, const gcm_option *opt)
 {
-    int status = GCM_EINVAL;
-    const char *word = argv[*i];
-    const char *name = word + 2;
-    const char *eq = strchr(name, '=');
-    size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
-    const char *value = eq ? eq + 1 : NULL;
-    gcm_config_error err;
-    const gcm_option *opt = find_flag(name, name_len);
+    gcm__opt row;
+    const char *def = opt->default_text;
 
-    if (opt == NULL) {
-        const gcm_option *near = suggest_flag(name, name_len);
-        if (near != NULL)
-            MSG("unknown option '--%.*s'; did you mean '--%s'?", (int)name_len, name, near->flag);
-        else
-            MSG("unknown option '--%.*s'", (int)name_len, name);
-        goto done;
-    }
-    if (opt->kind == GCM_OPT_FLAG) {
-        if (value != NULL) {
-            MSG("option '--%s' takes no value, got '%s'", opt->flag, value);
-            goto done;
+    /* The table has no default for --python: the launcher searches, as the
+     * paragraph after the options says. */
+    if (def == NULL && strcmp(opt->flag, "python") == 0)
+        def = "searched, see below";
+    if (def == NULL)
+        def = opt->kind == GCM_OPT_FLAG ? "off" : "none";
+    memset(&row, 0, sizeof row);
+    row.kind = GCM__OPT_CONFIG;
+    row.name = opt->flag;
+    row.default_text = def;
+    row.store = cfg;
+    return row;
+}
+
+size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
+{
+    static const gcm__opt short_output = {.kind = GCM__OPT_CONFIG, .short_name = 'o',
+                                          .config = "output", .hidden = 1};
+    static const gcm__opt other = {.kind = GCM__OPT_GROUP, .help = "Other options"};
+    static const gcm__opt help = GCM__OPT_HELP_ROW;
+    static const gcm__opt version = {.kind = GCM__OPT_ACTION, .name = "version",
+                                     .value = GCM__ACTION_VERSION,
+                                     .help = "show the version and exit"};
+    size_t table_count = 0;
+    const gcm_option *table = gcm_config_options(&table_count);
+    size_t count = 0;
+    int others = 0;
+    gcm__opt row;
+
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        int headed = 0;
+        for (size_t f = 0; groups[g].flags[f] != NULL; f++) {
+            for (size_t i = 0; i < table_count; i++) {
+                if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL ||
+                    strcmp(table[i].flag, groups[g].flags[f]) != 0)
+                    continue;
+                if (!headed) {
+                    memset(&row, 0, sizeof row);
+                    row.kind = GCM__OPT_GROUP;
+                    row.help = groups[g].title;
+                    add_row(rows, size, &count, row);
+                    headed = 1;
+                }
+                add_row(rows, size, &count, config_row(cfg, &table[i]));
+            }
         }
-    } else if (value == NULL) {
-        if (*i + 1 >= argc) {
-            MSG("option '--%s' needs a value (%s)", opt->flag,
-                opt->metavar ? opt->metavar : "VALUE");
-            goto done;
+    }
+    for (size_t i = 0; i < table_count; i++) {
+        if ((table[i].scope & GCM_SCOPE_CLI) == 0 || table[i].flag == NULL ||
+            in_any_group(table[i].flag))
+            continue;
+        if (!others) {
+            memset(&row, 0, sizeof row);
+            row.kind = GCM__OPT_GROUP;
+            row.help = "More options";
+            add_row(rows, size, &count, row);
+            others = 1;
         }
-        *i += 1;
-        value = argv[*i];
+        add_row(rows, size, &count, config_row(cfg, &table[i]));
     }
-    memset(&err, 0, sizeof err);
-    if (gcm_config_set(&cli->config, opt, value, &err) != 0) {
-        char line[GCM__MSG_MAX];
-        gcm_config_error_format(&err, 0, line, sizeof line);
-        MSG("%s", line);
-        goto done;
-    }
-    status = 0;
-done:
-    return status;
+    /* "-o PATH" and "-oPATH", the one short option: --output, whose line of
+     * --help names it. */
+    row = short_output;
+    row.store = cfg;
+    add_row(rows, size, &count, row);
+    add_row(rows, size, &count, other);
+    add_row(rows, size, &count, help);
+    add_row(rows, size, &count, version);
+    return count;
 }
 
 /* Records the target that starts at argv[i]: "-m mod", "-mmod", "-c code",
@@ -155,7 +177,10 @@ done:
 int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
-    int i;
+    gcm__opt rows[GCM__RUN_ROWS_MAX];
+    gcm__opt_spec spec;
+    int action = GCM__ACTION_RUN;
+    int next = argc;
 
     memset(cli, 0, sizeof *cli);
     gcm_config_init(&cli->config);
@@ -163,78 +188,22 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
     cli->target_index = -1;
     msg[0] = '\0';
 
-    if (argc < 2) {
-        cli->action = GCM__ACTION_USAGE;
+    memset(&spec, 0, sizeof spec);
+    spec.rows = rows;
+    spec.count = gcm__run_options(&cli->config, rows, sizeof rows / sizeof rows[0]);
+    spec.flags = GCM__OPTS_STOP;
+    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+        goto done;
+    cli->action = (gcm__action)action;
+    if (cli->action != GCM__ACTION_RUN) {
         status = 0;
         goto done;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        cli->action = GCM__ACTION_HELP;
-        status = 0;
-        goto done;
-    }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        cli->action = GCM__ACTION_VERSION;
-        status = 0;
-        goto done;
-    }
-    if (strcmp(argv[1], "run") != 0) {
-        if (argv[1][0] == '-')
-            MSG("unknown option '%s' (options go after 'run')", argv[1]);
-        else
-            MSG("unknown command '%s'", argv[1]);
-        goto done;
-    }
-
-    for (i = 2; i < argc; i++) {
-        const char *word = argv[i];
-        if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
-            cli->action = GCM__ACTION_HELP;
-            status = 0;
-            goto done;
-        }
-        if (strcmp(word, "--version") == 0) {
-            cli->action = GCM__ACTION_VERSION;
-            status = 0;
-            goto done;
-        }
-        if (strcmp(word, "--") == 0) {
-            /* The separator is ours: it is not passed on, and the next word is
-             * the target whatever it looks like. */
-            i++;
-            break;
-        }
-        if (word[0] == '-' && word[1] == '-') {
-            if (parse_long_option(cli, argc, argv, &i, msg, msg_size) != 0)
-                goto done;
-            continue;
-        }
-        if (word[0] == '-' && word[1] == 'o') {
-            /* "-o PATH" and "-oPATH", the one short option: --output. */
-            const char *value = word[2] != '\0' ? word + 2 : (i + 1 < argc ? argv[++i] : NULL);
-            gcm_config_error err;
-            if (value == NULL) {
-                MSG("option '-o' needs a value (PATH)");
-                goto done;
-            }
-            memset(&err, 0, sizeof err);
-            if (gcm_config_set_name_in(&cli->config, "output", value, GCM_SCOPE_CLI, &err) != 0) {
-                char line[GCM__MSG_MAX];
-                gcm_config_error_format(&err, 0, line, sizeof line);
-                MSG("%s", line);
-                goto done;
-            }
-            continue;
-        }
-        break;
-    }
-
-    if (i >= argc) {
+    if (next >= argc) {
         MSG("missing target: give a script, '-m module' or '-c code' after the options");
         goto done;
     }
-    if (parse_target(cli, argc, argv, i, msg, msg_size) != 0)
+    if (parse_target(cli, argc, argv, next, msg, msg_size) != 0)
         goto done;
     status = 0;
 done:

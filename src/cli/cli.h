@@ -4,7 +4,9 @@
  * command line, checks everything it can before the target starts, finds an
  * interpreter and replaces itself with it (one exec, so the target keeps the
  * launcher's pid).  Functions here report problems as one lowercase message
- * in a caller-provided buffer; only main.c prints, and only main.c exits.
+ * in a caller-provided buffer; only a verb's main function (gcm__run_main,
+ * gcm__report_main, ...) prints them, and only main.c exits, with the status
+ * that function returned.
  */
 #ifndef GCM_CLI_CLI_H
 #define GCM_CLI_CLI_H
@@ -14,6 +16,7 @@
 
 #include "base/base.h"
 #include "gc_monitor/config.h"
+#include "options.h"
 
 /* The launcher exits with this status for every kind of bad input. */
 #define GCM__EXIT_USAGE 2
@@ -24,12 +27,12 @@
 /* The environment variable that names the interpreter when --python is absent. */
 #define GCM__PYTHON_ENV "PYGCPROFILER_PYTHON"
 
-/* What the command line asks for. */
+/* What a verb's command line asks for (an ACTION row of options.h returns
+ * one of the last two). */
 typedef enum gcm__action {
-    GCM__ACTION_RUN,     /* run a target under the monitor */
-    GCM__ACTION_HELP,    /* print the help to stdout and exit 0 */
-    GCM__ACTION_VERSION, /* print the version to stdout and exit 0 */
-    GCM__ACTION_USAGE    /* no arguments at all: usage to stderr, exit 2 */
+    GCM__ACTION_RUN,     /* do the verb's work (run a target under the monitor) */
+    GCM__ACTION_HELP,    /* print the verb's help to stdout and exit 0 */
+    GCM__ACTION_VERSION  /* print the version to stdout and exit 0 */
 } gcm__action;
 
 /* How the target is named, as python's own command line names it. */
@@ -47,10 +50,20 @@ typedef struct gcm__cli {
     int target_index;    /* argv index of the target's first word ("-m", "-c" or the script) */
 } gcm__cli;
 
-/* Parses argv into `cli` (validating every option through gcm_config_set).
+/* Parses `run`'s words (argv[0] is "run") into `cli`, validating every
+ * option through gcm_config_set; cli->target_index counts from argv[0].
  * Returns 0, or GCM_EINVAL with one message line (no "error: " prefix, no
  * newline) in `msg`. */
 int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_size);
+
+/* Fills `rows` (room for `size`) with `run`'s option table, in the order of
+ * its --help: every launcher option of gcm_config, set in `cfg` (NULL when
+ * the table is only shown), under its heading, then -h/--help and --version.
+ * Returns the number of rows. */
+size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size);
+
+/* Room enough for `run`'s option table. */
+#define GCM__RUN_ROWS_MAX 48
 
 /* Checks what python would only find out after the monitor started: that
  * the script, directory or zip exists and can run.  (Output paths are checked
@@ -73,11 +86,23 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
  * was built for, or "" when the build did not say. */
 const char *gcm__built_python(void);
 
-/* Writes the full --help text to `fd`.  Returns 0 or GCM_EIO. */
+/* Writes `run`'s full --help text, which is also the top-level one, to
+ * `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_help(int fd);
 
-/* Writes the short usage lines to `fd`.  Returns 0 or GCM_EIO. */
+/* Writes the short usage lines of every verb to `fd` (main.c, from its
+ * table of verbs).  Returns 0 or GCM_EIO. */
 int gcm__print_usage(int fd);
+
+/* Writes "pygcprofiler VERSION (built for CPython X.Y)" to stdout.  Returns
+ * 0 or GCM_EIO. */
+int gcm__print_version(void);
+
+/* Runs `pygcprofiler run ...` (argv[0] is "run"): on success it never
+ * returns, having replaced itself with the interpreter; otherwise it returns
+ * the exit status (0 after --help or --version, 1 when stdout fails,
+ * GCM__EXIT_USAGE for bad input). */
+int gcm__run_main(int argc, char **argv);
 
 /* Runs `pygcprofiler report ...` (argv[0] is "report") and returns the exit
  * status: 0, 1 when stdout fails, GCM__EXIT_USAGE for bad input. */

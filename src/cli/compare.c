@@ -13,14 +13,9 @@
  * cannot be compared (unreadable, no summary, another schema_version, a
  * figure missing), with one line on stderr that names the file.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
+#include <float.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,9 +28,8 @@
 
 #define EXIT_REGRESSED 3
 #define MAX_METRICS 32
-#define DEFAULT_MAX_REGRESSION 10.0
-/* A --json report of ten million collections is about a gigabyte; anything
- * larger is not a report this command was meant to read. */
+/* Room for compare's option table. */
+#define COMPARE_ROWS 8
 
 typedef struct metric_choice {
     int generation;
@@ -54,56 +48,21 @@ typedef struct compare_args {
 static const char usage_text[] =
     "usage: pygcprofiler compare BASE NEW [--max-regression PCT] [--metric M ...]\n";
 
-static const char help_text[] =
+static const char help_head[] =
     "\n"
     "Compares the GC figures of two runs and exits 3 when one grew by more than\n"
     "the allowed regression.  BASE and NEW are --json reports (the last summary\n"
-    "object is used) or capture files from 'pygcprofiler run -o FILE'.\n"
-    "\n"
-    "Options:\n"
-    "  --max-regression PCT  largest allowed growth of a metric, in percent\n"
-    "                        (default: 10)\n"
-    "  --metric M            a metric to compare, as --fail-on names it: count,\n"
-    "                        total, mean, min, max, p50, p90, p99, p999, collected,\n"
-    "                        uncollectable, share, wall, alerts, bursts, each also\n"
-    "                        as gen0. to gen2. for the first eleven; repeatable or\n"
-    "                        comma-separated (default: count,total,mean,p50,p99,max)\n"
-    "  -h, --help            show this help and exit\n"
+    "object is used) or capture files from 'pygcprofiler run -o FILE'.\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 no regression, 2 bad usage or input, 3 a metric regressed.\n";
 
-static const metric_choice default_metrics[] = {
-    {-1, GCM_METRIC_COUNT}, {-1, GCM_METRIC_TOTAL}, {-1, GCM_METRIC_MEAN},
-    {-1, GCM_METRIC_P50},   {-1, GCM_METRIC_P99},   {-1, GCM_METRIC_MAX},
-};
-
-
-/* Reads a plain non-negative decimal (no sign, hex, "inf" or "nan"). */
-static int parse_percent(const char *s, double *out)
+/* Adds the comma-separated metric names of `value` (a --metric, or the
+ * default list when none was given). */
+static int add_metrics(void *store, const char *value, char *msg, size_t msg_size)
 {
-    const char *p = s;
-    int digits = 0;
-    char *end = NULL;
-    double v;
-
-    for (; *p >= '0' && *p <= '9'; p++)
-        digits++;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            digits++;
-    if (digits == 0 || *p != '\0')
-        return GCM_EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno == ERANGE || end == NULL || *end != '\0' || !isfinite(v))
-        return GCM_EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* Adds the comma-separated metric names of `value`. */
-static int add_metrics(compare_args *args, const char *value, char *msg, size_t msg_size)
-{
+    compare_args *args = (compare_args *)store;
     const char *p = value;
     int status = GCM_EINVAL;
 
@@ -139,63 +98,62 @@ done:
     return status;
 }
 
+/* Fills `rows` with compare's options, stored into `args`; parsing and
+ * --help both read it.  Returns the number of rows. */
+static size_t compare_options(compare_args *args, gcm__opt rows[COMPARE_ROWS])
+{
+    const gcm__opt table[] = {
+        {.kind = GCM__OPT_GROUP, .help = "Options"},
+        {.kind = GCM__OPT_PERCENT, .name = "max-regression", .metavar = "PCT",
+         .store = &args->max_regression, .min = 0.0, .max = DBL_MAX, .default_text = "10",
+         .refusal = "must be a percentage of 0 or more, such as 10",
+         .help = "largest allowed growth of a metric, in percent"},
+        {.kind = GCM__OPT_LIST, .name = "metric", .metavar = "M", .store = args,
+         .add = add_metrics, .default_text = "count,total,mean,p50,p99,max",
+         .help = "a metric to compare, as --fail-on names it: count, total, mean, min, max, "
+                 "p50, p90, p99, p999, collected, uncollectable, share, wall, alerts, bursts, "
+                 "each also as gen0. to gen2. for the first eleven; repeatable or "
+                 "comma-separated"},
+        GCM__OPT_HELP_ROW,
+    };
+    _Static_assert(sizeof table / sizeof table[0] <= COMPARE_ROWS, "COMPARE_ROWS is too small");
+
+    memcpy(rows, table, sizeof table);
+    return sizeof table / sizeof table[0];
+}
+
+/* Takes BASE, then NEW. */
+static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
+{
+    compare_args *args = (compare_args *)ctx;
+
+    if (args->file_count == 2) {
+        (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only", word);
+        return GCM_EINVAL;
+    }
+    args->files[args->file_count++] = word;
+    return 0;
+}
+
 static int parse_args(compare_args *args, int argc, char **argv, char *msg, size_t msg_size)
 {
-    int only_files = 0;
-    int i;
     int status = GCM_EINVAL;
+    gcm__opt rows[COMPARE_ROWS];
+    gcm__opt_spec spec;
+    int action = GCM__ACTION_RUN;
+    int next = argc;
 
     memset(args, 0, sizeof *args);
-    args->max_regression = DEFAULT_MAX_REGRESSION;
-    for (i = 1; i < argc; i++) {
-        const char *word = argv[i];
-        const char *value = NULL;
-        size_t name_len;
-
-        if (only_files || word[0] != '-' || strcmp(word, "-") == 0) {
-            if (args->file_count == 2) {
-                (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only",
-                               word);
-                goto done;
-            }
-            args->files[args->file_count++] = word;
-            continue;
-        }
-        if (strcmp(word, "--") == 0) {
-            only_files = 1;
-            continue;
-        }
-        if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
-            args->help = 1;
-            status = 0;
-            goto done;
-        }
-        name_len = strcspn(word, "=");
-        if (word[name_len] == '=')
-            value = word + name_len + 1;
-        if ((name_len == 16 && strncmp(word, "--max-regression", 16) == 0) ||
-            (name_len == 8 && strncmp(word, "--metric", 8) == 0)) {
-            if (value == NULL) {
-                if (i + 1 >= argc) {
-                    (void)snprintf(msg, msg_size, "option '%.*s' needs a value (%s)",
-                                   (int)name_len, word, name_len == 8 ? "M" : "PCT");
-                    goto done;
-                }
-                value = argv[++i];
-            }
-            if (name_len == 8) {
-                if (add_metrics(args, value, msg, msg_size) != 0)
-                    goto done;
-            } else if (parse_percent(value, &args->max_regression) != 0) {
-                (void)snprintf(msg, msg_size,
-                               "invalid value '%s' for '--max-regression': must be a "
-                               "percentage of 0 or more, such as 10",
-                               value);
-                goto done;
-            }
-            continue;
-        }
-        (void)snprintf(msg, msg_size, "unknown option '%.*s'", (int)name_len, word);
+    memset(&spec, 0, sizeof spec);
+    spec.rows = rows;
+    spec.count = compare_options(args, rows);
+    spec.ctx = args;
+    spec.operand = add_file;
+    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+        goto done;
+    if (action == GCM__ACTION_HELP) {
+        args->help = 1;
+        status = 0;
         goto done;
     }
     if (args->file_count != 2) {
@@ -203,13 +161,22 @@ static int parse_args(compare_args *args, int argc, char **argv, char *msg, size
                                                                   : "missing the NEW file");
         goto done;
     }
-    if (args->metric_count == 0) {
-        memcpy(args->metrics, default_metrics, sizeof default_metrics);
-        args->metric_count = sizeof default_metrics / sizeof default_metrics[0];
-    }
     status = 0;
 done:
     return status;
+}
+
+static int print_compare_help(compare_args *args)
+{
+    gcm__opt rows[COMPARE_ROWS];
+    size_t count = compare_options(args, rows);
+
+    return gcm__write_all(1, usage_text, sizeof usage_text - 1) == 0 &&
+                   gcm__write_all(1, help_head, sizeof help_head - 1) == 0 &&
+                   gcm__opts_help(1, rows, count) == 0 &&
+                   gcm__write_all(1, help_tail, sizeof help_tail - 1) == 0
+               ? 0
+               : GCM_EIO;
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -339,10 +306,7 @@ int gcm__compare_main(int argc, char **argv)
         goto done;
     }
     if (args.help) {
-        status = gcm__write_all(1, usage_text, sizeof usage_text - 1) == 0 &&
-                         gcm__write_all(1, help_text, sizeof help_text - 1) == 0
-                     ? 0
-                     : 1;
+        status = print_compare_help(&args) == 0 ? 0 : 1;
         goto done;
     }
     base = gcm_capture_load_summary(args.files[0], msg, sizeof msg);

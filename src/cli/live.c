@@ -44,23 +44,36 @@
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
-/* The options of `live`, in one table: parsing and --help both read it. */
-typedef enum live_opt { OPT_INTERVAL, OPT_PLAIN, OPT_HELP } live_opt;
+/* Room for live's option table. */
+#define LIVE_ROWS 8
 
-static const struct {
-    live_opt id;
-    const char *names;   /* as --help shows them */
-    const char *flag;    /* the long name, without "--" */
-    const char *metavar; /* NULL for an option without a value */
-    const char *help;
-} live_options[] = {
-    {OPT_INTERVAL, "--interval SECONDS", "interval", "SECONDS",
-     "time between refreshes (default 1, 0.05 to 3600)"},
-    {OPT_PLAIN, "--plain", "plain", NULL, "print lines even on a terminal"},
-    {OPT_HELP, "-h, --help", "help", NULL, "show this help"},
-};
+/* Fills `rows` with live's options, stored into `a`; parsing and --help both
+ * read it.  Returns the number of rows. */
+static size_t live_options(live_args *a, gcm__opt rows[LIVE_ROWS])
+{
+    /* The limits are stated once, in live.h; the texts are written from them. */
+    static char interval_help[64];
+    static char interval_refusal[64];
+    const gcm__opt table[] = {
+        {.kind = GCM__OPT_GROUP, .help = "Options"},
+        {.kind = GCM__OPT_NUMBER, .name = "interval", .metavar = "SECONDS",
+         .store = &a->interval_s, .min = INTERVAL_MIN, .max = INTERVAL_MAX, .default_text = "1",
+         .refusal = interval_refusal, .help = interval_help},
+        {.kind = GCM__OPT_FLAG, .name = "plain", .store = &a->plain,
+         .help = "print lines even on a terminal"},
+        GCM__OPT_HELP_ROW,
+    };
+    _Static_assert(sizeof table / sizeof table[0] <= LIVE_ROWS, "LIVE_ROWS is too small");
 
-static int print_live_help(void)
+    (void)snprintf(interval_help, sizeof interval_help, "time between refreshes, %g to %g",
+                   INTERVAL_MIN, INTERVAL_MAX);
+    (void)snprintf(interval_refusal, sizeof interval_refusal, "must be seconds from %g to %g",
+                   INTERVAL_MIN, INTERVAL_MAX);
+    memcpy(rows, table, sizeof table);
+    return sizeof table / sizeof table[0];
+}
+
+static int print_live_help(live_args *a)
 {
     static const char head[] =
         "usage: pygcprofiler live [options] FILE|PID...\n"
@@ -72,126 +85,58 @@ static int print_live_help(void)
         "per process.  It stops when every watched program has exited or died.\n"
         "\n"
         "On a terminal it refreshes one screen; q or Ctrl-C quits.  Otherwise (or with\n"
-        "--plain) it prints one 'key=value ...' line per process and interval.\n"
-        "\n"
-        "options:\n";
+        "--plain) it prints one 'key=value ...' line per process and interval.\n";
     static const char tail[] =
         "\n"
         "An argument of digits only is a PID; write ./123 for a file named 123.\n"
         "\n"
         "Exit status: 0 when quit or when the programs ended, 1 when stdout fails,\n"
         "2 for bad input (a bad option, an unreadable capture, a process without one).\n";
-    int status = gcm__write_all(1, head, sizeof head - 1);
+    gcm__opt rows[LIVE_ROWS];
+    size_t count = live_options(a, rows);
+    int status = GCM_EIO;
 
-    for (size_t i = 0; status == 0 && i < sizeof live_options / sizeof live_options[0]; i++) {
-        char line[256];
-        int n = snprintf(line, sizeof line, "  %-20s  %s\n", live_options[i].names,
-                         live_options[i].help);
-        status = n > 0 && (size_t)n < sizeof line ? gcm__write_all(1, line, (size_t)n) : GCM_EIO;
-    }
-    if (status == 0)
-        status = gcm__write_all(1, tail, sizeof tail - 1);
-    return status;
-}
-
-static int parse_interval(const char *value, double *out, char *msg, size_t msg_size)
-{
-    char *end = NULL;
-    double v;
-
-    errno = 0;
-    v = strtod(value, &end);
-    if (end == value || *end != '\0' || errno != 0 || !isfinite(v) || v < INTERVAL_MIN ||
-        v > INTERVAL_MAX) {
-        (void)snprintf(msg, msg_size,
-                       "invalid value '%.100s' for '--interval': must be seconds from %g to %g",
-                       value, INTERVAL_MIN, INTERVAL_MAX);
-        return GCM_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Reads the option at argv[*i] ("--name", "--name=value", "--name value"
- * or "-h") into `a`. */
-static int parse_option(live_args *a, int argc, char **argv, int *i, char *msg, size_t msg_size)
-{
-    const char *word = argv[*i];
-    const char *name = word[1] == '-' ? word + 2 : word + 1;
-    const char *eq = strchr(name, '=');
-    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-    const char *value = eq != NULL ? eq + 1 : NULL;
-    int status = GCM_EINVAL;
-    size_t k;
-
-    for (k = 0; k < sizeof live_options / sizeof live_options[0]; k++) {
-        const char *flag = live_options[k].flag;
-        if (word[1] == '-' ? (strlen(flag) == len && strncmp(flag, name, len) == 0)
-                           : (live_options[k].id == OPT_HELP && strcmp(word, "-h") == 0))
-            break;
-    }
-    if (k == sizeof live_options / sizeof live_options[0]) {
-        (void)snprintf(msg, msg_size, "unknown option '%.100s'", word);
+    if (gcm__write_all(1, head, sizeof head - 1) != 0 || gcm__opts_help(1, rows, count) != 0 ||
+        gcm__write_all(1, tail, sizeof tail - 1) != 0)
         goto done;
-    }
-    if (live_options[k].metavar == NULL && value != NULL) {
-        (void)snprintf(msg, msg_size, "option '--%s' takes no value, got '%.100s'",
-                       live_options[k].flag, value);
-        goto done;
-    }
-    if (live_options[k].metavar != NULL && value == NULL) {
-        if (*i + 1 >= argc) {
-            (void)snprintf(msg, msg_size, "option '--%s' needs a value (%s)",
-                           live_options[k].flag, live_options[k].metavar);
-            goto done;
-        }
-        value = argv[++*i];
-    }
-    switch (live_options[k].id) {
-    case OPT_INTERVAL:
-        if (parse_interval(value, &a->interval_s, msg, msg_size) != 0)
-            goto done;
-        break;
-    case OPT_PLAIN:
-        a->plain = 1;
-        break;
-    case OPT_HELP:
-        a->help = 1;
-        break;
-    }
     status = 0;
 done:
     return status;
 }
 
+/* Takes one FILE or PID argument. */
+static int add_target(void *ctx, const char *word, char *msg, size_t msg_size)
+{
+    live_args *a = (live_args *)ctx;
+
+    if (a->target_count >= LIVE_MAX_PROCS) {
+        (void)snprintf(msg, msg_size, "too many captures: at most %d", LIVE_MAX_PROCS);
+        return GCM_EINVAL;
+    }
+    a->targets[a->target_count++] = word;
+    return 0;
+}
+
 static int parse_args(live_args *a, int argc, char **argv, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
-    int only_targets = 0;
+    gcm__opt rows[LIVE_ROWS];
+    gcm__opt_spec spec;
+    int action = GCM__ACTION_RUN;
+    int next = argc;
 
     memset(a, 0, sizeof *a);
-    a->interval_s = 1.0;
-    for (int i = 1; i < argc; i++) {
-        const char *word = argv[i];
-        if (!only_targets && strcmp(word, "--") == 0) {
-            only_targets = 1;
-            continue;
-        }
-        if (!only_targets && word[0] == '-' && word[1] != '\0') {
-            if (parse_option(a, argc, argv, &i, msg, msg_size) != 0)
-                goto done;
-            /* --help wins over everything after it, even a bad word. */
-            if (a->help) {
-                status = 0;
-                goto done;
-            }
-            continue;
-        }
-        if (a->target_count >= LIVE_MAX_PROCS) {
-            (void)snprintf(msg, msg_size, "too many captures: at most %d", LIVE_MAX_PROCS);
-            goto done;
-        }
-        a->targets[a->target_count++] = word;
+    memset(&spec, 0, sizeof spec);
+    spec.rows = rows;
+    spec.count = live_options(a, rows);
+    spec.ctx = a;
+    spec.operand = add_target;
+    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+        goto done;
+    if (action == GCM__ACTION_HELP) {
+        a->help = 1;
+        status = 0;
+        goto done;
     }
     if (a->target_count == 0) {
         (void)snprintf(msg, msg_size,
@@ -281,7 +226,7 @@ int gcm__live_main(int argc, char **argv)
         goto done;
     }
     if (st.args.help) {
-        status = print_live_help() == 0 ? 0 : 1;
+        status = print_live_help(&st.args) == 0 ? 0 : 1;
         goto done;
     }
     gcm__sigbus_message("a capture shrank while it was being watched");

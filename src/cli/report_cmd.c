@@ -21,31 +21,25 @@
 #define FILES_MAX 4096            /* captures in one merged report */
 
 
-/* The options `report` accepts besides --format: only those that change how
- * a report is rendered.  The others describe how to record, which a capture
- * already did. */
-static const char *const report_flags[] = {
-    "interval",           "json",
-    "stats-only",         "alert-threshold-ms",
-    "flamegraph-file",    "flamegraph-bucket",
-    "terminal-flamegraph", "terminal-flamegraph-width",
-    "terminal-flamegraph-color", "duration-buckets",
-    "prompt",
-};
+/* Room for report's option table. */
+#define REPORT_ROWS 20
 
 typedef struct report_args {
     const char *file;        /* the capture being rendered */
     const char *files[FILES_MAX]; /* every capture named, in tree order once merged */
     size_t file_count;
-    gcm_capture_format format;
-    int format_given;
+    int format;              /* a gcm_capture_format: the index of its word in `formats` */
     int help;
     gcm_config cli;          /* the options given on this command line, over defaults */
     const char *given[32];   /* flags given, to apply over the recorded ones */
     size_t given_count;
 } report_args;
 
-
+/* The words of --format, in the order of gcm_capture_format. */
+static const char *const formats[] = {"text", "json", "folded", "terminal", NULL};
+_Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
+                   GCM_CAPTURE_TERMINAL == 3,
+               "formats[] lists the words in the order of gcm_capture_format");
 
 static void warn(const char *msg)
 {
@@ -55,9 +49,48 @@ static void warn(const char *msg)
         (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-static int print_report_help(void)
+/* Fills `rows` with report's options, stored into `a`: --format and those
+ * of run's options that change how a report is rendered.  The others
+ * describe how to record, which a capture already did.  Parsing and --help
+ * both read the table.  Returns the number of rows. */
+static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
 {
-    static const char text[] =
+    const gcm__opt table[] = {
+        {.kind = GCM__OPT_GROUP, .help = "Options"},
+        {.kind = GCM__OPT_ENUM, .name = "format", .metavar = "FORMAT", .words = formats,
+         .store = &a->format, .default_text = "text",
+         .help = "text, json (JSON Lines), folded (flame graph input) or terminal (text with "
+                 "the terminal flame graph)"},
+        {.kind = GCM__OPT_SET, .name = "json", .store = &a->format, .value = GCM_CAPTURE_JSON,
+         .help = "the same as --format json"},
+        {.kind = GCM__OPT_CONFIG, .name = "stats-only", .store = &a->cli,
+         .help = "only the summary, not each collection"},
+        {.kind = GCM__OPT_CONFIG, .name = "interval", .store = &a->cli,
+         .help = "width of a timeline bucket"},
+        {.kind = GCM__OPT_CONFIG, .name = "alert-threshold-ms", .store = &a->cli,
+         .help = "count alerts for this threshold instead of the recorded one (recomputed "
+                 "from the histogram: approximate)"},
+        {.kind = GCM__OPT_CONFIG, .name = "duration-buckets", .store = &a->cli,
+         .help = "bucket bounds instead of the recorded ones (recomputed from the histogram: "
+                 "approximate)"},
+        /* These say what they say for `run`, in the option table's words. */
+        {.kind = GCM__OPT_CONFIG, .name = "flamegraph-file", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "flamegraph-bucket", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "terminal-flamegraph", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "terminal-flamegraph-width", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "terminal-flamegraph-color", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "prompt", .store = &a->cli},
+        GCM__OPT_HELP_ROW,
+    };
+    _Static_assert(sizeof table / sizeof table[0] <= REPORT_ROWS, "REPORT_ROWS is too small");
+
+    memcpy(rows, table, sizeof table);
+    return sizeof table / sizeof table[0];
+}
+
+static int print_report_help(report_args *a)
+{
+    static const char head[] =
         "usage: pygcprofiler report [options] FILE [FILE...]\n"
         "\n"
         "Renders the capture FILE that 'pygcprofiler run -o FILE' recorded, without\n"
@@ -65,172 +98,82 @@ static int print_report_help(void)
         "was killed.  The report goes to stdout and says how the program ended.\n"
         "Several captures of a process tree (FILE FILE.<pid>..., as 'report FILE*'\n"
         "names them) give one merged report: a table of the processes and totals\n"
-        "across the tree, then each process's section (JSON: a 'tree' object last).\n"
-        "\n"
-        "options:\n"
-        "  --format FORMAT       text (default), json (JSON Lines), folded (flame graph\n"
-        "                        input) or terminal (text with the terminal flame graph)\n"
-        "  --json                the same as --format json\n"
-        "  --stats-only          only the summary, not each collection\n"
-        "  --interval SECONDS    width of a timeline bucket\n"
-        "  --alert-threshold-ms MS\n"
-        "                        count alerts for this threshold instead of the recorded\n"
-        "                        one (recomputed from the histogram: approximate)\n"
-        "  --duration-buckets MS,MS,...\n"
-        "                        bucket bounds instead of the recorded ones (recomputed\n"
-        "                        from the histogram: approximate)\n"
-        "  --flamegraph-file PATH, --flamegraph-bucket SECONDS,\n"
-        "  --terminal-flamegraph, --terminal-flamegraph-width COLUMNS,\n"
-        "  --terminal-flamegraph-color, --prompt\n"
-        "                        as for 'pygcprofiler run'\n"
-        "  -h, --help            show this help\n"
+        "across the tree, then each process's section (JSON: a 'tree' object last).\n";
+    static const char tail[] =
         "\n"
         "Exit status: 0 when the report was written, 2 for bad input (a missing,\n"
         "truncated, corrupted or newer-format file, or a bad option).\n";
-    return gcm__write_all(1, text, sizeof text - 1);
-}
+    gcm__opt rows[REPORT_ROWS];
+    size_t count = report_options(a, rows);
+    int status = GCM_EIO;
 
-static int is_report_flag(const char *flag)
-{
-    for (size_t i = 0; i < sizeof report_flags / sizeof report_flags[0]; i++) {
-        if (strcmp(report_flags[i], flag) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int parse_format(const char *value, gcm_capture_format *out)
-{
-    static const struct {
-        const char *name;
-        gcm_capture_format format;
-    } formats[] = {{"text", GCM_CAPTURE_TEXT},
-                   {"json", GCM_CAPTURE_JSON},
-                   {"folded", GCM_CAPTURE_FOLDED},
-                   {"terminal", GCM_CAPTURE_TERMINAL}};
-
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        if (strcmp(formats[i].name, value) == 0) {
-            *out = formats[i].format;
-            return 0;
-        }
-    }
-    return GCM_EINVAL;
-}
-
-/* Reads one "--name", "--name=value" or "--name value" at argv[*i]. */
-static int parse_option(report_args *a, int argc, char **argv, int *i, char *msg,
-                        size_t msg_size)
-{
-    int status = GCM_EINVAL;
-    const char *name = argv[*i] + 2;
-    const char *eq = strchr(name, '=');
-    size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-    const char *value = eq != NULL ? eq + 1 : NULL;
-    char flag[64];
-    const gcm_option *opt;
-    gcm_config_error err;
-
-    if (name_len >= sizeof flag) {
-        (void)snprintf(msg, msg_size, "unknown option '--%.40s...'", name);
+    if (gcm__write_all(1, head, sizeof head - 1) != 0 || gcm__opts_help(1, rows, count) != 0 ||
+        gcm__write_all(1, tail, sizeof tail - 1) != 0)
         goto done;
-    }
-    memcpy(flag, name, name_len);
-    flag[name_len] = '\0';
-    if (strcmp(flag, "format") == 0) {
-        if (value == NULL) {
-            if (*i + 1 >= argc) {
-                (void)snprintf(msg, msg_size,
-                               "option '--format' needs a value (text, json, folded or terminal)");
-                goto done;
-            }
-            value = argv[++*i];
-        }
-        if (parse_format(value, &a->format) != 0) {
-            (void)snprintf(msg, msg_size,
-                           "invalid value '%.100s' for '--format': must be text, json, folded "
-                           "or terminal",
-                           value);
-            goto done;
-        }
-        a->format_given = 1;
-        status = 0;
-        goto done;
-    }
-    opt = gcm_config_find_in(flag, GCM_SCOPE_CLI);
-    if (opt == NULL) {
-        (void)snprintf(msg, msg_size, "unknown option '--%s'", flag);
-        goto done;
-    }
-    if (!is_report_flag(opt->flag)) {
-        (void)snprintf(msg, msg_size,
-                       "option '--%s' is for 'pygcprofiler run', not for 'report'", opt->flag);
-        goto done;
-    }
-    if (opt->kind == GCM_OPT_FLAG) {
-        if (value != NULL) {
-            (void)snprintf(msg, msg_size, "option '--%s' takes no value, got '%.100s'", opt->flag,
-                           value);
-            goto done;
-        }
-    } else if (value == NULL) {
-        if (*i + 1 >= argc) {
-            (void)snprintf(msg, msg_size, "option '--%s' needs a value (%s)", opt->flag,
-                           opt->metavar != NULL ? opt->metavar : "VALUE");
-            goto done;
-        }
-        value = argv[++*i];
-    }
-    memset(&err, 0, sizeof err);
-    if (gcm_config_set(&a->cli, opt, value, &err) != 0) {
-        (void)gcm_config_error_format(&err, 0, msg, msg_size);
-        goto done;
-    }
-    if (strcmp(opt->flag, "json") == 0) {
-        a->format = GCM_CAPTURE_JSON;
-        a->format_given = 1;
-    }
-    if (a->given_count < sizeof a->given / sizeof a->given[0])
-        a->given[a->given_count++] = opt->flag;
     status = 0;
 done:
     return status;
 }
 
+/* An option of `run` that `report` has no use for gets its own refusal. */
+static int refuse_run_option(void *ctx, const char *name, char *msg, size_t msg_size)
+{
+    const gcm_option *opt = gcm_config_find_in(name, GCM_SCOPE_CLI);
+
+    (void)ctx;
+    if (opt == NULL)
+        return 0;
+    (void)snprintf(msg, msg_size, "option '--%s' is for 'pygcprofiler run', not for 'report'",
+                   opt->flag);
+    return 1;
+}
+
+/* Remembers each of run's options given, to apply over the recorded ones. */
+static void note_given(void *ctx, const gcm__opt *row)
+{
+    report_args *a = (report_args *)ctx;
+
+    if (row->kind == GCM__OPT_CONFIG && a->given_count < sizeof a->given / sizeof a->given[0])
+        a->given[a->given_count++] = row->name;
+}
+
+/* Takes one capture FILE. */
+static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
+{
+    report_args *a = (report_args *)ctx;
+
+    if (a->file_count == FILES_MAX) {
+        (void)snprintf(msg, msg_size, "too many capture files: at most %d at a time", FILES_MAX);
+        return GCM_EINVAL;
+    }
+    a->files[a->file_count++] = word;
+    a->file = a->files[0];
+    return 0;
+}
+
 static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
-    int only_files = 0;
+    gcm__opt rows[REPORT_ROWS];
+    gcm__opt_spec spec;
+    int action = GCM__ACTION_RUN;
+    int next = argc;
 
     memset(a, 0, sizeof *a);
     gcm_config_init(&a->cli);
-    for (int i = 1; i < argc; i++) {
-        const char *word = argv[i];
-        if (!only_files && (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0)) {
-            a->help = 1;
-            status = 0;
-            goto done;
-        }
-        if (!only_files && strcmp(word, "--") == 0) {
-            only_files = 1;
-            continue;
-        }
-        if (!only_files && word[0] == '-' && word[1] == '-') {
-            if (parse_option(a, argc, argv, &i, msg, msg_size) != 0)
-                goto done;
-            continue;
-        }
-        if (!only_files && word[0] == '-' && word[1] != '\0') {
-            (void)snprintf(msg, msg_size, "unknown option '%.100s'", word);
-            goto done;
-        }
-        if (a->file_count == FILES_MAX) {
-            (void)snprintf(msg, msg_size, "too many capture files: at most %d at a time",
-                           FILES_MAX);
-            goto done;
-        }
-        a->files[a->file_count++] = word;
-        a->file = a->files[0];
+    memset(&spec, 0, sizeof spec);
+    spec.rows = rows;
+    spec.count = report_options(a, rows);
+    spec.ctx = a;
+    spec.operand = add_file;
+    spec.foreign = refuse_run_option;
+    spec.given = note_given;
+    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+        goto done;
+    if (action == GCM__ACTION_HELP) {
+        a->help = 1;
+        status = 0;
+        goto done;
     }
     if (a->file_count > 1 && a->cli.flamegraph_file[0] != '\0') {
         (void)snprintf(msg, msg_size,
@@ -257,7 +200,7 @@ static int render_capture(const report_args *a, const gcm_capture *cap)
     int rc;
 
     memset(&req, 0, sizeof req);
-    req.format = a->format;
+    req.format = (gcm_capture_format)a->format;
     req.given = &a->cli;
     req.given_flags = a->given;
     req.given_count = a->given_count;
@@ -367,7 +310,7 @@ int gcm__report_main(int argc, char **argv)
         goto done;
     }
     if (args.help) {
-        status = print_report_help() == 0 ? 0 : 1;
+        status = print_report_help(&args) == 0 ? 0 : 1;
         goto done;
     }
     memset(&sa, 0, sizeof sa);
