@@ -90,8 +90,8 @@ const char *gcm__built_python(void);
  * `fd`.  Returns 0 or GCM_EIO. */
 int gcm__print_help(int fd);
 
-/* Writes the short usage lines of every verb to `fd` (main.c, from its
- * table of verbs).  Returns 0 or GCM_EIO. */
+/* Writes the short usage lines of every verb to `fd`.  Returns 0 or
+ * GCM_EIO. */
 int gcm__print_usage(int fd);
 
 /* Writes "pygcprofiler VERSION (built for CPython X.Y)" to stdout.  Returns

@@ -1,12 +1,62 @@
 /* src/cli/help.c: `run`'s --help, which is also the launcher's own.
  *
- * The usage lines come from main.c's table of verbs and the option lines
- * from `run`'s option table (args.c), laid out by the option engine as every
- * verb's are; this file holds only the prose around them.
+ * The option lines come from `run`'s option table (args.c), laid out by the
+ * option engine as every verb's are; this file holds the usage lines of all
+ * verbs, the version line and the prose around them.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
 #include "gc_monitor/errors.h"
 #include "options.h"
+
+#ifndef GCM_VERSION
+#define GCM_VERSION "unknown"
+#endif
+
+/* The usage line of each verb of main.c's table, in its order: the words
+ * after "pygcprofiler ", and the lines that follow, if any. */
+static const struct {
+    const char *synopsis;
+    const char *more;
+} usages[] = {
+    {"run [options] [--] TARGET [args...]",
+     "       where TARGET is script.py, a directory or zip with __main__.py,\n"
+     "       -m module or -c code, exactly as python takes it\n"},
+    {"report [--format text|json|folded|terminal] [options] FILE", NULL},
+    {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
+    {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
+};
+
+int gcm__print_usage(int fd)
+{
+    static const char last[] = "       pygcprofiler --help | --version\n";
+    char line[256];
+
+    for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
+        int n = snprintf(line, sizeof line, "%spygcprofiler %s\n", i == 0 ? "usage: " : "       ",
+                         usages[i].synopsis);
+        if (n < 0 || (size_t)n >= sizeof line || gcm__write_all(fd, line, (size_t)n) != 0)
+            return GCM_EIO;
+        if (usages[i].more != NULL && gcm__write_all(fd, usages[i].more, strlen(usages[i].more)) != 0)
+            return GCM_EIO;
+    }
+    return gcm__write_all(fd, last, sizeof last - 1);
+}
+
+int gcm__print_version(void)
+{
+    char line[128];
+    const char *built = gcm__built_python();
+    int n;
+    if (built[0] != '\0')
+        n = snprintf(line, sizeof line, "pygcprofiler %s (built for CPython %s)\n", GCM_VERSION,
+                     built);
+    else
+        n = snprintf(line, sizeof line, "pygcprofiler %s\n", GCM_VERSION);
+    return n > 0 ? gcm__write_all(1, line, (size_t)n) : GCM_EIO;
+}
 
 int gcm__print_help(int fd)
 {

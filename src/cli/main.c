@@ -14,56 +14,19 @@
 #include "cli.h"
 #include "gc_monitor/errors.h"
 
-#ifndef GCM_VERSION
-#define GCM_VERSION "unknown"
-#endif
-
 typedef struct verb {
     const char *name;
     int (*main)(int argc, char **argv); /* argv[0] is the verb's name */
-    const char *synopsis;               /* its words, after "pygcprofiler " */
-    const char *more;                   /* lines that follow the synopsis, or NULL */
 } verb;
 
+/* The verbs, in the order of the usage lines (help.c, which must not call
+ * back into this file: `run --help` prints them too). */
 static const verb verbs[] = {
-    {"run", gcm__run_main, "run [options] [--] TARGET [args...]",
-     "       where TARGET is script.py, a directory or zip with __main__.py,\n"
-     "       -m module or -c code, exactly as python takes it\n"},
-    {"report", gcm__report_main, "report [--format text|json|folded|terminal] [options] FILE",
-     NULL},
-    {"compare", gcm__compare_main, "compare BASE NEW [--max-regression PCT] [--metric M ...]",
-     NULL},
-    {"live", gcm__live_main, "live [--interval SECONDS] [--plain] FILE|PID...", NULL},
+    {"run", gcm__run_main},
+    {"report", gcm__report_main},
+    {"compare", gcm__compare_main},
+    {"live", gcm__live_main},
 };
-
-int gcm__print_usage(int fd)
-{
-    static const char last[] = "       pygcprofiler --help | --version\n";
-    char line[256];
-
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        int n = snprintf(line, sizeof line, "%spygcprofiler %s\n", i == 0 ? "usage: " : "       ",
-                         verbs[i].synopsis);
-        if (n < 0 || (size_t)n >= sizeof line || gcm__write_all(fd, line, (size_t)n) != 0)
-            return GCM_EIO;
-        if (verbs[i].more != NULL && gcm__write_all(fd, verbs[i].more, strlen(verbs[i].more)) != 0)
-            return GCM_EIO;
-    }
-    return gcm__write_all(fd, last, sizeof last - 1);
-}
-
-int gcm__print_version(void)
-{
-    char line[128];
-    const char *built = gcm__built_python();
-    int n;
-    if (built[0] != '\0')
-        n = snprintf(line, sizeof line, "pygcprofiler %s (built for CPython %s)\n", GCM_VERSION,
-                     built);
-    else
-        n = snprintf(line, sizeof line, "pygcprofiler %s\n", GCM_VERSION);
-    return n > 0 ? gcm__write_all(1, line, (size_t)n) : GCM_EIO;
-}
 
 int main(int argc, char **argv)
 {
