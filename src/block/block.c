@@ -427,7 +427,8 @@ int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacit
     lo = h1 > cap ? h1 - cap : 0;
     if (h1 - lo > out_capacity)
         lo = h1 - out_capacity;
-    for (k = lo; k < h1; k++)
+    /* With no room (out may then be NULL), lo == h1 and nothing is copied. */
+    for (k = lo; out != NULL && k < h1; k++)
         load_slot(&b->ring[k & (cap - 1u)], &out[k - lo]);
 
     /* After the copy, an acquire fence and a second read of seq tell how far
@@ -445,7 +446,7 @@ int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacit
         if (maxk + 1u > cap)
             keep_from = maxk + 1u - cap;
     }
-    if (keep_from > lo && h1 > lo) {
+    if (out != NULL && keep_from > lo && h1 > lo) {
         uint64_t drop = keep_from - lo;
         if (drop > h1 - lo)
             drop = h1 - lo;

@@ -149,10 +149,13 @@ static void walk(const proc *procs, size_t count, size_t at, size_t *order, size
  * capture) by start time, each followed by its subtree. */
 static int order_tree(proc *procs, size_t count)
 {
-    size_t *order = calloc(count, sizeof *order);
-    size_t *pos = calloc(count, sizeof *pos);
-    unsigned char *seen = calloc(count, 1);
-    proc *copy = malloc(count * sizeof *copy);
+    /* At least one element each: calloc(0) may return NULL, which would read
+     * as running out of memory. */
+    size_t room = count > 0 ? count : 1;
+    size_t *order = calloc(room, sizeof *order);
+    size_t *pos = calloc(room, sizeof *pos);
+    unsigned char *seen = calloc(room, 1);
+    proc *copy = malloc(room * sizeof *copy);
     size_t n = 0;
     size_t i;
     int status = GCM_ENOMEM;
