@@ -14,11 +14,15 @@ import sys
 from pathlib import Path
 
 
+def nm(obj: Path, which: str) -> list[list[str]]:
+    out = subprocess.run(["nm", which, str(obj)], capture_output=True, text=True, check=True)
+    return [line.split() for line in out.stdout.splitlines() if line.strip()]
+
+
 def symbols(obj: Path) -> tuple[set[str], set[str]]:
-    out = subprocess.run(["nm", "--defined-only", str(obj)], capture_output=True, text=True, check=True).stdout
-    defined = {line.split()[-1] for line in out.splitlines() if line.split()[1:2] and line.split()[1] in "TDBR"}
-    out = subprocess.run(["nm", "--undefined-only", str(obj)], capture_output=True, text=True, check=True).stdout
-    used = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    # Code and data that another file can reach: T, D, B and R (global ones).
+    defined = {row[-1] for row in nm(obj, "--defined-only") if len(row) == 3 and row[1] in "TDBR"}
+    used = {row[-1] for row in nm(obj, "--undefined-only")}
     return defined, used
 
 
@@ -31,7 +35,9 @@ def cycles(objs: list[Path]) -> list[list[str]]:
         for sym in defined:
             owner[sym] = name
         uses[name] = used
-    graph = {f: {owner[s] for s in used if s in owner and owner[s] != f} for f, used in uses.items()}
+    graph = {
+        f: {owner[s] for s in used if s in owner and owner[s] != f} for f, used in uses.items()
+    }
     # Tarjan's strongly connected components: any with two or more files is a cycle.
     index: dict[str, int] = {}
     low: dict[str, int] = {}
