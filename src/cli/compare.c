@@ -5,7 +5,7 @@
  * stream with events, several processes' reports appended to one log file,
  * or a lone pretty-printed summary all work) or a capture file from
  * `run -o FILE` (its block, summarized exactly as the exit report would).
- * Metrics are named as --fail-on names them (src/core/budget.c), so "p99"
+ * Metrics are named as --fail-on names them (src/config/budget.c), so "p99"
  * and "gen2.max" mean the same figure in both places.
  *
  * The table goes to stdout.  Exit status: 0 when no chosen metric grew by

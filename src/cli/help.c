@@ -1,4 +1,4 @@
-/* src/cli/help.c: `run`'s --help, which is also the launcher's own.
+/* src/cli/help.c: the usage lines of every verb, the version, and `run`'s --help.
  *
  * The option lines come from `run`'s option table (args.c), laid out by the
  * option engine as every verb's are; this file holds the usage lines of all

@@ -239,7 +239,7 @@ done:
     return status;
 }
 
-/* Several captures (src/cli/merge.c): checks that each can be read, orders
+/* Several captures (src/capture/tree.c): checks that each can be read, orders
  * them parents first, and writes the tree's table before the sections (text)
  * or its object after them (JSON).  Returns the exit status. */
 static int report_tree(report_args *a)

@@ -1,4 +1,4 @@
-/* src/core/budget.c: parsing and checking GC budget rules (`--fail-on`).
+/* src/config/budget.c: parsing and checking GC budget rules (`--fail-on`).
  *
  * A rule is parsed once, before the target starts, into a pointer-free
  * gcm_budget_rule whose limit is already in base units (ns, percent or a

@@ -106,7 +106,7 @@ done:
 }
 
 /* Creates the capture file of `cfg->output` and formats the block in it
- * (src/core/capture.c).  Returns 0, or -1 with OSError or ValueError set: a
+ * (src/capture/writer.c).  Returns 0, or -1 with OSError or ValueError set: a
  * file that exists, a full disk, a file-size limit.  The launcher's
  * bootstrap turns that into one line and exit 2, before the target runs. */
 static int

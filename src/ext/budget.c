@@ -1,6 +1,6 @@
 /* src/ext/budget.c: GC budgets for Python callers (the bootstrap, the pytest plugin).
  *
- * Parsing and checking stay in the core (src/core/budget.c); this file only
+ * Parsing and checking stay in the core (src/config/budget.c); this file only
  * turns rule texts into gcm_budget_rule values and verdicts into dicts, so
  * `pygcprofiler run --fail-on` and the pytest plugin can never disagree about
  * what a rule means.  Everything runs with the GIL held, at report time.

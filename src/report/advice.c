@@ -1,4 +1,4 @@
-/* advice.c: "=== GC THRESHOLD RECOMMENDATIONS ===", in two phases.
+/* src/report/advice.c: "=== GC THRESHOLD RECOMMENDATIONS ===", in two phases.
  *
  * Phase 1 (gcm__advice_derive) turns the exact aggregates of the snapshot
  * into flags; it never looks at the ring, so advice covers every collection,

@@ -1,4 +1,4 @@
-/* dumps.c: the --dump-objects and --dump-garbage sections.
+/* src/report/dumps.c: the --dump-objects and --dump-garbage sections.
  *
  * The extension gathers the figures at exit, after the target has finished:
  * a count per type of every object gc.get_objects() returns (the original

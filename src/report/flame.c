@@ -1,4 +1,4 @@
-/* flame.c: the two flame graphs, --flamegraph-file and --terminal-flamegraph.
+/* src/report/flame.c: the two flame graphs, --flamegraph-file and --terminal-flamegraph.
  *
  * Both bucket the retained events by --flamegraph-bucket seconds from the
  * start of monitoring.  The file is "folded" text (one stack and a weight per

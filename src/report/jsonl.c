@@ -1,4 +1,4 @@
-/* jsonl.c: the --json report, JSON Lines that ELK and Splunk ingest directly.
+/* src/report/jsonl.c: the --json report, JSON Lines that ELK and Splunk ingest directly.
  *
  * Every line is one object with a "type".  Event and alert objects hold only
  * numbers and fixed strings, so they are formatted here by hand: cJSON's

@@ -1,4 +1,4 @@
-/* line.c: building one report line in a fixed buffer, numbers included.
+/* src/report/line.c: building one report line in a fixed buffer, numbers included.
  *
  * The event lines of a million-collection run are the bulk of a report, so
  * their numbers are formatted here by hand: integer digits and fixed-point

@@ -1,4 +1,4 @@
-/* prompt.c: the --prompt section, an "AI optimization prompt" to paste.
+/* src/report/prompt.c: the --prompt section, an "AI optimization prompt" to paste.
  *
  * The prompt is self-contained text: the environment (Python version and
  * build, GC thresholds, freeze count), the summary figures, the advice with

@@ -1,4 +1,4 @@
-/* render.c: the public entry points of the renderers, and the start lines.
+/* src/report/render.c: the public entry points of the renderers, and the start lines.
  *
  * gcm_report_render picks the renderer the configuration asks for;
  * gcm_report_render_fd puts it in front of a line-preserving buffer for a file

@@ -1,4 +1,4 @@
-/* summary_text.c: "=== GC MONITORING SUMMARY ===" and everything under it.
+/* src/report/summary_text.c: "=== GC MONITORING SUMMARY ===" and everything under it.
  *
  * The section opens with the original tool's lines, in its exact shape, for
  * the people and scripts that read them.  Our additions follow, each read at

@@ -1,4 +1,4 @@
-/* timeline.c: "GC activity over time", the table --interval sets the width of.
+/* src/report/timeline.c: "GC activity over time", the table --interval sets the width of.
  *
  * The original parsed --interval and never read it.  Here it costs nothing at
  * run time: it is the bucket width, in seconds from the start of monitoring,
