@@ -86,7 +86,8 @@ typedef struct gcm_config_error {
     int missing;               /* 1 when a value-taking option got none (value NULL) */
 } gcm_config_error;
 
-/* Sets every field of `cfg` to its default (the original tool's defaults). */
+/* Sets every field of `cfg` to its default (the documented defaults,
+ * docs/cli.md). */
 void gcm_config_init(gcm_config *cfg);
 
 /* Returns the option table and sets *count to its length. */

@@ -106,7 +106,7 @@ struct cJSON *gcm_summary_json(const gcm_snapshot *snap);
 int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink);
 
 /* Renders the start lines for `command` (the program as the user would have
- * run it with python) into `fd`: the original tool's two "GMEM" lines in text
+ * run it with python) into `fd`: the two documented "GMEM" lines in text
  * mode, or one {"type": "start", ...} object with --json.  Returns 0 or a
  * negative GCM_E* code. */
 int gcm_report_start_fd(const gcm_config *config, const char *command, int64_t pid, int fd);

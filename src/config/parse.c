@@ -170,7 +170,7 @@ static int parse_number(const char *s, const option_rule *rule, double *out, cha
         goto done;
     }
     /* A duration that rounds to 0 ns would be silently replaced by whoever
-     * converts it, the very thing the original tool did with zero. */
+     * converts it (a zero width would mean "no buckets"): refuse it instead. */
     if (rule->ns_per_unit > 0.0 && v * rule->ns_per_unit + 0.5 < 1.0) {
         gcm__copy_cut(why, why_size, "is shorter than 1 ns");
         goto done;

@@ -135,7 +135,7 @@ parse_info(PyObject *info, gcm_event *ev, uint64_t *generation)
      * allocation.  Nothing can change the dict while we hold the GIL (or, on
      * free-threaded builds, while it is CPython's private argument), so its
      * size says how many entries remain: leaving the loop after the last one
-     * saves the call that would only scan to the end (about 45 instructions). */
+     * saves the call that would only scan to the end. */
     left = PyDict_GET_SIZE(info);
     while (left > 0 && PyDict_Next(info, &pos, &key, &value)) {
         const char *k;

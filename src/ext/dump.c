@@ -2,7 +2,7 @@
  *
  * Everything here runs once, when the report is written, never on the
  * recording path.  The census counts every object gc.get_objects() returns
- * (the original stopped at 10,000) in a hash table keyed by type, and names
+ * (all of them, not a sample) in a hash table keyed by type, and names
  * each type once at the end; gc.garbage is copied to a list first, so that
  * repr() code cannot change what is being walked.  Failures are never
  * raised: the report is the program's last act, and it must not turn a clean

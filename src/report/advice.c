@@ -23,7 +23,8 @@
 #define ADVICE_MAX 16
 #define CODE_CAP 192
 
-/* The original's "Recommended optimizations", as the gen2 share rule's snippet. */
+/* The "Recommended optimizations" lines that scripts look for, as the gen2
+ * share rule's snippet. */
 static const char *const freeze_snippet[] = {
     "    import gc",
     "    # After application initialization",

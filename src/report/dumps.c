@@ -1,8 +1,8 @@
 /* src/report/dumps.c: the --dump-objects and --dump-garbage sections.
  *
  * The extension gathers the figures at exit, after the target has finished:
- * a count per type of every object gc.get_objects() returns (the original
- * looked at the first 10,000 only), and the contents of gc.garbage with the
+ * a count per type of every object gc.get_objects() returns (all of them,
+ * not a sample), and the contents of gc.garbage with the
  * first few repr()s, each already guarded and cut.  Here they are only
  * ranked and printed.  What --dump-garbage shows is what DEBUG_SAVEALL kept
  * alive, which is mostly garbage the collector would have freed: it is never

@@ -4,9 +4,9 @@
  * start of monitoring.  The file is "folded" text (one stack and a weight per
  * line) that flamegraph.pl and speedscope read; the terminal chart draws GC
  * time per bucket as bars split by generation, exactly
- * --terminal-flamegraph-width columns wide.  The original crashed on its
- * chart and labelled seconds as milliseconds, so every duration here goes
- * through the report's one duration formatter.
+ * --terminal-flamegraph-width columns wide.  Every duration here goes
+ * through the report's one duration formatter, so the chart's units are
+ * the summary's.
  */
 #include <errno.h>
 #include <fcntl.h>

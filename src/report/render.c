@@ -209,7 +209,7 @@ int gcm__render_start(const gcm_config *config, const char *command, int64_t pid
         gcm__line_i64(&head, pid);
         GCM__LINE_LIT(&head, ",\"command\":");
     } else {
-        /* The original's wording, kept for the scripts that look for it. */
+        /* The documented wording, kept for the scripts that look for it. */
         GCM__LINE_LIT(&head, "GMEM Monitoring initialized (Zero Runtime Overhead)\n");
         if (command != NULL)
             GCM__LINE_LIT(&head, "GMEM Running: ");

@@ -68,7 +68,7 @@ void gcm__line_i64(gcm__line *l, int64_t v);
  * (decimals <= 9), e.g. (52300, 3) -> "52.300". */
 void gcm__line_fixed(gcm__line *l, uint64_t units, unsigned decimals);
 
-/* Appends a pause in the original tool's units: under 1 ms "%.3fms", under
+/* Appends a pause in the documented units of the "GMEM" lines: under 1 ms "%.3fms", under
  * 1 s "%.1fms", otherwise "%.2fs", rounded half up from exact nanoseconds. */
 void gcm__line_duration(gcm__line *l, uint64_t ns);
 

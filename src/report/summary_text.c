@@ -1,7 +1,7 @@
 /* src/report/summary_text.c: "=== GC MONITORING SUMMARY ===" and everything under it.
  *
- * The section opens with the original tool's lines, in its exact shape, for
- * the people and scripts that read them.  Our additions follow, each read at
+ * The section opens with the documented lines (docs/reports.md), in their
+ * exact shape, for the people and scripts that read them.  Our additions follow, each read at
  * a glance: a percentile table with aligned columns, GC's share of wall time,
  * object totals, the --duration-buckets histogram, the counters of anything
  * the recorder lost or skipped, the --interval table of activity over time
@@ -34,7 +34,7 @@ static uint64_t mean_ns_rounded(double mean_ns)
     return (uint64_t)(mean_ns + 0.5);
 }
 
-/* One "Label: <duration>" line of the original's block. */
+/* One "Label: <duration>" line of the documented block. */
 static int duration_line(const char *label, uint64_t ns, const gcm_sink *sink)
 {
     gcm__line l;
@@ -77,7 +77,7 @@ static int render_original_block(const gcm_summary *sum, const gcm_sink *sink)
     if (status != 0)
         goto done;
     for (g = 0; g < GCM_GENERATIONS; g++) {
-        /* "1 collections" is the original's wording; scripts match on it. */
+        /* "1 collections" is the documented wording; scripts match on it. */
         gcm__line_reset(&l);
         GCM__LINE_LIT(&l, "Generation ");
         gcm__line_u64(&l, g);

@@ -1,9 +1,9 @@
 /* src/report/timeline.c: "GC activity over time", the table --interval sets the width of.
  *
- * The original parsed --interval and never read it.  Here it costs nothing at
- * run time: it is the bucket width, in seconds from the start of monitoring,
- * of a table drawn at report time from the ring, so it covers the retained
- * window (the collections still in the ring).  Events come oldest first, so
+ * --interval costs nothing at run time: it is the bucket width, in seconds
+ * from the start of monitoring, of a table drawn at report time from the
+ * ring, so it covers the retained window (the collections still in the
+ * ring).  Events come oldest first, so
  * one pass with one running bucket is enough: no allocation, whatever the
  * number of events.  Runs of empty intervals share one row, so an idle hour
  * is one line, not 720.

@@ -33,7 +33,7 @@ typedef struct fixture {
     gcm_report_input in;
 } fixture;
 
-/* Formats a block of `capacity` slots with the original's default buckets
+/* Formats a block of `capacity` slots with the default buckets
  * (1, 5, 20, 50, 100 ms) and an alert threshold of `threshold_ns`. */
 static inline void fixture_init(fixture *f, uint64_t capacity, uint64_t threshold_ns)
 {

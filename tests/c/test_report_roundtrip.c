@@ -170,7 +170,7 @@ static void test_json_reads_back(void)
             GCM_CHECK_EQ_U64((uint64_t)number(obj, "count"), COUNT);
         } else if (strcmp(type->valuestring, "timeline") == 0 ||
                    strcmp(type->valuestring, "advice") == 0) {
-            /* The part-2 objects before the summary; test_timeline.c and
+            /* The section objects before the summary; test_timeline.c and
              * test_advice.c check their contents. */
             others++;
         } else {
