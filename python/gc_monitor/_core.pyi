@@ -6,7 +6,10 @@ from typing import Any, Callable, NoReturn
 PYTHON_VERSION: str
 FREE_THREADED: bool
 SCHEMA_VERSION: int
+# The environment variables' names (include/gc_monitor/envvars.h).
 CONFIG_ENV: str
+FOLLOW_ENV: str
+PYTHON_ENV: str
 
 class Recorder:
     """Owns one recording block and the C callable that fills it from gc.callbacks."""

@@ -13,15 +13,13 @@
 #include <stdint.h>
 
 #include "gc_monitor/config.h"
+#include "gc_monitor/envvars.h"
 
 /* The launcher exits with this status for every kind of bad input. */
 #define GCM__EXIT_USAGE 2
 
 /* Space for one error line, including the quoted subject. */
 #define GCM__MSG_MAX (GCM_PATH_MAX + 256)
-
-/* The environment variable that names the interpreter when --python is absent. */
-#define GCM__PYTHON_ENV "PYGCPROFILER_PYTHON"
 
 /* What the command line asks for. */
 typedef enum gcm__action {

@@ -173,7 +173,11 @@ core_exec(PyObject *module)
         goto done;
     if (PyModule_AddIntConstant(module, "SCHEMA_VERSION", GCM_JSON_SCHEMA_VERSION) != 0)
         goto done;
-    if (PyModule_AddStringConstant(module, "CONFIG_ENV", GCM_CONFIG_ENV) != 0)
+    if (PyModule_AddStringConstant(module, "CONFIG_ENV", GCM_ENV_CONFIG) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "FOLLOW_ENV", GCM_ENV_FOLLOW) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "PYTHON_ENV", GCM_ENV_PYTHON) != 0)
         goto done;
     if (register_fork_hook(module) != 0)
         goto done;
