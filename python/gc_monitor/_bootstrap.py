@@ -127,6 +127,19 @@ def _run_module_as_main(name: str, alter_argv: bool) -> None:
     run(name, alter_argv)
 
 
+def _compile(source: str | bytes, filename: str) -> CodeType:
+    """compile(source, filename, "exec", dont_inherit=True), as python's main
+    compiles a -c program or a script.
+
+    The builtin would first set up the interpreter's AST classes, which
+    python's own main never does and which cost more start-up time than the
+    rest of the bootstrap; the core's version skips that (src/ext/module.c).
+    """
+    from gc_monitor import _core
+
+    return _core.compile_exec(source, filename)
+
+
 def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
     """Reads and compiles a script the way python's main does.
 
@@ -153,7 +166,7 @@ def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
             raise RuntimeError("Bad code object in .pyc file")
         return code
     main_globals["__loader__"] = external.SourceFileLoader("__main__", filename)
-    return compile(data, filename, "exec", dont_inherit=True)
+    return _compile(data, filename)
 
 
 def _run_script(target: str, main_globals: dict[str, Any]) -> None:
@@ -180,7 +193,7 @@ def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str,
     if kind == "code":
         sys.argv = ["-c", *args]
         _set_path0("")
-        exec(compile(target, "<string>", "exec", dont_inherit=True), main_globals)
+        exec(_compile(target, "<string>"), main_globals)
     elif kind == "module":
         # runpy replaces "-m" with the module's file once it has found it.
         sys.argv = ["-m", *args]
