@@ -104,6 +104,19 @@ def test_importing_any_module_starts_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     states = [json.loads(line) for line in proc.stdout.splitlines()]
     *imports, hook = states
+    pid = hook["pid"]
+    nothing = {
+        "pid": pid,
+        "gc_callbacks": 0,
+        "atexit": 0,
+        "signals": [True, True],
+        "debug": 0,
+        "threads": 1,
+        "env_unchanged": True,
+        "files": [],
+    }
+    for s in imports:
+        assert {k: v for k, v in s.items() if k != "module"} == nothing, s
     names = [s["module"] for s in imports]
     # Every module of the package, the extension and the hook's module among them.
     for expected in (
@@ -118,19 +131,6 @@ def test_importing_any_module_starts_nothing(tmp_path):
         "gc_monitor.pytest_plugin",
     ):
         assert expected in names, names
-    pid = hook["pid"]
-    nothing = {
-        "pid": pid,
-        "gc_callbacks": 0,
-        "atexit": 0,
-        "signals": [True, True],
-        "debug": 0,
-        "threads": 1,
-        "env_unchanged": True,
-        "files": [],
-    }
-    for s in imports:
-        assert {k: v for k, v in s.items() if k != "module"} == nothing, s
     # The hook's line, run as site.py runs it, does start one: the
     # environment above is a working followed run's.
     assert hook["gc_callbacks"] == 1, hook
