@@ -2,6 +2,7 @@
 
     python3.12 benchmarks/run.py            # the default run, under 3 minutes
     python3.12 benchmarks/run.py --full     # adds the 1,000,000-collection scale runs
+    python3.12 benchmarks/run.py --startup-only   # start-up alone, in about a minute
 
 The machine this runs on is shared and noisy, so every comparison is made
 side by side in one run: each variant is a separate process, the variants
@@ -55,7 +56,8 @@ LIVE_INTERVAL = "0.05"
 # The targets of issue 13, printed next to what was measured.
 TARGET_INSTR = 600.0
 TARGET_WALL = 1.01
-TARGET_STARTUP_MS = 15.0
+# Issue 13 asked for 15 ms; the redesign issue (point 7) lowered it to 8 ms.
+TARGET_STARTUP_MS = 8.0
 TARGET_TEXT_S = 0.5
 TARGET_JSON_S = 1.0
 
@@ -582,7 +584,33 @@ def timed_run(argv: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def startup(ours: Path | None, python: str, rounds: int, out: dict[str, Any]) -> None:
+def startup_instructions(argv: list[str]) -> int | None:
+    """The instructions argv executes under callgrind, or None if it cannot
+    be counted: a figure that the machine's load does not disturb.  Through
+    the launcher, only what runs after its exec of python is counted
+    (callgrind reports a process image when it exits, and exec replaces the
+    launcher's); the launcher itself is a small C program."""
+    if shutil.which("valgrind") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=callgrind", "--quiet", "--trace-children=yes",
+               "--cache-sim=no", "--branch-sim=no",
+               f"--callgrind-out-file={tmp}/callgrind.%p.out", *argv]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
+        if proc.returncode != 0:
+            return None
+        total = 0
+        for path in Path(tmp).iterdir():
+            with open(path) as fh:
+                for line in fh:
+                    if line.startswith(("summary:", "totals:")):
+                        total += int(line.split()[1])
+                        break
+        return total or None
+
+
+def startup(ours: Path | None, python: str, rounds: int, out: dict[str, Any],
+            count_instructions: bool = True) -> None:
     print()
     print(f"3. START-UP: `pygcprofiler run -c pass` against `python -c pass`, "
           f"{rounds} interleaved rounds")
@@ -620,6 +648,16 @@ def startup(ours: Path | None, python: str, rounds: int, out: dict[str, Any]) ->
         print(f"   extra {what:<4}, per round           median {d_med:+7.1f} ms  "
               f"[min {d_min:+.1f}, max {d_max:+.1f}]")
         summary[f"extra_{what.lower()}_median_ms"] = d_med
+    if count_instructions:
+        plain_i = startup_instructions([py, "-c", "pass"])
+        ours_i = startup_instructions([str(launcher), "run", "-c", "pass"])
+        if plain_i is not None and ours_i is not None:
+            print(f"   instructions (callgrind, once each, from the exec of python): "
+                  f"{plain_i:,} plain, {ours_i:,} ours, extra {ours_i - plain_i:+,} "
+                  f"({(ours_i - plain_i) / plain_i:+.0%})")
+            summary["instructions"] = {"plain": plain_i, "ours": ours_i}
+        else:
+            print("   instructions: not counted (valgrind is missing or failed)")
     d_wall = summary["extra_wall_median_ms"]
     verdict = "met" if d_wall <= TARGET_STARTUP_MS else "MISSED"
     print(f"   target: at most {TARGET_STARTUP_MS:.0f} ms extra wall -> {verdict} "
@@ -777,6 +815,9 @@ def main() -> int:
     p.add_argument("--iterations", type=int, default=1_500_000,
                    help="overhead loop length in cycles built")
     p.add_argument("--startup-rounds", type=int, default=30)
+    p.add_argument("--startup-only", action="store_true",
+                   help="measure only the start-up (section 3): no floor extension, no "
+                        "original install, no overhead, callgrind or scale runs")
     p.add_argument("--cg-iterations", type=int, default=200_000,
                    help="loop length under callgrind")
     p.add_argument("--scale-collections", type=int, default=1_000_000)
@@ -791,9 +832,9 @@ def main() -> int:
     info = interp_info(python)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    floor_dir = build_floor(info, workdir)
+    floor_dir = None if args.startup_only else build_floor(info, workdir)
     ours = setup_ours(python, workdir, args.install)
-    orig = setup_original(python, workdir)
+    orig = None if args.startup_only else setup_original(python, workdir)
     base_py = str(venv_python(ours)) if ours is not None else python
 
     m = machine()
@@ -802,10 +843,17 @@ def main() -> int:
           f"load {m['load']} at start")
     print(f"   python:  CPython {info['version']} ({python})")
     print(f"   ours:    {'checkout ' + git_head() if ours else 'NOT AVAILABLE (see log)'}")
-    print(f"   original: {ORIGINAL if orig else 'NOT AVAILABLE (see log)'}")
+    if args.startup_only:
+        print("   original: not measured (--startup-only)")
+    else:
+        print(f"   original: {ORIGINAL if orig else 'NOT AVAILABLE (see log)'}")
     print(f"   command: {' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}")
     out: dict[str, Any] = {"machine": m, "python": info["version"], "head": git_head(),
                            "args": vars(args)}
+    if args.startup_only:
+        startup(ours, python, args.startup_rounds, out, not args.no_callgrind)
+        finish(began, args.json_out, out)
+        return 0
 
     # Each variant's argv leaves out the loop length, which the caller adds.
     common = {"threshold0": OVERHEAD_THRESHOLD0}
@@ -871,7 +919,7 @@ def main() -> int:
         instructions(cg, floor_dir, args.cg_iterations, out,
                      Path(args.keep_callgrind) if args.keep_callgrind else None)
 
-    startup(ours, python, args.startup_rounds, out)
+    startup(ours, python, args.startup_rounds, out, not args.no_callgrind)
 
     if args.full:
         scale(ours, orig, base_py, args.scale_collections, out)
@@ -880,11 +928,15 @@ def main() -> int:
         print("4. SCALE: skipped (pass --full for the 1M-collection runs)")
 
     capture_vs_anonymous(results, out)
+    finish(began, args.json_out, out)
+    return 0
+
+
+def finish(began: float, json_out: str | None, out: dict[str, Any]) -> None:
     print()
     print(f"total benchmark time: {time.monotonic() - began:.0f} s")
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(out, indent=1) + "\n")
-    return 0
+    if json_out:
+        Path(json_out).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

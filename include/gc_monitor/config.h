@@ -2,7 +2,7 @@
  *
  * Every way of configuring the monitor goes through here: the launcher's
  * command-line flags, the keywords of gc_monitor.GCMonitor, and the single
- * environment variable (GCM_CONFIG_ENV) that carries the launcher's settings
+ * environment variable (GCM_ENV_CONFIG) that carries the launcher's settings
  * into the bootstrap.  The option table below drives parsing, validation and
  * the launcher's --help, so an option is added in exactly one place.
  *
@@ -19,12 +19,12 @@
 
 #include "gc_monitor/block.h"
 #include "gc_monitor/budget.h"
+#include "gc_monitor/envvars.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define GCM_CONFIG_ENV "PYGCPROFILER_CONFIG"
 #define GCM_PATH_MAX 4096
 
 typedef struct gcm_config {
@@ -118,7 +118,7 @@ int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
 int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
                            unsigned scope, gcm_config_error *err);
 
-/* Writes `cfg` as one line of text for GCM_CONFIG_ENV into `buf`: every
+/* Writes `cfg` as one line of text for GCM_ENV_CONFIG into `buf`: every
  * option in table order as "flag=value", joined by ';', with '%', ';', '=' and
  * control bytes of values written as %XX.  Sets *needed to the length it
  * requires (without the NUL).  Returns 0, or GCM_ENOMEM if `size` is too small

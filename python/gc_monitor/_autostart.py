@@ -2,9 +2,11 @@
 
 The package installs ``pygcprofiler-follow-children.pth`` next to itself in
 site-packages.  site.py runs its one line at the start of every interpreter
-that processes that directory; the line imports this module only when
-PYGCPROFILER_FOLLOW is set, so any other run of python pays for one
-dictionary look-up.
+that processes that directory; only when PYGCPROFILER_FOLLOW is set does the
+line import this module and call _start(), so any other run of python pays
+for one dictionary look-up.  Importing this module starts nothing: a program
+or a tool may import it for its own reasons, and the bootstrap imports it for
+pass_on().
 
 The launcher's bootstrap sets that variable (to its pid) together with
 PYGCPROFILER_CONFIG (the recorder's configuration, with absolute paths) when
@@ -14,8 +16,8 @@ configuration before the target runs.  An interpreter started below it
 python, the django and werkzeug reloaders) then comes here before its own
 code: it records into FILE.<pid> (``-o FILE``) and reports to gc.<pid>.log
 (``--log-file gc.log``), never into a stderr its parent may read when it has a
-capture (else to stderr labelled with its pid), through the same _Reporter as
-the first process (signals, multiprocessing fork workers).
+capture (else to stderr labelled with its pid), through the same Reporter as
+the first process (_reporter: signals, multiprocessing fork workers).
 
 A followed interpreter that cannot load the extension (another Python version
 sharing the site directory) writes one warning line and runs unmonitored:
@@ -27,12 +29,15 @@ from __future__ import annotations
 import os
 import sys
 
-_CONFIG_ENV = "PYGCPROFILER_CONFIG"
-_FOLLOW_ENV = "PYGCPROFILER_FOLLOW"
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gc_monitor.monitor import GCMonitor
+
+# site.py may run the .pth line more than once in one interpreter: in a venv,
+# venv() and then addsitepackages() both read the venv's site-packages.  The
+# import that started the monitor used to happen once by itself; the call
+# does not, and a second one must not start a second monitor.
+_called = False
 
 
 def pass_on(monitor: GCMonitor) -> None:
@@ -42,8 +47,10 @@ def pass_on(monitor: GCMonitor) -> None:
     followed child, so grandchildren are followed too.  The recorder's text
     has every path made absolute, since a child may start anywhere.
     """
-    os.environ[_CONFIG_ENV] = monitor.config_text
-    os.environ[_FOLLOW_ENV] = str(os.getpid())
+    from gc_monitor import _core
+
+    os.environ[_core.CONFIG_ENV] = monitor.config_text
+    os.environ[_core.FOLLOW_ENV] = str(os.getpid())
 
 
 def _warn(message: str) -> None:
@@ -55,17 +62,31 @@ def _warn(message: str) -> None:
 
 
 def _start() -> None:
-    text = os.environ.get(_CONFIG_ENV)
-    # The encoder writes the flag as this one item (gcm_config_encode).
-    if not text or _FOLLOW_ENV not in os.environ or "follow-children=1" not in text.split(";"):
+    """Starts monitoring this interpreter if a --follow-children run started it.
+
+    Called by the .pth line only, and only when PYGCPROFILER_FOLLOW is set.
+    The core is imported first, since it names the variables: an
+    interpreter that cannot load it is told so and runs unmonitored.
+    """
+    global _called
+    if _called:
         return
+    _called = True
     where = f"pid {os.getpid()} ({sys.executable}, python {sys.version.split()[0]})"
     try:
-        from gc_monitor import _core  # noqa: F401 (the import is the check)
+        from gc_monitor import _core
     except Exception as err:  # ImportError, or a broken build: never fail the program
         _warn(f"{where} runs unmonitored: cannot import gc_monitor._core: {err}")
         return
-    from gc_monitor._bootstrap import _Reporter
+    text = os.environ.get(_core.CONFIG_ENV)
+    # The encoder writes the flag as this one item (gcm_config_encode).
+    if (
+        not text
+        or _core.FOLLOW_ENV not in os.environ
+        or "follow-children=1" not in text.split(";")
+    ):
+        return
+    from gc_monitor._reporter import Reporter
     from gc_monitor.monitor import GCMonitor
 
     try:
@@ -74,9 +95,6 @@ def _start() -> None:
         _warn(f"{where} runs unmonitored: {err}")
         return
     pass_on(monitor)
-    reporter = _Reporter(monitor)
+    reporter = Reporter(monitor)
     reporter.install_signal_handlers()
     reporter.watch_multiprocessing()
-
-
-_start()

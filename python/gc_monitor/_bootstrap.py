@@ -18,11 +18,12 @@ sys.excepthook without the bootstrap's frames, wait for non-daemon threads,
 write the report, and exit with python's status.  A SIGTERM or SIGHUP whose
 inherited action was the default writes the report and then kills the
 process by the same signal; multiprocessing's fork workers report through a
-multiprocessing.util finalizer (see _Reporter).
+multiprocessing.util finalizer (both through _reporter.Reporter).
 
 Only os and sys are imported here at start-up (both are already loaded);
 everything else is imported when, and only if, the target form needs it, so
-the target's sys.modules stays close to a direct run's.
+the target's sys.modules stays close to a direct run's.  Importing this module
+does nothing else: main() is the launcher's to call.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import sys
 # cost time and show up in the target's sys.modules.  mypy reads the names.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import CodeType, FrameType, TracebackType
+    from types import CodeType, TracebackType
     from typing import Any, NoReturn
 
     from gc_monitor.monitor import GCMonitor
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 else:
     import _signal
 
-_CONFIG_ENV = "PYGCPROFILER_CONFIG"
 _LAUNCHER_NAMES = ("sys", "b")
 _EXIT_USAGE = 2
 _EXIT_BUDGET = 3
@@ -127,6 +127,19 @@ def _run_module_as_main(name: str, alter_argv: bool) -> None:
     run(name, alter_argv)
 
 
+def _compile(source: str | bytes, filename: str) -> CodeType:
+    """compile(source, filename, "exec", dont_inherit=True), as python's main
+    compiles a -c program or a script.
+
+    The builtin would first set up the interpreter's AST classes, which
+    python's own main never does and which cost more start-up time than the
+    rest of the bootstrap; the core's version skips that (src/ext/module.c).
+    """
+    from gc_monitor import _core
+
+    return _core.compile_exec(source, filename)
+
+
 def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
     """Reads and compiles a script the way python's main does.
 
@@ -153,7 +166,7 @@ def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
             raise RuntimeError("Bad code object in .pyc file")
         return code
     main_globals["__loader__"] = external.SourceFileLoader("__main__", filename)
-    return compile(data, filename, "exec", dont_inherit=True)
+    return _compile(data, filename)
 
 
 def _run_script(target: str, main_globals: dict[str, Any]) -> None:
@@ -180,7 +193,7 @@ def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str,
     if kind == "code":
         sys.argv = ["-c", *args]
         _set_path0("")
-        exec(compile(target, "<string>", "exec", dont_inherit=True), main_globals)
+        exec(_compile(target, "<string>"), main_globals)
     elif kind == "module":
         # runpy replaces "-m" with the module's file once it has found it.
         sys.argv = ["-m", *args]
@@ -284,13 +297,6 @@ def _budget_status(monitor: GCMonitor) -> int:
     return _EXIT_BUDGET
 
 
-# Signals whose default action ends the process without python noticing, so
-# that no report would be written.  SIGINT is not among them: python turns it
-# into KeyboardInterrupt, which main() reports.  Any other signal (SIGUSR1 to
-# begin with) is the program's business alone.
-_REPORT_SIGNALS = ("SIGTERM", "SIGHUP")
-
-
 def _show_ignored(exc: BaseException | None) -> None:
     """Treats what a signal handler raised once the target had finished as python does.
 
@@ -310,161 +316,6 @@ def _show_ignored(exc: BaseException | None) -> None:
         traceback.print_exception(type(exc), exc, exc.__traceback__)
     except BaseException:  # stderr itself is gone: nothing left to tell
         pass
-
-
-class _Reporter:
-    """Gives this process's report the ways in that the library alone lacks.
-
-    The ways in are the end of the target (main), a SIGTERM or SIGHUP that
-    would otherwise kill the process silently, and the finalizer of a
-    multiprocessing fork worker; the monitor's atexit hook and the library's
-    calls are the others.  All of them go through GCMonitor._stop(), whose
-    state machine writes the report once per process and holds signals back
-    while it is written (_exitpath).  A fork child inherits the reporter and
-    writes its own report.
-    """
-
-    def __init__(self, monitor: GCMonitor) -> None:
-        self.monitor = monitor
-        self.installed: list[int] = []
-        self.handler = self._on_signal
-        monitor._after_report = self._hand_back
-
-    def report(self) -> BaseException | None:
-        """Writes the report unless it is written; returns what a signal
-        handler raised meanwhile, for the caller to treat as python would."""
-        try:
-            _turn, _final, raised = self.monitor._stop()
-        except BaseException as exc:  # the program's outcome matters more
-            return exc
-        return raised
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        from gc_monitor import _core
-        from gc_monitor._exitpath import defer
-        from gc_monitor.monitor import _REENTERED
-
-        _core.nudge_done(signum)
-        try:
-            # Signals that arrive while it reports are dropped: the process
-            # dies by this one, as it would have before they came.
-            turn, _final, _raised = self.monitor._stop(deliver=False)
-            # This handler interrupted the report of its own thread: the
-            # signal takes effect once that report is written.
-            if turn == _REENTERED and defer(signum):
-                return
-        except BaseException:  # dying by the signal matters more
-            pass
-        _core.die_by_signal(signum)
-
-    def install_signal_handlers(self) -> None:
-        """Takes SIGTERM and SIGHUP only where their inherited action is the default.
-
-        An ignored signal (nohup) stays ignored, and a program that installs
-        its own handler later (uvicorn, gunicorn) simply replaces ours.
-        """
-        from gc_monitor import _core
-
-        for name in _REPORT_SIGNALS:
-            signum: int | None = getattr(_signal, name, None)
-            if signum is None:
-                continue
-            try:
-                if _signal.getsignal(signum) == _signal.SIG_DFL:
-                    _signal.signal(signum, self.handler)
-                    self.installed.append(signum)
-                    # Python acts on a signal between bytecodes: one noted just
-                    # before a blocking call would wait for it to return.
-                    _core.nudge_signal(signum)
-            except (OSError, ValueError):
-                pass
-
-    def _hand_back(self) -> None:
-        """Once the report is written, hands our signals back to their default action.
-
-        What replaces our handler is a C one that marks a capture "killed by"
-        the signal and then lets the default action end the process: unlike a
-        Python handler it also acts late in finalisation, when python runs
-        none.  Outside the main thread the Python handler stays, and dies by
-        the signal the same way.
-        """
-        from gc_monitor import _core
-
-        mine: list[int] = []
-        for signum in self.installed:
-            try:
-                if _signal.getsignal(signum) == self.handler:
-                    mine.append(signum)
-            except (OSError, ValueError):
-                pass
-        try:
-            _core.arm_exit_signals(mine)
-        except BaseException:  # not the main thread, or a pending handler raised
-            return
-        self.installed = []
-
-    def watch_multiprocessing(self) -> None:
-        """Reports multiprocessing's fork workers, which never run atexit.
-
-        A worker ends with os._exit (3.8-3.12) or after atexit._clear()
-        (3.13+); what it does run is multiprocessing.util's finalizers, after
-        clearing the ones it inherited and calling the after-fork callbacks.
-        So just before a fork, if the program has imported multiprocessing
-        (we never import it ourselves), an after-fork callback is registered
-        once; in the worker it registers the report as a finalizer.  spawn
-        and forkserver workers are new interpreters, monitored only with
-        --follow-children (_autostart).
-        """
-        registered: list[bool] = []
-
-        def before_fork() -> None:
-            util: Any = sys.modules.get("multiprocessing.util")
-            if registered or util is None:
-                return
-            registered.append(True)
-            try:
-                util.register_after_fork(self, _register_worker_report)
-            except Exception:  # an unexpected multiprocessing: no worker reports
-                pass
-
-        os.register_at_fork(before=before_fork)
-
-
-def _register_worker_report(reporter: _Reporter) -> None:
-    """Runs in a multiprocessing fork worker: the report becomes a finalizer.
-
-    A negative exit priority runs it after multiprocessing's own finalizers
-    (queue feeder threads and the like), so their collections are counted.
-    """
-    from gc_monitor import _core
-
-    util: Any = sys.modules.get("multiprocessing.util")
-    if util is not None:
-        hook = _core.reraising(_worker_exit)
-        util.Finalize(None, hook, args=(reporter,), exitpriority=-100)
-
-
-def _worker_exit(reporter: _Reporter) -> BaseException | None:
-    """A fork worker's last words: its report, then its capture marked as ended.
-
-    The worker then leaves by os._exit, which skips the exit handler that
-    records a status (src/ext/exit.c); the status multiprocessing passes to
-    os._exit is a local of its own by now, so the capture says "exited, status
-    unknown" rather than leave readers to take the worker for killed.  What a
-    signal handler raised during the report comes out of the finalizer (the
-    reraising wrapper raises what this returns), where multiprocessing treats
-    it as it would without us.
-    """
-    raised = reporter.report()
-    try:
-        reporter.monitor._recorder.mark_exited(None)
-    except BaseException:  # the worker's outcome matters more
-        pass
-    if isinstance(raised, (SystemExit, KeyboardInterrupt)):
-        from gc_monitor._exitpath import without_own_frames
-
-        return without_own_frames(raised)
-    return None
 
 
 def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
@@ -488,12 +339,8 @@ def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
 
 
 def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
-    """Imports the core first (a wrong interpreter fails here, before the
-    target), starts recording, and writes the start lines to `start_fd`."""
-    try:
-        from gc_monitor import _core
-    except ImportError as err:
-        _fail(f"cannot import gc_monitor._core in '{sys.executable}': {err}")
+    """Starts recording, and writes the start lines to `start_fd`."""
+    from gc_monitor import _core
     from gc_monitor.monitor import GCMonitor
 
     try:
@@ -528,14 +375,20 @@ def main(start_fd: int = 2) -> NoReturn:
     """
     main_module = sys.modules["__main__"]
     main_globals = main_module.__dict__
-    # The launcher's -c program (src/cli/main.c) bound these two names; a
+    # The launcher's -c program (src/cli/run.c) bound these two names; a
     # direct run's __main__ has neither.
     for name in _LAUNCHER_NAMES:
         main_globals.pop(name, None)
 
-    text = os.environ.pop(_CONFIG_ENV, None)
     words = sys.argv[1:]
     try:
+        # The core first: a wrong interpreter fails here, before the target,
+        # and the core names the variable that holds the configuration.
+        try:
+            from gc_monitor import _core
+        except ImportError as err:
+            _fail(f"cannot import gc_monitor._core in '{sys.executable}': {err}")
+        text = os.environ.pop(_core.CONFIG_ENV, None)
         if text is None or not words:
             _fail("gc_monitor._bootstrap is started by 'pygcprofiler run', not directly")
         kind, target, args = _split_target(words)
@@ -549,7 +402,9 @@ def main(start_fd: int = 2) -> NoReturn:
         from gc_monitor._autostart import pass_on
 
         pass_on(monitor)
-    reporter = _Reporter(monitor)
+    from gc_monitor._reporter import Reporter
+
+    reporter = Reporter(monitor)
     reporter.install_signal_handlers()
     reporter.watch_multiprocessing()
 
@@ -569,8 +424,6 @@ def main(start_fd: int = 2) -> NoReturn:
     _wait_for_threads()
     _show_ignored(reporter.report())
     if interrupted is not None:
-        from gc_monitor import _core
-
         _core.note_exit_signal(_signal.SIGINT)
         _die_by_sigint(interrupted)
     if status == 0:

@@ -1,12 +1,16 @@
 """Type stubs of gc_monitor._core, the C extension (src/ext/)."""
 
 from collections.abc import Sequence
+from types import CodeType
 from typing import Any, Callable, NoReturn
 
 PYTHON_VERSION: str
 FREE_THREADED: bool
 SCHEMA_VERSION: int
+# The environment variables' names (include/gc_monitor/envvars.h).
 CONFIG_ENV: str
+FOLLOW_ENV: str
+PYTHON_ENV: str
 
 class Recorder:
     """Owns one recording block and the C callable that fills it from gc.callbacks."""
@@ -38,6 +42,7 @@ class Recorder:
     @property
     def log_file(self) -> str | None: ...
 
+def compile_exec(source: str | bytes, filename: str) -> CodeType: ...
 def parse_rule(text: str) -> str: ...
 def render_start(config_text: str, command: str, fd: int) -> None: ...
 def _after_fork_child() -> None: ...

@@ -16,6 +16,7 @@
 
 #include "base/base.h"
 #include "gc_monitor/config.h"
+#include "gc_monitor/envvars.h"
 #include "options.h"
 
 /* The launcher exits with this status for every kind of bad input. */
@@ -23,9 +24,6 @@
 
 /* Space for one error line, including the quoted subject. */
 #define GCM__MSG_MAX (GCM_PATH_MAX + 256)
-
-/* The environment variable that names the interpreter when --python is absent. */
-#define GCM__PYTHON_ENV "PYGCPROFILER_PYTHON"
 
 /* What a verb's command line asks for (an ACTION row of options.h returns
  * one of the last two). */

@@ -69,8 +69,8 @@ int gcm__print_help(int fd)
         "between 'run' and the target; everything after the target is the program's own.\n";
     static const char tail[] =
         "\nEnvironment:\n"
-        "  PYGCPROFILER_PYTHON                 the interpreter when --python is not given\n"
-        "\nThe interpreter is --python, else $PYGCPROFILER_PYTHON, else python next to this\n"
+        "  " GCM_ENV_PYTHON "                 the interpreter when --python is not given\n"
+        "\nThe interpreter is --python, else $" GCM_ENV_PYTHON ", else python next to this\n"
         "program (a venv's bin/), else python3 on PATH if it is the version pygcprofiler\n"
         "was built for.\n"
         "\nExamples:\n"

@@ -179,7 +179,7 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
                      size_t msg_size)
 {
     int status = GCM_EINVAL;
-    const char *env = getenv(GCM__PYTHON_ENV);
+    const char *env = getenv(GCM_ENV_PYTHON);
     const char *want = gcm__built_python();
     char self[PATH_MAX];
     char name[32];
@@ -191,7 +191,7 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
         goto done;
     }
     if (env != NULL && env[0] != '\0') {
-        status = user_python(env, GCM__PYTHON_ENV, out, out_size, msg, msg_size);
+        status = user_python(env, GCM_ENV_PYTHON, out, out_size, msg, msg_size);
         goto done;
     }
 
@@ -222,15 +222,15 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
             goto done;
         }
         MSG("no python %s found: python3 on PATH ('%s') is python %s; use --python or %s",
-            want, out, found, GCM__PYTHON_ENV);
+            want, out, found, GCM_ENV_PYTHON);
         goto done;
     }
     if (want[0] != '\0')
         MSG("no python %s found next to '%s' or on PATH; use --python or %s", want,
-            n > 0 ? self : "pygcprofiler", GCM__PYTHON_ENV);
+            n > 0 ? self : "pygcprofiler", GCM_ENV_PYTHON);
     else
         MSG("no python found next to '%s' or on PATH; use --python or %s",
-            n > 0 ? self : "pygcprofiler", GCM__PYTHON_ENV);
+            n > 0 ? self : "pygcprofiler", GCM_ENV_PYTHON);
 done:
     return status;
 }

@@ -6,7 +6,7 @@
  *
  * in a single execv(2): no wrapper process stays behind, so the program keeps
  * the launcher's pid and a supervisor's signals reach it directly.  The
- * configuration travels in one environment variable (GCM_CONFIG_ENV); the
+ * configuration travels in one environment variable (GCM_ENV_CONFIG); the
  * bootstrap (python/gc_monitor/_bootstrap.py) removes it, starts the monitor,
  * writes the start lines to the descriptor named in the -c program,
  * rewrites sys.argv, sys.orig_argv and sys.path[0] to what `python <target
@@ -64,9 +64,9 @@ static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
     /* A launcher run inside a followed child starts a monitor of its own:
      * the start-up hook (gc_monitor/_autostart.py) must not start a second
      * one in its interpreter before the bootstrap does. */
-    (void)unsetenv("PYGCPROFILER_FOLLOW");
-    if (setenv(GCM_CONFIG_ENV, text, 1) != 0) {
-        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_CONFIG_ENV, gcm__errno_text(errno, why, sizeof why));
+    (void)unsetenv(GCM_ENV_FOLLOW);
+    if (setenv(GCM_ENV_CONFIG, text, 1) != 0) {
+        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_ENV_CONFIG, gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
     status = 0;

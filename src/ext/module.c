@@ -53,7 +53,43 @@ core_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* compile(source, filename, "exec", dont_inherit=True) for the bootstrap's
+ * -c code and scripts, minus the builtin's first step: its test for an AST
+ * argument makes the interpreter build its hundred-odd AST classes, about
+ * half of what the launcher added to start-up, and `python <target>` never
+ * pays that.  The flags are the builtin's (a str is UTF-8 and its coding
+ * cookie ignored, bytes honour theirs).  Anything the builtin would refuse
+ * goes to the builtin, so the error is its own. */
+static PyObject *
+core_compile_exec(PyObject *module, PyObject *args)
+{
+    PyObject *source, *filename;
+    PyCompilerFlags flags = {.cf_flags = PyCF_SOURCE_IS_UTF8,
+                             .cf_feature_version = PY_MINOR_VERSION};
+    const char *text = NULL;
+    Py_ssize_t size = 0;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "OU:compile_exec", &source, &filename))
+        return NULL;
+    if (PyUnicode_Check(source)) {
+        flags.cf_flags |= PyCF_IGNORE_COOKIE;
+        text = PyUnicode_AsUTF8AndSize(source, &size);
+        PyErr_Clear();
+    } else if (PyBytes_Check(source)) {
+        text = PyBytes_AS_STRING(source);
+        size = PyBytes_GET_SIZE(source);
+    }
+    if (text == NULL || memchr(text, '\0', (size_t)size) != NULL)
+        return PyObject_CallFunction(PyDict_GetItemString(PyEval_GetBuiltins(), "compile"),
+                                     "OOsii", source, filename, "exec", 0, 1);
+    return Py_CompileStringObject(text, filename, Py_file_input, &flags, -1);
+}
+
 static PyMethodDef core_methods[] = {
+    {"compile_exec", core_compile_exec, METH_VARARGS,
+     "compile_exec(source, filename)\n--\n\ncompile(source, filename, 'exec', "
+     "dont_inherit=True), without setting up the AST classes."},
     {"render_start", (PyCFunction)(void (*)(void))core_render_start,
      METH_VARARGS | METH_KEYWORDS,
      "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "
@@ -145,7 +181,11 @@ core_exec(PyObject *module)
         goto done;
     if (PyModule_AddIntConstant(module, "SCHEMA_VERSION", GCM_JSON_SCHEMA_VERSION) != 0)
         goto done;
-    if (PyModule_AddStringConstant(module, "CONFIG_ENV", GCM_CONFIG_ENV) != 0)
+    if (PyModule_AddStringConstant(module, "CONFIG_ENV", GCM_ENV_CONFIG) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "FOLLOW_ENV", GCM_ENV_FOLLOW) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "PYTHON_ENV", GCM_ENV_PYTHON) != 0)
         goto done;
     if (register_fork_hook(module) != 0)
         goto done;
