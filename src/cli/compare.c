@@ -171,12 +171,9 @@ static int print_compare_help(compare_args *args)
     gcm__opt rows[COMPARE_ROWS];
     size_t count = compare_options(args, rows);
 
-    return gcm__write_all(1, usage_text, sizeof usage_text - 1) == 0 &&
-                   gcm__write_all(1, help_head, sizeof help_head - 1) == 0 &&
-                   gcm__opts_help(1, rows, count) == 0 &&
-                   gcm__write_all(1, help_tail, sizeof help_tail - 1) == 0
-               ? 0
-               : GCM_EIO;
+    if (gcm__write_all(1, usage_text, sizeof usage_text - 1) != 0)
+        return GCM_EIO;
+    return gcm__opts_help(1, help_head, rows, count, help_tail);
 }
 
 /* ---- the table ---------------------------------------------------------- */

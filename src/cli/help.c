@@ -82,8 +82,7 @@ int gcm__print_help(int fd)
         "\nExit status: the program's own, 2 for bad input (the program never starts), or\n"
         "3 when the program succeeded but broke a --fail-on rule (see docs/ci.md).\n";
 
-    if (gcm__print_usage(fd) != 0 || gcm__write_all(fd, intro, sizeof intro - 1) != 0 ||
-        gcm__opts_help(fd, rows, count) != 0 || gcm__write_all(fd, tail, sizeof tail - 1) != 0)
+    if (gcm__print_usage(fd) != 0 || gcm__opts_help(fd, intro, rows, count, tail) != 0)
         goto done;
     status = 0;
 done:

@@ -94,14 +94,8 @@ static int print_live_help(live_args *a)
         "2 for bad input (a bad option, an unreadable capture, a process without one).\n";
     gcm__opt rows[LIVE_ROWS];
     size_t count = live_options(a, rows);
-    int status = GCM_EIO;
 
-    if (gcm__write_all(1, head, sizeof head - 1) != 0 || gcm__opts_help(1, rows, count) != 0 ||
-        gcm__write_all(1, tail, sizeof tail - 1) != 0)
-        goto done;
-    status = 0;
-done:
-    return status;
+    return gcm__opts_help(1, head, rows, count, tail);
 }
 
 /* Takes one FILE or PID argument. */

@@ -503,10 +503,13 @@ static int print_row(int fd, const gcm__opt *row)
     return gcm__write_all(fd, line.text, line.used);
 }
 
-int gcm__opts_help(int fd, const gcm__opt *rows, size_t count)
+int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
+                   const char *tail)
 {
     int status = GCM_EIO;
 
+    if (gcm__write_all(fd, head, strlen(head)) != 0)
+        goto done;
     for (size_t i = 0; i < count; i++) {
         if (rows[i].kind == GCM__OPT_GROUP) {
             char heading[128];
@@ -518,6 +521,8 @@ int gcm__opts_help(int fd, const gcm__opt *rows, size_t count)
             goto done;
         }
     }
+    if (gcm__write_all(fd, tail, strlen(tail)) != 0)
+        goto done;
     status = 0;
 done:
     return status;

@@ -90,8 +90,10 @@ typedef struct gcm__opt_spec {
 int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *action, int *next,
                     char *msg, size_t msg_size);
 
-/* Writes the option lines of `rows` (headings, names, help and defaults,
- * wrapped within 80 columns) to `fd`.  Returns 0 or GCM_EIO. */
-int gcm__opts_help(int fd, const gcm__opt *rows, size_t count);
+/* Writes a verb's --help to `fd` in the one layout of every verb: `head`
+ * (its prose), the option lines of `rows` (headings, names, help and
+ * defaults, wrapped within 80 columns), then `tail`.  Returns 0 or GCM_EIO. */
+int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
+                   const char *tail);
 
 #endif /* GCM_CLI_OPTIONS_H */

@@ -105,14 +105,8 @@ static int print_report_help(report_args *a)
         "truncated, corrupted or newer-format file, or a bad option).\n";
     gcm__opt rows[REPORT_ROWS];
     size_t count = report_options(a, rows);
-    int status = GCM_EIO;
 
-    if (gcm__write_all(1, head, sizeof head - 1) != 0 || gcm__opts_help(1, rows, count) != 0 ||
-        gcm__write_all(1, tail, sizeof tail - 1) != 0)
-        goto done;
-    status = 0;
-done:
-    return status;
+    return gcm__opts_help(1, head, rows, count, tail);
 }
 
 /* An option of `run` that `report` has no use for gets its own refusal. */
