@@ -34,18 +34,13 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     if (cap == NULL || path == NULL)
         goto done;
     memset(cap, 0, sizeof *cap);
+    /* The one input policy (src/base/files.c): only a regular file is
+     * opened, never a symlink, a FIFO (which would block or lose its
+     * writer's data), a device, a socket or a directory. */
+    status = gcm__open_input(path, 0, &fd, &st);
+    if (status != 0)
+        goto done;
     status = GCM_EIO;
-    /* O_NONBLOCK: a FIFO at the path must not make the reader wait for a
-     * writer; it is refused below as not a regular file. */
-    fd = gcm__open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
-    if (fd < 0)
-        goto done;
-    if (fstat(fd, &st) != 0)
-        goto done;
-    if (!S_ISREG(st.st_mode)) {
-        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        goto done;
-    }
     if (st.st_size <= 0) {
         status = GCM_ETRUNCATED;
         goto done;

@@ -53,7 +53,7 @@ void gcm_capture_open_error(const char *path, int code, int err, char *msg, size
     switch (code) {
     case GCM_EIO:
         (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
-                       err == EINVAL ? "not a regular file" : gcm__errno_text(err, why, sizeof why));
+                       gcm__path_error_text(path, err, why, sizeof why));
         break;
     case GCM_EBADMAGIC:
         (void)snprintf(msg, msg_size, "'%s' is not a pygcprofiler capture file", path);
@@ -484,11 +484,16 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     if (rc == 0 && cfg->flamegraph_file[0] != '\0') {
         rc = gcm_report_write_flamegraph(&in);
         if (rc != 0) {
+            char why[160];
+            int err = errno;
+
             status = rc;
             problem->bad_input = 1;
             (void)snprintf(problem->text, sizeof problem->text,
                            "cannot write '--flamegraph-file' '%s': %s", cfg->flamegraph_file,
-                           gcm_strerror(rc));
+                           rc == GCM_EIO
+                               ? gcm__path_error_text(cfg->flamegraph_file, err, why, sizeof why)
+                               : gcm_strerror(rc));
             goto done;
         }
     }
