@@ -37,6 +37,8 @@ typedef struct gcm_capture {
     gcm_block *block;   /* the mapping; NULL when closed */
     size_t size;        /* bytes mapped: the block size (writer) or the file size (reader) */
     int writable;       /* 1 for the writer's mapping, 0 for a reader's */
+    uint64_t held_slots; /* reader: ring slots that lie in the file's data, not in
+                            holes, an upper bound on the records it really holds */
 } gcm_capture;
 
 /* Creates `path` by the one output policy for a new file (src/base/files.c:
@@ -75,7 +77,9 @@ int gcm_capture_create_child(gcm_capture *cap, const char *base, const gcm_block
 /* Opens `path` read-only by the one input policy (src/base/files.c: a
  * regular file only, never a symlink, FIFO, device, socket or directory, and
  * never waiting on one), checks that it holds a block this build can read,
- * and maps it.  Returns 0, GCM_EIO with errno set (gcm__path_error_text words it), or a
+ * and maps it.  Sets cap->held_slots from the file's data extents (SEEK_DATA),
+ * so a sparse file that claims a huge ring is read for what it holds.
+ * Returns 0, GCM_EIO with errno set (gcm__path_error_text words it), or a
  * gcm_block_check code (GCM_ETRUNCATED for an empty file too). */
 int gcm_capture_open(gcm_capture *cap, const char *path);
 

@@ -82,6 +82,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     cap->block = (gcm_block *)mem;
     cap->size = size;
     cap->writable = 1;
+    cap->held_slots = params->capacity;
     mem = MAP_FAILED;
     status = 0;
 done:

@@ -15,6 +15,8 @@ dangling), FIFOs with and without a writer, sockets, directories and devices.
 - A script that is a FIFO runs exactly as plain python runs it.
 - Readers (`report`, `live`, `compare`) refuse anything but a regular file
   with one line and exit 2, and never block or consume a FIFO.
+- A sparse capture whose header claims a huge ring is read for what it holds:
+  the peak memory of report and compare stays small.
 
 No test ever names /dev/null as an output when it runs as root: a device node
 made in the test's directory stands in for it.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import threading
@@ -39,7 +42,18 @@ HANG = 60
 
 ROOT = os.geteuid() == 0
 
+# The capture layout (docs/capture-format.md, tests/fuzz/make_corpus.py).
+OFF_CAPACITY = 24
+OFF_BLOCK_SIZE = 32
+HEADER_SIZE = 8560
+OFF_SEQ = HEADER_SIZE
+RING = HEADER_SIZE + 59440
+SLOT = 48
 HUGE_CAPACITY = 1 << 26
+
+# The generous bound of peak memory for reading a hostile capture: the
+# program itself, a few pages of the capture and what the file really holds.
+MAX_RSS_KB = 200 * 1024
 
 WORKLOAD = "import gc\nfor i in range(40):\n    gc.collect(i % 3)\n"
 
@@ -490,3 +504,87 @@ def test_readers_refuse_what_is_not_a_regular_file(
             os.close(fd)
         if sock is not None:
             sock.close()
+
+
+# ---------------------------------------------------------------------------
+# A sparse capture that claims a huge ring
+
+PEAK = """\
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.stderr.write(p.stderr)
+"""
+
+
+def peak(*argv: str | Path, cwd: Path) -> tuple[int, int, str]:
+    """The exit status, the peak RSS in KiB and stderr of one launcher run."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK, launcher(), *map(str, argv)],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    status, rss = proc.stdout.split()
+    return int(status), int(rss), proc.stderr
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, capture: Path) -> Path:
+    """The real capture's header and aggregates, claiming a ring of 2^26 slots
+    and 2^40 records, in a sparse file of 3.2 GB that holds 68 KB."""
+    data = bytearray(capture.read_bytes()[:RING])
+    struct.pack_into("<Q", data, OFF_CAPACITY, HUGE_CAPACITY)
+    struct.pack_into("<Q", data, OFF_BLOCK_SIZE, RING + SLOT * HUGE_CAPACITY)
+    struct.pack_into("<Q", data, OFF_SEQ, 1 << 41)
+    path = tmp_path / "huge.gcm"
+    with open(path, "wb") as f:
+        f.write(data)
+        f.truncate(RING + SLOT * HUGE_CAPACITY)
+    if path.stat().st_blocks * 512 > 16 << 20:
+        pytest.skip("this file system does not make sparse files")
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--stats-only"],
+        ["report", "--format", "json"],
+        ["report", "--format", "folded"],
+        ["report", "--format", "terminal"],
+        ["live", "--plain"],
+        ["compare", "BASE"],
+    ],
+    ids=lambda a: "-".join(a),
+)
+def test_a_sparse_capture_is_read_for_what_it_holds(
+    tmp_path: Path, hostile: Path, capture: Path, argv: list[str]
+) -> None:
+    args = [capture if a == "BASE" else a for a in argv]
+    status, rss, err = peak(*args, hostile, cwd=tmp_path)
+    # gcm_block_check accepts the header: this is a capture, read in full.
+    assert status == 0, err
+    assert rss < MAX_RSS_KB, f"peak RSS {rss} KiB"
+    if argv[0] == "report":
+        report = launch("report", "--stats-only", hostile, cwd=tmp_path)
+        assert "Total GC collections: 41" in report.stdout
+        assert "holds data for only" in report.stdout
+
+
+def test_compare_reads_a_large_report_line_by_line(tmp_path: Path, capture: Path) -> None:
+    # A --json report whose summary comes after a 512 MB line (a hole, in a
+    # sparse file): compare keeps one bounded line at a time, not the file.
+    summary = launch("report", "--json", "--stats-only", capture, cwd=tmp_path).stdout
+    last = summary.splitlines()[-1]
+    assert last.startswith('{"type":"summary"')
+    big = tmp_path / "big.jsonl"
+    with open(big, "wb") as f:
+        f.write(b'{"type":"event"}\n')
+        f.seek(512 << 20, os.SEEK_CUR)
+        f.write(b"\n" + last.encode() + b"\n")
+    status, rss, err = peak("compare", big, capture, cwd=tmp_path)
+    assert status == 0, err
+    assert rss < MAX_RSS_KB, f"peak RSS {rss} KiB"
