@@ -37,14 +37,18 @@ typedef struct gcm_capture {
     gcm_block *block;   /* the mapping; NULL when closed */
     size_t size;        /* bytes mapped: the block size (writer) or the file size (reader) */
     int writable;       /* 1 for the writer's mapping, 0 for a reader's */
+    uint64_t held_slots; /* reader: ring slots that lie in the file's data, not in
+                            holes, an upper bound on the records it really holds */
 } gcm_capture;
 
-/* Creates `path` (which must not exist; a symlink there is refused), sizes it
- * for `params->capacity` events, allocates and touches every page, maps it
+/* Creates `path` by the one output policy for a new file (src/base/files.c:
+ * it must not exist; a symlink, a FIFO, a device... there is refused), sizes
+ * it for `params->capacity` events, allocates and touches every page, maps it
  * shared, formats the block and stores `meta` (key=value lines, cut to
  * GCM_META_SIZE - 1 bytes) in the header.  On failure the file is removed
  * again.  Returns 0, GCM_EINVAL for bad params, or GCM_EIO with errno set
- * (EEXIST, ENOSPC, EFBIG, ...). */
+ * (EEXIST, ELOOP for a symlink, EISDIR, EINVAL for another kind of file,
+ * ENOSPC, EFBIG, ...). */
 int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_params *params,
                        const char *meta);
 
@@ -70,10 +74,13 @@ int gcm_capture_is_child_name(const char *name, const char *base);
 int gcm_capture_create_child(gcm_capture *cap, const char *base, const gcm_block_params *params,
                              const char *meta, char *name, size_t name_size);
 
-/* Opens `path` read-only (never through a symlink), checks that it is a
- * regular file holding a block this build can read, and maps it.  Returns 0,
- * GCM_EIO with errno set, or a gcm_block_check code (GCM_ETRUNCATED for an
- * empty file too). */
+/* Opens `path` read-only by the one input policy (src/base/files.c: a
+ * regular file only, never a symlink, FIFO, device, socket or directory, and
+ * never waiting on one), checks that it holds a block this build can read,
+ * and maps it.  Sets cap->held_slots from the file's data extents (SEEK_DATA),
+ * so a sparse file that claims a huge ring is read for what it holds.
+ * Returns 0, GCM_EIO with errno set (gcm__path_error_text words it), or a
+ * gcm_block_check code (GCM_ETRUNCATED for an empty file too). */
 int gcm_capture_open(gcm_capture *cap, const char *path);
 
 /* Unmaps the capture.  Safe on a zeroed or already closed handle. */

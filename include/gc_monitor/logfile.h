@@ -13,11 +13,13 @@
  * only used when the plain derived name already exists, which happens when a
  * pid is reused by a later child.
  *
- * Every file is opened write-only, close-on-exec, never through a symbolic
- * link, and created with mode 0600 (before the umask): reports name the
- * program's command line and the types of its objects.  The --log-file itself
- * is opened for appending; a derived name is created exclusively, so two
- * processes never share it.
+ * Every file is opened by the one output policy (src/base/files.c):
+ * write-only, close-on-exec, never through a symbolic link, and created with
+ * mode 0600 (before the umask): reports name the program's command line and
+ * the types of its objects.  Only a regular file is ever written: a symlink,
+ * a directory, a FIFO, a socket or a device at the path is refused, never
+ * opened.  The --log-file itself is appended to; a derived name is created
+ * exclusively, so two processes never share it.
  *
  * Ownership and threading: these functions keep no state; the caller owns the
  * returned descriptor.  They are safe to call from any thread, but not from an
@@ -44,13 +46,15 @@ int gcm_logfile_derive(const char *path, int64_t pid, int n, char *out, size_t o
 
 /* Opens `path` for appending (created 0600, no symlink, close-on-exec) and
  * stores the descriptor in `*fd_out`.  Returns 0, or GCM_EIO with errno
- * telling why (ELOOP for a symbolic link), GCM_EINVAL for an empty path. */
+ * telling why (ELOOP for a symbolic link, EISDIR for a directory, EINVAL for
+ * a FIFO, a socket or a device), GCM_EINVAL for an empty path. */
 int gcm_logfile_open(const char *path, int *fd_out);
 
 /* Creates the first free derived name of `path` for `pid` exclusively (0600,
  * no symlink, close-on-exec) and stores its descriptor in `*fd_out` and, when
- * `name_out` is not NULL, its name in `name_out`.  Returns 0, GCM_ERANGE when
- * every numbered name up to GCM_LOGFILE_MAX_SUFFIX exists, GCM_EIO with errno
+ * `name_out` is not NULL, its name in `name_out`; a name taken by anything
+ * (a file, a symlink, a FIFO...) is skipped.  Returns 0, GCM_ERANGE when
+ * every numbered name up to GCM_LOGFILE_MAX_SUFFIX is taken, GCM_EIO with errno
  * set for any other refusal, or what gcm_logfile_derive returns. */
 int gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_out,
                            size_t name_size);

@@ -30,6 +30,12 @@ extern "C" {
 /* Space for one message line, including a quoted path. */
 #define GCM_READER_MSG_MAX (GCM_PATH_MAX + 256)
 
+/* The most collection records one report copies out of a capture's ring:
+ * 4,194,304 records, 192 MiB of copies.  A ring that retains more (--buffer-
+ * events above this) is reported from its newest records, and the report
+ * says so; every summary figure still covers every collection. */
+#define GCM_READER_MAX_EVENTS ((uint64_t)1 << 22)
+
 /* The forms a capture's report can take. */
 typedef enum gcm_capture_format {
     GCM_CAPTURE_TEXT,     /* the text report, after "Capture ..." lines */

@@ -127,11 +127,13 @@ int gcm_report_render_fd(const gcm_report_input *in, int fd);
 int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd);
 
 /* Writes the folded flame graph to in->config->flamegraph_file, if one is
- * set, for the process that started monitoring: into a new file next to the
- * path (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), then renamed over the path, so
- * a symlink is never followed and a reader never sees half a file.  Returns 0
- * (also when no file is configured) or a negative GCM_E* code (GCM_EIO when
- * the file cannot be made). */
+ * set, for the process that started monitoring, by the one output policy
+ * (src/base/files.c): into a new file next to the path (O_CREAT|O_EXCL|
+ * O_NOFOLLOW, mode 0600), then renamed over the path, so a reader never sees
+ * half a file.  Only a regular file or nothing at the path is replaced: a
+ * symlink, a directory, a FIFO, a socket or a device there is refused and
+ * left as it is.  Returns 0 (also when no file is configured) or a negative
+ * GCM_E* code (GCM_EIO with errno set when the file cannot be made). */
 int gcm_report_write_flamegraph(const gcm_report_input *in);
 
 /* Like gcm_report_write_flamegraph, for a fork child: it never touches the

@@ -60,6 +60,81 @@ void gcm__close_keep_errno(int fd);
  * owner), without changing errno, for the same cleanup paths. */
 void gcm__unmap_keep_errno(void *mem, size_t size);
 
+/* ---- the files we write and read (files.c) ------------------------------- */
+
+struct stat;
+
+/* The longest path the policy handles, with its terminator. */
+#define GCM__FILES_PATH_MAX 4096
+
+/* What an output does with an existing regular file at its path.  Anything
+ * else at the path (a symlink, a directory, a FIFO, a socket, a device) is
+ * refused in every mode; a path that does not exist is created 0600. */
+typedef enum gcm__output_mode {
+    GCM__OUTPUT_NEW = 0,    /* refuse it (EEXIST): -o, a child's derived names */
+    GCM__OUTPUT_APPEND = 1, /* append to it: --log-file */
+    GCM__OUTPUT_REPLACE = 2 /* replace it atomically at commit: --flamegraph-file */
+} gcm__output_mode;
+
+/* One output being written.  `path` is the caller's string, which must
+ * outlive the output. */
+typedef struct gcm__output {
+    int fd;      /* where to write; -1 once committed or discarded */
+    int created; /* 1 when this output made the file at `path` */
+    const char *path;
+    char tmp[GCM__FILES_PATH_MAX + 32]; /* REPLACE: the temporary, "" otherwise */
+} gcm__output;
+
+/* Checks, creating nothing, that `path` can be opened as an output of
+ * `mode`: it is a regular file the mode accepts (and we may write), or it
+ * does not exist and its directory may be written.  Returns 0, GCM_EINVAL
+ * for an empty path, or GCM_EIO with errno: ELOOP for a symlink, EISDIR for
+ * a directory, EINVAL for a FIFO, socket or device, EEXIST for an existing
+ * file in GCM__OUTPUT_NEW, or what lstat(2) and access(2) said. */
+int gcm__check_output(const char *path, gcm__output_mode mode);
+
+/* Opens `path` as an output of `mode` by the policy of gcm__check_output:
+ * a new file is created exclusively, 0600, never through a symlink; an
+ * existing regular file is appended to (APPEND) or replaced by a temporary
+ * in the same directory that gcm__output_commit renames over it (REPLACE).
+ * `flags` is O_WRONLY or O_RDWR, with O_CLOEXEC unless the descriptor must
+ * cross an exec.  Returns 0 with out->fd set, or what gcm__check_output
+ * returns, or GCM_EIO with errno set. */
+int gcm__create_output(gcm__output *out, const char *path, gcm__output_mode mode, int flags);
+
+/* Closes the output and, for REPLACE, renames the temporary over the path,
+ * unless the path has become something other than a regular file meanwhile.
+ * Returns 0, or GCM_EIO with errno set, having discarded the output. */
+int gcm__output_commit(gcm__output *out);
+
+/* Closes the output and removes what it created (the temporary, or the new
+ * file), keeping errno: for a refusal that must leave nothing behind. */
+void gcm__output_discard(gcm__output *out);
+
+/* Returns 1 when paths `a` and `b` name the same file: one existing file
+ * (symlinks followed), or, when neither exists yet, one name in one
+ * directory; else 0.  Two outputs, or an output and an input, that are one
+ * file would destroy each other. */
+int gcm__same_file(const char *a, const char *b);
+
+/* gcm__open_input: follow a symlink at the path (a script, as python does). */
+#define GCM__INPUT_FOLLOW 0x1u
+
+/* Opens `path` for reading only if it is a regular file: looked at with
+ * lstat(2) (stat(2) with GCM__INPUT_FOLLOW) first, so a FIFO, a device, a
+ * socket, a directory or a symlink is never opened, then opened
+ * non-blocking and checked again on the descriptor.  Stores the descriptor
+ * (close-on-exec) in *fd_out and, when `st_out` is not NULL, its fstat.
+ * Returns 0, GCM_EINVAL, or GCM_EIO with errno: ELOOP for a symlink, EISDIR
+ * for a directory, EINVAL for any other kind of file, EAGAIN when the path
+ * was replaced between the look and the open, or open(2)'s. */
+int gcm__open_input(const char *path, unsigned flags, int *fd_out, struct stat *st_out);
+
+/* Describes error `err` about `path` as lowercase text in `buf` and returns
+ * `buf`: a refusal by the policy names the kind of file that is there ("it
+ * is a FIFO, not a regular file"), anything else is gcm__errno_text. */
+const char *gcm__path_error_text(const char *path, int err, char *buf, size_t size);
+
 /* ---- text (text.c) ------------------------------------------------------- */
 
 /* Returns the length (1 to 4) of the well-formed UTF-8 sequence at `s`, with

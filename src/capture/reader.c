@@ -5,6 +5,9 @@
  * writer that died mid-record; it refuses or repairs, and never trusts a
  * byte it did not check.
  */
+/* SEEK_DATA and SEEK_HOLE (Linux, the BSDs, Solaris) are outside POSIX. */
+#define _GNU_SOURCE
+
 #include "gc_monitor/capture.h"
 
 #include <errno.h>
@@ -23,6 +26,40 @@
 #include "gc_monitor/stats.h"
 #include "block/block_internal.h"
 
+/* Counts the bytes of [from, to) of `fd` that hold data rather than holes.
+ * A sparse file can claim a ring of gigabytes that holds nothing; what it
+ * holds bounds what a reader copies.  Where the file system cannot tell
+ * (no SEEK_DATA), every byte counts as data. */
+static uint64_t data_bytes(int fd, off_t from, off_t to)
+{
+    uint64_t total = 0;
+    off_t pos = from;
+
+    while (pos < to) {
+        off_t data = lseek(fd, pos, SEEK_DATA);
+        off_t hole;
+
+        if (data < 0) {
+            /* ENXIO: no data after pos.  Anything else: cannot tell. */
+            if (errno != ENXIO)
+                total += (uint64_t)(to - pos);
+            break;
+        }
+        if (data >= to)
+            break;
+        hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > to)
+            hole = to;
+        if (hole <= data) {
+            total += (uint64_t)(to - data);
+            break;
+        }
+        total += (uint64_t)(hole - data);
+        pos = hole;
+    }
+    return total;
+}
+
 int gcm_capture_open(gcm_capture *cap, const char *path)
 {
     int status = GCM_EINVAL;
@@ -30,22 +67,19 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     struct stat st;
     void *mem = MAP_FAILED;
     size_t size = 0;
+    uint64_t capacity;
+    uint64_t held;
 
     if (cap == NULL || path == NULL)
         goto done;
     memset(cap, 0, sizeof *cap);
+    /* The one input policy (src/base/files.c): only a regular file is
+     * opened, never a symlink, a FIFO (which would block or lose its
+     * writer's data), a device, a socket or a directory. */
+    status = gcm__open_input(path, 0, &fd, &st);
+    if (status != 0)
+        goto done;
     status = GCM_EIO;
-    /* O_NONBLOCK: a FIFO at the path must not make the reader wait for a
-     * writer; it is refused below as not a regular file. */
-    fd = gcm__open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
-    if (fd < 0)
-        goto done;
-    if (fstat(fd, &st) != 0)
-        goto done;
-    if (!S_ISREG(st.st_mode)) {
-        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        goto done;
-    }
     if (st.st_size <= 0) {
         status = GCM_ETRUNCATED;
         goto done;
@@ -57,16 +91,23 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     size = (size_t)st.st_size;
     /* A shared read-only mapping: a writer that still runs keeps storing
      * into the same pages, and the snapshot's sequence counter sorts out
-     * what is consistent. */
+     * what is consistent.  Only the pages a reader touches are read. */
     mem = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
     if (mem == MAP_FAILED)
         goto done;
     status = gcm_block_check(mem, size);
     if (status != 0)
         goto done;
+    capacity = ((const gcm_block *)mem)->header.capacity;
+    held =
+        data_bytes(fd, (off_t)offsetof(gcm_block, ring),
+                   (off_t)offsetof(gcm_block, ring) + (off_t)(capacity * sizeof(gcm_event_slot)));
+    /* Rounded up: a record that starts in data counts. */
+    held = (held + sizeof(gcm_event_slot) - 1) / sizeof(gcm_event_slot);
     cap->block = (gcm_block *)mem;
     cap->size = size;
     cap->writable = 0;
+    cap->held_slots = held < capacity ? held : capacity;
     mem = MAP_FAILED;
 done:
     gcm__unmap_keep_errno(mem, size);

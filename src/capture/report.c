@@ -53,7 +53,7 @@ void gcm_capture_open_error(const char *path, int code, int err, char *msg, size
     switch (code) {
     case GCM_EIO:
         (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
-                       err == EINVAL ? "not a regular file" : gcm__errno_text(err, why, sizeof why));
+                       gcm__path_error_text(path, err, why, sizeof why));
         break;
     case GCM_EBADMAGIC:
         (void)snprintf(msg, msg_size, "'%s' is not a pygcprofiler capture file", path);
@@ -361,7 +361,37 @@ typedef struct report_work {
     char free_threaded[8];
     char damaged_text[128];
     char approx_text[256];
+    char limit_text[256];
 } report_work;
+
+/* How many of the ring's newest records a report copies: those the ring
+ * retains (at most its capacity, at most the records ever written), cut to
+ * the slots that lie in the file's data and to GCM_READER_MAX_EVENTS.  Says
+ * in `why` (else "") when records the ring claims are left out. */
+static uint64_t ring_records_to_copy(const gcm_capture *cap, const gcm_snapshot *snap, char *why,
+                                     size_t why_size)
+{
+    uint64_t retained = snap->events_total < snap->capacity ? snap->events_total : snap->capacity;
+    uint64_t want = retained;
+
+    why[0] = '\0';
+    if (!cap->writable && cap->held_slots < want) {
+        want = cap->held_slots;
+        (void)snprintf(why, why_size,
+                       "the ring claims %llu collection records but the file holds data for "
+                       "only %llu (a sparse file): only those were read",
+                       (unsigned long long)retained, (unsigned long long)want);
+    }
+    if (want > GCM_READER_MAX_EVENTS) {
+        want = GCM_READER_MAX_EVENTS;
+        (void)snprintf(why, why_size,
+                       "only the newest %llu of the %llu collections in the ring are shown "
+                       "(a report reads at most %llu)",
+                       (unsigned long long)want, (unsigned long long)retained,
+                       (unsigned long long)GCM_READER_MAX_EVENTS);
+    }
+    return want;
+}
 
 static void problem_set(gcm_capture_problem *problem, int bad_input, int warning,
                         const char *text)
@@ -382,6 +412,7 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     gcm_report_input in;
     size_t count = 0;
     uint64_t first = 0;
+    uint64_t want;
     int status = GCM_ENOMEM;
     int rc;
 
@@ -410,13 +441,19 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
                                 : "the writer died in the middle of recording a collection; "
                                   "that collection may be partly counted");
 
-    /* The ring can be as large as the capture allows; without the memory
-     * for a copy, the summary (all from the aggregates) still comes out. */
-    events = malloc((size_t)snap->capacity * sizeof *events);
+    /* Only the records the file really holds are copied: the newest ones
+     * the ring retains, no more than the file's data (not its holes) can
+     * hold, and no more than GCM_READER_MAX_EVENTS.  A header that claims a
+     * huge ring in a sparse file costs nothing then; the summary comes
+     * from the aggregates alone, whatever the ring holds. */
+    want = ring_records_to_copy(cap, snap, w->limit_text, sizeof w->limit_text);
+    if (w->limit_text[0] != '\0')
+        add_warning(facts, w->limit_text);
+    events = want > 0 ? malloc((size_t)want * sizeof *events) : NULL;
     if (events != NULL) {
-        (void)gcm_block_copy_events(cap->block, events, (size_t)snap->capacity, &count, &first);
+        (void)gcm_block_copy_events(cap->block, events, (size_t)want, &count, &first);
         facts->damaged_events = drop_damaged(events, &count);
-    } else {
+    } else if (want > 0) {
         add_warning(facts, "not enough memory to copy the collections: summary only");
     }
     if (facts->damaged_events > 0) {
@@ -484,11 +521,16 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     if (rc == 0 && cfg->flamegraph_file[0] != '\0') {
         rc = gcm_report_write_flamegraph(&in);
         if (rc != 0) {
+            char why[160];
+            int err = errno;
+
             status = rc;
             problem->bad_input = 1;
             (void)snprintf(problem->text, sizeof problem->text,
                            "cannot write '--flamegraph-file' '%s': %s", cfg->flamegraph_file,
-                           gcm_strerror(rc));
+                           rc == GCM_EIO
+                               ? gcm__path_error_text(cfg->flamegraph_file, err, why, sizeof why)
+                               : gcm_strerror(rc));
             goto done;
         }
     }

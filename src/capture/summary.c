@@ -3,8 +3,9 @@
  * `pygcprofiler compare` and any tool that checks one run against another
  * need the same figures from either kind of input: the last {"type":
  * "summary"} object of a --json report, or the summary a capture's exit
- * report would have had.  The input is untrusted and may be large; only the
- * lines that can hold a summary are parsed.
+ * report would have had.  The input is untrusted and may be large: a report
+ * is read line by line and only the lines that can hold a summary are
+ * parsed; a capture is read through its mapping, aggregates only.
  */
 #include "gc_monitor/reader.h"
 
@@ -22,60 +23,13 @@
 #include "gc_monitor/report.h"
 #include "gc_monitor/stats.h"
 
-/* The largest input read whole. */
-#define MAX_INPUT_BYTES ((size_t)4 << 30)
-
-/* Reads all of `path` into a NUL-terminated heap buffer. */
-static int read_file(const char *path, char **out, size_t *out_len, char *msg, size_t msg_size)
-{
-    char why[128];
-    struct stat st;
-    char *buf = NULL;
-    size_t len = 0;
-    ssize_t got;
-    size_t cap;
-    int fd;
-    int status = GCM_EIO;
-
-    fd = gcm__open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) {
-        (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
-                       gcm__errno_text(errno, why, sizeof why));
-        goto done;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        (void)snprintf(msg, msg_size, "'%s' is not a regular file", path);
-        goto done;
-    }
-    if ((uint64_t)st.st_size > MAX_INPUT_BYTES) {
-        (void)snprintf(msg, msg_size, "'%s' is too large for a pygcprofiler report", path);
-        goto done;
-    }
-    cap = (size_t)st.st_size + 1;
-    buf = malloc(cap);
-    if (buf == NULL) {
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
-        goto done;
-    }
-    /* The file may change size while we read: take what fits. */
-    got = gcm__read_full(fd, buf, cap - 1);
-    if (got < 0) {
-        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
-                       gcm__errno_text(errno, why, sizeof why));
-        goto done;
-    }
-    len = (size_t)got;
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    buf = NULL;
-    status = 0;
-done:
-    free(buf);
-    if (fd >= 0)
-        (void)close(fd);
-    return status;
-}
+/* A --json report is read line by line, never whole: the longest line
+ * kept (a summary object is a few KB; longer lines are skipped unread), and
+ * the largest file parsed whole when its summary is pretty-printed over
+ * several lines (a summary saved on its own). */
+#define MAX_LINE_BYTES ((size_t)16 << 20)
+#define MAX_WHOLE_BYTES ((size_t)16 << 20)
+#define READ_CHUNK ((size_t)64 << 10)
 
 /* Returns the parsed summary object on line [start, end) of a report, or NULL. */
 static cJSON *summary_on_line(const char *start, const char *end)
@@ -109,52 +63,125 @@ static cJSON *summary_on_line(const char *start, const char *end)
     return obj;
 }
 
-/* Finds the last summary object of a --json report in `text`. */
-static cJSON *find_summary(const char *text, size_t len)
+/* Returns the summary object that `text` holds whole (pretty-printed over
+ * several lines), or NULL. */
+static cJSON *whole_summary(const char *text, size_t len)
 {
-    const char *end = text + len;
-    cJSON *obj = NULL;
+    const cJSON *type;
+    cJSON *obj = cJSON_ParseWithLength(text, len);
 
-    /* From the last line backwards: the summary ends every report. */
-    while (end > text && obj == NULL) {
-        const char *line_end = end;
-        const char *start = end;
-        while (start > text && start[-1] != '\n')
-            start--;
-        obj = summary_on_line(start, line_end);
-        end = start > text ? start - 1 : text;
-    }
-    if (obj == NULL) {
-        /* A summary saved on its own, pretty-printed over several lines. */
-        const cJSON *type;
-        obj = cJSON_ParseWithLength(text, len);
-        type = cJSON_GetObjectItemCaseSensitive(obj, "type");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "summary") != 0) {
-            cJSON_Delete(obj);
-            obj = NULL;
-        }
+    type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    if (!cJSON_IsString(type) || strcmp(type->valuestring, "summary") != 0) {
+        cJSON_Delete(obj);
+        obj = NULL;
     }
     return obj;
 }
 
-/* The summary of a capture file, as its exit report would have it. */
+/* Reads the --json report on `fd` (`size` bytes when opened) line by line
+ * and returns its last summary object, or NULL with `msg` set when a read
+ * failed (else `msg` stays "").  Memory stays within one line of at most
+ * MAX_LINE_BYTES, whatever the size of the report. */
+static cJSON *report_summary(int fd, const char *path, off_t size, char *msg, size_t msg_size)
+{
+    char why[128];
+    char *buf = NULL;
+    size_t cap = READ_CHUNK;
+    size_t len = 0;
+    size_t lines = 0;
+    int skipping = 0;
+    int eof = 0;
+    cJSON *last = NULL;
+
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        goto done;
+    }
+    while (!eof) {
+        ssize_t got;
+        size_t from = 0;
+        char *nl;
+
+        if (len == cap) {
+            /* One line fills the buffer: grow it up to MAX_LINE_BYTES, then
+             * drop the line (no summary is that long) and skip to its end. */
+            char *bigger = cap < MAX_LINE_BYTES ? realloc(buf, cap * 2 + 1) : NULL;
+            if (bigger == NULL) {
+                skipping = 1;
+                len = 0;
+            } else {
+                buf = bigger;
+                cap *= 2;
+            }
+        }
+        got = gcm__read_full(fd, buf + len, cap - len < READ_CHUNK ? cap - len : READ_CHUNK);
+        if (got < 0) {
+            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                           gcm__errno_text(errno, why, sizeof why));
+            cJSON_Delete(last);
+            last = NULL;
+            goto done;
+        }
+        eof = got == 0;
+        len += (size_t)got;
+        /* The last line needs no newline. */
+        if (eof && len > 0)
+            buf[len++] = '\n';
+        while ((nl = memchr(buf + from, '\n', len - from)) != NULL) {
+            size_t end = (size_t)(nl - buf);
+            if (!skipping) {
+                cJSON *obj = summary_on_line(buf + from, buf + end);
+                if (obj != NULL) {
+                    cJSON_Delete(last);
+                    last = obj;
+                }
+            }
+            skipping = 0;
+            lines++;
+            from = end + 1;
+        }
+        memmove(buf, buf + from, len - from);
+        len -= from;
+    }
+    /* No summary line: a summary saved on its own, pretty-printed over
+     * several lines, is small enough to parse whole. */
+    if (last == NULL && lines > 1 && size > 0 && (uint64_t)size <= MAX_WHOLE_BYTES) {
+        char *text = realloc(buf, (size_t)size + 1);
+        ssize_t got;
+        if (text == NULL) {
+            (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+            goto done;
+        }
+        buf = text;
+        got = lseek(fd, 0, SEEK_SET) == 0 ? gcm__read_full(fd, buf, (size_t)size) : -1;
+        if (got < 0) {
+            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                           gcm__errno_text(errno, why, sizeof why));
+            goto done;
+        }
+        last = whole_summary(buf, (size_t)got);
+    }
+done:
+    free(buf);
+    return last;
+}
+
+/* The summary of a capture file, as its exit report would have it: from
+ * the aggregates alone, through the mapping, so only the pages of the header
+ * and the aggregates are ever read, however large a ring the file claims. */
 static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
 {
     gcm_capture cap;
     gcm_snapshot *snap = NULL;
     cJSON *obj = NULL;
-    char why[128];
+    int gone;
     int rc;
 
     memset(&cap, 0, sizeof cap);
     rc = gcm_capture_open(&cap, path);
     if (rc != 0) {
-        if (rc == GCM_EIO)
-            (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
-                           gcm__errno_text(errno, why, sizeof why));
-        else
-            (void)snprintf(msg, msg_size, "'%s' is not a readable capture: %s", path,
-                           gcm_strerror(rc));
+        gcm_capture_open_error(path, rc, errno, msg, msg_size);
         goto done;
     }
     snap = malloc(sizeof *snap);
@@ -163,9 +190,13 @@ static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
         goto done;
     }
     /* A torn snapshot (a writer killed mid-record) still has every figure
-     * but one collection's; the report shows it the same way. */
-    (void)gcm_block_snapshot(cap.block, snap);
-    (void)gcm_capture_resolve_state(snap, 1);
+     * but one collection's; the report shows it the same way.  A dead
+     * writer's counter is not waited on. */
+    rc = gcm_capture_snapshot(&cap, snap, 1, &gone);
+    if (rc != 0 && rc != GCM_EBUSY) {
+        (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path, gcm_strerror(rc));
+        goto done;
+    }
     obj = gcm_summary_json(snap);
     if (obj == NULL)
         (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
@@ -177,19 +208,42 @@ done:
 
 cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
 {
-    char *text = NULL;
-    size_t len = 0;
+    char why[128];
+    char magic[sizeof GCM_BLOCK_MAGIC - 1];
+    struct stat st;
     cJSON *obj = NULL;
     const cJSON *version;
+    ssize_t got;
+    int fd = -1;
 
-    if (read_file(path, &text, &len, msg, msg_size) != 0)
+    msg[0] = '\0';
+    /* The one input policy (src/base/files.c): a FIFO, a device, a socket,
+     * a directory or a symlink is refused before anything opens or reads it. */
+    if (gcm__open_input(path, 0, &fd, &st) != 0) {
+        (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
+                       gcm__path_error_text(path, errno, why, sizeof why));
         goto done;
-    if (len >= sizeof GCM_BLOCK_MAGIC - 1 &&
-        memcmp(text, GCM_BLOCK_MAGIC, sizeof GCM_BLOCK_MAGIC - 1) == 0) {
+    }
+    got = gcm__read_full(fd, magic, sizeof magic);
+    if (got < 0) {
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                       gcm__errno_text(errno, why, sizeof why));
+        goto done;
+    }
+    if ((size_t)got == sizeof magic && memcmp(magic, GCM_BLOCK_MAGIC, sizeof magic) == 0) {
+        /* A capture: its aggregates are all a summary needs, read through
+         * the mapping, never the whole file. */
         obj = capture_summary(path, msg, msg_size);
         goto done;
     }
-    obj = find_summary(text, len);
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+                       gcm__errno_text(errno, why, sizeof why));
+        goto done;
+    }
+    obj = report_summary(fd, path, st.st_size, msg, msg_size);
+    if (obj == NULL && msg[0] != '\0')
+        goto done;
     if (obj == NULL) {
         (void)snprintf(msg, msg_size,
                        "'%s' has no summary object: give a 'pygcprofiler run --json' report "
@@ -213,6 +267,6 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
         goto done;
     }
 done:
-    free(text);
+    gcm__close_keep_errno(fd);
     return obj;
 }

@@ -24,8 +24,8 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
                        const char *meta)
 {
     int status = GCM_EINVAL;
+    gcm__output out;
     int fd = -1;
-    int created = 0;
     void *mem = MAP_FAILED;
     size_t size = 0;
     size_t page;
@@ -39,14 +39,14 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     size = gcm_block_size(params->capacity);
     if (size == 0)
         goto done;
-    status = GCM_EIO;
-    /* O_EXCL refuses any existing name, a symlink included (even a dangling
-     * one), so the file is always new and ours; O_NOFOLLOW says the same for
-     * readers of this code. */
-    fd = gcm__open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    /* The one output policy (src/base/files.c), for a file that must be
+     * new: any existing name, a symlink included (even a dangling one), is
+     * refused, so the file is always ours and never overwrites anything. */
+    status = gcm__create_output(&out, path, GCM__OUTPUT_NEW, O_RDWR | O_CLOEXEC);
+    if (status != 0)
         goto done;
-    created = 1;
+    fd = out.fd;
+    status = GCM_EIO;
     /* Every block of the file is allocated now: a full disk or a file-size
      * limit fails here, at start, instead of as SIGBUS in the callback. */
     do {
@@ -82,16 +82,16 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     cap->block = (gcm_block *)mem;
     cap->size = size;
     cap->writable = 1;
+    cap->held_slots = params->capacity;
     mem = MAP_FAILED;
     status = 0;
 done:
     gcm__unmap_keep_errno(mem, size);
-    gcm__close_keep_errno(fd);
-    if (status != 0 && created) {
-        int saved = errno;
-        (void)unlink(path);
-        errno = saved;
-    }
+    /* A capture that could not be made whole is removed again. */
+    if (fd >= 0 && status != 0)
+        gcm__output_discard(&out);
+    else
+        gcm__close_keep_errno(fd);
     return status;
 }
 
@@ -115,7 +115,10 @@ int gcm_capture_create_child(gcm_capture *cap, const char *base, const gcm_block
             goto done;
         }
         rc = gcm_capture_create(cap, name, params, meta);
-        if (rc == 0 || rc != GCM_EIO || errno != EEXIST) {
+        /* A name taken by anything (a file, a symlink, a FIFO...) is not
+         * ours: the next one is tried. */
+        if (rc == 0 || rc != GCM_EIO ||
+            (errno != EEXIST && errno != ELOOP && errno != EISDIR && errno != EINVAL)) {
             status = rc;
             goto done;
         }

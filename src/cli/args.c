@@ -209,3 +209,46 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
 done:
     return status;
 }
+
+int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
+{
+    /* Every file `run` writes, with what may become of an existing one:
+     * a new capture, an appended log, a replaced flame graph. */
+    const struct {
+        const char *flag;
+        const char *shown;
+        const char *path;
+        gcm__output_mode mode;
+    } outs[] = {
+        {"output", "-o", cli->config.output, GCM__OUTPUT_NEW},
+        {"log-file", "--log-file", cli->config.log_file, GCM__OUTPUT_APPEND},
+        {"flamegraph-file", "--flamegraph-file", cli->config.flamegraph_file, GCM__OUTPUT_REPLACE},
+    };
+    const size_t count = sizeof outs / sizeof outs[0];
+    int status = GCM_EINVAL;
+
+    for (size_t i = 0; i < count; i++) {
+        if (gcm__cli_check_output(outs[i].flag, outs[i].path, outs[i].mode, msg, msg_size) != 0)
+            goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (outs[i].path[0] == '\0')
+            continue;
+        for (size_t j = i + 1; j < count; j++) {
+            if (outs[j].path[0] != '\0' && gcm__same_file(outs[i].path, outs[j].path)) {
+                MSG("'%s' and '%s' name the same file '%s': give each its own", outs[i].shown,
+                    outs[j].shown, outs[j].path);
+                goto done;
+            }
+        }
+        /* A log appended to the script, or a flame graph over it, would
+         * destroy the program being measured. */
+        if (cli->kind == GCM__TARGET_SCRIPT && gcm__same_file(outs[i].path, cli->target)) {
+            MSG("'%s' '%s' is the script being run", outs[i].shown, outs[i].path);
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    return status;
+}

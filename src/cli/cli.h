@@ -120,6 +120,20 @@ int gcm__live_main(int argc, char **argv);
  * one write; `verb` is NULL for the top-level command.  A failed write is ignored. */
 void gcm__complain(const char *verb, const char *msg);
 
+/* Checks, creating nothing, that the output `path` of option `flag` (the
+ * flag without "--") may be opened in `mode` by the one file policy
+ * (gcm__check_output).  Returns 0 (also for an empty path, an unset
+ * option), or GCM_EINVAL with one line in `msg`: "cannot open '--log-file'
+ * 'PATH': it is a FIFO, not a regular file", "cannot write
+ * '--flamegraph-file' ...", "cannot create the capture file ...". */
+int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode mode, char *msg,
+                          size_t msg_size);
+
+/* Checks every output of `run` before anything is created: each by the one
+ * file policy, then that no two of them, and none and the script, are the
+ * same file.  Returns 0 or GCM_EINVAL with a message in `msg`. */
+int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size);
+
 /* Sets the line "error: <msg>" that gcm__on_sigbus writes: a capture that
  * shrinks while it is mapped turns the next read into SIGBUS.  Call it before
  * mapping, never while the handler may run. */

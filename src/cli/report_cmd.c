@@ -179,6 +179,17 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
         (void)snprintf(msg, msg_size, "missing capture file: give the FILE of 'run -o FILE'");
         goto done;
     }
+    /* The flame graph file is checked before anything is read or written,
+     * by the one output policy: only a regular file or nothing at the path
+     * is replaced, and never the capture being read. */
+    if (gcm__cli_check_output("flamegraph-file", a->cli.flamegraph_file, GCM__OUTPUT_REPLACE, msg,
+                              msg_size) != 0)
+        goto done;
+    if (a->cli.flamegraph_file[0] != '\0' && gcm__same_file(a->cli.flamegraph_file, a->file)) {
+        (void)snprintf(msg, msg_size, "'--flamegraph-file' '%s' is the capture being read",
+                       a->cli.flamegraph_file);
+        goto done;
+    }
     status = 0;
 done:
     return status;

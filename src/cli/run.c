@@ -17,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/logfile.h"
 
 /* The -c program, completed with the descriptor for the start lines.  It
  * drops the '' that `python -c` puts first on sys.path (so a gc_monitor
@@ -37,8 +39,33 @@ static const char bootstrap_format[] =
     "try 'pygcprofiler --help'\\n\"%%(sys.executable,e));raise SystemExit(2)\n"
     "b.main(%d)\n";
 
-/* Room for the program with the descriptor's digits in place of "%d". */
-#define BOOTSTRAP_CODE_MAX (sizeof bootstrap_format + 16)
+/* The same program when the launcher created the --log-file: a refusal
+ * after the exec (an interpreter without gc_monitor, a capture that cannot
+ * be made) exits 2 before any start line is written, and then removes the
+ * file, if it is still the empty file the launcher made (its device, inode
+ * and size), so that bad input leaves nothing behind.  Its names (e, os, p,
+ * s) are bound only after the target is over. */
+static const char bootstrap_cleanup_format[] =
+    "import sys\n"
+    "if not getattr(sys.flags,'safe_path',0):del sys.path[0]\n"
+    "try:\n"
+    " try:import gc_monitor._bootstrap as b\n"
+    " except ImportError as e:"
+    "sys.stderr.write(\"error: cannot import gc_monitor._core in '%%s': %%s\\n"
+    "try 'pygcprofiler --help'\\n\"%%(sys.executable,e));raise SystemExit(2)\n"
+    " b.main(%d)\n"
+    "except SystemExit as e:\n"
+    " if e.code==2:\n"
+    "  import os\n"
+    "  try:\n"
+    "   p=bytes.fromhex('%s');s=os.lstat(p)\n"
+    "   if (s.st_dev,s.st_ino,s.st_size)==(%llu,%llu,0):os.unlink(p)\n"
+    "  except OSError:pass\n"
+    " raise\n";
+
+/* Room for either program: the descriptor's digits, the log file's path in
+ * hex and its device and inode numbers. */
+#define BOOTSTRAP_CODE_MAX (sizeof bootstrap_cleanup_format + 16 + 2 * GCM_PATH_MAX + 48)
 
 /* Encodes the configuration into the environment for the bootstrap. */
 static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
@@ -76,35 +103,39 @@ done:
 }
 
 /* Opens the destination of the start lines: the --log-file, where the
- * report will be appended too, or stderr.  The log file is opened the way the
- * extension opens it for the report (append, never through a symlink, mode
- * 0600), but without O_CLOEXEC: the descriptor crosses the exec, and the
- * bootstrap closes it after writing the start lines, before the target runs.
- * Opening it here also turns an unwritable log file into bad input. */
-static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_size)
+ * report will be appended too, or stderr.  The log file is opened by the one
+ * output policy (src/base/files.c: appended to when it is a regular file,
+ * created 0600 when it is not there, never through a symlink), but without
+ * O_CLOEXEC: the descriptor crosses the exec, and the bootstrap closes it
+ * after writing the start lines, before the target runs.  `log` (set up with
+ * fd -1 by the caller) says whether we created the file, so that a refusal
+ * after this removes it again. */
+static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char *msg,
+                         size_t msg_size)
 {
     int status = GCM_EINVAL;
-    char why[128];
+    char why[160];
 
     *fd = 2;
     if (cfg->log_file[0] == '\0') {
         status = 0;
         goto done;
     }
-    *fd = gcm__open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
-    if (*fd < 0) {
+    if (gcm__create_output(log, cfg->log_file, GCM__OUTPUT_APPEND, O_WRONLY) != 0) {
         (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
-                       gcm__errno_text(errno, why, sizeof why));
+                       gcm__path_error_text(cfg->log_file, errno, why, sizeof why));
         goto done;
     }
+    *fd = log->fd;
     /* With stdin, stdout or stderr closed, open() can return 0, 1 or 2; the
      * target must not find its log file there, so move it above them. */
     if (*fd <= 2) {
         int high = fcntl(*fd, F_DUPFD, 3);
         int saved = errno;
         (void)close(*fd);
-        *fd = high;
+        log->fd = *fd = high;
         if (high < 0) {
+            gcm__output_discard(log);
             (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
                            gcm__errno_text(saved, why, sizeof why));
             goto done;
@@ -115,6 +146,40 @@ done:
     return status;
 }
 
+/* Writes the -c program for start descriptor `fd` into `code`: the one that
+ * removes the log file again on a refusal when `log` created it. */
+static int format_bootstrap(char *code, size_t size, int fd, const gcm__output *log)
+{
+    static const char hex[] = "0123456789abcdef";
+    char path[GCM_PATH_MAX];
+    char path_hex[2 * GCM_PATH_MAX + 1];
+    struct stat st;
+    size_t len;
+    int n;
+
+    if (!log->created || fstat(log->fd, &st) != 0) {
+        n = snprintf(code, size, bootstrap_format, fd);
+        return n > 0 && (size_t)n < size ? 0 : GCM_ENOMEM;
+    }
+    /* Absolute, since the bootstrap may run in another directory by then;
+     * in hex, so that no byte of the path can end the Python string. */
+    len = strlen(log->path);
+    if (len >= sizeof path)
+        return GCM_ENOMEM;
+    memcpy(path, log->path, len + 1);
+    if (gcm_logfile_absolute(path, sizeof path) != 0)
+        return GCM_ENOMEM;
+    len = strlen(path);
+    for (size_t i = 0; i < len; i++) {
+        path_hex[2 * i] = hex[(unsigned char)path[i] >> 4];
+        path_hex[2 * i + 1] = hex[(unsigned char)path[i] & 0xf];
+    }
+    path_hex[2 * len] = '\0';
+    n = snprintf(code, size, bootstrap_cleanup_format, fd, path_hex, (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino);
+    return n > 0 && (size_t)n < size ? 0 : GCM_ENOMEM;
+}
+
 int gcm__run_main(int argc, char **argv)
 {
     int status = GCM__EXIT_USAGE;
@@ -122,8 +187,9 @@ int gcm__run_main(int argc, char **argv)
     char msg[GCM__MSG_MAX];
     char python[GCM_PATH_MAX];
     char **args = NULL;
-    char code[BOOTSTRAP_CODE_MAX];
+    static char code[BOOTSTRAP_CODE_MAX];
     char why[128];
+    gcm__output log = {.fd = -1};
     int start_fd = -1;
     int nwords;
 
@@ -142,14 +208,20 @@ int gcm__run_main(int argc, char **argv)
         break;
     }
 
-    if (gcm__cli_check_target(&cli, msg, sizeof msg) != 0 ||
+    /* Everything is checked before anything is made: the only file the
+     * launcher creates, the --log-file, is opened last. */
+    if (gcm__cli_check_outputs(&cli, msg, sizeof msg) != 0 ||
+        gcm__cli_check_target(&cli, msg, sizeof msg) != 0 ||
         gcm__find_python(&cli.config, python, sizeof python, msg, sizeof msg) != 0 ||
         export_config(&cli.config, msg, sizeof msg) != 0 ||
-        open_start_fd(&cli.config, &start_fd, msg, sizeof msg) != 0) {
+        open_start_fd(&cli.config, &log, &start_fd, msg, sizeof msg) != 0) {
         gcm__complain(NULL, msg);
         goto done;
     }
-    (void)snprintf(code, sizeof code, bootstrap_format, start_fd);
+    if (format_bootstrap(code, sizeof code, start_fd, &log) != 0) {
+        gcm__complain(NULL, "the --log-file path is too long");
+        goto done;
+    }
 
     /* python, -c, the bootstrap, the target's words unchanged, NULL. */
     nwords = argc - cli.target_index;
@@ -170,8 +242,8 @@ int gcm__run_main(int argc, char **argv)
     (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, gcm__errno_text(errno, why, sizeof why));
     gcm__complain(NULL, msg);
 done:
-    if (start_fd > 2)
-        (void)close(start_fd);
+    /* A refusal leaves nothing behind: a log file we created is removed. */
+    gcm__output_discard(&log);
     free(args);
     return status;
 }

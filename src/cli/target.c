@@ -6,6 +6,8 @@
  * keeps the rule simple: bad input exits 2 and the target never runs.  The
  * checks only refuse what python would certainly refuse; anything unclear (an
  * unreadable zip directory, a zip64 archive) is left for python to decide.
+ * The target is looked at with stat(2) first and only a regular file is ever
+ * opened, so a FIFO keeps every byte its writer sends for python.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,8 +81,11 @@ int gcm__zip_lacks_main(const char *path)
     int found = 0;
     uint32_t entries, cdir_size;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)ZIP_EOCD_SIZE)
+    /* Only a regular file is opened (src/base/files.c, following a symlink
+     * as python does): a FIFO must keep every byte for python, and a
+     * device must not be read at all. */
+    if (gcm__open_input(path, GCM__INPUT_FOLLOW, &fd, &st) != 0 ||
+        st.st_size < (off_t)ZIP_EOCD_SIZE)
         goto done;
     tail_len = (size_t)st.st_size < sizeof tail ? (size_t)st.st_size : sizeof tail;
     tail_off = st.st_size - (off_t)tail_len;
@@ -166,7 +171,9 @@ static int check_script(const char *path, char *msg, size_t msg_size)
         MSG("cannot read script file '%s': %s", path, gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
-    if (gcm__zip_lacks_main(path)) {
+    /* A FIFO, a character device (/dev/stdin) or a socket is python's to
+     * read: looking inside would consume what its writer sent. */
+    if (S_ISREG(st.st_mode) && gcm__zip_lacks_main(path)) {
         MSG("no '__main__.py' in zip file '%s'", path);
         goto done;
     }

@@ -2,8 +2,9 @@
  *
  * The launcher's messages follow one house rule: a single lowercase line.
  * The C library's strerror() texts start with a capital letter, so they are
- * lowercased here, and the one error that needs explaining (a --log-file that
- * is a symlink, refused by O_NOFOLLOW) gets its own words.
+ * lowercased here, and the errors that need explaining (an output path that
+ * is a symlink, a FIFO or a device, refused by the one file policy of
+ * src/base/files.c) get their own words.
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -51,3 +52,23 @@ void gcm__on_sigbus(int sig)
     _exit(GCM__EXIT_USAGE);
 }
 
+
+int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode mode, char *msg,
+                          size_t msg_size)
+{
+    char why[160];
+    int err;
+
+    if (path[0] == '\0' || gcm__check_output(path, mode) == 0)
+        return 0;
+    err = errno;
+    (void)gcm__path_error_text(path, err, why, sizeof why);
+    if (mode == GCM__OUTPUT_NEW)
+        (void)snprintf(msg, msg_size, "cannot create the capture file '%s': %s%s", path, why,
+                       err == EEXIST ? " (a capture is never overwritten)" : "");
+    else if (mode == GCM__OUTPUT_APPEND)
+        (void)snprintf(msg, msg_size, "cannot open '--%s' '%s': %s", flag, path, why);
+    else
+        (void)snprintf(msg, msg_size, "cannot write '--%s' '%s': %s", flag, path, why);
+    return GCM_EINVAL;
+}

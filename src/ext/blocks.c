@@ -139,12 +139,11 @@ capture_new(const gcm_config *cfg, const char *path, gcm_block **out, size_t *ou
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         char why[160];
+        /* A refusal of the output policy names the kind of file found. */
         if (rc == GCM_EIO)
-            (void)snprintf(why, sizeof why, "%s", strerror(err));
+            (void)gcm__path_error_text(path, err, why, sizeof why);
         else
             (void)snprintf(why, sizeof why, "%s", gcm_strerror(rc));
-        if (why[0] >= 'A' && why[0] <= 'Z')
-            why[0] = (char)(why[0] - 'A' + 'a');
         PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
                      "cannot create the capture file '%s': %s%s", path, why,
                      err == EEXIST ? " (a capture is never overwritten)" : "");

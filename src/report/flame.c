@@ -191,25 +191,13 @@ int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd)
     return status != 0 ? status : flushed;
 }
 
-/* Renders into `fd` and closes it. */
-static int render_and_close(const gcm_report_input *in, int fd)
-{
-    int status = gcm_flamegraph_render_fd(in, fd);
-
-    if (close(fd) != 0 && status == 0)
-        status = GCM_EIO;
-    return status;
-}
-
 /* Both public writers: `fork_child` picks the child's derived name. */
 static int write_flamegraph(const gcm_report_input *in, int fork_child)
 {
     const char *path;
-    char tmp[GCM_PATH_MAX + 32];
+    gcm__output out;
     int fd = -1;
-    int made = 0;
     int status = GCM_EINVAL;
-    int n;
 
     if (in == NULL || in->config == NULL || in->snapshot == NULL)
         goto done;
@@ -222,30 +210,24 @@ static int write_flamegraph(const gcm_report_input *in, int fork_child)
         /* A child never replaces its parent's file: it makes its own, named
          * the way its --log-file would be. */
         status = gcm_logfile_open_child(path, (int64_t)getpid(), &fd, NULL, 0);
-        if (status == 0)
-            status = render_and_close(in, fd);
+        if (status == 0) {
+            status = gcm_flamegraph_render_fd(in, fd);
+            if (close(fd) != 0 && status == 0)
+                status = GCM_EIO;
+        }
         goto done;
     }
-    /* A new file of our own next to the target (O_EXCL: never one that an
-     * attacker planted, O_NOFOLLOW: never through a link), renamed over it
-     * at the end: rename replaces a symlink instead of following it. */
-    n = snprintf(tmp, sizeof tmp, "%s.%lld.tmp", path, (long long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        status = GCM_ERANGE;
+    /* The one output policy (src/base/files.c): a regular file at the path
+     * is replaced whole, atomically, anything else there is refused. */
+    status = gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
         goto done;
-    }
-    fd = gcm__open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        status = GCM_EIO;
-        goto done;
-    }
-    made = 1;
-    status = render_and_close(in, fd);
-    if (status == 0 && rename(tmp, path) != 0)
-        status = GCM_EIO;
+    status = gcm_flamegraph_render_fd(in, out.fd);
+    if (status == 0)
+        status = gcm__output_commit(&out);
+    else
+        gcm__output_discard(&out);
 done:
-    if (made && status != 0)
-        (void)unlink(tmp);
     return status;
 }
 

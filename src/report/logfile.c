@@ -64,30 +64,21 @@ done:
     return status;
 }
 
-/* Opens a report file by the one policy for files we write (0600, never
- * through a symlink), retrying EINTR: a signal arriving while the report is
- * being opened must not lose the report. */
-static int
-open_retrying(const char *path, int flags)
-{
-    return gcm__open(path, flags | O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-}
-
 int
 gcm_logfile_open(const char *path, int *fd_out)
 {
-    int fd;
+    gcm__output out;
     int status = GCM_EINVAL;
 
     if (path == NULL || path[0] == '\0' || fd_out == NULL)
         goto done;
-    fd = open_retrying(path, O_APPEND);
-    if (fd < 0) {
-        status = GCM_EIO;
+    /* The one policy for files we write (src/base/files.c): appended to
+     * when it is a regular file, created 0600 when it is not there, refused
+     * when it is anything else. */
+    status = gcm__create_output(&out, path, GCM__OUTPUT_APPEND, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
         goto done;
-    }
-    *fd_out = fd;
-    status = 0;
+    *fd_out = out.fd;
 done:
     return status;
 }
@@ -97,6 +88,7 @@ gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_ou
                        size_t name_size)
 {
     char name[4096];
+    gcm__output out;
     int n;
     int fd = -1;
     int status = GCM_EINVAL;
@@ -112,12 +104,16 @@ gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_ou
             status = GCM_ENOMEM;
             goto done;
         }
-        /* O_EXCL: a name that exists belongs to an earlier process with the
-         * same pid, or is a planted symlink; either way it is not ours. */
-        fd = open_retrying(name, O_EXCL | O_APPEND);
-        if (fd >= 0)
+        /* A new file only: a name that exists belongs to an earlier process
+         * with the same pid, or is a planted symlink, a FIFO, a device;
+         * whatever it is, it is not ours, and the next name is tried. */
+        status = gcm__create_output(&out, name, GCM__OUTPUT_NEW, O_WRONLY | O_CLOEXEC);
+        if (status == 0) {
+            fd = out.fd;
             break;
-        if (errno != EEXIST) {
+        }
+        if (status != GCM_EIO ||
+            (errno != EEXIST && errno != ELOOP && errno != EISDIR && errno != EINVAL)) {
             status = GCM_EIO;
             goto done;
         }

@@ -5,11 +5,13 @@
  * the reader's refusals (empty, truncated, a directory, a FIFO that must not
  * block, a symlink), the process checks against this process and a zombie,
  * how a dead writer's state and torn counter are settled, the metadata's
- * sanitising, and the histogram reclassification of report-time limits.
+ * sanitising, the histogram reclassification of report-time limits, and
+ * how much of a sparse file's ring a reader takes as held.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +401,54 @@ static void test_reclassify(void)
     free(b);
 }
 
+/* A reader copies only what the file really holds: a real capture holds its
+ * whole ring, a sparse copy that claims a ring of 2^20 slots holds the few
+ * slots of its one page of data, and gcm_block_check still accepts it. */
+static void test_held_slots_of_a_sparse_file(void)
+{
+    char path[512];
+    char sparse[512];
+    gcm_block_params p = params_for(64);
+    gcm_capture w;
+    gcm_capture r;
+    uint64_t capacity = (uint64_t)1 << 20;
+    uint64_t size = gcm_block_size(capacity);
+    uint64_t seq = (uint64_t)1 << 41;
+    struct stat st;
+    int fd;
+
+    make_dir();
+    path_in_dir(path, sizeof path, "real.gcm");
+    GCM_CHECK_EQ_INT(gcm_capture_create(&w, path, &p, NULL), 0);
+    GCM_CHECK_EQ_U64(w.held_slots, 64);
+    GCM_CHECK_EQ_INT(gcm_capture_open(&r, path), 0);
+    GCM_CHECK_EQ_U64(r.held_slots, 64);
+    gcm_capture_close(&r);
+
+    /* The header and aggregates of the real capture, a huge capacity and
+     * sequence, and nothing but a hole after them. */
+    path_in_dir(sparse, sizeof sparse, "sparse.gcm");
+    fd = open(sparse, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    GCM_CHECK(fd >= 0);
+    GCM_CHECK(write(fd, w.block, offsetof(gcm_block, ring)) == (ssize_t)offsetof(gcm_block, ring));
+    GCM_CHECK(pwrite(fd, &capacity, sizeof capacity, offsetof(gcm_header, capacity)) == 8);
+    GCM_CHECK(pwrite(fd, &size, sizeof size, offsetof(gcm_header, block_size)) == 8);
+    GCM_CHECK(pwrite(fd, &seq, sizeof seq, offsetof(gcm_block, agg.seq)) == 8);
+    GCM_CHECK(ftruncate(fd, (off_t)size) == 0);
+    GCM_CHECK(fstat(fd, &st) == 0);
+    (void)close(fd);
+    gcm_capture_close(&w);
+    GCM_CHECK_EQ_INT(gcm_capture_open(&r, sparse), 0);
+    GCM_CHECK_EQ_U64(r.block->header.capacity, capacity);
+    /* Only where the file system makes holes does the bound bite. */
+    if ((uint64_t)st.st_blocks * 512u < size / 2)
+        GCM_CHECK(r.held_slots < 1024);
+    else
+        GCM_CHECK_EQ_U64(r.held_slots, capacity);
+    gcm_capture_close(&r);
+    remove_dir();
+}
+
 int main(void)
 {
     /* A reader of a FIFO that the test leaves without a writer must not be
@@ -411,5 +461,6 @@ int main(void)
     GCM_RUN(test_dead_writer_state_and_torn_counter);
     GCM_RUN(test_meta_is_sanitised);
     GCM_RUN(test_reclassify);
+    GCM_RUN(test_held_slots_of_a_sparse_file);
     return 0;
 }

@@ -6,6 +6,7 @@
  * aside), colour appears only when asked for on a terminal, and the file is
  * written mode 0600 without following a symlink at its path.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -297,21 +298,46 @@ static void test_write_file(void)
     /* No file configured: nothing to do. */
     GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), 0);
 
-    /* A symlink planted at the path is replaced, and its target left alone. */
+    /* A symlink planted at the path is refused (the one output policy of
+     * src/base/files.c): the link stays, its target is left alone, and no
+     * temporary is left behind. */
     fp = fopen(target, "w");
     GCM_CHECK(fp != NULL);
     fputs("precious\n", fp);
     fclose(fp);
     GCM_CHECK(symlink(target, path) == 0);
     snprintf(f.config.flamegraph_file, sizeof f.config.flamegraph_file, "%s", path);
-    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), GCM_EIO);
+    GCM_CHECK_EQ_INT(errno, ELOOP);
     GCM_CHECK(lstat(path, &st) == 0);
-    GCM_CHECK(S_ISREG(st.st_mode));
-    GCM_CHECK_EQ_INT(st.st_mode & 0777, 0600);
+    GCM_CHECK(S_ISLNK(st.st_mode));
     fp = fopen(target, "r");
     GCM_CHECK(fp != NULL && fgets(buf, sizeof buf, fp) != NULL);
     fclose(fp);
     GCM_CHECK_STREQ(buf, "precious\n");
+    snprintf(tmp, sizeof tmp, "%s.%lld.tmp", path, (long long)getpid());
+    GCM_CHECK(access(tmp, F_OK) != 0);
+    GCM_CHECK(unlink(path) == 0);
+
+    /* A FIFO at the path is refused too, never opened (which would block)
+     * nor replaced. */
+    GCM_CHECK(mkfifo(path, 0600) == 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), GCM_EIO);
+    GCM_CHECK(lstat(path, &st) == 0);
+    GCM_CHECK(S_ISFIFO(st.st_mode));
+    GCM_CHECK(access(tmp, F_OK) != 0);
+    GCM_CHECK(unlink(path) == 0);
+
+    /* An existing regular file is replaced whole, by a new private file. */
+    fp = fopen(path, "w");
+    GCM_CHECK(fp != NULL);
+    fputs("an older flame graph, longer than the new one will be\n", fp);
+    fclose(fp);
+    GCM_CHECK(chmod(path, 0644) == 0);
+    GCM_CHECK_EQ_INT(gcm_report_write_flamegraph(&f.in), 0);
+    GCM_CHECK(lstat(path, &st) == 0);
+    GCM_CHECK(S_ISREG(st.st_mode));
+    GCM_CHECK_EQ_INT(st.st_mode & 0777, 0600);
     fp = fopen(path, "r");
     GCM_CHECK(fp != NULL && fgets(buf, sizeof buf, fp) != NULL);
     fclose(fp);

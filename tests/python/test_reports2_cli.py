@@ -295,16 +295,19 @@ def test_flamegraph_weights_add_up_to_the_pauses(tmp_path: Path):
     assert all(re.fullmatch(r"T\+\d+(\.\d)?s", label) for label in labels), labels
 
 
-def test_flamegraph_file_replaces_a_planted_symlink(tmp_path: Path):
+def test_flamegraph_file_refuses_a_planted_symlink(tmp_path: Path):
+    # The one output policy (docs/cli.md): a symlink at an output path is
+    # refused before the program starts, neither followed nor replaced.
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     out = tmp_path / "flame.txt"
     out.symlink_to(victim)
     proc = run(tmp_path, "--flamegraph-file", str(out), "--stats-only")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "symbolic link" in proc.stderr
+    assert "THRESHOLD" not in proc.stdout
     assert victim.read_text() == "precious\n"
-    assert not out.is_symlink()
-    assert out.read_text().startswith("# pygcprofiler GC flame graph")
+    assert out.is_symlink()
 
 
 FORK = """\
