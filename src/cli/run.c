@@ -85,6 +85,7 @@ static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_s
 {
     int status = GCM_EINVAL;
     char why[128];
+    char shown[GCM__SHOWN_MAX];
 
     *fd = 2;
     if (cfg->log_file[0] == '\0') {
@@ -93,8 +94,9 @@ static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_s
     }
     *fd = gcm__open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     if (*fd < 0) {
-        (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
-                       gcm__errno_text(errno, why, sizeof why));
+        (void)gcm__errno_text(errno, why, sizeof why);
+        (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
+                       gcm__shown(shown, cfg->log_file), why);
         goto done;
     }
     /* With stdin, stdout or stderr closed, open() can return 0, 1 or 2; the
@@ -105,8 +107,8 @@ static int open_start_fd(const gcm_config *cfg, int *fd, char *msg, size_t msg_s
         (void)close(*fd);
         *fd = high;
         if (high < 0) {
-            (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
-                           gcm__errno_text(saved, why, sizeof why));
+            (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
+                           gcm__shown(shown, cfg->log_file), gcm__errno_text(saved, why, sizeof why));
             goto done;
         }
     }
@@ -124,6 +126,7 @@ int gcm__run_main(int argc, char **argv)
     char **args = NULL;
     char code[BOOTSTRAP_CODE_MAX];
     char why[128];
+    char shown[GCM__SHOWN_MAX];
     int start_fd = -1;
     int nwords;
 
@@ -167,7 +170,8 @@ int gcm__run_main(int argc, char **argv)
 
     (void)fflush(NULL);
     execv(python, args);
-    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, gcm__errno_text(errno, why, sizeof why));
+    (void)gcm__errno_text(errno, why, sizeof why);
+    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", gcm__shown(shown, python), why);
     gcm__complain(NULL, msg);
 done:
     if (start_fd > 2)
