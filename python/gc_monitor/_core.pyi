@@ -11,6 +11,7 @@ SCHEMA_VERSION: int
 CONFIG_ENV: str
 FOLLOW_ENV: str
 PYTHON_ENV: str
+CHECKED_ENV: str
 
 class Recorder:
     """Owns one recording block and the C callable that fills it from gc.callbacks."""

@@ -261,6 +261,17 @@ static int check_user_python(const char *python, const char *source, char *msg, 
     return GCM_EINVAL;
 }
 
+/* Returns 1 if `vouched` (GCM_ENV_CHECKED's "X.Y[t]:PATH") names `python`
+ * as the version `want` that this launcher was built for: `python -m
+ * gc_monitor run` imported the core in it just before. */
+static int is_vouched_for(const char *vouched, const char *python, const char *want)
+{
+    size_t len = strlen(want);
+
+    return want[0] != '\0' && strncmp(vouched, want, len) == 0 && vouched[len] == ':' &&
+           strcmp(vouched + len + 1, python) == 0;
+}
+
 /* Decides whether python3 on PATH is the version we were built for.  The
  * cheap answer comes from the name its symlinks resolve to (python3 ->
  * python3.11); only an unhelpful name costs one run of the interpreter. */
@@ -293,15 +304,22 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
 {
     int status = GCM_EINVAL;
     const char *env = getenv(GCM_ENV_PYTHON);
+    const char *checked = getenv(GCM_ENV_CHECKED);
     const char *want = gcm__built_python();
+    char vouched[GCM_PATH_MAX + 40] = "";
     char self[PATH_MAX];
     char name[32];
     char found[32];
     ssize_t n;
 
+    if (checked != NULL) {
+        (void)snprintf(vouched, sizeof vouched, "%s", checked);
+        /* Never passed on: the target's own launcher runs decide afresh. */
+        (void)unsetenv(GCM_ENV_CHECKED);
+    }
     if (cfg->python[0] != '\0') {
         status = user_python(cfg->python, "--python", out, out_size, msg, msg_size);
-        if (status == 0)
+        if (status == 0 && !is_vouched_for(vouched, out, want))
             status = check_user_python(out, "--python", msg, msg_size);
         goto done;
     }

@@ -190,6 +190,8 @@ core_exec(PyObject *module)
         goto done;
     if (PyModule_AddStringConstant(module, "PYTHON_ENV", GCM_ENV_PYTHON) != 0)
         goto done;
+    if (PyModule_AddStringConstant(module, "CHECKED_ENV", GCM_ENV_CHECKED) != 0)
+        goto done;
     if (register_fork_hook(module) != 0)
         goto done;
     status = 0;

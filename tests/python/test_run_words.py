@@ -319,3 +319,19 @@ def test_ps_shows_the_target(tmp_path, target):
             assert "gc_monitor" not in shown
     finally:
         started.kill()
+
+
+def test_python_m_gc_monitor_vouches_only_for_itself(tmp_path):
+    # `python -m gc_monitor run` tells the launcher that its interpreter
+    # imports the core; the variable never reaches the target, and it
+    # vouches for nothing but that interpreter at the launcher's version.
+    show = write_script(
+        tmp_path, "import os\nprint('SEEN', os.environ.get('PYGCPROFILER_PYTHON_CHECKED'))\n"
+    )
+    proc = run([python_of_launcher(), "-m", "gc_monitor", "run", "--stats-only", show], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "SEEN None" in proc.stdout
+    for vouch in ("2.7:/bin/sh", f"{XY}:/bin/true", f"{XY}:/bin/sh:"):
+        env = clean_env(PYGCPROFILER_PYTHON_CHECKED=vouch)
+        proc = run([launcher(), "run", "--python", "/bin/sh", show], tmp_path, env=env)
+        assert_bad_input(proc, "'/bin/sh' (from --python) is not a python interpreter")
