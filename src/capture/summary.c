@@ -28,6 +28,9 @@
 /* Reads all of `path` into a NUL-terminated heap buffer. */
 static int read_file(const char *path, char **out, size_t *out_len, char *msg, size_t msg_size)
 {
+    /* The path as quoted: a very long one is cut there (ending in "..."),
+     * so the reason after it always fits in the line. */
+    char shown[1024];
     char why[128];
     struct stat st;
     char *buf = NULL;
@@ -37,30 +40,31 @@ static int read_file(const char *path, char **out, size_t *out_len, char *msg, s
     int fd;
     int status = GCM_EIO;
 
+    gcm__copy_shown(shown, sizeof shown, path, strlen(path), GCM__SHOWN_UTF8);
     fd = gcm__open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
-        (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
+        (void)snprintf(msg, msg_size, "cannot open '%s': %s", shown,
                        gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        (void)snprintf(msg, msg_size, "'%s' is not a regular file", path);
+        (void)snprintf(msg, msg_size, "'%s' is not a regular file", shown);
         goto done;
     }
     if ((uint64_t)st.st_size > MAX_INPUT_BYTES) {
-        (void)snprintf(msg, msg_size, "'%s' is too large for a pygcprofiler report", path);
+        (void)snprintf(msg, msg_size, "'%s' is too large for a pygcprofiler report", shown);
         goto done;
     }
     cap = (size_t)st.st_size + 1;
     buf = malloc(cap);
     if (buf == NULL) {
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", shown);
         goto done;
     }
     /* The file may change size while we read: take what fits. */
     got = gcm__read_full(fd, buf, cap - 1);
     if (got < 0) {
-        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", shown,
                        gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
@@ -140,26 +144,30 @@ static cJSON *find_summary(const char *text, size_t len)
 /* The summary of a capture file, as its exit report would have it. */
 static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
 {
+    /* The path as quoted: a very long one is cut there (ending in "..."),
+     * so the reason after it always fits in the line. */
+    char shown[1024];
     gcm_capture cap;
     gcm_snapshot *snap = NULL;
     cJSON *obj = NULL;
     char why[128];
     int rc;
 
+    gcm__copy_shown(shown, sizeof shown, path, strlen(path), GCM__SHOWN_UTF8);
     memset(&cap, 0, sizeof cap);
     rc = gcm_capture_open(&cap, path);
     if (rc != 0) {
         if (rc == GCM_EIO)
-            (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
+            (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", shown,
                            gcm__errno_text(errno, why, sizeof why));
         else
-            (void)snprintf(msg, msg_size, "'%s' is not a readable capture: %s", path,
+            (void)snprintf(msg, msg_size, "'%s' is not a readable capture: %s", shown,
                            gcm_strerror(rc));
         goto done;
     }
     snap = malloc(sizeof *snap);
     if (snap == NULL) {
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", shown);
         goto done;
     }
     /* A torn snapshot (a writer killed mid-record) still has every figure
@@ -168,7 +176,7 @@ static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
     (void)gcm_capture_resolve_state(snap, 1);
     obj = gcm_summary_json(snap);
     if (obj == NULL)
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", shown);
 done:
     free(snap);
     gcm_capture_close(&cap);
@@ -177,11 +185,15 @@ done:
 
 cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
 {
+    /* The path as quoted: a very long one is cut there (ending in "..."),
+     * so the reason after it always fits in the line. */
+    char shown[1024];
     char *text = NULL;
     size_t len = 0;
     cJSON *obj = NULL;
     const cJSON *version;
 
+    gcm__copy_shown(shown, sizeof shown, path, strlen(path), GCM__SHOWN_UTF8);
     if (read_file(path, &text, &len, msg, msg_size) != 0)
         goto done;
     if (len >= sizeof GCM_BLOCK_MAGIC - 1 &&
@@ -194,19 +206,19 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
         (void)snprintf(msg, msg_size,
                        "'%s' has no summary object: give a 'pygcprofiler run --json' report "
                        "or a capture file",
-                       path);
+                       shown);
         goto done;
     }
     version = cJSON_GetObjectItemCaseSensitive(obj, "schema_version");
     if (!cJSON_IsNumber(version)) {
-        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", path);
+        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", shown);
         cJSON_Delete(obj);
         obj = NULL;
         goto done;
     }
     if (version->valuedouble != (double)GCM_JSON_SCHEMA_VERSION) {
         (void)snprintf(msg, msg_size,
-                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", path,
+                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", shown,
                        version->valuedouble, GCM_JSON_SCHEMA_VERSION);
         cJSON_Delete(obj);
         obj = NULL;

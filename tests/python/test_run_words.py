@@ -131,6 +131,11 @@ LONG = "x" * 6000
         (["run", "--log-file", "/nonexistent/" + LONG, "x.py"], ""),
         (["--" + LONG], "(options go after 'run')"),
         ([LONG], ""),
+        (["report", "/tmp/" + LONG], ": file name too long"),
+        (["compare", "/tmp/" + LONG, "/tmp/" + LONG], ": file name too long"),
+        (["compare", "a", "b", LONG], ": give BASE and NEW only"),
+        (["compare", "--metric", LONG, "a", "b"], ": is not a metric"),
+        (["live", "--plain", "/tmp/" + LONG], ""),
     ],
     ids=[
         "short",
@@ -143,6 +148,11 @@ LONG = "x" * 6000
         "log",
         "top-option",
         "command",
+        "report",
+        "compare",
+        "compare-extra",
+        "compare-metric",
+        "live",
     ],
 )
 def test_long_words_keep_the_reason(tmp_path, args, reason):
