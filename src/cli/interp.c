@@ -141,6 +141,17 @@ static int run_probe(const char *python, char *const *args, char *out, size_t si
     }
     if (pipe(fds) != 0)
         goto done;
+    /* With stdin or stdout closed the pipe can get descriptor 0 or 1, which
+     * the child's own dup2 and close below would then clobber. */
+    for (int k = 0; k < 2; k++) {
+        if (fds[k] <= 2) {
+            int high = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
+            (void)close(fds[k]);
+            fds[k] = high;
+            if (high < 0)
+                goto done;
+        }
+    }
     if (posix_spawn_file_actions_init(&actions) != 0)
         goto done;
     have_actions = 1;

@@ -345,3 +345,14 @@ def test_python_m_gc_monitor_vouches_only_for_itself(tmp_path):
         env = clean_env(PYGCPROFILER_PYTHON_CHECKED=vouch)
         proc = run([launcher(), "run", "--python", "/bin/sh", show], tmp_path, env=env)
         assert_bad_input(proc, "'/bin/sh' (from --python) is not a python interpreter")
+
+
+@pytest.mark.parametrize("closed", ["<&-", ">&-", "<&- >&-"])
+def test_named_interpreter_with_standard_streams_closed(tmp_path, closed):
+    # The probe's pipe may then get descriptor 0 or 1.
+    marker = tmp_path / "marker"
+    script = f'exec "$0" run --python "$1" --stats-only "$2" "$3" {closed}'
+    args = ["sh", "-c", script, launcher(), python_of_launcher(), TARGETS / "make_marker.py"]
+    proc = run([*args, marker], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists()
