@@ -1,4 +1,11 @@
-"""pygcprofiler: a production-safe monitor of CPython's garbage collector."""
+"""pygcprofiler: a production-safe monitor of CPython's garbage collector.
+
+PYTEST_DONT_REWRITE: pytest marks every package that has a pytest11 entry
+point for assertion rewriting, and warns about one that is already imported;
+under ``pygcprofiler run -m pytest`` the bootstrap has imported this package
+before pytest starts, and ``-W error`` would turn that warning into a failed
+run.  The package has no assertions worth rewriting.
+"""
 
 from __future__ import annotations
 

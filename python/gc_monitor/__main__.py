@@ -37,6 +37,18 @@ def _find_launcher() -> str | None:
     return None
 
 
+def _vouch_for_this_python() -> None:
+    """Tells the launcher that this interpreter imports the core, so that it
+    does not start it once more only to ask (src/cli/interp.c)."""
+    try:
+        from gc_monitor import _core
+    except ImportError:
+        return  # the launcher's own check says why
+    free = "t" if "t" in getattr(sys, "abiflags", "") else ""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}{free}"
+    os.environ[_core.CHECKED_ENV] = f"{version}:{sys.executable}"
+
+
 def main() -> None:
     """Replaces this process with the launcher, passing --python sys.executable."""
     launcher = _find_launcher()
@@ -50,6 +62,7 @@ def main() -> None:
     if args[:1] == ["run"]:
         # Right after "run", so that a --python of the user's own still wins.
         args = ["run", "--python", sys.executable, *args[1:]]
+        _vouch_for_this_python()
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(launcher, [launcher, *args])

@@ -80,6 +80,9 @@ def _split_target(words: list[str]) -> tuple[str, str, list[str]]:
     The launcher has already checked the words, so this cannot fail.
     """
     first = words[0]
+    if first == "--":
+        # `run -- -x.py`: after "--" the next word is a script, as for python.
+        return "script", words[1], words[2:]
     for flag, kind in (("-m", "module"), ("-c", "code")):
         if first == flag:
             return kind, words[1], words[2:]
@@ -359,6 +362,8 @@ def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
     command = " ".join(_quote(w) for w in [interpreter, *words])
     if orig_argv is not None:
         sys.orig_argv = [interpreter, *words]
+    # ps and pgrep -f then show `python <target words>` too (src/ext/cmdline.c).
+    _core.drop_launcher_words()
     try:
         _core.render_start(text, command, start_fd)
     except (OSError, ValueError):

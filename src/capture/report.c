@@ -45,11 +45,15 @@ typedef struct report_facts {
     size_t warning_count;
 } report_facts;
 
-void gcm_capture_open_error(const char *path, int code, int err, char *msg, size_t msg_size)
+void gcm_capture_open_error(const char *file, int code, int err, char *msg, size_t msg_size)
 {
     char why[128];
     struct stat st;
+    /* The path as quoted: a very long one is cut there (ending in "..."),
+     * so the reason after it always fits in the line. */
+    char path[1024];
 
+    gcm__copy_shown(path, sizeof path, file, strlen(file), GCM__SHOWN_UTF8);
     switch (code) {
     case GCM_EIO:
         (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path,
@@ -59,7 +63,7 @@ void gcm_capture_open_error(const char *path, int code, int err, char *msg, size
         (void)snprintf(msg, msg_size, "'%s' is not a pygcprofiler capture file", path);
         break;
     case GCM_ETRUNCATED:
-        if (stat(path, &st) == 0 && st.st_size == 0)
+        if (stat(file, &st) == 0 && st.st_size == 0)
             (void)snprintf(msg, msg_size, "capture '%s' is empty", path);
         else
             (void)snprintf(msg, msg_size,

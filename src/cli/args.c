@@ -137,14 +137,28 @@ size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
 }
 
 /* Records the target that starts at argv[i]: "-m mod", "-mmod", "-c code",
- * "-ccode" or a script path, exactly the forms python itself accepts. */
+ * "-ccode" or a script path, exactly the forms python itself accepts.  After
+ * "--" (at argv[i]) the next word is a script whatever it looks like.  The
+ * "--" is ours and dropped, except before a script whose name starts with
+ * '-': python itself needs it there (`python -- -x.py`), and so does the
+ * bootstrap, to tell the script "-c" from code. */
 static int parse_target(gcm__cli *cli, int argc, char **argv, int i, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
     const char *word = argv[i];
+    char shown[GCM__SHOWN_MAX];
 
     cli->target_index = i;
-    if (word[0] == '-' && (word[1] == 'm' || word[1] == 'c')) {
+    if (strcmp(word, "--") == 0) {
+        if (i + 1 >= argc) {
+            MSG("missing target: give a script after '--'");
+            goto done;
+        }
+        cli->kind = GCM__TARGET_SCRIPT;
+        cli->target = argv[i + 1];
+        if (cli->target[0] != '-')
+            cli->target_index = i + 1;
+    } else if (word[0] == '-' && (word[1] == 'm' || word[1] == 'c')) {
         const char *what = word[1] == 'm' ? "a module name" : "code to run";
         cli->kind = word[1] == 'm' ? GCM__TARGET_MODULE : GCM__TARGET_CODE;
         if (word[2] != '\0') {
@@ -159,15 +173,23 @@ static int parse_target(gcm__cli *cli, int argc, char **argv, int i, char *msg, 
             MSG("option '-m' needs a module name, got ''");
             goto done;
         }
+        status = 0;
+        goto done;
     } else if (strcmp(word, "-") == 0) {
         MSG("reading the program from stdin ('-') is not supported: save it to a file");
         goto done;
     } else if (word[0] == '-') {
-        MSG("unknown option '%s'", word);
+        MSG("unknown option '%s' (a script whose name starts with '-' goes after '--')",
+            gcm__shown(shown, word));
         goto done;
     } else {
         cli->kind = GCM__TARGET_SCRIPT;
         cli->target = word;
+    }
+    /* python would try to open '' (the current directory's name). */
+    if (cli->target[0] == '\0') {
+        MSG("the target is empty: give a script, '-m module' or '-c code'");
+        goto done;
     }
     status = 0;
 done:

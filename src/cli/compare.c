@@ -71,17 +71,20 @@ static int add_metrics(void *store, const char *value, char *msg, size_t msg_siz
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
         char name[64];
         char why[256];
+        char shown[GCM__SHOWN_MAX];
         metric_choice c;
 
         if (len == 0 || len >= sizeof name) {
-            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s", value,
+            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s",
+                           gcm__shown(shown, value),
                            len == 0 ? "has an empty name" : "is not a metric");
             goto done;
         }
         memcpy(name, p, len);
         name[len] = '\0';
         if (gcm_budget_parse_metric(name, &c.generation, &c.metric, why, sizeof why) != 0) {
-            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s", value, why);
+            (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s",
+                           gcm__shown(shown, value), why);
             goto done;
         }
         if (args->metric_count == MAX_METRICS) {
@@ -126,9 +129,11 @@ static size_t compare_options(compare_args *args, gcm__opt rows[COMPARE_ROWS])
 static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
 {
     compare_args *args = (compare_args *)ctx;
+    char shown[GCM__SHOWN_MAX];
 
     if (args->file_count == 2) {
-        (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only", word);
+        (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only",
+                       gcm__shown(shown, word));
         return GCM_EINVAL;
     }
     args->files[args->file_count++] = word;

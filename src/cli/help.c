@@ -23,7 +23,8 @@ static const struct {
 } usages[] = {
     {"run [options] [--] TARGET [args...]",
      "       where TARGET is script.py, a directory or zip with __main__.py,\n"
-     "       -m module or -c code, exactly as python takes it\n"},
+     "       -m module or -c code, exactly as python takes it (after --, always\n"
+     "       a script, even one named -x.py)\n"},
     {"report [--format text|json|folded|terminal] [options] FILE", NULL},
     {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
@@ -72,7 +73,8 @@ int gcm__print_help(int fd)
         "  " GCM_ENV_PYTHON "                 the interpreter when --python is not given\n"
         "\nThe interpreter is --python, else $" GCM_ENV_PYTHON ", else python next to this\n"
         "program (a venv's bin/), else python3 on PATH if it is the version pygcprofiler\n"
-        "was built for.\n"
+        "was built for.  A --python or $" GCM_ENV_PYTHON " is refused before the\n"
+        "program starts unless it is that CPython and can import pygcprofiler.\n"
         "\nExamples:\n"
         "  pygcprofiler run examples/gc_heavy.py\n"
         "  pygcprofiler run --alert-threshold-ms 10 app.py --port 8000\n"

@@ -13,7 +13,10 @@
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,70 +85,202 @@ static int search_path(const char *name, char *out, size_t size)
 static int user_python(const char *given, const char *source, char *out, size_t out_size,
                        char *msg, size_t msg_size)
 {
+    char shown[GCM__SHOWN_MAX];
+
     if (strchr(given, '/') == NULL) {
         if (search_path(given, out, out_size) == 0)
             return 0;
-        MSG("python interpreter not found on PATH: '%s' (from %s)", given, source);
+        MSG("python interpreter not found on PATH: '%s' (from %s)", gcm__shown(shown, given),
+            source);
         return GCM_EINVAL;
     }
     if (!is_executable(given)) {
-        MSG("python interpreter not found or not executable: '%s' (from %s)", given, source);
+        MSG("python interpreter not found or not executable: '%s' (from %s)",
+            gcm__shown(shown, given), source);
         return GCM_EINVAL;
     }
     if (snprintf(out, out_size, "%s", given) >= (int)out_size) {
-        MSG("python interpreter path too long: '%s'", given);
+        MSG("python interpreter path too long: '%s'", gcm__shown(shown, given));
         return GCM_EINVAL;
     }
     return 0;
 }
 
-/* Asks `python` for its X.Y (plus "t" when free-threaded) by running it once.
- * Returns 0 with the answer in `out`, or -1 if it could not be run. */
-static int ask_version(const char *python, char *out, size_t size)
+/* A probe that never answers is given this long before it is killed. */
+#define PROBE_TIMEOUT_MS 20000
+
+/* Runs `python` with `args` (argv[0] included), stdin from /dev/null, stderr
+ * discarded and without the variables that would start a monitor in it, and
+ * reads what it writes to stdout into `out` (NUL-terminated).  Returns 0 if
+ * it wrote anything, -1 otherwise. */
+static int run_probe(const char *python, char *const *args, char *out, size_t size)
 {
     int status = -1;
     int fds[2] = {-1, -1};
     pid_t pid = -1;
     posix_spawn_file_actions_t actions;
     int have_actions = 0;
-    char *const args[] = {
-        (char *)python, (char *)"-S", (char *)"-c",
-        (char *)"import sys;print('%d.%d%s'%(sys.version_info[0],sys.version_info[1],"
-                "'t' if 't' in getattr(sys,'abiflags','') else ''))",
-        NULL};
-    ssize_t got = 0;
+    char **env = NULL;
+    size_t nenv = 0;
+    size_t used = 0;
     int wstatus;
 
+    out[0] = '\0';
+    for (char **e = environ; *e != NULL; e++)
+        nenv++;
+    env = (char **)calloc(nenv + 1, sizeof *env);
+    if (env == NULL)
+        goto done;
+    nenv = 0;
+    for (char **e = environ; *e != NULL; e++) {
+        /* A launcher run inside a followed child: the probe must not start
+         * (and report) a monitor of its own through the start-up hook. */
+        if (strncmp(*e, GCM_ENV_FOLLOW "=", sizeof GCM_ENV_FOLLOW) != 0 &&
+            strncmp(*e, GCM_ENV_CONFIG "=", sizeof GCM_ENV_CONFIG) != 0)
+            env[nenv++] = *e;
+    }
     if (pipe(fds) != 0)
         goto done;
+    /* With stdin or stdout closed the pipe can get descriptor 0 or 1, which
+     * the child's own dup2 and close below would then clobber. */
+    for (int k = 0; k < 2; k++) {
+        if (fds[k] <= 2) {
+            int high = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
+            (void)close(fds[k]);
+            fds[k] = high;
+            if (high < 0)
+                goto done;
+        }
+    }
     if (posix_spawn_file_actions_init(&actions) != 0)
         goto done;
     have_actions = 1;
     if (posix_spawn_file_actions_adddup2(&actions, fds[1], 1) != 0 ||
-        posix_spawn_file_actions_addclose(&actions, fds[0]) != 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0]) != 0 ||
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) != 0)
         goto done;
-    if (posix_spawn(&pid, python, &actions, NULL, args, environ) != 0) {
+    if (posix_spawn(&pid, python, &actions, NULL, args, env) != 0) {
         pid = -1;
         goto done;
     }
     close(fds[1]);
     fds[1] = -1;
-    got = gcm__read_full(fds[0], out, size - 1);
-    out[got > 0 ? got : 0] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    status = out[0] != '\0' ? 0 : -1;
+    while (used + 1 < size) {
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN, .revents = 0};
+        ssize_t got;
+        int ready = poll(&pfd, 1, PROBE_TIMEOUT_MS);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0) {
+            /* Hangs: not an interpreter that answers; our own child. */
+            (void)kill(pid, SIGKILL);
+            break;
+        }
+        got = read(fds[0], out + used, size - 1 - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    /* A full buffer is no probe's answer; stop a program that floods it. */
+    if (used + 1 >= size)
+        (void)kill(pid, SIGKILL);
+    out[used] = '\0';
+    status = used > 0 ? 0 : -1;
 done:
+    if (fds[0] >= 0)
+        close(fds[0]);
     if (pid > 0) {
         while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
             ;
     }
     if (have_actions)
         posix_spawn_file_actions_destroy(&actions);
-    if (fds[0] >= 0)
-        close(fds[0]);
     if (fds[1] >= 0)
         close(fds[1]);
+    free(env);
     return status;
+}
+
+/* Asks `python` for its X.Y (plus "t" when free-threaded) by running it once.
+ * Returns 0 with the answer in `out`, or -1 if it could not be run. */
+static int ask_version(const char *python, char *out, size_t size)
+{
+    char *const args[] = {
+        (char *)python, (char *)"-S", (char *)"-c",
+        (char *)"import sys;print('%d.%d%s'%(sys.version_info[0],sys.version_info[1],"
+                "'t' if 't' in getattr(sys,'abiflags','') else ''))",
+        NULL};
+
+    if (run_probe(python, args, out, size) != 0)
+        return -1;
+    out[strcspn(out, "\r\n")] = '\0';
+    return out[0] != '\0' ? 0 : -1;
+}
+
+/* The probe of a user-given interpreter: the run's own path rule (the -c
+ * program of run.c drops ''), then one line "gcm-probe IMPL X.Y[t]" and,
+ * after importing the extension, "gcm-probe ok" or "gcm-probe no <why>".
+ * Each line is marked, so that a program which echoes its arguments never
+ * passes. */
+static const char probe_code[] =
+    "import sys\n"
+    "if not getattr(sys.flags,'safe_path',0):del sys.path[0]\n"
+    "print('gcm-probe',sys.implementation.name,'%d.%d%s'%(sys.version_info[0],"
+    "sys.version_info[1],'t' if 't' in getattr(sys,'abiflags','') else ''),flush=True)\n"
+    "try:import gc_monitor._core\n"
+    "except Exception as e:print('gcm-probe no',str(e).replace('\\n',' '))\n"
+    "else:print('gcm-probe ok')\n";
+
+/* Refuses a user-given interpreter that is not the CPython this launcher was
+ * built for, or that cannot import gc_monitor._core: exec'd anyway, /bin/true
+ * would "succeed" having run nothing and /bin/sh would run the script as shell.
+ * Costs one start of the interpreter, only when the user named one. */
+static int check_user_python(const char *python, const char *source, char *msg, size_t msg_size)
+{
+    char *const args[] = {(char *)python, (char *)"-c", (char *)probe_code, NULL};
+    const char *want = gcm__built_python();
+    char answer[1024];
+    char shown[GCM__SHOWN_MAX];
+    char impl[32];
+    char version[32];
+    char *second;
+    int n = 0;
+
+    (void)gcm__shown(shown, python);
+    if (run_probe(python, args, answer, sizeof answer) != 0 ||
+        strncmp(answer, "gcm-probe ", 10) != 0 ||
+        sscanf(answer + 10, "%31s %31s%n", impl, version, &n) != 2) {
+        MSG("'%s' (from %s) is not a python interpreter", shown, source);
+        return GCM_EINVAL;
+    }
+    if (strcmp(impl, "cpython") != 0 || (want[0] != '\0' && strcmp(version, want) != 0)) {
+        MSG("'%s' (from %s) is %s %s, but pygcprofiler was built for CPython %s", shown, source,
+            strcmp(impl, "cpython") == 0 ? "CPython" : impl, version,
+            want[0] != '\0' ? want : "");
+        return GCM_EINVAL;
+    }
+    second = strchr(answer + 10 + n, '\n');
+    second = second != NULL ? second + 1 : answer + strlen(answer);
+    if (strncmp(second, "gcm-probe ok", 12) == 0)
+        return 0;
+    second[strcspn(second, "\r\n")] = '\0';
+    MSG("cannot import gc_monitor._core in '%s' (from %s): %s", shown, source,
+        strncmp(second, "gcm-probe no ", 13) == 0 ? second + 13 : "the interpreter stopped");
+    return GCM_EINVAL;
+}
+
+/* Returns 1 if `vouched` (GCM_ENV_CHECKED's "X.Y[t]:PATH") names `python`
+ * as the version `want` that this launcher was built for: `python -m
+ * gc_monitor run` imported the core in it just before. */
+static int is_vouched_for(const char *vouched, const char *python, const char *want)
+{
+    size_t len = strlen(want);
+
+    return want[0] != '\0' && strncmp(vouched, want, len) == 0 && vouched[len] == ':' &&
+           strcmp(vouched + len + 1, python) == 0;
 }
 
 /* Decides whether python3 on PATH is the version we were built for.  The
@@ -180,18 +315,29 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
 {
     int status = GCM_EINVAL;
     const char *env = getenv(GCM_ENV_PYTHON);
+    const char *checked = getenv(GCM_ENV_CHECKED);
     const char *want = gcm__built_python();
+    char vouched[GCM_PATH_MAX + 40] = "";
     char self[PATH_MAX];
     char name[32];
     char found[32];
     ssize_t n;
 
+    if (checked != NULL) {
+        (void)snprintf(vouched, sizeof vouched, "%s", checked);
+        /* Never passed on: the target's own launcher runs decide afresh. */
+        (void)unsetenv(GCM_ENV_CHECKED);
+    }
     if (cfg->python[0] != '\0') {
         status = user_python(cfg->python, "--python", out, out_size, msg, msg_size);
+        if (status == 0 && !is_vouched_for(vouched, out, want))
+            status = check_user_python(out, "--python", msg, msg_size);
         goto done;
     }
     if (env != NULL && env[0] != '\0') {
         status = user_python(env, GCM_ENV_PYTHON, out, out_size, msg, msg_size);
+        if (status == 0)
+            status = check_user_python(out, GCM_ENV_PYTHON, msg, msg_size);
         goto done;
     }
 

@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 {
     int status = GCM__EXIT_USAGE;
     char msg[GCM__MSG_MAX];
+    char shown[GCM__SHOWN_MAX];
 
     if (argc < 2) {
         (void)gcm__print_usage(2);
@@ -54,9 +55,10 @@ int main(int argc, char **argv)
         }
     }
     if (argv[1][0] == '-')
-        (void)snprintf(msg, sizeof msg, "unknown option '%s' (options go after 'run')", argv[1]);
+        (void)snprintf(msg, sizeof msg, "unknown option '%s' (options go after 'run')",
+                       gcm__shown(shown, argv[1]));
     else
-        (void)snprintf(msg, sizeof msg, "unknown command '%s'", argv[1]);
+        (void)snprintf(msg, sizeof msg, "unknown command '%s'", gcm__shown(shown, argv[1]));
     gcm__complain(NULL, msg);
 done:
     return status;

@@ -339,11 +339,12 @@ int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *actio
             continue;
         }
         if (strcmp(word, "--") == 0) {
-            /* The separator is ours: it is dropped, and every word after it
-             * is an operand (with GCM__OPTS_STOP, the target) whatever it
-             * looks like. */
+            /* Every word after the separator is an operand whatever it
+             * looks like.  With GCM__OPTS_STOP the separator is left to the
+             * caller: `run` must know that the next word is a script even
+             * when it looks like "-c" or "-m". */
             if (stop) {
-                *next = i + 1;
+                *next = i;
                 break;
             }
             only_operands = 1;

@@ -60,8 +60,8 @@ typedef struct gcm__opt {
     {.kind = GCM__OPT_ACTION, .name = "help", .short_name = 'h', .value = GCM__ACTION_HELP,  \
      .help = "show this help and exit"}
 
-/* Stop at the first word that is not an option, and at the word after "--":
- * `run`'s target and its own words follow. */
+/* Stop at the first word that is not an option, or at "--" itself (which
+ * the caller then reads): `run`'s target and its own words follow. */
 #define GCM__OPTS_STOP 0x1u
 
 /* A verb's table and what to do with the words that are not options. */
@@ -85,7 +85,7 @@ typedef struct gcm__opt_spec {
 /* Reads argv[1..argc) (argv[0] is the verb) against `spec`.  Returns 0 with
  * *action set to GCM__ACTION_RUN, or to the action of an ACTION row, which
  * stops the parse where it stands; with GCM__OPTS_STOP, *next is the index
- * of the first word not read (argc when none is left).  Returns GCM_EINVAL
+ * of the first word not read, "--" included (argc when none is left).  Returns GCM_EINVAL
  * with one message line (no "error: ", no newline) in `msg`. */
 int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *action, int *next,
                     char *msg, size_t msg_size);

@@ -115,6 +115,7 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
 {
     int status = GCM_EINVAL;
     char why[160];
+    char shown[GCM__SHOWN_MAX];
 
     *fd = 2;
     if (cfg->log_file[0] == '\0') {
@@ -122,8 +123,9 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
         goto done;
     }
     if (gcm__create_output(log, cfg->log_file, GCM__OUTPUT_APPEND, O_WRONLY) != 0) {
-        (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
-                       gcm__path_error_text(cfg->log_file, errno, why, sizeof why));
+        (void)gcm__path_error_text(cfg->log_file, errno, why, sizeof why);
+        (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
+                       gcm__shown(shown, cfg->log_file), why);
         goto done;
     }
     *fd = log->fd;
@@ -136,8 +138,8 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
         log->fd = *fd = high;
         if (high < 0) {
             gcm__output_discard(log);
-            (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s", cfg->log_file,
-                           gcm__errno_text(saved, why, sizeof why));
+            (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
+                           gcm__shown(shown, cfg->log_file), gcm__errno_text(saved, why, sizeof why));
             goto done;
         }
     }
@@ -190,6 +192,7 @@ int gcm__run_main(int argc, char **argv)
     static char code[BOOTSTRAP_CODE_MAX];
     char why[128];
     gcm__output log = {.fd = -1};
+    char shown[GCM__SHOWN_MAX];
     int start_fd = -1;
     int nwords;
 
@@ -239,7 +242,8 @@ int gcm__run_main(int argc, char **argv)
 
     (void)fflush(NULL);
     execv(python, args);
-    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", python, gcm__errno_text(errno, why, sizeof why));
+    (void)gcm__errno_text(errno, why, sizeof why);
+    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", gcm__shown(shown, python), why);
     gcm__complain(NULL, msg);
 done:
     /* A refusal leaves nothing behind: a log file we created is removed. */

@@ -134,6 +134,7 @@ static int check_directory(const char *path, char *msg, size_t msg_size)
     char main_path[GCM_PATH_MAX];
     struct stat st;
     const char *names[] = {"__main__.py", "__main__.pyc"};
+    char shown[GCM__SHOWN_MAX];
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int n = snprintf(main_path, sizeof main_path, "%s/%s", path, names[i]);
@@ -141,8 +142,29 @@ static int check_directory(const char *path, char *msg, size_t msg_size)
             S_ISREG(st.st_mode))
             return 0;
     }
-    MSG("no '__main__.py' in directory '%s'", path);
+    MSG("no '__main__.py' in directory '%s'", gcm__shown(shown, path));
     return GCM_EINVAL;
+}
+
+/* Returns 1 if `name` could be a module for '-m': dotted identifiers (ASCII
+ * letters, digits and '_', or any non-ASCII byte, as python allows). */
+static int looks_like_module(const char *name)
+{
+    int start = 1;
+
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        if (*p == '.') {
+            if (start)
+                return 0;
+            start = 1;
+        } else if (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   *p >= 0x80 || (!start && *p >= '0' && *p <= '9')) {
+            start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !start;
 }
 
 static int check_script(const char *path, char *msg, size_t msg_size)
@@ -150,16 +172,20 @@ static int check_script(const char *path, char *msg, size_t msg_size)
     int status = GCM_EINVAL;
     struct stat st;
     char why[128];
+    char shown[GCM__SHOWN_MAX];
 
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
-            /* "uvicorn" is far more often a module than a file in the cwd. */
-            if (strchr(path, '/') == NULL && strstr(path, ".py") == NULL)
-                MSG("script file not found: '%s'; did you mean '-m %s'?", path, path);
+            /* "uvicorn" is far more often a module than a file in the cwd;
+             * only a name that can be a module is worth suggesting. */
+            (void)gcm__shown(shown, path);
+            if (strstr(path, ".py") == NULL && looks_like_module(path))
+                MSG("script file not found: '%s'; did you mean '-m %s'?", shown, shown);
             else
-                MSG("script file not found: '%s'", path);
+                MSG("script file not found: '%s'", shown);
         } else {
-            MSG("cannot open script file '%s': %s", path, gcm__errno_text(errno, why, sizeof why));
+            (void)gcm__errno_text(errno, why, sizeof why);
+            MSG("cannot open script file '%s': %s", gcm__shown(shown, path), why);
         }
         goto done;
     }
@@ -168,13 +194,14 @@ static int check_script(const char *path, char *msg, size_t msg_size)
         goto done;
     }
     if (access(path, R_OK) != 0) {
-        MSG("cannot read script file '%s': %s", path, gcm__errno_text(errno, why, sizeof why));
+        (void)gcm__errno_text(errno, why, sizeof why);
+        MSG("cannot read script file '%s': %s", gcm__shown(shown, path), why);
         goto done;
     }
     /* A FIFO, a character device (/dev/stdin) or a socket is python's to
      * read: looking inside would consume what its writer sent. */
     if (S_ISREG(st.st_mode) && gcm__zip_lacks_main(path)) {
-        MSG("no '__main__.py' in zip file '%s'", path);
+        MSG("no '__main__.py' in zip file '%s'", gcm__shown(shown, path));
         goto done;
     }
     status = 0;

@@ -33,6 +33,12 @@ void gcm__complain(const char *verb, const char *msg)
         (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+const char *gcm__shown(char *shown, const char *text)
+{
+    gcm__copy_shown(shown, GCM__SHOWN_MAX, text, strlen(text), GCM__SHOWN_UTF8);
+    return shown;
+}
+
 /* Formatted in advance, so that the handler only has to write it. */
 static char sigbus_line[GCM__MSG_MAX + 64];
 static size_t sigbus_len;

@@ -138,6 +138,10 @@ PyObject *gcm__exit_die_by_signal(PyObject *module, PyObject *arg);
  * "killed by `signum`" now (also done by the one-shot handlers). */
 PyObject *gcm__exit_note_signal_py(PyObject *module, PyObject *arg);
 
+/* cmdline.c: removes the launcher's "-c <bootstrap>" from the command line
+ * that /proc/PID/cmdline shows; True if it did. */
+PyObject *gcm__cmdline_drop_launcher_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
 /* _core.arm_exit_signals(signums): for each signal, sets Python's handler to
  * SIG_DFL and installs beneath it a one-shot C handler that marks the
  * capture killed and dies by the default action.  Main thread only. */

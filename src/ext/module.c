@@ -111,6 +111,9 @@ static PyMethodDef core_methods[] = {
     {"note_exit_signal", gcm__exit_note_signal_py, METH_O,
      "note_exit_signal(signum)\n--\n\nMarks this process's capture killed by signum (python "
      "kills itself by it once finalised)."},
+    {"drop_launcher_words", gcm__cmdline_drop_launcher_py, METH_NOARGS,
+     "drop_launcher_words()\n--\n\nRemoves the launcher's '-c <bootstrap>' from the command line "
+     "ps shows (/proc/self/cmdline); returns True if it did."},
     {"reraising", gcm__exit_reraising, METH_O,
      "reraising(fn)\n--\n\nReturns a C callable that calls fn(*args) and raises the exception "
      "instance fn returns, if any: an atexit hook or finalizer with no frame of ours."},
@@ -186,6 +189,8 @@ core_exec(PyObject *module)
     if (PyModule_AddStringConstant(module, "FOLLOW_ENV", GCM_ENV_FOLLOW) != 0)
         goto done;
     if (PyModule_AddStringConstant(module, "PYTHON_ENV", GCM_ENV_PYTHON) != 0)
+        goto done;
+    if (PyModule_AddStringConstant(module, "CHECKED_ENV", GCM_ENV_CHECKED) != 0)
         goto done;
     if (register_fork_hook(module) != 0)
         goto done;

@@ -247,7 +247,13 @@ def test_double_dash_before_target_is_dropped(layout):
 
 
 def test_module_after_double_dash(layout):
-    under, direct, _ = run_both(layout, ["-m", "probepkg.mod", "--interval", "0"], options=["--"])
+    # After "--" the next word is a script, as for `python -- -m mod`: the
+    # module is then '-m', a missing file (tests/python/test_run_words.py runs
+    # scripts named like options).
+    target = ["-m", "probepkg.mod", "--interval", "0"]
+    proc = run([launcher_path(), "run", "--", *target], layout)
+    assert_bad_input(proc, "script file not found: '-m'")
+    under, direct, _ = run_both(layout, target, options=["--json"])
     assert under["argv"][1:] == ["--interval", "0"]
     assert_same(under, direct)
 

@@ -78,7 +78,9 @@ def test_max_regression_with_a_percent_sign_equals_the_number(tmp_path):
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, plain.stdout, "")
     # A limit below the growth, percent sign or not, is a regression.
     for limit in ("9.5", "9.5%"):
-        proc = launch(tmp_path, "compare", base, new, "--metric", "count", "--max-regression", limit)
+        proc = launch(
+            tmp_path, "compare", base, new, "--metric", "count", "--max-regression", limit
+        )
         assert proc.returncode == 3, proc.stdout
         assert proc.stdout.splitlines()[-1] == "1 of 1 metrics regressed by more than 9.5%"
 
