@@ -10,26 +10,30 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The config text and the command are bytes to the core: a str (sys.argv,
+ * os.environ) is encoded as os.fsencode() does, so an argument or a path
+ * that is not valid UTF-8 reaches the renderer as the bytes it was, and the
+ * renderer escapes what it cannot show. */
 static PyObject *
 core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"config_text", "command", "fd", NULL};
     gcm_config *cfg = NULL;
     PyObject *text;
-    const char *command;
+    PyObject *command = NULL;
     int fd;
     int rc;
     PyObject *result = NULL;
 
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Usi:render_start", kwlist, &text, &command,
-                                     &fd))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&i:render_start", kwlist, &text,
+                                     PyUnicode_FSConverter, &command, &fd))
         goto done;
     cfg = gcm__config_from_text(text);
     if (cfg == NULL)
         goto done;
     Py_BEGIN_ALLOW_THREADS
-    rc = gcm_report_start_fd(cfg, command, (int64_t)getpid(), fd);
+    rc = gcm_report_start_fd(cfg, PyBytes_AS_STRING(command), (int64_t)getpid(), fd);
     Py_END_ALLOW_THREADS
     /* A closed or broken stream is the user's business (`... 2>&-`), not an
      * error of the program being monitored. */
@@ -40,6 +44,7 @@ core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    Py_XDECREF(command);
     PyMem_Free(cfg);
     return result;
 }
