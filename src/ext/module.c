@@ -91,10 +91,48 @@ core_compile_exec(PyObject *module, PyObject *args)
     return Py_CompileStringObject(text, filename, Py_file_input, &flags, -1);
 }
 
+/* Runs a source file in `globals` the way python's main runs a script:
+ * PyRun_FileExFlags reads it through the file tokenizer, so the errors are
+ * python's own (a NUL byte with its file and line, PEP 263's message for
+ * bytes that are not UTF-8 without a coding declaration), and a coding
+ * declaration other than UTF-8 is honoured.  Compiling the bytes as a string
+ * would give other messages.  The path is bytes, as os.fsencode() makes it. */
+static PyObject *
+core_run_source_file(PyObject *module, PyObject *args)
+{
+    PyCompilerFlags flags = {.cf_flags = 0, .cf_feature_version = PY_MINOR_VERSION};
+    PyObject *path = NULL;
+    PyObject *globals;
+    PyObject *result = NULL;
+    FILE *fp;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O&O!:run_source_file", PyUnicode_FSConverter, &path,
+                          &PyDict_Type, &globals))
+        goto done;
+    /* "e": close-on-exec, as python's own opening of a script. */
+    Py_BEGIN_ALLOW_THREADS
+    fp = fopen(PyBytes_AS_STRING(path), "rbe");
+    Py_END_ALLOW_THREADS
+    if (fp == NULL) {
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, PyBytes_AS_STRING(path));
+        goto done;
+    }
+    /* closeit: the file is closed once it is parsed, before the code runs. */
+    result = PyRun_FileExFlags(fp, PyBytes_AS_STRING(path), Py_file_input, globals, globals, 1,
+                               &flags);
+done:
+    Py_XDECREF(path);
+    return result;
+}
+
 static PyMethodDef core_methods[] = {
     {"compile_exec", core_compile_exec, METH_VARARGS,
      "compile_exec(source, filename)\n--\n\ncompile(source, filename, 'exec', "
      "dont_inherit=True), without setting up the AST classes."},
+    {"run_source_file", core_run_source_file, METH_VARARGS,
+     "run_source_file(path, globals)\n--\n\nRuns the source file at `path` in `globals` as "
+     "python's main runs a script, with python's own errors."},
     {"render_start", (PyCFunction)(void (*)(void))core_render_start,
      METH_VARARGS | METH_KEYWORDS,
      "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "
