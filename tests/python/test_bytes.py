@@ -292,9 +292,11 @@ def test_script_in_a_byte_directory_ends_like_python(tmp_path):
     where = os.path.join(os.fsencode(tmp_path), b"d\xff")
     os.mkdir(where)
     with open(os.path.join(where, b"t\xfe.py"), "wb") as f:
-        f.write(textwrap.dedent("""\
+        f.write(
+            textwrap.dedent("""\
             import sys
             print(sys.argv[0].encode('utf-8', 'surrogateescape'))
             raise ValueError(__file__)
-            """).encode())
+            """).encode()
+        )
     assert_ends_like_python(where, [b"t\xfe.py"], clean_env())
