@@ -129,7 +129,7 @@ def _run_module_as_main(name: str, alter_argv: bool) -> None:
 
 def _compile(source: str | bytes, filename: str) -> CodeType:
     """compile(source, filename, "exec", dont_inherit=True), as python's main
-    compiles a -c program or a script.
+    compiles a -c program (a script goes through _core.run_source_file).
 
     The builtin would first set up the interpreter's AST classes, which
     python's own main never does and which cost more start-up time than the

@@ -85,9 +85,18 @@ core_compile_exec(PyObject *module, PyObject *args)
         text = PyBytes_AS_STRING(source);
         size = PyBytes_GET_SIZE(source);
     }
-    if (text == NULL || memchr(text, '\0', (size_t)size) != NULL)
-        return PyObject_CallFunction(PyDict_GetItemString(PyEval_GetBuiltins(), "compile"),
-                                     "OOsii", source, filename, "exec", 0, 1);
+    if (text == NULL || memchr(text, '\0', (size_t)size) != NULL) {
+        /* The program may have replaced or deleted builtins.compile; the
+         * real one is always in the builtins module. */
+        PyObject *builtins = PyImport_ImportModule("builtins");
+        PyObject *result = NULL;
+
+        if (builtins != NULL)
+            result = PyObject_CallMethod(builtins, "compile", "OOsii", source, filename, "exec",
+                                         0, 1);
+        Py_XDECREF(builtins);
+        return result;
+    }
     return Py_CompileStringObject(text, filename, Py_file_input, &flags, -1);
 }
 
