@@ -116,26 +116,30 @@ def test_path_option_takes_any_bytes(tmp_path, option, name):
 def test_follow_children_in_a_byte_cwd(tmp_path, option, name):
     """--follow-children, a relative path, a cwd that is not UTF-8: parent and child report."""
     where = workdir(tmp_path, b"d" + name)
-    proc = launch(["run", "--follow-children", option, "out", "parent.py"], where)
+    out = b"o" + name
+    proc = launch(["run", "--follow-children", option, out, "parent.py"], where)
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr, proc.stderr
     assert b"child ran" in proc.stdout and b"parent ran" in proc.stdout
     assert b"runs unmonitored" not in proc.stderr
-    check_output_file(option, os.path.join(where, b"out"), where)
-    names = os.listdir(where)
+    check_output_file(option, os.path.join(where, out), where)
+    mine = sorted(n for n in os.listdir(where) if n.startswith(out))
+    children = [n for n in mine if n.startswith(out + b".")]
+    # The followed child's file, named by its pid beside the parent's.
+    assert len(mine) == 2 and len(children) == 1, mine
     if option == "-o":
-        # The followed child's capture, FILE.<pid>, beside the parent's.
-        assert any(n.startswith(b"out.") for n in names), names
-        tree = launch(["report", *sorted(n for n in names if n.startswith(b"out"))], where)
+        tree = launch(["report", *mine], where)
         assert tree.returncode == 0, tree.stderr
         assert b"PROCESS TREE: 2 processes" in tree.stdout
+        as_json = launch(["report", "--json", *mine], where)
+        assert as_json.returncode == 0, as_json.stderr
+        objects = json_lines(as_json.stdout)
+        shown = sorted(n.decode("utf-8", "replace") for n in mine)
+        (tree_obj,) = [o for o in objects if o["type"] == "tree"]
+        assert sorted(p["file"] for p in tree_obj["processes"]) == shown  # type: ignore[attr-defined]
+        assert sorted(o["file"] for o in objects if o["type"] == "capture") == shown
     elif option == "--log-file":
-        children = [n for n in names if n.startswith(b"out.")]
-        assert len(children) == 1, names
         check_output_file(option, os.path.join(where, children[0]), where, child=True)
-    else:
-        # The child writes its flame graph beside the parent's, named by its pid.
-        assert len([n for n in names if n.startswith(b"out")]) == 2, names
 
 
 ARGS = [b"a\xffb", b"caf\xe9", "é".encode(), b"x\ny"]
