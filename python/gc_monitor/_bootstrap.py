@@ -58,9 +58,18 @@ _SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 def _fail(message: str) -> NoReturn:
-    """Reports bad input the launcher's way: one line, a hint, exit 2."""
+    """Reports bad input the launcher's way: one line, a hint, exit 2.
+
+    A path in the message may hold bytes that are not UTF-8 (surrogates
+    here): they are shown as \\xNN, as the launcher and the reports show them.
+    """
     try:
-        sys.stderr.write(f"error: {message}\ntry 'pygcprofiler --help'\n")
+        raw = message.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = message.encode("utf-8", "backslashreplace")
+    try:
+        shown = raw.decode("utf-8", "backslashreplace")
+        sys.stderr.write(f"error: {shown}\ntry 'pygcprofiler --help'\n")
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):
         pass

@@ -304,3 +304,19 @@ def test_script_in_a_byte_directory_ends_like_python(tmp_path):
             """).encode()
         )
     assert_ends_like_python(where, [b"t\xfe.py"], clean_env())
+
+
+def test_refusal_shows_the_bytes_escaped(tmp_path):
+    """A capture that exists is refused in one line quoting its path's bytes as \\xNN."""
+    where = os.fsencode(tmp_path)
+    with open(os.path.join(where, b"t.py"), "wb") as f:
+        f.write(b"print('ran')\n")
+    with open(os.path.join(where, b"c\xff"), "wb"):
+        pass
+    proc = launch(["run", "-o", b"c\xff", "t.py"], where)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.decode("utf-8").splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("error: cannot start monitoring: "), lines
+    assert "c\\xff'" in lines[0], lines
+    assert proc.stdout == b""
