@@ -320,3 +320,15 @@ def test_refusal_shows_the_bytes_escaped(tmp_path):
     assert lines[0].startswith("error: cannot start monitoring: "), lines
     assert "c\\xff'" in lines[0], lines
     assert proc.stdout == b""
+
+
+@pytest.mark.parametrize("ending", ["plain", "inspect", "warnings_error", "devmode"])
+@pytest.mark.parametrize("form", ["module", "directory"])
+def test_module_and_directory_end_like_python(tmp_path, form, ending):
+    """-m and a directory go through runpy: their endings are python's too."""
+    where = os.fsencode(tmp_path)
+    os.mkdir(os.path.join(where, b"app"))
+    with open(os.path.join(where, b"app", b"__main__.py"), "wb") as f:
+        f.write(b"import sys\nprint('app')\nsys.exit(5)\n")
+    target: list[bytes | str] = ["-m", "app"] if form == "module" else ["app"]
+    assert_ends_like_python(where, target, clean_env(**ENDINGS[ending]))
