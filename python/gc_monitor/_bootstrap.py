@@ -204,6 +204,23 @@ def _run_script(target: str, main_globals: dict[str, Any]) -> None:
         main_globals.pop("__cached__", None)
 
 
+def _show_code_lines(code: CodeType, source: str) -> None:
+    """Gives tracebacks the -c program's lines, as python 3.13+ does for -c.
+
+    Python keeps the source of its -c program in linecache, where the
+    bootstrap's own -c program is now: the target's takes its place (under
+    "<string>" on 3.13, under its code object after that).
+    """
+    linecache: Any = sys.modules.get("linecache")
+    register = getattr(linecache, "_register_code", None)
+    if register is None:  # before 3.13: python shows no line of -c code either
+        return
+    if "<string>" in linecache.cache:
+        register("<string>", source, "<string>")
+    else:
+        register(code, source, "<string>")
+
+
 def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str, Any]) -> None:
     if kind == "code":
         sys.argv = ["-c", *args]
@@ -215,7 +232,9 @@ def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str,
         except UnicodeEncodeError:
             sys.stderr.write("Unable to decode the command from the command line:\n")
             raise
-        exec(_compile(target, "<string>"), main_globals)
+        code = _compile(target, "<string>")
+        _show_code_lines(code, target)
+        exec(code, main_globals)
     elif kind == "module":
         # runpy replaces "-m" with the module's file once it has found it.
         sys.argv = ["-m", *args]
