@@ -58,9 +58,18 @@ _SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 def _fail(message: str) -> NoReturn:
-    """Reports bad input the launcher's way: one line, a hint, exit 2."""
+    """Reports bad input the launcher's way: one line, a hint, exit 2.
+
+    A path in the message may hold bytes that are not UTF-8 (surrogates
+    here): they are shown as \\xNN, as the launcher and the reports show them.
+    """
     try:
-        sys.stderr.write(f"error: {message}\ntry 'pygcprofiler --help'\n")
+        raw = message.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = message.encode("utf-8", "backslashreplace")
+    try:
+        shown = raw.decode("utf-8", "backslashreplace")
+        sys.stderr.write(f"error: {shown}\ntry 'pygcprofiler --help'\n")
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):
         pass
@@ -132,7 +141,7 @@ def _run_module_as_main(name: str, alter_argv: bool) -> None:
 
 def _compile(source: str | bytes, filename: str) -> CodeType:
     """compile(source, filename, "exec", dont_inherit=True), as python's main
-    compiles a -c program or a script.
+    compiles a -c program (a script goes through _core.run_source_file).
 
     The builtin would first set up the interpreter's AST classes, which
     python's own main never does and which cost more start-up time than the
@@ -143,12 +152,14 @@ def _compile(source: str | bytes, filename: str) -> CodeType:
     return _core.compile_exec(source, filename)
 
 
-def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
-    """Reads and compiles a script the way python's main does.
+def _run_file(filename: str, main_globals: dict[str, Any]) -> None:
+    """Runs a script file the way python's main does.
 
     A file ending in .pyc, or starting with this interpreter's bytecode magic,
-    is loaded as compiled code; anything else is compiled as source (bytes, so
-    that a coding cookie and a BOM are honoured).
+    is loaded as compiled code; anything else is run as source by the core
+    through python's own file reader (src/ext/module.c), so a coding cookie
+    and a BOM are honoured and a NUL byte or undeclared non-UTF-8 bytes get
+    python's own messages.
     """
     # The loaders and the magic come from the frozen import machinery, where
     # python's own main takes them; importing importlib.machinery or
@@ -157,8 +168,10 @@ def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
     magic: bytes = external.MAGIC_NUMBER
 
     with open(filename, "rb") as f:
-        data = f.read()
-    if filename.endswith(".pyc") or data[:2] == magic[:2]:
+        head = f.read(2)
+        compiled = filename.endswith(".pyc") or head == magic[:2]
+        data = head + f.read() if compiled else b""
+    if compiled:
         import marshal
 
         if data[:4] != magic:
@@ -167,9 +180,12 @@ def _load_script(filename: str, main_globals: dict[str, Any]) -> CodeType:
         code = marshal.loads(data[16:])
         if not isinstance(code, type(_fail.__code__)):
             raise RuntimeError("Bad code object in .pyc file")
-        return code
+        exec(code, main_globals)
+        return
     main_globals["__loader__"] = external.SourceFileLoader("__main__", filename)
-    return _compile(data, filename)
+    from gc_monitor import _core
+
+    _core.run_source_file(filename, main_globals)
 
 
 def _run_script(target: str, main_globals: dict[str, Any]) -> None:
@@ -184,19 +200,44 @@ def _run_script(target: str, main_globals: dict[str, Any]) -> None:
     main_globals["__file__"] = filename
     main_globals["__cached__"] = None
     try:
-        code = _load_script(filename, main_globals)
-        exec(code, main_globals)
+        _run_file(filename, main_globals)
     finally:
         # Python removes them again once the script is done.
         main_globals.pop("__file__", None)
         main_globals.pop("__cached__", None)
 
 
+def _show_code_lines(code: CodeType, source: str) -> None:
+    """Gives tracebacks the -c program's lines, as python 3.13+ does for -c.
+
+    Python keeps the source of its -c program in linecache, where the
+    bootstrap's own -c program is now: the target's takes its place (under
+    "<string>" on 3.13, under its code object after that).
+    """
+    linecache: Any = sys.modules.get("linecache")
+    register = getattr(linecache, "_register_code", None)
+    if register is None:  # before 3.13: python shows no line of -c code either
+        return
+    if "<string>" in linecache.cache:
+        register("<string>", source, "<string>")
+    else:
+        register(code, source, "<string>")
+
+
 def _run_target(kind: str, target: str, args: list[str], main_globals: dict[str, Any]) -> None:
     if kind == "code":
         sys.argv = ["-c", *args]
         _set_path0("")
-        exec(_compile(target, "<string>"), main_globals)
+        try:
+            # python's main refuses a command that is not valid UTF-8 (the
+            # bytes came back from argv as surrogates) with this line first.
+            target.encode("utf-8")
+        except UnicodeEncodeError:
+            sys.stderr.write("Unable to decode the command from the command line:\n")
+            raise
+        code = _compile(target, "<string>")
+        _show_code_lines(code, target)
+        exec(code, main_globals)
     elif kind == "module":
         # runpy replaces "-m" with the module's file once it has found it.
         sys.argv = ["-m", *args]
@@ -321,13 +362,16 @@ def _show_ignored(exc: BaseException | None) -> None:
         pass
 
 
-def _die_by_sigint(exc: KeyboardInterrupt) -> NoReturn:
-    """Lets python finish an unhandled KeyboardInterrupt its own way.
+def _reraise_printed(exc: BaseException) -> NoReturn:
+    """Lets python finish an exception the bootstrap already printed its own way.
 
-    The traceback is already printed.  Re-raising the same exception out of
-    the -c program makes the interpreter run its normal finalisation (atexit
-    handlers, flushing) and then kill itself with SIGINT, so a shell sees
-    130; a one-shot hook keeps it from printing the traceback twice.
+    Re-raising the same exception out of the -c program makes the
+    interpreter do what it does with an exception out of a script: an
+    unhandled KeyboardInterrupt runs the normal finalisation (atexit
+    handlers, flushing) and then kills the process with SIGINT, so a shell
+    sees 130; with -i or PYTHONINSPECT any exception, SystemExit included,
+    leads into the interactive prompt and python's status after it.  A
+    one-shot hook keeps python from printing the traceback twice.
     """
     previous = sys.excepthook
 
@@ -371,8 +415,8 @@ def _start(text: str, words: list[str], start_fd: int) -> GCMonitor:
     return monitor
 
 
-def main(start_fd: int = 2) -> NoReturn:
-    """Runs the target named by sys.argv[1:] under the monitor and exits like python.
+def main(start_fd: int = 2) -> None:
+    """Runs the target named by sys.argv[1:] under the monitor and ends like python.
 
     `start_fd` is where the start lines go: 2, or the --log-file, which the
     launcher opened (above 2) and left open across the exec for this; it is
@@ -415,24 +459,41 @@ def main(start_fd: int = 2) -> NoReturn:
 
     status: object = 0
     interrupted: KeyboardInterrupt | None = None
+    # -i or PYTHONINSPECT at start-up: python prints even a SystemExit out
+    # of the program as a traceback and goes on to the interactive prompt.
+    inspect = bool(sys.flags.inspect)
+    uncaught: BaseException | None = None
     try:
         _run_target(kind, target, args, main_globals)
     except SystemExit as exc:
-        status = _system_exit_status(exc)
+        if inspect:
+            _print_uncaught(exc)
+            uncaught = exc
+        else:
+            status = _system_exit_status(exc)
     except KeyboardInterrupt as exc:
         _print_uncaught(exc)
         interrupted = exc
     except BaseException as exc:  # python prints every uncaught exception
         _print_uncaught(exc)
         status = 1
+        uncaught = exc
 
     _wait_for_threads()
     _show_ignored(reporter.report())
     if interrupted is not None:
         _core.note_exit_signal(_signal.SIGINT)
-        _die_by_sigint(interrupted)
+        _reraise_printed(interrupted)
+    if inspect and uncaught is not None:
+        _reraise_printed(uncaught)
     if status == 0:
         status = _budget_status(monitor)
     # The capture learns the status from exit(3) itself (src/ext/exit.c),
     # after the program's own atexit hooks have had their say.
-    raise SystemExit(status)
+    if status != 0 and not inspect:
+        # (With -i a broken --fail-on rule is in the report only: python's
+        # status is the interactive prompt's.)
+        raise SystemExit(status)
+    # A program that ended well ends the -c program the same way, so python
+    # goes on as after a script: to the interactive prompt when -i,
+    # PYTHONINSPECT, or a PYTHONINSPECT the program set asks for it.

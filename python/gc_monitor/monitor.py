@@ -39,15 +39,17 @@ def _option_text(value: object) -> str:
     """Spells one keyword value the way the core's parser reads it.
 
     A bool becomes "True"/"False", which the parser accepts for flags and
-    refuses (naming the keyword) where a number is expected.
+    refuses (naming the keyword) where a number is expected.  A path may be
+    str, bytes or os.PathLike: paths are bytes on Linux, so bytes become a
+    str by os.fsdecode and the core encodes it back by os.fsencode, which
+    gives any bytes back unchanged.
     """
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, int, float)):
         return str(value)
-    if isinstance(value, os.PathLike):
-        path = os.fspath(value)
-        return path if isinstance(path, str) else os.fsdecode(path)
+    if isinstance(value, (bytes, os.PathLike)):
+        return os.fsdecode(value)
     if isinstance(value, (list, tuple)):
         items: Iterable[object] = value
         return ",".join(_option_text(item) for item in items)

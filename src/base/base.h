@@ -171,6 +171,14 @@ void gcm__copy_printable(char *dst, size_t size, const char *src);
  * the number of bytes written (1, 2 or 4). */
 size_t gcm__escape_control(unsigned char c, char out[4]);
 
+/* Copies a path (any bytes but NUL) into `dst` (`size` bytes, at least 1)
+ * so that it can be shown without loss of meaning: for a text line (`json`
+ * 0) a byte that is not part of well-formed UTF-8 becomes "\xNN" and control
+ * bytes are escaped as gcm__escape_control does; for a JSON string (`json`
+ * 1, control bytes left to the JSON writer) such a byte becomes U+FFFD, so
+ * the string stays valid JSON.  Cut between characters to fit. */
+void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json);
+
 /* The edit distance between `a` (`alen` bytes) and the string `b`, capped:
  * anything above `limit` is returned as limit + 1, and so is any name longer
  * than 63 bytes (never close to an option name). */

@@ -97,6 +97,47 @@ void gcm__copy_printable(char *dst, size_t size, const char *src)
     dst[i] = '\0';
 }
 
+void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json)
+{
+    static const char hex_digits[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src);
+    size_t len = 0;
+
+    if (size == 0)
+        return;
+    while (n > 0) {
+        size_t seq = gcm__utf8_length(s, n);
+        char piece[4];
+        size_t piece_len;
+
+        if (seq == 0 && json) {
+            memcpy(piece, "\xef\xbf\xbd", 3); /* U+FFFD */
+            piece_len = 3;
+        } else if (seq == 0) {
+            piece[0] = '\\';
+            piece[1] = 'x';
+            piece[2] = hex_digits[*s >> 4];
+            piece[3] = hex_digits[*s & 0xf];
+            piece_len = 4;
+        } else if (seq == 1 && !json) {
+            piece_len = gcm__escape_control(*s, piece);
+        } else {
+            memcpy(piece, s, seq);
+            piece_len = seq;
+        }
+        if (len + piece_len + 1 > size)
+            break; /* cut between characters, never inside one */
+        memcpy(dst + len, piece, piece_len);
+        len += piece_len;
+        if (seq == 0)
+            seq = 1;
+        s += seq;
+        n -= seq;
+    }
+    dst[len] = '\0';
+}
+
 size_t gcm__edit_distance(const char *a, size_t alen, const char *b, size_t limit)
 {
     size_t row[64];

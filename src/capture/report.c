@@ -366,6 +366,7 @@ typedef struct report_work {
     char damaged_text[128];
     char approx_text[256];
     char limit_text[256];
+    char shown_file[4 * GCM_PATH_MAX];
 } report_work;
 
 /* How many of the ring's newest records a report copies: those the ring
@@ -505,19 +506,22 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     in.python_build = w->build[0] != '\0' ? w->build : NULL;
     in.free_threaded = strcmp(w->free_threaded, "1") == 0;
 
+    /* The capture's path is the user's bytes: shown escaped, never raw. */
+    gcm__copy_path_shown(w->shown_file, sizeof w->shown_file, file,
+                         req->format == GCM_CAPTURE_JSON);
     switch (req->format) {
     case GCM_CAPTURE_JSON:
-        rc = write_json_head(fd, file, snap, facts, w->command, w->version);
+        rc = write_json_head(fd, w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)
             rc = gcm_report_render_fd(&in, fd);
         break;
     case GCM_CAPTURE_FOLDED:
-        rc = write_text_head(fd, "# ", file, snap, facts, w->command, w->version);
+        rc = write_text_head(fd, "# ", w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)
             rc = gcm_flamegraph_render_fd(&in, fd);
         break;
     default:
-        rc = write_text_head(fd, "", file, snap, facts, w->command, w->version);
+        rc = write_text_head(fd, "", w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)
             rc = gcm_report_render_fd(&in, fd);
         break;

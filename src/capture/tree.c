@@ -322,6 +322,7 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
         const proc *p = &procs[i];
         cJSON *obj = cJSON_CreateObject();
         cJSON *kids;
+        char shown[4 * GCM_PATH_MAX];
 
         if (obj == NULL)
             goto done;
@@ -329,7 +330,9 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
             cJSON_Delete(obj);
             goto done;
         }
-        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", p->file));
+        /* The path is the user's bytes: U+FFFD for what is not UTF-8. */
+        gcm__copy_path_shown(shown, sizeof shown, p->file, 1);
+        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", shown));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "pid", (double)p->pid));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)p->ppid));
         if (p->parent != SIZE_MAX)

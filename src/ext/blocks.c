@@ -105,6 +105,20 @@ done:
     return status;
 }
 
+/* Raises `type` for a capture file that could not be created.  The path is
+ * bytes: decoded as os.fsdecode() does, so the message keeps every byte
+ * (the bootstrap shows one that is not UTF-8 as \xNN). */
+static void
+raise_create_error(PyObject *type, const char *path, const char *why, const char *tail)
+{
+    PyObject *shown = PyUnicode_DecodeFSDefault(path);
+
+    if (shown == NULL)
+        return;
+    PyErr_Format(type, "cannot create the capture file '%U': %s%s", shown, why, tail);
+    Py_DECREF(shown);
+}
+
 /* Creates the capture file of `cfg->output` and formats the block in it
  * (src/capture/writer.c).  Returns 0, or -1 with OSError or ValueError set: a
  * file that exists, a full disk, a file-size limit.  The launcher's
@@ -144,9 +158,8 @@ capture_new(const gcm_config *cfg, const char *path, gcm_block **out, size_t *ou
             (void)gcm__path_error_text(path, err, why, sizeof why);
         else
             (void)snprintf(why, sizeof why, "%s", gcm_strerror(rc));
-        PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
-                     "cannot create the capture file '%s': %s%s", path, why,
-                     err == EEXIST ? " (a capture is never overwritten)" : "");
+        raise_create_error(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError, path, why,
+                           err == EEXIST ? " (a capture is never overwritten)" : "");
         goto done;
     }
     *out = cap.block;
@@ -230,10 +243,9 @@ followed_capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
     err = errno;
     Py_END_ALLOW_THREADS
     if (rc != 0) {
-        PyErr_Format(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
-                     "cannot create the capture file '%s': %s",
-                     name[0] != '\0' ? name : cfg->output,
-                     rc == GCM_EIO ? strerror(err) : gcm_strerror(rc));
+        raise_create_error(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
+                           name[0] != '\0' ? name : cfg->output,
+                           rc == GCM_EIO ? strerror(err) : gcm_strerror(rc), "");
         goto done;
     }
     status = 0;

@@ -4,6 +4,12 @@
  * go through the core's one option parser (src/config/), so the extension
  * accepts exactly what the launcher does; a refusal becomes TypeError or
  * ValueError with the core's message.
+ *
+ * Paths are bytes on Linux, and the config text carries them as bytes: a str
+ * reaches the core encoded as os.fsencode() would (the filesystem encoding
+ * with surrogateescape), so a path that came from os.environ, sys.argv or
+ * os.getcwd() with undecodable bytes gets back exactly those bytes; bytes are
+ * taken as they are.
  */
 #include "ext.h"
 #include "recorder.h"
@@ -29,18 +35,30 @@ raise_config_error(int code, const gcm_config_error *err)
     PyErr_SetString(code == GCM_EUNKNOWN ? PyExc_TypeError : PyExc_ValueError, msg);
 }
 
+PyObject *
+gcm__fs_bytes(PyObject *value)
+{
+    PyObject *bytes = NULL;
+
+    /* PyUnicode_FSConverter: str (surrogateescape), bytes, os.PathLike; it
+     * refuses an embedded NUL, which no path or option text can hold. */
+    if (PyUnicode_FSConverter(value, &bytes) == 0)
+        return NULL;
+    return bytes;
+}
+
 gcm_config *
 gcm__config_from_text(PyObject *text)
 {
     gcm_config_error err;
     gcm_config *cfg = NULL;
     gcm_config *result = NULL;
-    const char *utf8;
+    PyObject *bytes;
     char msg[512];
     int rc;
 
-    utf8 = PyUnicode_AsUTF8(text);
-    if (utf8 == NULL)
+    bytes = gcm__fs_bytes(text);
+    if (bytes == NULL)
         goto done;
     cfg = PyMem_Malloc(sizeof *cfg);
     if (cfg == NULL) {
@@ -48,7 +66,7 @@ gcm__config_from_text(PyObject *text)
         goto done;
     }
     memset(&err, 0, sizeof err);
-    rc = gcm_config_decode(cfg, utf8, &err);
+    rc = gcm_config_decode(cfg, PyBytes_AS_STRING(bytes), &err);
     if (rc != 0) {
         /* The text comes from the launcher, not from keywords: any refusal,
          * unknown names included, is a bad value. */
@@ -59,11 +77,13 @@ gcm__config_from_text(PyObject *text)
     result = cfg;
     cfg = NULL;
 done:
+    Py_XDECREF(bytes);
     PyMem_Free(cfg);
     return result;
 }
 
-/* Applies the GCMonitor keywords in `options` (a dict of str to str) to `cfg`. */
+/* Applies the GCMonitor keywords in `options` (a dict of str to str, or to
+ * bytes for a path given as bytes) to `cfg`. */
 int
 gcm__config_from_options(gcm_config *cfg, PyObject *options)
 {
@@ -76,7 +96,7 @@ gcm__config_from_options(gcm_config *cfg, PyObject *options)
     while (PyDict_Next(options, &pos, &key, &value)) {
         const gcm_option *opt;
         const char *name;
-        const char *text;
+        PyObject *bytes;
         gcm_config_error err;
         int rc;
 
@@ -95,15 +115,16 @@ gcm__config_from_options(gcm_config *cfg, PyObject *options)
                          name);
             goto done;
         }
-        if (!PyUnicode_Check(value)) {
+        if (!PyUnicode_Check(value) && !PyBytes_Check(value)) {
             PyErr_Format(PyExc_TypeError, "option '%s' must be given as a str here", name);
             goto done;
         }
-        text = PyUnicode_AsUTF8(value);
-        if (text == NULL)
+        bytes = gcm__fs_bytes(value);
+        if (bytes == NULL)
             goto done;
         memset(&err, 0, sizeof err);
-        rc = gcm_config_set(cfg, opt, text, &err);
+        rc = gcm_config_set(cfg, opt, PyBytes_AS_STRING(bytes), &err);
+        Py_DECREF(bytes);
         if (rc != 0) {
             raise_config_error(rc, &err);
             goto done;

@@ -100,6 +100,10 @@ PyObject *gcm__summary_to_dict(const struct cJSON *json);
  * it, or NULL with ValueError (bad text) or MemoryError set. */
 gcm_config *gcm__config_from_text(PyObject *text);
 
+/* `value` (str, bytes or os.PathLike) as bytes, a str encoded as
+ * os.fsencode() does; NULL with an exception set. */
+PyObject *gcm__fs_bytes(PyObject *value);
+
 /* Gives `self` a block of this process if it still holds its parent's (a
  * fork from C that skipped the at-fork hooks).  Returns 0 or -1 with an
  * exception set.  For methods that read the block outside recorder.c. */

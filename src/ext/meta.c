@@ -86,6 +86,23 @@ cmdline_words(char *command, size_t size, size_t *clen)
     }
 }
 
+/* A word of the command as bytes: as os.fsencode() gives it, so an argument
+ * that was not UTF-8 keeps its bytes (the reader shows them escaped); a str
+ * the program put into sys.argv that has no such bytes (a lone surrogate
+ * outside surrogateescape's range) is kept backslash-escaped rather than
+ * dropped from the command. */
+static PyObject *
+word_bytes(PyObject *word)
+{
+    PyObject *b = PyUnicode_EncodeFSDefault(word);
+
+    if (b == NULL) {
+        PyErr_Clear();
+        b = PyUnicode_AsEncodedString(word, "utf-8", "backslashreplace");
+    }
+    return b;
+}
+
 /* Builds the capture file's metadata (docs/capture-format.md) into `buf`:
  * the interpreter, the command the launcher ran (sys.executable and
  * sys.argv[1:], since the bootstrap creates the recorder while sys.argv is
@@ -117,7 +134,7 @@ gcm__capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_
     meta_put_line(buf, size, &len, "python_build", Py_GetVersion());
     meta_put_line(buf, size, &len, "free_threaded", free_threaded ? "1" : "0");
     if (exe != NULL && PyUnicode_Check(exe)) {
-        PyObject *b = PyUnicode_EncodeFSDefault(exe);
+        PyObject *b = word_bytes(exe);
         if (b != NULL) {
             meta_put_line(buf, size, &len, "executable", PyBytes_AS_STRING(b));
             meta_put_word(command, sizeof command, &clen, PyBytes_AS_STRING(b));
@@ -128,7 +145,7 @@ gcm__capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_
     if (argv != NULL && PyList_Check(argv)) {
         for (i = 1; i < PyList_GET_SIZE(argv); i++) {
             PyObject *word = PyList_GET_ITEM(argv, i);
-            PyObject *b = PyUnicode_Check(word) ? PyUnicode_EncodeFSDefault(word) : NULL;
+            PyObject *b = PyUnicode_Check(word) ? word_bytes(word) : NULL;
             if (b == NULL)
                 continue;
             if (clen + 1 < sizeof command)

@@ -10,26 +10,30 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The config text and the command are bytes to the core: a str (sys.argv,
+ * os.environ) is encoded as os.fsencode() does, so an argument or a path
+ * that is not valid UTF-8 reaches the renderer as the bytes it was, and the
+ * renderer escapes what it cannot show. */
 static PyObject *
 core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"config_text", "command", "fd", NULL};
     gcm_config *cfg = NULL;
     PyObject *text;
-    const char *command;
+    PyObject *command = NULL;
     int fd;
     int rc;
     PyObject *result = NULL;
 
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Usi:render_start", kwlist, &text, &command,
-                                     &fd))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&i:render_start", kwlist, &text,
+                                     PyUnicode_FSConverter, &command, &fd))
         goto done;
     cfg = gcm__config_from_text(text);
     if (cfg == NULL)
         goto done;
     Py_BEGIN_ALLOW_THREADS
-    rc = gcm_report_start_fd(cfg, command, (int64_t)getpid(), fd);
+    rc = gcm_report_start_fd(cfg, PyBytes_AS_STRING(command), (int64_t)getpid(), fd);
     Py_END_ALLOW_THREADS
     /* A closed or broken stream is the user's business (`... 2>&-`), not an
      * error of the program being monitored. */
@@ -40,6 +44,7 @@ core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    Py_XDECREF(command);
     PyMem_Free(cfg);
     return result;
 }
@@ -80,16 +85,63 @@ core_compile_exec(PyObject *module, PyObject *args)
         text = PyBytes_AS_STRING(source);
         size = PyBytes_GET_SIZE(source);
     }
-    if (text == NULL || memchr(text, '\0', (size_t)size) != NULL)
-        return PyObject_CallFunction(PyDict_GetItemString(PyEval_GetBuiltins(), "compile"),
-                                     "OOsii", source, filename, "exec", 0, 1);
+    if (text == NULL || memchr(text, '\0', (size_t)size) != NULL) {
+        /* The program may have replaced or deleted builtins.compile; the
+         * real one is always in the builtins module. */
+        PyObject *builtins = PyImport_ImportModule("builtins");
+        PyObject *result = NULL;
+
+        if (builtins != NULL)
+            result = PyObject_CallMethod(builtins, "compile", "OOsii", source, filename, "exec",
+                                         0, 1);
+        Py_XDECREF(builtins);
+        return result;
+    }
     return Py_CompileStringObject(text, filename, Py_file_input, &flags, -1);
+}
+
+/* Runs a source file in `globals` the way python's main runs a script:
+ * PyRun_FileExFlags reads it through the file tokenizer, so the errors are
+ * python's own (a NUL byte with its file and line, PEP 263's message for
+ * bytes that are not UTF-8 without a coding declaration), and a coding
+ * declaration other than UTF-8 is honoured.  Compiling the bytes as a string
+ * would give other messages.  The path is bytes, as os.fsencode() makes it. */
+static PyObject *
+core_run_source_file(PyObject *module, PyObject *args)
+{
+    PyCompilerFlags flags = {.cf_flags = 0, .cf_feature_version = PY_MINOR_VERSION};
+    PyObject *path = NULL;
+    PyObject *globals;
+    PyObject *result = NULL;
+    FILE *fp;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O&O!:run_source_file", PyUnicode_FSConverter, &path,
+                          &PyDict_Type, &globals))
+        goto done;
+    /* "e": close-on-exec, as python's own opening of a script. */
+    Py_BEGIN_ALLOW_THREADS
+    fp = fopen(PyBytes_AS_STRING(path), "rbe");
+    Py_END_ALLOW_THREADS
+    if (fp == NULL) {
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, PyBytes_AS_STRING(path));
+        goto done;
+    }
+    /* closeit: the file is closed once it is parsed, before the code runs. */
+    result = PyRun_FileExFlags(fp, PyBytes_AS_STRING(path), Py_file_input, globals, globals, 1,
+                               &flags);
+done:
+    Py_XDECREF(path);
+    return result;
 }
 
 static PyMethodDef core_methods[] = {
     {"compile_exec", core_compile_exec, METH_VARARGS,
      "compile_exec(source, filename)\n--\n\ncompile(source, filename, 'exec', "
      "dont_inherit=True), without setting up the AST classes."},
+    {"run_source_file", core_run_source_file, METH_VARARGS,
+     "run_source_file(path, globals)\n--\n\nRuns the source file at `path` in `globals` as "
+     "python's main runs a script, with python's own errors."},
     {"render_start", (PyCFunction)(void (*)(void))core_render_start,
      METH_VARARGS | METH_KEYWORDS,
      "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "

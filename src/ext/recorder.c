@@ -57,8 +57,8 @@ recorder_from_text(PyObject *cls, PyObject *text, const char *method, int follow
     gcm_config *cfg = NULL;
     PyObject *result = NULL;
 
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "%s() argument must be str", method);
+    if (!PyUnicode_Check(text) && !PyBytes_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "%s() argument must be str or bytes", method);
         goto done;
     }
     cfg = gcm__config_from_text(text);
@@ -194,7 +194,9 @@ recorder_get_config_text(PyObject *op, void *Py_UNUSED(closure))
         PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
         goto done;
     }
-    result = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)needed);
+    /* Paths in it are bytes: decoded as os.fsdecode() does, so that putting
+     * the text into os.environ gives back the same bytes. */
+    result = PyUnicode_DecodeFSDefaultAndSize(buf, (Py_ssize_t)needed);
 done:
     if (buf != small)
         PyMem_Free(buf);

@@ -175,13 +175,32 @@ static char *json_escape(char *out, const char *text)
 
 /* Appends `s` for a text line into `out` (room for 4 bytes per input byte):
  * control characters become visible escapes, so a multi-line `-c` program
- * stays on the one "GMEM Running:" line. */
+ * stays on the one "GMEM Running:" line, and a byte that is not part of
+ * well-formed UTF-8 (an argument or a path is any bytes) is shown as "\xNN",
+ * so the line stays valid UTF-8 for whatever reads it. */
 static char *text_escape(char *out, const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
+    size_t n = strlen(text);
 
-    for (; *s != '\0'; s++)
-        out += gcm__escape_control(*s, out);
+    while (n > 0) {
+        size_t len = gcm__utf8_length(s, n);
+        if (len == 0) {
+            out[0] = '\\';
+            out[1] = 'x';
+            out[2] = hex_digits[*s >> 4];
+            out[3] = hex_digits[*s & 0xF];
+            out += 4;
+            len = 1;
+        } else if (len == 1) {
+            out += gcm__escape_control(*s, out);
+        } else {
+            memcpy(out, s, len);
+            out += len;
+        }
+        s += len;
+        n -= len;
+    }
     return out;
 }
 
