@@ -29,6 +29,7 @@ does nothing else: main() is the launcher's to call.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 # typing and types are not loaded at start-up: importing them here would
@@ -167,10 +168,15 @@ def _run_file(filename: str, main_globals: dict[str, Any]) -> None:
     external: Any = sys.modules["_frozen_importlib_external"]
     magic: bytes = external.MAGIC_NUMBER
 
-    with open(filename, "rb") as f:
-        head = f.read(2)
-        compiled = filename.endswith(".pyc") or head == magic[:2]
-        data = head + f.read() if compiled else b""
+    # Like python's main, look for the magic only in a file that can be read
+    # twice: a FIFO or /dev/stdin read here would lose what its writer sent.
+    compiled = filename.endswith(".pyc")
+    data = b""
+    if compiled or stat.S_ISREG(os.stat(filename).st_mode):
+        with open(filename, "rb") as f:
+            head = f.read(2)
+            compiled = compiled or head == magic[:2]
+            data = head + f.read() if compiled else b""
     if compiled:
         import marshal
 

@@ -179,6 +179,16 @@ size_t gcm__escape_control(unsigned char c, char out[4]);
  * the string stays valid JSON.  Cut between characters to fit. */
 void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json);
 
+/* The longest quoted subject (a path, a word) an error line shows. */
+#define GCM__SUBJECT_MAX 1024
+
+/* Copies `text` into `dst` (GCM__SUBJECT_MAX bytes) as the quoted subject of
+ * an error line: bytes that are not UTF-8 as \xNN and control bytes escaped
+ * (gcm__copy_path_shown), then cut between characters and ended in "..."
+ * when too long, so that the reason after it always fits.  Returns `dst`,
+ * for use as a printf argument. */
+const char *gcm__subject(char *dst, const char *text);
+
 /* The edit distance between `a` (`alen` bytes) and the string `b`, capped:
  * anything above `limit` is returned as limit + 1, and so is any name longer
  * than 63 bytes (never close to an option name). */

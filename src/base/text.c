@@ -223,3 +223,12 @@ size_t gcm__escape_control(unsigned char c, char out[4])
     out[0] = (char)c;
     return 1;
 }
+
+const char *gcm__subject(char *dst, const char *text)
+{
+    char escaped[4 * GCM__SUBJECT_MAX];
+
+    gcm__copy_path_shown(escaped, sizeof escaped, text, 0);
+    gcm__copy_shown(dst, GCM__SUBJECT_MAX, escaped, strlen(escaped), GCM__SHOWN_UTF8);
+    return dst;
+}

@@ -84,6 +84,7 @@ static cJSON *whole_summary(const char *text, size_t len)
  * MAX_LINE_BYTES, whatever the size of the report. */
 static cJSON *report_summary(int fd, const char *path, off_t size, char *msg, size_t msg_size)
 {
+    char shown[GCM__SUBJECT_MAX];
     char why[128];
     char *buf = NULL;
     size_t cap = READ_CHUNK;
@@ -95,7 +96,7 @@ static cJSON *report_summary(int fd, const char *path, off_t size, char *msg, si
 
     buf = malloc(cap + 1);
     if (buf == NULL) {
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", gcm__subject(shown, path));
         goto done;
     }
     while (!eof) {
@@ -117,7 +118,7 @@ static cJSON *report_summary(int fd, const char *path, off_t size, char *msg, si
         }
         got = gcm__read_full(fd, buf + len, cap - len < READ_CHUNK ? cap - len : READ_CHUNK);
         if (got < 0) {
-            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+            (void)snprintf(msg, msg_size, "cannot read '%s': %s", gcm__subject(shown, path),
                            gcm__errno_text(errno, why, sizeof why));
             cJSON_Delete(last);
             last = NULL;
@@ -150,13 +151,13 @@ static cJSON *report_summary(int fd, const char *path, off_t size, char *msg, si
         char *text = realloc(buf, (size_t)size + 1);
         ssize_t got;
         if (text == NULL) {
-            (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+            (void)snprintf(msg, msg_size, "out of memory reading '%s'", gcm__subject(shown, path));
             goto done;
         }
         buf = text;
         got = lseek(fd, 0, SEEK_SET) == 0 ? gcm__read_full(fd, buf, (size_t)size) : -1;
         if (got < 0) {
-            (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+            (void)snprintf(msg, msg_size, "cannot read '%s': %s", gcm__subject(shown, path),
                            gcm__errno_text(errno, why, sizeof why));
             goto done;
         }
@@ -172,6 +173,7 @@ done:
  * and the aggregates are ever read, however large a ring the file claims. */
 static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
 {
+    char shown[GCM__SUBJECT_MAX];
     gcm_capture cap;
     gcm_snapshot *snap = NULL;
     cJSON *obj = NULL;
@@ -186,7 +188,7 @@ static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
     }
     snap = malloc(sizeof *snap);
     if (snap == NULL) {
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", gcm__subject(shown, path));
         goto done;
     }
     /* A torn snapshot (a writer killed mid-record) still has every figure
@@ -194,12 +196,12 @@ static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
      * writer's counter is not waited on. */
     rc = gcm_capture_snapshot(&cap, snap, 1, &gone);
     if (rc != 0 && rc != GCM_EBUSY) {
-        (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", path, gcm_strerror(rc));
+        (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", gcm__subject(shown, path), gcm_strerror(rc));
         goto done;
     }
     obj = gcm_summary_json(snap);
     if (obj == NULL)
-        (void)snprintf(msg, msg_size, "out of memory reading '%s'", path);
+        (void)snprintf(msg, msg_size, "out of memory reading '%s'", gcm__subject(shown, path));
 done:
     free(snap);
     gcm_capture_close(&cap);
@@ -208,6 +210,7 @@ done:
 
 cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
 {
+    char shown[GCM__SUBJECT_MAX];
     char why[128];
     char magic[sizeof GCM_BLOCK_MAGIC - 1];
     struct stat st;
@@ -220,13 +223,13 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
     /* The one input policy (src/base/files.c): a FIFO, a device, a socket,
      * a directory or a symlink is refused before anything opens or reads it. */
     if (gcm__open_input(path, 0, &fd, &st) != 0) {
-        (void)snprintf(msg, msg_size, "cannot open '%s': %s", path,
+        (void)snprintf(msg, msg_size, "cannot open '%s': %s", gcm__subject(shown, path),
                        gcm__path_error_text(path, errno, why, sizeof why));
         goto done;
     }
     got = gcm__read_full(fd, magic, sizeof magic);
     if (got < 0) {
-        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", gcm__subject(shown, path),
                        gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
@@ -237,7 +240,7 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
         goto done;
     }
     if (lseek(fd, 0, SEEK_SET) != 0) {
-        (void)snprintf(msg, msg_size, "cannot read '%s': %s", path,
+        (void)snprintf(msg, msg_size, "cannot read '%s': %s", gcm__subject(shown, path),
                        gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
@@ -248,19 +251,19 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
         (void)snprintf(msg, msg_size,
                        "'%s' has no summary object: give a 'pygcprofiler run --json' report "
                        "or a capture file",
-                       path);
+                       gcm__subject(shown, path));
         goto done;
     }
     version = cJSON_GetObjectItemCaseSensitive(obj, "schema_version");
     if (!cJSON_IsNumber(version)) {
-        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", path);
+        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", gcm__subject(shown, path));
         cJSON_Delete(obj);
         obj = NULL;
         goto done;
     }
     if (version->valuedouble != (double)GCM_JSON_SCHEMA_VERSION) {
         (void)snprintf(msg, msg_size,
-                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", path,
+                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", gcm__subject(shown, path),
                        version->valuedouble, GCM_JSON_SCHEMA_VERSION);
         cJSON_Delete(obj);
         obj = NULL;

@@ -180,7 +180,7 @@ static int parse_target(gcm__cli *cli, int argc, char **argv, int i, char *msg, 
         goto done;
     } else if (word[0] == '-') {
         MSG("unknown option '%s' (a script whose name starts with '-' goes after '--')",
-            gcm__shown(shown, word));
+            gcm__subject(shown, word));
         goto done;
     } else {
         cli->kind = GCM__TARGET_SCRIPT;
@@ -258,15 +258,17 @@ int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
             continue;
         for (size_t j = i + 1; j < count; j++) {
             if (outs[j].path[0] != '\0' && gcm__same_file(outs[i].path, outs[j].path)) {
+                char shown[GCM__SHOWN_MAX];
                 MSG("'%s' and '%s' name the same file '%s': give each its own", outs[i].shown,
-                    outs[j].shown, outs[j].path);
+                    outs[j].shown, gcm__subject(shown, outs[j].path));
                 goto done;
             }
         }
         /* A log appended to the script, or a flame graph over it, would
          * destroy the program being measured. */
         if (cli->kind == GCM__TARGET_SCRIPT && gcm__same_file(outs[i].path, cli->target)) {
-            MSG("'%s' '%s' is the script being run", outs[i].shown, outs[i].path);
+            char shown[GCM__SHOWN_MAX];
+            MSG("'%s' '%s' is the script being run", outs[i].shown, gcm__subject(shown, outs[i].path));
             goto done;
         }
     }

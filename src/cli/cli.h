@@ -28,7 +28,7 @@
 /* Bytes of one user's word or path quoted in an error line.  A longer one is
  * cut there (gcm__shown): with at most three subjects a line still fits in
  * GCM__MSG_MAX, so the reason after a subject is never the part cut off. */
-#define GCM__SHOWN_MAX 1024
+#define GCM__SHOWN_MAX GCM__SUBJECT_MAX
 
 /* What a verb's command line asks for (an ACTION row of options.h returns
  * one of the last two). */
@@ -138,11 +138,6 @@ int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode m
  * file policy, then that no two of them, and none and the script, are the
  * same file.  Returns 0 or GCM_EINVAL with a message in `msg`. */
 int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size);
-
-/* Copies `text` into `shown` (GCM__SHOWN_MAX bytes) for an error line: one
- * line of valid UTF-8, cut between characters and ended in "..." when too
- * long (gcm__copy_shown).  Returns `shown`, for use as a printf argument. */
-const char *gcm__shown(char *shown, const char *text);
 
 /* Sets the line "error: <msg>" that gcm__on_sigbus writes: a capture that
  * shrinks while it is mapped turns the next read into SIGBUS.  Call it before

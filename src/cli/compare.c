@@ -76,7 +76,7 @@ static int add_metrics(void *store, const char *value, char *msg, size_t msg_siz
 
         if (len == 0 || len >= sizeof name) {
             (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s",
-                           gcm__shown(shown, value),
+                           gcm__subject(shown, value),
                            len == 0 ? "has an empty name" : "is not a metric");
             goto done;
         }
@@ -84,7 +84,7 @@ static int add_metrics(void *store, const char *value, char *msg, size_t msg_siz
         name[len] = '\0';
         if (gcm_budget_parse_metric(name, &c.generation, &c.metric, why, sizeof why) != 0) {
             (void)snprintf(msg, msg_size, "invalid value '%s' for '--metric': %s",
-                           gcm__shown(shown, value), why);
+                           gcm__subject(shown, value), why);
             goto done;
         }
         if (args->metric_count == MAX_METRICS) {
@@ -133,7 +133,7 @@ static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
 
     if (args->file_count == 2) {
         (void)snprintf(msg, msg_size, "unexpected argument '%s': give BASE and NEW only",
-                       gcm__shown(shown, word));
+                       gcm__subject(shown, word));
         return GCM_EINVAL;
     }
     args->files[args->file_count++] = word;

@@ -90,17 +90,17 @@ static int user_python(const char *given, const char *source, char *out, size_t 
     if (strchr(given, '/') == NULL) {
         if (search_path(given, out, out_size) == 0)
             return 0;
-        MSG("python interpreter not found on PATH: '%s' (from %s)", gcm__shown(shown, given),
+        MSG("python interpreter not found on PATH: '%s' (from %s)", gcm__subject(shown, given),
             source);
         return GCM_EINVAL;
     }
     if (!is_executable(given)) {
         MSG("python interpreter not found or not executable: '%s' (from %s)",
-            gcm__shown(shown, given), source);
+            gcm__subject(shown, given), source);
         return GCM_EINVAL;
     }
     if (snprintf(out, out_size, "%s", given) >= (int)out_size) {
-        MSG("python interpreter path too long: '%s'", gcm__shown(shown, given));
+        MSG("python interpreter path too long: '%s'", gcm__subject(shown, given));
         return GCM_EINVAL;
     }
     return 0;
@@ -249,7 +249,7 @@ static int check_user_python(const char *python, const char *source, char *msg, 
     char *second;
     int n = 0;
 
-    (void)gcm__shown(shown, python);
+    (void)gcm__subject(shown, python);
     if (run_probe(python, args, answer, sizeof answer) != 0 ||
         strncmp(answer, "gcm-probe ", 10) != 0 ||
         sscanf(answer + 10, "%31s %31s%n", impl, version, &n) != 2) {

@@ -56,9 +56,9 @@ int main(int argc, char **argv)
     }
     if (argv[1][0] == '-')
         (void)snprintf(msg, sizeof msg, "unknown option '%s' (options go after 'run')",
-                       gcm__shown(shown, argv[1]));
+                       gcm__subject(shown, argv[1]));
     else
-        (void)snprintf(msg, sizeof msg, "unknown command '%s'", gcm__shown(shown, argv[1]));
+        (void)snprintf(msg, sizeof msg, "unknown command '%s'", gcm__subject(shown, argv[1]));
     gcm__complain(NULL, msg);
 done:
     return status;

@@ -125,7 +125,7 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
     if (gcm__create_output(log, cfg->log_file, GCM__OUTPUT_APPEND, O_WRONLY) != 0) {
         (void)gcm__path_error_text(cfg->log_file, errno, why, sizeof why);
         (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
-                       gcm__shown(shown, cfg->log_file), why);
+                       gcm__subject(shown, cfg->log_file), why);
         goto done;
     }
     *fd = log->fd;
@@ -139,7 +139,7 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
         if (high < 0) {
             gcm__output_discard(log);
             (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
-                           gcm__shown(shown, cfg->log_file), gcm__errno_text(saved, why, sizeof why));
+                           gcm__subject(shown, cfg->log_file), gcm__errno_text(saved, why, sizeof why));
             goto done;
         }
     }
@@ -243,7 +243,7 @@ int gcm__run_main(int argc, char **argv)
     (void)fflush(NULL);
     execv(python, args);
     (void)gcm__errno_text(errno, why, sizeof why);
-    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", gcm__shown(shown, python), why);
+    (void)snprintf(msg, sizeof msg, "cannot run python '%s': %s", gcm__subject(shown, python), why);
     gcm__complain(NULL, msg);
 done:
     /* A refusal leaves nothing behind: a log file we created is removed. */

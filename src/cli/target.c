@@ -142,7 +142,7 @@ static int check_directory(const char *path, char *msg, size_t msg_size)
             S_ISREG(st.st_mode))
             return 0;
     }
-    MSG("no '__main__.py' in directory '%s'", gcm__shown(shown, path));
+    MSG("no '__main__.py' in directory '%s'", gcm__subject(shown, path));
     return GCM_EINVAL;
 }
 
@@ -178,14 +178,14 @@ static int check_script(const char *path, char *msg, size_t msg_size)
         if (errno == ENOENT || errno == ENOTDIR) {
             /* "uvicorn" is far more often a module than a file in the cwd;
              * only a name that can be a module is worth suggesting. */
-            (void)gcm__shown(shown, path);
+            (void)gcm__subject(shown, path);
             if (strstr(path, ".py") == NULL && looks_like_module(path))
                 MSG("script file not found: '%s'; did you mean '-m %s'?", shown, shown);
             else
                 MSG("script file not found: '%s'", shown);
         } else {
             (void)gcm__errno_text(errno, why, sizeof why);
-            MSG("cannot open script file '%s': %s", gcm__shown(shown, path), why);
+            MSG("cannot open script file '%s': %s", gcm__subject(shown, path), why);
         }
         goto done;
     }
@@ -195,13 +195,13 @@ static int check_script(const char *path, char *msg, size_t msg_size)
     }
     if (access(path, R_OK) != 0) {
         (void)gcm__errno_text(errno, why, sizeof why);
-        MSG("cannot read script file '%s': %s", gcm__shown(shown, path), why);
+        MSG("cannot read script file '%s': %s", gcm__subject(shown, path), why);
         goto done;
     }
     /* A FIFO, a character device (/dev/stdin) or a socket is python's to
      * read: looking inside would consume what its writer sent. */
     if (S_ISREG(st.st_mode) && gcm__zip_lacks_main(path)) {
-        MSG("no '__main__.py' in zip file '%s'", gcm__shown(shown, path));
+        MSG("no '__main__.py' in zip file '%s'", gcm__subject(shown, path));
         goto done;
     }
     status = 0;

@@ -33,12 +33,6 @@ void gcm__complain(const char *verb, const char *msg)
         (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-const char *gcm__shown(char *shown, const char *text)
-{
-    gcm__copy_shown(shown, GCM__SHOWN_MAX, text, strlen(text), GCM__SHOWN_UTF8);
-    return shown;
-}
-
 /* Formatted in advance, so that the handler only has to write it. */
 static char sigbus_line[GCM__MSG_MAX + 64];
 static size_t sigbus_len;
@@ -62,6 +56,7 @@ void gcm__on_sigbus(int sig)
 int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode mode, char *msg,
                           size_t msg_size)
 {
+    char shown[GCM__SHOWN_MAX];
     char why[160];
     int err;
 
@@ -69,6 +64,7 @@ int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode m
         return 0;
     err = errno;
     (void)gcm__path_error_text(path, err, why, sizeof why);
+    path = gcm__subject(shown, path);
     if (mode == GCM__OUTPUT_NEW)
         (void)snprintf(msg, msg_size, "cannot create the capture file '%s': %s%s", path, why,
                        err == EEXIST ? " (a capture is never overwritten)" : "");

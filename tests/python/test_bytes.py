@@ -317,7 +317,9 @@ def test_refusal_shows_the_bytes_escaped(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.decode("utf-8").splitlines()
     assert len(lines) == 2, lines
-    assert lines[0].startswith("error: cannot start monitoring: "), lines
+    # The launcher checks every output before the program starts (docs/cli.md,
+    # "Files"), so the refusal is its own line, before any bootstrap.
+    assert lines[0].startswith("error: cannot create the capture file "), lines
     assert "c\\xff'" in lines[0], lines
     assert proc.stdout == b""
 

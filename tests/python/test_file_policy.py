@@ -311,7 +311,7 @@ def set_memory_limit() -> None:
     ("case", "fragment"),
     [
         ("python-without-gc_monitor", "cannot import gc_monitor._core"),
-        ("python-cannot-run", "cannot run python"),
+        ("python-cannot-run", "is not a python interpreter"),
         ("missing-script", "script file not found"),
         ("same-as-capture", "name the same file"),
         ("same-as-flamegraph", "name the same file"),
