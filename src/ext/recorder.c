@@ -153,6 +153,12 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
     gcm__recorder *self = (gcm__recorder *)op;
 
+    /* The own block first: a fork child compares with its own collections.
+     * Stopping never fails: without a block of its own there is no count. */
+    if (gcm__recorder_own_block(self) == 0)
+        gcm__unseen_update(self);
+    else
+        PyErr_Clear();
     self->stopped = 1;
     atomic_store_explicit(&self->epoch, GCM__EPOCH_STOPPED, memory_order_relaxed);
     Py_RETURN_NONE;
@@ -246,6 +252,10 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
+    {"watch_gc_stats", gcm__recorder_watch_gc_stats, METH_NOARGS,
+     "watch_gc_stats()\n--\n\nNotes gc.get_stats()'s count of collections, so that stop() "
+     "can record how many the callable never saw (the program took it out of gc.callbacks). "
+     "Call it once the callable is in gc.callbacks."},
     {"report_begin", recorder_report_begin, METH_NOARGS,
      "report_begin()\n--\n\nClaims this process's report for the calling thread: 0 to write it "
      "(then call report_end()), 1 when this thread is already writing it, 2 when it is written. "
