@@ -406,6 +406,7 @@ def main(start_fd: int = 2) -> NoReturn:
 
     reporter = Reporter(monitor)
     reporter.install_signal_handlers()
+    reporter.watch_self_signals()
     reporter.watch_multiprocessing()
 
     status: object = 0

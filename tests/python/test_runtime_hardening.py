@@ -7,9 +7,13 @@ graceful shutdown, a process tree written with -o.
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import subprocess
 
-from gcm_testing import launcher, report, run, summaries, write_script
+import pytest
+from gcm_testing import clean_env, launcher, report, run, summaries, write_script
 
 # Collections the program makes, and how many of them come after it took
 # every callback out of gc.callbacks.
@@ -82,3 +86,66 @@ def test_a_callback_left_in_place_misses_nothing(tmp_path):
     assert len(found) == 3, proc.stderr
     for summary in found.values():
         assert "missed_collections" not in summary, summary
+
+
+# Shuts down gracefully on SIGTERM, then dies by it as an unhandled SIGTERM
+# would: the handler it replaced goes back (SIG_DFL) and the signal is sent
+# again, as uvicorn does.  argv[1] says how it is sent, argv[2] when.
+REraise_SIGTERM = """
+import atexit, gc, os, signal, sys, time
+stop = False
+def handler(signum, frame):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, handler)
+def reraise():
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.argv[1] == "raise_signal":
+        signal.raise_signal(signal.SIGTERM)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
+    print("not reached", flush=True)
+if sys.argv[2] == "atexit":
+    atexit.register(reraise)
+print("ready", flush=True)
+while not stop:
+    gc.collect()
+    time.sleep(0.01)
+if sys.argv[2] == "main":
+    reraise()
+"""
+
+
+@pytest.mark.parametrize("how", ["raise_signal", "os.kill"])
+@pytest.mark.parametrize("when", ["main", "atexit"])
+def test_graceful_shutdown_that_reraises_sigterm_is_killed_not_gone(tmp_path, how, when):
+    script = write_script(tmp_path, REraise_SIGTERM)
+    capture = tmp_path / "cap"
+    proc = subprocess.Popen(
+        [launcher(), "run", "-o", str(capture), "--stats-only", str(script), how, when],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGTERM, err
+    assert "not reached" not in out
+    # The report was written once, before the process died by the signal.
+    assert err.count("=== GC MONITORING SUMMARY ===") == 1, err
+    text = report(capture)
+    assert text.returncode == 0, text.stderr
+    assert re.search(r"^State: reported, then killed by SIGTERM at ", text.stdout, re.M), (
+        text.stdout
+    )
+    head = json.loads(report(capture, "--json").stdout.splitlines()[0])
+    assert (head["state"], head["signal"]) == ("killed", signal.SIGTERM), head
