@@ -149,3 +149,48 @@ def test_graceful_shutdown_that_reraises_sigterm_is_killed_not_gone(tmp_path, ho
     )
     head = json.loads(report(capture, "--json").stdout.splitlines()[0])
     assert (head["state"], head["signal"]) == ("killed", signal.SIGTERM), head
+
+
+def test_first_report_of_a_tree_names_the_other_captures(tmp_path):
+    script = write_script(
+        tmp_path,
+        """
+        import gc, multiprocessing as mp, subprocess, sys
+        def work(i):
+            gc.collect()
+            return i
+        if __name__ == "__main__":
+            mp.set_start_method("fork")
+            with mp.Pool(2) as pool:
+                pool.map(work, range(4))
+            subprocess.run([sys.executable, "-c", "import gc; gc.collect()"], check=True)
+        """,
+    )
+    out = tmp_path / "my dir"
+    out.mkdir()
+    capture = out / "cap"
+    proc = run(
+        [launcher(), "run", "--follow-children", "-o", capture, "--stats-only", script], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    others = sorted(p for p in out.iterdir() if p.name != "cap")
+    assert len(others) == 3, others
+    last = proc.stderr.splitlines()[-1]
+    assert last == (
+        f"GMEM Note: 3 more captures of this tree: pygcprofiler report '{capture}' '{capture}'.*"
+    ), proc.stderr
+    # The command works as printed, through a shell.
+    merged = subprocess.run(
+        last.split(": ", 2)[2], shell=True, capture_output=True, text=True, env=clean_env(
+            PATH=f"{launcher().rsplit('/', 1)[0]}:/usr/bin:/bin"
+        ), timeout=60,
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert "=== PROCESS TREE: 4 processes ===" in merged.stdout, merged.stdout
+
+
+def test_a_tree_of_one_has_no_note(tmp_path):
+    script = write_script(tmp_path, "import gc\ngc.collect()\n")
+    proc = run([launcher(), "run", "-o", tmp_path / "cap", "--stats-only", script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "GMEM Note" not in proc.stderr
