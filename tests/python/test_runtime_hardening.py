@@ -194,3 +194,28 @@ def test_a_tree_of_one_has_no_note(tmp_path):
     proc = run([launcher(), "run", "-o", tmp_path / "cap", "--stats-only", script], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "GMEM Note" not in proc.stderr
+
+
+def test_dump_garbage_repr_that_calls_os_exit_is_refused(tmp_path):
+    script = write_script(
+        tmp_path,
+        """
+        import gc, os
+        class Exits:
+            def __repr__(self):
+                os._exit(7)
+        class Raises:
+            def __repr__(self):
+                raise ValueError("no")
+        for cls in (Exits, Raises):
+            o = cls()
+            o.me = o
+        del o
+        gc.collect()
+        """,
+    )
+    proc = run([launcher(), "run", "--dump-garbage", "--stats-only", script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "  __main__.Exits: <repr() failed: it called os._exit()>" in proc.stderr, proc.stderr
+    assert "  __main__.Raises: <repr() failed: ValueError>" in proc.stderr, proc.stderr
+    assert "Total GC collections:" in proc.stderr
