@@ -287,7 +287,15 @@ recorder_get_log_file(PyObject *op, void *Py_UNUSED(closure))
     return PyUnicode_DecodeFSDefault(path);
 }
 
+static PyObject *
+recorder_get_fail_on_count(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSize_t((size_t)((gcm__recorder *)op)->config.fail_on_count);
+}
+
 static PyGetSetDef recorder_getset[] = {
+    {"fail_on_count", recorder_get_fail_on_count, NULL, "How many --fail-on rules were given.",
+     NULL},
     {"log_file", recorder_get_log_file, NULL, "The --log-file the report goes to, or None.",
      NULL},
     {"callback", recorder_get_callback, NULL, "The C callable to append to gc.callbacks.", NULL},

@@ -219,3 +219,22 @@ def test_dump_garbage_repr_that_calls_os_exit_is_refused(tmp_path):
     assert "  __main__.Exits: <repr() failed: it called os._exit()>" in proc.stderr, proc.stderr
     assert "  __main__.Raises: <repr() failed: ValueError>" in proc.stderr, proc.stderr
     assert "Total GC collections:" in proc.stderr
+
+
+def test_fail_on_is_not_met_when_the_callback_was_removed(tmp_path):
+    script = write_script(tmp_path, CLEARS_CALLBACKS)
+    proc = run([launcher(), "run", "--stats-only", "--fail-on", "count>1000", script], tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        "GMEM BUDGET | not checked: the program took the monitor out of gc.callbacks, so 40 "
+        "collections were not recorded; the rules below saw only the rest\n"
+        "GMEM BUDGET | ok: count 2, not > 1000\n"
+    ) in proc.stderr, proc.stderr
+    proc = run(
+        [launcher(), "run", "--json", "--stats-only", "--fail-on", "count>1000", script], tmp_path
+    )
+    assert proc.returncode == 3, proc.stderr
+    budget = next(
+        json.loads(line) for line in proc.stderr.splitlines() if '"type":"budget"' in line
+    )
+    assert budget["missed_collections"] == 40
