@@ -153,11 +153,14 @@ class _Session:
         try:
             yield
         finally:
+            # Stopped while still in gc.callbacks: the count of collections it
+            # missed is taken then, and a collection between the two steps
+            # must not look missed.
+            recorder.stop()
             try:
                 gc.callbacks.remove(callback)
             except ValueError:  # the test replaced gc.callbacks itself
                 pass
-            recorder.stop()
         snapshot = recorder.snapshot()
         broken = recorder.check_budgets([rule for _, rule in rules]) if rules else []
         labels = {rule: label for label, rule in rules}
