@@ -134,8 +134,8 @@ class Reporter:
         (uvicorn: signal.raise_signal after putting back the handler it
         replaced) dies by the signal's default action: no report, no exit
         status, and, when the report was written earlier, our C handler that
-        marks the capture already replaced by SIG_DFL.  So os.kill and
-        signal.raise_signal are wrapped: when the signal's action is the
+        marks the capture already replaced by SIG_DFL.  So os.kill, os.killpg
+        and signal.raise_signal are wrapped: when the signal's action is the
         default one that ends the process, the report is written (once) and
         the capture marked "killed by" the signal just before it is sent.
         Anything else passes through untouched.
@@ -168,7 +168,23 @@ class Reporter:
             before(0, signalnum)
             return real_raise(signalnum)
 
-        for wrapper, real in ((kill, real_kill), (raise_signal, real_raise)):
+        real_killpg = os.killpg
+
+        def killpg(pgid: int, signal: int, /) -> None:
+            try:
+                own = pgid in (0, os.getpgrp())
+            except OSError:
+                own = False
+            if own:
+                before(0, signal)
+            return real_killpg(pgid, signal)
+
+        os.killpg = killpg
+        for wrapper, real in (
+            (kill, real_kill),
+            (raise_signal, real_raise),
+            (killpg, real_killpg),
+        ):
             wrapper.__name__ = wrapper.__qualname__ = real.__name__
             wrapper.__doc__ = real.__doc__
             wrapper.__module__ = real.__module__

@@ -102,6 +102,8 @@ def reraise():
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.argv[1] == "raise_signal":
         signal.raise_signal(signal.SIGTERM)
+    elif sys.argv[1] == "os.killpg":
+        os.killpg(os.getpgrp(), signal.SIGTERM)
     else:
         os.kill(os.getpid(), signal.SIGTERM)
     print("not reached", flush=True)
@@ -116,7 +118,7 @@ if sys.argv[2] == "main":
 """
 
 
-@pytest.mark.parametrize("how", ["raise_signal", "os.kill"])
+@pytest.mark.parametrize("how", ["raise_signal", "os.kill", "os.killpg"])
 @pytest.mark.parametrize("when", ["main", "atexit"])
 def test_graceful_shutdown_that_reraises_sigterm_is_killed_not_gone(tmp_path, how, when):
     script = write_script(tmp_path, REraise_SIGTERM)
@@ -128,6 +130,8 @@ def test_graceful_shutdown_that_reraises_sigterm_is_killed_not_gone(tmp_path, ho
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A group of its own: os.killpg reaches no process of the test's.
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None
