@@ -157,37 +157,26 @@ class Reporter:
             except BaseException:  # the program's own call matters more
                 pass
 
-        real_kill = os.kill
-        real_raise = _signal.raise_signal
+        def before_kill(pid: int, signum: int, /) -> None:
+            before(pid, signum)
 
-        def kill(pid: int, signal: int, /) -> None:
-            before(pid, signal)
-            return real_kill(pid, signal)
+        def before_raise(signum: int, /) -> None:
+            before(0, signum)
 
-        def raise_signal(signalnum: int, /) -> None:
-            before(0, signalnum)
-            return real_raise(signalnum)
-
-        real_killpg = os.killpg
-
-        def killpg(pgid: int, signal: int, /) -> None:
+        def before_killpg(pgid: int, signum: int, /) -> None:
             try:
                 own = pgid in (0, os.getpgrp())
             except OSError:
                 own = False
             if own:
-                before(0, signal)
-            return real_killpg(pgid, signal)
+                before(0, signum)
 
+        # C callables: no frame of ours in a traceback that passes through them.
+        kill = _core.called_after("kill", before_kill, os.kill)
+        killpg = _core.called_after("killpg", before_killpg, os.killpg)
+        real_raise = _signal.raise_signal
+        raise_signal = _core.called_after("raise_signal", before_raise, real_raise)
         os.killpg = killpg
-        for wrapper, real in (
-            (kill, real_kill),
-            (raise_signal, real_raise),
-            (killpg, real_killpg),
-        ):
-            wrapper.__name__ = wrapper.__qualname__ = real.__name__
-            wrapper.__doc__ = real.__doc__
-            wrapper.__module__ = real.__module__
         os.kill = kill
         # signal.py copies _signal's names when it is imported: both, so the
         # program finds the wrapper whether it imported signal already or not.

@@ -156,6 +156,10 @@ PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
  * exception instance fn returns, if any, without adding a frame of ours. */
 PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
 
+/* _core.called_after(name, before, real): a C callable named `name` (kill,
+ * killpg or raise_signal) that calls before(*args), then real(*args). */
+PyObject *gcm__exit_called_after(PyObject *module, PyObject *args);
+
 /* In a fork child: new timers, aimed at this thread, for the signals still
  * nudged. */
 void gcm__nudge_after_fork(void);

@@ -111,6 +111,10 @@ static PyMethodDef core_methods[] = {
     {"note_exit_signal", gcm__exit_note_signal_py, METH_O,
      "note_exit_signal(signum)\n--\n\nMarks this process's capture killed by signum (python "
      "kills itself by it once finalised)."},
+    {"called_after", gcm__exit_called_after, METH_VARARGS,
+     "called_after(name, before, real)\n--\n\nReturns a C callable named `name` (kill, killpg or "
+     "raise_signal) that calls before(*args), then returns real(*args); it adds no frame to "
+     "a traceback."},
     {"reraising", gcm__exit_reraising, METH_O,
      "reraising(fn)\n--\n\nReturns a C callable that calls fn(*args) and raises the exception "
      "instance fn returns, if any: an atexit hook or finalizer with no frame of ours."},
