@@ -247,12 +247,13 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
     if (s->all.count > 1) {
         char bursts[32];
+        char gaps[32];
         /* A burst is a collection that started under 50 ms after the
          * previous one ended: said in those words, with its share. */
         gcm__format_count(s->bursts, bursts, sizeof bursts);
-        line_add(f, ATTR_PLAIN, "Bursts: %s of the %llu gaps between collections (%.0f%%) under 50ms",
-                 bursts, (unsigned long long)(s->all.count - 1),
-                 100.0 * (double)s->bursts / (double)(s->all.count - 1));
+        gcm__format_count(s->all.count - 1, gaps, sizeof gaps);
+        line_add(f, ATTR_PLAIN, "Bursts: %s of the %s gaps between collections (%.0f%%) under 50ms",
+                 bursts, gaps, 100.0 * (double)s->bursts / (double)(s->all.count - 1));
     }
     add_alert_line(f, p, &iv);
     line_add(f, ATTR_PLAIN, "%s", "");
@@ -265,19 +266,27 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     add_warnings(f, p);
 }
 
-/* The command of a process as a table cell: without the interpreter's
- * directory (every process of a tree runs the same python), printable. */
+/* The command of a process as a table cell, in the few columns left: the
+ * words after the interpreter (every process of a tree runs the same
+ * python), the script without its directory, printable. */
 static void short_command(const char *command, char *out, size_t size)
 {
-    const char *space = strchr(command, ' ');
+    const char *rest = strchr(command, ' ');
+    const char *word_end;
     const char *slash = NULL;
 
-    /* The interpreter is the first word: keep its name only. */
-    for (const char *c = command; *c != '\0' && (space == NULL || c < space); c++) {
+    if (rest == NULL) {
+        gcm__copy_printable(out, size, command);
+        return;
+    }
+    while (*rest == ' ')
+        rest++;
+    word_end = strchr(rest, ' ');
+    for (const char *c = rest; *c != '\0' && (word_end == NULL || c < word_end); c++) {
         if (*c == '/')
             slash = c;
     }
-    gcm__copy_printable(out, size, slash != NULL ? slash + 1 : command);
+    gcm__copy_printable(out, size, slash != NULL ? slash + 1 : rest);
 }
 
 /* The length of the last interval of `p`. */
@@ -354,7 +363,7 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
                  "%7lld %-8.8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu %s", (long long)p->snap->pid,
                  state, up, (unsigned long long)p->now.all.count,
                  gcm__live_per_second(iv.count[GCM_GENERATIONS], iv.wall_ns), iv.share_pct,
-                 p->now.share_pct, iv.max_ns > 0 ? last : "-", max,
+                 p->now.share_pct, iv.max_ns > 0 ? last : "-", p->now.all.count > 0 ? max : "-",
                  (unsigned long long)p->now.all.alerts, command);
     }
     if (rows < st->proc_count)
