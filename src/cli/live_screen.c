@@ -99,9 +99,9 @@ int gcm__live_write_lines(const live_state *st)
                      (double)s->gc_ns / 1e6, (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct,
                      (double)s->all.p50_ns / 1e6, (double)s->all.p99_ns / 1e6,
                      (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
-                     (unsigned long long)s->all.alerts,
-                     (unsigned long long)iv.alerts, (unsigned long long)s->all.collected,
-                     (unsigned long long)s->all.uncollectable, tail);
+                     (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
+                     (unsigned long long)s->all.collected, (unsigned long long)s->all.uncollectable,
+                     tail);
         if (n > 0)
             status = gcm__write_all(STDOUT_FILENO, line,
                                     (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -242,7 +242,8 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     gcm__format_count(s->all.collected, freed, sizeof freed);
     gcm__format_count(s->all.uncollectable, unfreed, sizeof unfreed);
     gcm__format_duration_short(iv.max_ns, gc, sizeof gc);
-    line_add(f, ATTR_PLAIN, "Longest pause in the last %.2fs: %s (p99 and max above: the whole run)",
+    line_add(f, ATTR_PLAIN,
+             "Longest pause in the last %.2fs: %s (p99 and max above: the whole run)",
              (double)iv.wall_ns / 1e9, iv.max_ns > 0 ? gc : "none");
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
     if (s->all.count > 1) {
@@ -360,8 +361,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         gcm__format_duration_short(p->now.all.max_ns, max, sizeof max);
         short_command(p->command, command, sizeof command);
         line_add(f, iv.alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
-                 "%7lld %-8.8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu %s", (long long)p->snap->pid,
-                 state, up, (unsigned long long)p->now.all.count,
+                 "%7lld %-8.8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu %s",
+                 (long long)p->snap->pid, state, up, (unsigned long long)p->now.all.count,
                  gcm__live_per_second(iv.count[GCM_GENERATIONS], iv.wall_ns), iv.share_pct,
                  p->now.share_pct, iv.max_ns > 0 ? last : "-", p->now.all.count > 0 ? max : "-",
                  (unsigned long long)p->now.all.alerts, command);
@@ -375,8 +376,8 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
      * their lifetimes): each process weighs by how long it ran, so an idle
      * parent pulls the share of busy workers down.  The row says so, and
      * names the busiest process, whose share the total would hide. */
-    line_add(f, ATTR_BOLD, "%7s %-8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu", "total", "",
-             "", (unsigned long long)sum.count, iv_rate,
+    line_add(f, ATTR_BOLD, "%7s %-8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu", "total", "", "",
+             (unsigned long long)sum.count, iv_rate,
              iv_wall > 0 ? 100.0 * (double)iv_gc / (double)iv_wall : 0.0,
              wall > 0 ? 100.0 * (double)gc / (double)wall : 0.0, iv_max > 0 ? last : "-", max,
              (unsigned long long)sum.alerts);

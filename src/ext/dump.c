@@ -199,8 +199,8 @@ census_release(gcm__census *c)
 
 typedef struct exit_guard {
     int armed;
-    int called;      /* a repr() called os._exit since the last look */
-    PyObject *real;  /* the real posix._exit (strong) */
+    int called;     /* a repr() called os._exit since the last look */
+    PyObject *real; /* the real posix._exit (strong) */
 } exit_guard;
 
 static void
@@ -229,7 +229,9 @@ exit_stand_in(PyObject *capsule, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef exit_stand_in_def = {
-    "_exit", (PyCFunction)(void (*)(void))exit_stand_in, METH_FASTCALL,
+    "_exit",
+    (PyCFunction)(void (*)(void))exit_stand_in,
+    METH_FASTCALL,
     "os._exit(), refused while pygcprofiler renders gc.garbage's repr()s.",
 };
 

@@ -164,6 +164,20 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* Recorder.watch_gc_stats(): starts the watch over gc.get_stats() (unseen.c),
+ * once the callable is in gc.callbacks. */
+static PyObject *
+recorder_watch_gc_stats(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    if (gcm__recorder_own_block(self) != 0)
+        return NULL;
+    if (!self->stopped)
+        gcm__unseen_rebase(self);
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 recorder_get_callback(PyObject *op, void *Py_UNUSED(closure))
 {
@@ -252,7 +266,7 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
-    {"watch_gc_stats", gcm__recorder_watch_gc_stats, METH_NOARGS,
+    {"watch_gc_stats", recorder_watch_gc_stats, METH_NOARGS,
      "watch_gc_stats()\n--\n\nNotes gc.get_stats()'s count of collections, so that stop() "
      "can record how many the callable never saw (the program took it out of gc.callbacks). "
      "Call it once the callable is in gc.callbacks."},

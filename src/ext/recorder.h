@@ -109,8 +109,4 @@ void gcm__unseen_rebase(gcm__recorder *self);
  * recorder stops.  Never raises. */
 void gcm__unseen_update(gcm__recorder *self);
 
-/* Recorder.watch_gc_stats(): starts the watch, once the callable is in
- * gc.callbacks. */
-PyObject *gcm__recorder_watch_gc_stats(PyObject *op, PyObject *Py_UNUSED(ignored));
-
 #endif /* GCM_EXT_RECORDER_H */

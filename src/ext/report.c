@@ -151,11 +151,11 @@ append_shell_word(char *buf, size_t size, size_t *pos, const char *text)
     int quote = text[0] == '\0' || text[strspn(text, plain)] != '\0';
     const char *c;
 
-#define GCM__PUT(ch)                                                                    \
-    do {                                                                                \
-        if (*pos + 1 >= size)                                                           \
-            return -1;                                                                  \
-        buf[(*pos)++] = (ch);                                                           \
+#define GCM__PUT(ch)                                                                               \
+    do {                                                                                           \
+        if (*pos + 1 >= size)                                                                      \
+            return -1;                                                                             \
+        buf[(*pos)++] = (ch);                                                                      \
     } while (0)
     if (quote)
         GCM__PUT('\'');
@@ -193,8 +193,10 @@ write_tree_note(const gcm__recorder *self, int fd)
     more = count_tree_captures(self);
     if (more == 0)
         return;
-    len = snprintf(line, sizeof line, "GMEM Note: %u more capture%s of this tree: "
-                   "pygcprofiler report ", more, more == 1 ? "" : "s");
+    len = snprintf(line, sizeof line,
+                   "GMEM Note: %u more capture%s of this tree: "
+                   "pygcprofiler report ",
+                   more, more == 1 ? "" : "s");
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
     pos = (size_t)len;

@@ -111,15 +111,3 @@ gcm__unseen_update(gcm__recorder *self)
     grown = total > self->gc_baseline ? total - self->gc_baseline : 0;
     gcm_block_set_unseen(self->block, grown > seen ? grown - seen : 0);
 }
-
-PyObject *
-gcm__recorder_watch_gc_stats(PyObject *op, PyObject *Py_UNUSED(ignored))
-{
-    gcm__recorder *self = (gcm__recorder *)op;
-
-    if (gcm__recorder_own_block(self) != 0)
-        return NULL;
-    if (!self->stopped)
-        gcm__unseen_rebase(self);
-    Py_RETURN_NONE;
-}
