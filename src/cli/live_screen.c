@@ -85,6 +85,9 @@ int gcm__live_write_lines(const live_state *st)
             (void)snprintf(tail, sizeof tail, " signal=%d", (int)p->snap->exit_status);
         if (p->torn)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " torn=1");
+        if (p->snap->unseen > 0)
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
+                           (unsigned long long)p->snap->unseen);
         n = snprintf(line, sizeof line,
                      "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
                      "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
@@ -175,6 +178,13 @@ static void add_warnings(frame *f, const live_proc *p)
 {
     if (p->torn)
         line_add(f, ATTR_ALERT, "Warning: the writer stopped in the middle of a record");
+    if (p->snap->unseen > 0) {
+        char missed[32];
+        gcm__format_count(p->snap->unseen, missed, sizeof missed);
+        line_add(f, ATTR_ALERT,
+                 "Warning: %s collections missed: the program took the monitor out of gc.callbacks",
+                 missed);
+    }
     if (p->snap->overwritten > 0) {
         char lost[32];
         gcm__format_count(p->snap->overwritten, lost, sizeof lost);

@@ -59,6 +59,10 @@ def test_removed_callback_is_reported_in_json_and_in_the_capture(tmp_path):
     as_json = report(capture, "--json")
     (summary,) = summaries(as_json.stdout + as_json.stderr).values()
     assert summary["missed_collections"] == 40
+    # live reads the count from the capture too.
+    watched = run([launcher(), "live", "--plain", capture], tmp_path)
+    assert watched.returncode == 0, watched.stderr
+    assert re.search(r" collections=2 .* missed=40$", watched.stdout, re.M), watched.stdout
 
 
 def test_a_callback_left_in_place_misses_nothing(tmp_path):
