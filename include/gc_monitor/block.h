@@ -119,7 +119,9 @@ typedef struct gcm_aggregates {
     _Atomic uint64_t unusable_info; /* info dicts (or generations) that could not be used */
     _Atomic uint64_t bursts;        /* collections starting < GCM_BURST_GAP_NS after the previous stop */
     _Atomic uint64_t last_stop_ns;  /* CLOCK_MONOTONIC at the end of the latest record, 0 before any */
-    uint64_t reserved[3];
+    _Atomic uint64_t unseen;        /* collections gc.get_stats() counted that the callback never
+                                       saw (it was taken out of gc.callbacks); set at report time */
+    uint64_t reserved[2];
     gcm_gen_stats gen[GCM_GENERATIONS];
 } gcm_aggregates;
 
@@ -188,6 +190,7 @@ typedef struct gcm_snapshot {
     uint64_t unusable_info;
     uint64_t bursts;
     uint64_t last_stop_ns;
+    uint64_t unseen;                /* collections the callback never saw (gcm_aggregates.unseen) */
     gcm_gen_snapshot gen[GCM_GENERATIONS];
     gcm_gen_snapshot all;           /* the generations summed, histogram and buckets included */
 } gcm_snapshot;
@@ -228,6 +231,11 @@ void gcm_block_count_dropped_stop(gcm_block *b);
 
 /* Hot path: counts an info dict the recorder could not read. */
 void gcm_block_count_unusable_info(gcm_block *b);
+
+/* Records how many collections the interpreter counted that the callback
+ * never saw (the program took it out of gc.callbacks).  The writer, at report
+ * time; a later call replaces the figure. */
+void gcm_block_set_unseen(gcm_block *b, uint64_t unseen);
 
 /* Records how the writer's process ended (GCM_STATE_EXITED with its status,
  * GCM_STATE_KILLED with the signal number, or GCM_STATE_GONE set by a reader).

@@ -60,6 +60,7 @@ typedef struct gcm_summary {
     uint64_t dropped_stops;
     uint64_t unusable_info;
     uint64_t bursts;
+    uint64_t unseen;       /* collections the callback never saw: not in any figure above */
     int32_t torn;
 } gcm_summary;
 

@@ -97,4 +97,5 @@ def _start() -> None:
     pass_on(monitor)
     reporter = Reporter(monitor)
     reporter.install_signal_handlers()
+    reporter.watch_self_signals()
     reporter.watch_multiprocessing()

@@ -36,6 +36,12 @@ else:
 # into KeyboardInterrupt, which the bootstrap reports.  Any other signal
 # (SIGUSR1 to begin with) is the program's business alone.
 _REPORT_SIGNALS = ("SIGTERM", "SIGHUP")
+# Signals whose default action ends the process, for a program that sends
+# one to itself (watch_self_signals).
+_SELF_FATAL_SIGNALS = (
+    "SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGABRT",
+    "SIGPIPE",
+)
 
 
 class Reporter:
@@ -120,6 +126,64 @@ class Reporter:
         except BaseException:  # not the main thread, or a pending handler raised
             return
         self.installed = []
+
+    def watch_self_signals(self) -> None:
+        """Reports a process that sends itself a signal that will end it.
+
+        A program that shuts down gracefully on SIGTERM and then re-raises it
+        (uvicorn: signal.raise_signal after putting back the handler it
+        replaced) dies by the signal's default action: no report, no exit
+        status, and, when the report was written earlier, our C handler that
+        marks the capture already replaced by SIG_DFL.  So os.kill, os.killpg
+        and signal.raise_signal are wrapped: when the signal's action is the
+        default one that ends the process, the report is written (once) and
+        the capture marked "killed by" the signal just before it is sent.
+        Anything else passes through untouched.
+        """
+        fatal = {getattr(_signal, name, None) for name in _SELF_FATAL_SIGNALS}
+        fatal.discard(None)
+        reporter = self
+
+        def before(pid: int, signum: int) -> None:
+            if signum not in fatal or pid not in (0, os.getpid()):
+                return
+            try:
+                if _signal.getsignal(signum) != _signal.SIG_DFL:
+                    return
+                if signum in _signal.pthread_sigmask(_signal.SIG_BLOCK, ()):
+                    return
+                reporter.report()
+                _core.note_exit_signal(signum)
+            except BaseException:  # the program's own call matters more
+                pass
+
+        def before_kill(pid: int, signum: int, /) -> None:
+            before(pid, signum)
+
+        def before_raise(signum: int, /) -> None:
+            before(0, signum)
+
+        def before_killpg(pgid: int, signum: int, /) -> None:
+            try:
+                own = pgid in (0, os.getpgrp())
+            except OSError:
+                own = False
+            if own:
+                before(0, signum)
+
+        # C callables: no frame of ours in a traceback that passes through them.
+        kill = _core.called_after("kill", before_kill, os.kill)
+        killpg = _core.called_after("killpg", before_killpg, os.killpg)
+        real_raise = _signal.raise_signal
+        raise_signal = _core.called_after("raise_signal", before_raise, real_raise)
+        os.killpg = killpg
+        os.kill = kill
+        # signal.py copies _signal's names when it is imported: both, so the
+        # program finds the wrapper whether it imported signal already or not.
+        _signal.raise_signal = raise_signal
+        imported: Any = sys.modules.get("signal")
+        if imported is not None and getattr(imported, "raise_signal", None) is real_raise:
+            imported.raise_signal = raise_signal
 
     def watch_multiprocessing(self) -> None:
         """Reports multiprocessing's fork workers, which never run atexit.

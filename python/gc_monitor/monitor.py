@@ -107,6 +107,9 @@ class GCMonitor:
             self._added_debug = _DUMP_GARBAGE_FLAGS & ~debug
             gc.set_debug(debug | _DUMP_GARBAGE_FLAGS)
         gc.callbacks.append(recorder.callback)
+        # From here on, the report can say how many collections the callable
+        # missed if the program takes it out of gc.callbacks.
+        recorder.watch_gc_stats()
         # A C callable: what it raises shows no frame of ours (_at_exit).
         self._atexit_hook = _core.reraising(self._at_exit)
         atexit.register(self._atexit_hook)

@@ -281,6 +281,12 @@ void gcm_block_count_unusable_info(gcm_block *b)
     GCM__ADD(&b->agg.unusable_info, 1u);
 }
 
+/* Like the two counters above, a lone field: a reader sees the old or the new figure. */
+void gcm_block_set_unseen(gcm_block *b, uint64_t unseen)
+{
+    GCM__STORE(&b->agg.unseen, unseen);
+}
+
 void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status, int64_t end_realtime_ns)
 {
     GCM__STORE(&b->header.exit_status, exit_status);
@@ -320,6 +326,7 @@ static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
     out->unusable_info = GCM__LOAD(&a->unusable_info);
     out->bursts = GCM__LOAD(&a->bursts);
     out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
+    out->unseen = GCM__LOAD(&a->unseen);
 }
 
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)

@@ -180,6 +180,7 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->dropped_stops = snap->dropped_stops;
     out->unusable_info = snap->unusable_info;
     out->bursts = snap->bursts;
+    out->unseen = snap->unseen;
     out->torn = snap->torn;
     status = 0;
 done:

@@ -98,6 +98,7 @@ typedef struct interval_figures {
     uint64_t gc_ns;
     uint64_t count[GCM_GENERATIONS + 1]; /* per generation, then all */
     uint64_t alerts;
+    uint64_t max_ns;      /* the longest pause that started in the interval, of the copied records */
     double share_pct;
 } interval_figures;
 

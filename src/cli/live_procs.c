@@ -215,6 +215,18 @@ void gcm__live_interval_of(const live_proc *p, interval_figures *out)
         out->count[g] = DIFF(gen[g].count);
 #undef DIFF
     out->share_pct = out->wall_ns > 0 ? 100.0 * (double)out->gc_ns / (double)out->wall_ns : 0.0;
+    /* The interval's longest pause, from the records: the aggregates keep
+     * the run's maximum only.  The copy holds the newest LIVE_EVENTS
+     * records, more than an interval has unless it collects over a
+     * thousand times. */
+    for (size_t i = p->event_count; i > 0; i--) {
+        const gcm_event *e = &p->events[i - 1];
+
+        if (prev != NULL && e->start_ns < p->prev_taken_ns)
+            break;
+        if (e->duration_ns > out->max_ns)
+            out->max_ns = e->duration_ns;
+    }
 }
 
 double gcm__live_per_second(uint64_t n, uint64_t ns)

@@ -85,12 +85,15 @@ int gcm__live_write_lines(const live_state *st)
             (void)snprintf(tail, sizeof tail, " signal=%d", (int)p->snap->exit_status);
         if (p->torn)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " torn=1");
+        if (p->snap->unseen > 0)
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
+                           (unsigned long long)p->snap->unseen);
         n = snprintf(line, sizeof line,
                      "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
                      "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
                      "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
-                     "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f alerts=%llu interval_alerts=%llu "
-                     "collected=%llu uncollectable=%llu%s\n",
+                     "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
+                     "interval_alerts=%llu collected=%llu uncollectable=%llu%s\n",
                      stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
                      gcm_capture_state_word(p->snap->state), (double)s->wall_ns / 1e9,
                      (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
@@ -98,9 +101,10 @@ int gcm__live_write_lines(const live_state *st)
                      (double)iv.wall_ns / 1e9, (unsigned long long)iv.count[GCM_GENERATIONS],
                      (double)s->gc_ns / 1e6, (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct,
                      (double)s->all.p50_ns / 1e6, (double)s->all.p99_ns / 1e6,
-                     (double)s->all.max_ns / 1e6, (unsigned long long)s->all.alerts,
-                     (unsigned long long)iv.alerts, (unsigned long long)s->all.collected,
-                     (unsigned long long)s->all.uncollectable, tail);
+                     (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
+                     (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
+                     (unsigned long long)s->all.collected, (unsigned long long)s->all.uncollectable,
+                     tail);
         if (n > 0)
             status = gcm__write_all(STDOUT_FILENO, line,
                                     (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -174,6 +178,13 @@ static void add_warnings(frame *f, const live_proc *p)
 {
     if (p->torn)
         line_add(f, ATTR_ALERT, "Warning: the writer stopped in the middle of a record");
+    if (p->snap->unseen > 0) {
+        char missed[32];
+        gcm__format_count(p->snap->unseen, missed, sizeof missed);
+        line_add(f, ATTR_ALERT,
+                 "Warning: %s collections missed: the program took the monitor out of gc.callbacks",
+                 missed);
+    }
     if (p->snap->overwritten > 0) {
         char lost[32];
         gcm__format_count(p->snap->overwritten, lost, sizeof lost);
@@ -240,8 +251,21 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
              iv.share_pct, (double)iv.wall_ns / 1e9, s->share_pct, gc, up);
     gcm__format_count(s->all.collected, freed, sizeof freed);
     gcm__format_count(s->all.uncollectable, unfreed, sizeof unfreed);
-    line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable; %llu bursts", freed, unfreed,
-             (unsigned long long)s->bursts);
+    gcm__format_duration_short(iv.max_ns, gc, sizeof gc);
+    line_add(f, ATTR_PLAIN,
+             "Longest pause in the last %.2fs: %s (p99 and max above: the whole run)",
+             (double)iv.wall_ns / 1e9, iv.max_ns > 0 ? gc : "none");
+    line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
+    if (s->all.count > 1) {
+        char bursts[32];
+        char gaps[32];
+        /* A burst is a collection that started under 50 ms after the
+         * previous one ended: said in those words, with its share. */
+        gcm__format_count(s->bursts, bursts, sizeof bursts);
+        gcm__format_count(s->all.count - 1, gaps, sizeof gaps);
+        line_add(f, ATTR_PLAIN, "Bursts: %s of the %s gaps between collections (%.0f%%) under 50ms",
+                 bursts, gaps, 100.0 * (double)s->bursts / (double)(s->all.count - 1));
+    }
     add_alert_line(f, p, &iv);
     line_add(f, ATTR_PLAIN, "%s", "");
     line_add(f, ATTR_BOLD, "Last collections (T+ seconds since the program started):");
@@ -251,6 +275,38 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
          i < p->event_count; i++)
         add_event_line(f, p, &p->events[i], 0);
     add_warnings(f, p);
+}
+
+/* The command of a process as a table cell, in the few columns left: the
+ * words after the interpreter (every process of a tree runs the same
+ * python), the script without its directory, printable. */
+static void short_command(const char *command, char *out, size_t size)
+{
+    const char *rest = strchr(command, ' ');
+    const char *word_end;
+    const char *slash = NULL;
+
+    if (rest == NULL) {
+        gcm__copy_printable(out, size, command);
+        return;
+    }
+    while (*rest == ' ')
+        rest++;
+    word_end = strchr(rest, ' ');
+    for (const char *c = rest; *c != '\0' && (word_end == NULL || c < word_end); c++) {
+        if (*c == '/')
+            slash = c;
+    }
+    gcm__copy_printable(out, size, slash != NULL ? slash + 1 : rest);
+}
+
+/* The length of the last interval of `p`. */
+static uint64_t iv_wall_busiest(const live_proc *p)
+{
+    interval_figures iv;
+
+    gcm__live_interval_of(p, &iv);
+    return iv.wall_ns;
 }
 
 static void frame_tree(frame *f, const live_state *st, size_t room)
@@ -266,19 +322,23 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
     uint64_t gc = 0;
     uint64_t wall = 0;
     uint64_t alerts = 0;
+    uint64_t iv_max = 0;
+    const live_proc *busiest = NULL;
+    double busiest_pct = 0.0;
     char max[16];
-    char p99[16];
-    /* Title, blank, header, total, blank, events title, events, blank: the
-     * rest of the screen is for process rows. */
-    size_t fixed = 8 + LIVE_SHOWN_EVENTS;
+    char last[16];
+    char command[LINE_MAX_BYTES];
+    /* Title, blank, header, total, its two notes, blank, events title,
+     * events, blank: the rest of the screen is for process rows. */
+    size_t fixed = 10 + LIVE_SHOWN_EVENTS;
     size_t max_rows = room > fixed + 1 ? room - fixed : 1;
 
     memset(&sum, 0, sizeof sum);
     line_add(f, ATTR_TITLE, "pygcprofiler live  %zu processes  every %gs  (q quits)",
              st->proc_count, st->args.interval_s);
     line_add(f, ATTR_PLAIN, "%s", "");
-    line_add(f, ATTR_BOLD, "%7s %-8s %8s %9s %5s %6s %6s %8s %8s %5s", "pid", "state", "up",
-             "colls", "/s", "now%", "all%", "p99", "max", "alert");
+    line_add(f, ATTR_BOLD, "%7s %-8s %7s %7s %4s %5s %5s %7s %7s %5s %s", "pid", "state", "up",
+             "colls", "/s", "now%", "all%", "lastmax", "max", "alert", "command");
     for (size_t i = 0; i < st->proc_count; i++) {
         const live_proc *p = st->procs[i];
         interval_figures iv;
@@ -288,8 +348,14 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         if (!p->have_now)
             continue;
         gcm__live_interval_of(p, &iv);
-        /* The total row takes its percentiles from the summed histograms. */
+        /* The total row takes its maximum from the summed histograms. */
         gcm_gen_snapshot_add(&sum, &p->snap->all);
+        if (iv.max_ns > iv_max)
+            iv_max = iv.max_ns;
+        if (busiest == NULL || iv.share_pct > busiest_pct) {
+            busiest = p;
+            busiest_pct = iv.share_pct;
+        }
         iv_rate += gcm__live_per_second(iv.count[GCM_GENERATIONS], iv.wall_ns);
         iv_gc += iv.gc_ns;
         iv_wall += iv.wall_ns;
@@ -301,27 +367,35 @@ static void frame_tree(frame *f, const live_state *st, size_t room)
         rows++;
         fmt_clock(p->now.wall_ns, up, sizeof up);
         state_text(p, state, sizeof state);
-        gcm__format_duration_short(p->now.all.p99_ns, p99, sizeof p99);
+        gcm__format_duration_short(iv.max_ns, last, sizeof last);
         gcm__format_duration_short(p->now.all.max_ns, max, sizeof max);
+        short_command(p->command, command, sizeof command);
         line_add(f, iv.alerts > 0 ? ATTR_ALERT : ATTR_PLAIN,
-                 "%7lld %-8.8s %8s %9llu %5.0f %6.2f %6.2f %8s %8s %5llu", (long long)p->snap->pid,
-                 state, up, (unsigned long long)p->now.all.count,
+                 "%7lld %-8.8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu %s",
+                 (long long)p->snap->pid, state, up, (unsigned long long)p->now.all.count,
                  gcm__live_per_second(iv.count[GCM_GENERATIONS], iv.wall_ns), iv.share_pct,
-                 p->now.share_pct, p99, max, (unsigned long long)p->now.all.alerts);
+                 p->now.share_pct, iv.max_ns > 0 ? last : "-", p->now.all.count > 0 ? max : "-",
+                 (unsigned long long)p->now.all.alerts, command);
     }
     if (rows < st->proc_count)
         line_add(f, ATTR_PLAIN, "  ... %zu more processes", st->proc_count - rows);
-    gcm__format_duration_short(gcm_percentile_ns(&sum, 0.99), p99, sizeof p99);
+    gcm__format_duration_short(iv_max, last, sizeof last);
     gcm__format_duration_short(sum.max_ns, max, sizeof max);
     /* The tree's rate is the processes' rates added; its shares are GC
      * time over the processes' summed wall times (in the interval and over
-     * their lifetimes), the share a process of the tree would have on
-     * average. */
-    line_add(f, ATTR_BOLD, "%7s %-8s %8s %9llu %5.0f %6.2f %6.2f %8s %8s %5llu", "total", "",
-             "", (unsigned long long)sum.count, iv_rate,
+     * their lifetimes): each process weighs by how long it ran, so an idle
+     * parent pulls the share of busy workers down.  The row says so, and
+     * names the busiest process, whose share the total would hide. */
+    line_add(f, ATTR_BOLD, "%7s %-8s %7s %7llu %4.0f %5.1f %5.1f %7s %7s %5llu", "total", "", "",
+             (unsigned long long)sum.count, iv_rate,
              iv_wall > 0 ? 100.0 * (double)iv_gc / (double)iv_wall : 0.0,
-             wall > 0 ? 100.0 * (double)gc / (double)wall : 0.0, p99, max,
+             wall > 0 ? 100.0 * (double)gc / (double)wall : 0.0, iv_max > 0 ? last : "-", max,
              (unsigned long long)sum.alerts);
+    line_add(f, ATTR_PLAIN, "total: counts added; now%%/all%%: GC time / all processes' time");
+    if (busiest != NULL)
+        line_add(f, ATTR_PLAIN, "busiest in the last %.2fs: pid %lld, %.1f%% of its time in GC",
+                 (double)iv_wall_busiest(busiest) / 1e9, (long long)busiest->snap->pid,
+                 busiest_pct);
     if (st->dropped_procs > 0)
         line_add(f, ATTR_ALERT, "Note: %zu more child captures not watched (at most %d)",
                  st->dropped_procs, LIVE_MAX_PROCS);

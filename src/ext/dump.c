@@ -188,16 +188,154 @@ census_release(gcm__census *c)
     memset(c, 0, sizeof *c);
 }
 
+/* os._exit() while the garbage's repr()s run: a repr() that calls it would
+ * end the process with its own status and no report, so for that time
+ * os._exit and posix._exit name a stand-in that raises SystemExit (which
+ * the repr() then fails with) instead.  A reference the program took
+ * earlier (`from os import _exit`) still exits: only the module attributes
+ * are swapped.  The guard outlives the swap in case a repr() kept the
+ * stand-in: disarmed, it calls the real function. */
+#define GCM__EXIT_GUARD "gc_monitor._core.exit_guard"
+
+typedef struct exit_guard {
+    int armed;
+    int called;     /* a repr() called os._exit since the last look */
+    PyObject *real; /* the real posix._exit (strong) */
+} exit_guard;
+
+static void
+exit_guard_free(PyObject *capsule)
+{
+    exit_guard *g = PyCapsule_GetPointer(capsule, GCM__EXIT_GUARD);
+
+    if (g != NULL) {
+        Py_XDECREF(g->real);
+        PyMem_RawFree(g);
+    }
+}
+
+static PyObject *
+exit_stand_in(PyObject *capsule, PyObject *const *args, Py_ssize_t nargs)
+{
+    exit_guard *g = PyCapsule_GetPointer(capsule, GCM__EXIT_GUARD);
+
+    if (g == NULL)
+        return NULL;
+    if (!g->armed)
+        return PyObject_Vectorcall(g->real, args, (size_t)nargs, NULL);
+    g->called = 1;
+    PyErr_SetString(PyExc_SystemExit, "os._exit() is refused while pygcprofiler shows gc.garbage");
+    return NULL;
+}
+
+static PyMethodDef exit_stand_in_def = {
+    "_exit",
+    (PyCFunction)(void (*)(void))exit_stand_in,
+    METH_FASTCALL,
+    "os._exit(), refused while pygcprofiler renders gc.garbage's repr()s.",
+};
+
+/* Puts `value` as `_exit` in the modules os and posix, when loaded. */
+static void
+set_exit_attr(PyObject *value)
+{
+    static const char *const names[] = {"posix", "os"};
+    PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        PyObject *mod = PyDict_GetItemString(modules, names[i]); /* borrowed */
+
+        if (mod != NULL && PyObject_SetAttrString(mod, "_exit", value) != 0)
+            PyErr_Clear();
+    }
+}
+
+/* Arms the guard: returns its capsule (the caller disarms it), or NULL. */
+static PyObject *
+exit_guard_arm(void)
+{
+    PyObject *posix = PyImport_ImportModule("posix");
+    PyObject *capsule = NULL;
+    PyObject *stand_in = NULL;
+    exit_guard *g = NULL;
+
+    if (posix == NULL)
+        goto done;
+    g = PyMem_RawCalloc(1, sizeof *g);
+    if (g == NULL)
+        goto done;
+    g->real = PyObject_GetAttrString(posix, "_exit");
+    if (g->real == NULL)
+        goto done;
+    capsule = PyCapsule_New(g, GCM__EXIT_GUARD, exit_guard_free);
+    if (capsule == NULL)
+        goto done;
+    g = NULL; /* the capsule's now */
+    stand_in = PyCFunction_NewEx(&exit_stand_in_def, capsule, NULL);
+    if (stand_in == NULL) {
+        Py_CLEAR(capsule);
+        goto done;
+    }
+    ((exit_guard *)PyCapsule_GetPointer(capsule, GCM__EXIT_GUARD))->armed = 1;
+    set_exit_attr(stand_in);
+done:
+    if (g != NULL) {
+        Py_XDECREF(g->real);
+        PyMem_RawFree(g);
+    }
+    Py_XDECREF(stand_in);
+    Py_XDECREF(posix);
+    PyErr_Clear();
+    return capsule;
+}
+
+/* Puts the real os._exit back and disarms the guard. */
+static void
+exit_guard_disarm(PyObject *capsule)
+{
+    exit_guard *g;
+
+    if (capsule == NULL)
+        return;
+    g = PyCapsule_GetPointer(capsule, GCM__EXIT_GUARD);
+    if (g != NULL) {
+        g->armed = 0;
+        set_exit_attr(g->real);
+    }
+    PyErr_Clear();
+    Py_DECREF(capsule);
+}
+
+/* Returns whether a repr() called the guarded os._exit since the last call. */
+static int
+exit_guard_called(PyObject *capsule)
+{
+    exit_guard *g = capsule != NULL ? PyCapsule_GetPointer(capsule, GCM__EXIT_GUARD) : NULL;
+    int called = g != NULL && g->called;
+
+    if (g != NULL)
+        g->called = 0;
+    return called;
+}
+
 /* repr(item) cut to GCM_REPR_MAX characters; "<repr() failed: E>" when it
- * raises.  Returns NULL only when memory runs out. */
+ * raises, "<repr() failed: it called os._exit()>" when it tried to end the
+ * process (`guard`).  Returns NULL only when memory runs out. */
 static char *
-guarded_repr(PyObject *item)
+guarded_repr(PyObject *item, PyObject *guard)
 {
     PyObject *repr = PyObject_Repr(item);
     PyObject *cut = NULL;
     char *text = NULL;
     char buf[160];
 
+    if (exit_guard_called(guard)) {
+        Py_XDECREF(repr);
+        PyErr_Clear();
+        (void)PyOS_snprintf(buf, sizeof buf, "<repr() failed: it called os._exit()>");
+        return raw_strndup(buf, strlen(buf));
+    }
     if (repr == NULL) {
         PyObject *type = PyErr_Occurred();
         (void)PyOS_snprintf(buf, sizeof buf, "<repr() failed: %s>",
@@ -260,6 +398,7 @@ gather_garbage(gcm__exit_facts *facts, PyObject *gc)
 {
     PyObject *garbage = PyObject_GetAttrString(gc, "garbage");
     PyObject *copy = NULL;
+    PyObject *guard;
     Py_ssize_t i;
 
     if (garbage == NULL)
@@ -271,15 +410,17 @@ gather_garbage(gcm__exit_facts *facts, PyObject *gc)
         census_release(&facts->garbage);
         goto done;
     }
+    guard = exit_guard_arm();
     for (i = 0; i < PyList_GET_SIZE(copy) && facts->repr_count < GCM_GARBAGE_REPRS; i++) {
         PyObject *item = PyList_GET_ITEM(copy, i);
         gcm_garbage_repr *r = &facts->reprs[facts->repr_count];
         r->type_name = type_name(Py_TYPE(item));
-        r->text = guarded_repr(item);
+        r->text = guarded_repr(item, guard);
         facts->repr_count++;
         if (r->type_name == NULL || r->text == NULL)
             break;
     }
+    exit_guard_disarm(guard);
 done:
     PyErr_Clear();
     Py_XDECREF(copy);

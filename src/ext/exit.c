@@ -299,3 +299,69 @@ gcm__exit_reraising(PyObject *module, PyObject *fn)
     }
     return PyCFunction_NewEx(&reraising_def, fn, NULL);
 }
+
+/* The body of a callable made by gcm__exit_called_after: `self` is the
+ * tuple (before, real).  Calls before(*args), then real(*args).  Being C, it
+ * adds no frame: what a signal handler raises inside real() (raise_signal
+ * runs the handler before it returns) shows the program's frames alone. */
+static PyObject *
+called_after_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *before = PyTuple_GET_ITEM(self, 0);
+    PyObject *real = PyTuple_GET_ITEM(self, 1);
+    PyObject *returned = PyObject_Vectorcall(before, args, (size_t)nargs, NULL);
+
+    if (returned == NULL)
+        return NULL;
+    Py_DECREF(returned);
+    return PyObject_Vectorcall(real, args, (size_t)nargs, NULL);
+}
+
+/* One definition per name: a builtin's __name__ is its definition's. */
+static PyMethodDef called_after_defs[] = {
+    {"kill", (PyCFunction)(void (*)(void))called_after_call, METH_FASTCALL,
+     "Send a signal to a process."},
+    {"killpg", (PyCFunction)(void (*)(void))called_after_call, METH_FASTCALL,
+     "Send a signal to a process group."},
+    {"raise_signal", (PyCFunction)(void (*)(void))called_after_call, METH_FASTCALL,
+     "Send a signal to the executing process."},
+};
+
+PyObject *
+gcm__exit_called_after(PyObject *module, PyObject *args)
+{
+    const char *name;
+    PyObject *before;
+    PyObject *real;
+    PyObject *pair;
+    PyObject *modname;
+    PyObject *result;
+    size_t i;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "sOO:called_after", &name, &before, &real))
+        return NULL;
+    if (!PyCallable_Check(before) || !PyCallable_Check(real)) {
+        PyErr_SetString(PyExc_TypeError, "called_after() takes two callables");
+        return NULL;
+    }
+    for (i = 0; i < sizeof called_after_defs / sizeof called_after_defs[0]; i++) {
+        if (strcmp(called_after_defs[i].ml_name, name) == 0)
+            break;
+    }
+    if (i == sizeof called_after_defs / sizeof called_after_defs[0]) {
+        PyErr_Format(PyExc_ValueError, "called_after(): no definition named %s", name);
+        return NULL;
+    }
+    pair = PyTuple_Pack(2, before, real);
+    if (pair == NULL)
+        return NULL;
+    /* The module the real function says it comes from, as its __module__. */
+    modname = PyObject_GetAttrString(real, "__module__");
+    if (modname == NULL)
+        PyErr_Clear();
+    result = PyCFunction_NewEx(&called_after_defs[i], pair, modname);
+    Py_XDECREF(modname);
+    Py_DECREF(pair);
+    return result;
+}

@@ -36,6 +36,13 @@
 
 typedef struct gcm__recorder gcm__recorder;
 
+/* States of a recorder's watch over gc.get_stats() (src/ext/unseen.c). */
+enum {
+    GCM__GC_WATCH_OFF = 0,     /* never asked for, or the figures could not be read */
+    GCM__GC_WATCH_ON = 1,      /* gc_baseline holds */
+    GCM__GC_WATCH_REBASE = 2   /* a fork child's fresh block: the baseline is its parent's */
+};
+
 /* Per-module state (multi-phase init): nothing in the extension is a global
  * except the process-wide fork epoch. */
 typedef struct gcm__module_state {
@@ -63,6 +70,8 @@ struct gcm__recorder {
     int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
     int64_t followed_pid;       /* a followed child's own pid (--follow-children), else 0 */
     int stderr_was_open;        /* fd 2 was open when the recorder was made: else no stderr report */
+    int gc_watch;               /* GCM__GC_WATCH_*: is gc_baseline usable (unseen.c) */
+    uint64_t gc_baseline;       /* gc.get_stats() collections, less those seen, at the watch's start */
     /* The report's state machine (recorder.c, Recorder.report_begin): the
      * GCM__REPORT_* state, the pid it belongs to and the token of the thread
      * writing the report, in one word so that one compare-and-swap moves
@@ -154,6 +163,10 @@ PyObject *gcm__exit_arm_signals(PyObject *module, PyObject *arg);
 /* _core.reraising(fn): a C callable that calls fn(*args) and raises the
  * exception instance fn returns, if any, without adding a frame of ours. */
 PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
+
+/* _core.called_after(name, before, real): a C callable named `name` (kill,
+ * killpg or raise_signal) that calls before(*args), then real(*args). */
+PyObject *gcm__exit_called_after(PyObject *module, PyObject *args);
 
 /* In a fork child: new timers, aimed at this thread, for the signals still
  * nudged. */

@@ -166,6 +166,10 @@ static PyMethodDef core_methods[] = {
     {"drop_launcher_words", gcm__cmdline_drop_launcher_py, METH_NOARGS,
      "drop_launcher_words()\n--\n\nRemoves the launcher's '-c <bootstrap>' from the command line "
      "ps shows (/proc/self/cmdline); returns True if it did."},
+    {"called_after", gcm__exit_called_after, METH_VARARGS,
+     "called_after(name, before, real)\n--\n\nReturns a C callable named `name` (kill, killpg or "
+     "raise_signal) that calls before(*args), then returns real(*args); it adds no frame to "
+     "a traceback."},
     {"reraising", gcm__exit_reraising, METH_O,
      "reraising(fn)\n--\n\nReturns a C callable that calls fn(*args) and raises the exception "
      "instance fn returns, if any: an atexit hook or finalizer with no frame of ours."},

@@ -71,6 +71,10 @@ recorder_reattach(gcm__recorder *r, int *revived)
     for (i = 0; i < r->missed; i++)
         gcm_block_count_dropped_stop(fresh);
     r->missed = 0;
+    /* The baseline counts the parent's collections: taken again once Python
+     * may run (gcm__unseen_rebase), not here, under the lock. */
+    if (r->gc_watch != GCM__GC_WATCH_OFF)
+        r->gc_watch = GCM__GC_WATCH_REBASE;
     atomic_store(&r->start_ns, 0);
     if (gcm__report_revive(r) && revived != NULL)
         *revived = 1;
@@ -93,6 +97,8 @@ gcm__recorder_own_block(gcm__recorder *self)
         gcm__raise_block_error(rc);
         return -1;
     }
+    if (self->gc_watch == GCM__GC_WATCH_REBASE)
+        gcm__unseen_rebase(self);
     return 0;
 }
 
@@ -132,7 +138,9 @@ gcm__recorder_after_fork(PyObject *module)
     gcm__module_state *st = gcm__state(module);
     gcm__recorder *r;
     PyObject *revived[GCM__REVIVED_MAX];
+    gcm__recorder *rebase[GCM__REVIVED_MAX];
     size_t revived_count = 0;
+    size_t rebase_count = 0;
     size_t i;
     int failure = 0;
     int status = -1;
@@ -148,6 +156,10 @@ gcm__recorder_after_fork(PyObject *module)
             Py_INCREF(r->callback);
             revived[revived_count++] = r->callback;
         }
+        if (r->gc_watch == GCM__GC_WATCH_REBASE && rebase_count < GCM__REVIVED_MAX) {
+            Py_INCREF((PyObject *)r);
+            rebase[rebase_count++] = r;
+        }
     }
     gcm__live_unlock(st);
     /* Raised and called only now: creating an exception or touching
@@ -157,6 +169,13 @@ gcm__recorder_after_fork(PyObject *module)
         if (failure == 0 && callback_restore(revived[i]) != 0)
             failure = GCM_ENOMEM;
         Py_DECREF(revived[i]);
+    }
+    /* After the callables are back, so that the baseline and the watch
+     * start together; a recorder left out here rebases on its next read. */
+    for (i = 0; i < rebase_count; i++) {
+        if (rebase[i]->gc_watch == GCM__GC_WATCH_REBASE)
+            gcm__unseen_rebase(rebase[i]);
+        Py_DECREF((PyObject *)rebase[i]);
     }
     if (failure != 0) {
         if (!PyErr_Occurred())

@@ -153,8 +153,28 @@ recorder_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
     gcm__recorder *self = (gcm__recorder *)op;
 
+    /* The own block first: a fork child compares with its own collections.
+     * Stopping never fails: without a block of its own there is no count. */
+    if (gcm__recorder_own_block(self) == 0)
+        gcm__unseen_update(self);
+    else
+        PyErr_Clear();
     self->stopped = 1;
     atomic_store_explicit(&self->epoch, GCM__EPOCH_STOPPED, memory_order_relaxed);
+    Py_RETURN_NONE;
+}
+
+/* Recorder.watch_gc_stats(): starts the watch over gc.get_stats() (unseen.c),
+ * once the callable is in gc.callbacks. */
+static PyObject *
+recorder_watch_gc_stats(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    if (gcm__recorder_own_block(self) != 0)
+        return NULL;
+    if (!self->stopped)
+        gcm__unseen_rebase(self);
     Py_RETURN_NONE;
 }
 
@@ -248,6 +268,10 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
+    {"watch_gc_stats", recorder_watch_gc_stats, METH_NOARGS,
+     "watch_gc_stats()\n--\n\nNotes gc.get_stats()'s count of collections, so that stop() "
+     "can record how many the callable never saw (the program took it out of gc.callbacks). "
+     "Call it once the callable is in gc.callbacks."},
     {"report_begin", recorder_report_begin, METH_NOARGS,
      "report_begin()\n--\n\nClaims this process's report for the calling thread: 0 to write it "
      "(then call report_end()), 1 when this thread is already writing it, 2 when it is written. "
@@ -279,7 +303,15 @@ recorder_get_log_file(PyObject *op, void *Py_UNUSED(closure))
     return PyUnicode_DecodeFSDefault(path);
 }
 
+static PyObject *
+recorder_get_fail_on_count(PyObject *op, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSize_t((size_t)((gcm__recorder *)op)->config.fail_on_count);
+}
+
 static PyGetSetDef recorder_getset[] = {
+    {"fail_on_count", recorder_get_fail_on_count, NULL, "How many --fail-on rules were given.",
+     NULL},
     {"log_file", recorder_get_log_file, NULL, "The --log-file the report goes to, or None.",
      NULL},
     {"callback", recorder_get_callback, NULL, "The C callable to append to gc.callbacks.", NULL},

@@ -97,4 +97,16 @@ PyObject *gcm__recorder_mark_exited(PyObject *op, PyObject *arg);
 /* Recorder.write_report(...): renders the exit report (GIL released). */
 PyObject *gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs);
 
+/* ---- unseen.c: collections the callback never saw ---- */
+
+/* Notes gc.get_stats()'s count of collections, less those the block has
+ * seen, as the baseline of the watch.  Never raises; the watch is off when
+ * the count cannot be read. */
+void gcm__unseen_rebase(gcm__recorder *self);
+
+/* With the watch on, stores in the block how many collections the
+ * interpreter counted beyond those the callback saw.  Call before the
+ * recorder stops.  Never raises. */
+void gcm__unseen_update(gcm__recorder *self);
+
 #endif /* GCM_EXT_RECORDER_H */

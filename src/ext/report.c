@@ -8,8 +8,10 @@
 #include "recorder.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +87,132 @@ write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
     (void)gcm__write_all(fd, line, (size_t)len);
 }
 
+/* Counts the captures of the processes below this one: the child names of
+ * its -o FILE (names.c) whose writer started after this recorder did, so a
+ * capture an earlier run left behind under a recycled pid is not counted. */
+static unsigned
+count_tree_captures(const gcm__recorder *self)
+{
+    char dir[GCM_PATH_MAX];
+    char path[GCM_PATH_MAX];
+    const char *base;
+    const char *slash = strrchr(self->config.output, '/');
+    struct dirent *entry;
+    DIR *d = NULL;
+    unsigned count = 0;
+    size_t len;
+
+    if (slash == NULL) {
+        (void)snprintf(dir, sizeof dir, ".");
+        base = self->config.output;
+    } else {
+        len = (size_t)(slash - self->config.output);
+        if (len >= sizeof dir)
+            goto done;
+        memcpy(dir, self->config.output, len);
+        dir[len == 0 ? 1 : len] = '\0';
+        if (len == 0)
+            dir[0] = '/';
+        base = slash + 1;
+    }
+    d = opendir(dir);
+    if (d == NULL)
+        goto done;
+    while ((entry = readdir(d)) != NULL) {
+        gcm_capture cap;
+        int n;
+
+        if (!gcm_capture_is_child_name(entry->d_name, base))
+            continue;
+        n = snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (n <= 0 || (size_t)n >= sizeof path)
+            continue;
+        memset(&cap, 0, sizeof cap);
+        if (gcm_capture_open(&cap, path) != 0)
+            continue;
+        if (cap.block->header.init_realtime_ns >= self->block->header.init_realtime_ns &&
+            cap.block->header.pid != self->block->header.pid)
+            count++;
+        gcm_capture_close(&cap);
+    }
+done:
+    if (d != NULL)
+        (void)closedir(d);
+    return count;
+}
+
+/* Appends `text` to `buf` as one shell word: as it is when every byte is
+ * plain, else in single quotes.  Returns 0, or -1 when it does not fit. */
+static int
+append_shell_word(char *buf, size_t size, size_t *pos, const char *text)
+{
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789_./-+,:@%=";
+    int quote = text[0] == '\0' || text[strspn(text, plain)] != '\0';
+    const char *c;
+
+#define GCM__PUT(ch)                                                                               \
+    do {                                                                                           \
+        if (*pos + 1 >= size)                                                                      \
+            return -1;                                                                             \
+        buf[(*pos)++] = (ch);                                                                      \
+    } while (0)
+    if (quote)
+        GCM__PUT('\'');
+    for (c = text; *c != '\0'; c++) {
+        if (*c == '\'') {
+            GCM__PUT('\'');
+            GCM__PUT('\\');
+            GCM__PUT('\'');
+        }
+        GCM__PUT(*c);
+    }
+    if (quote)
+        GCM__PUT('\'');
+#undef GCM__PUT
+    buf[*pos] = '\0';
+    return 0;
+}
+
+/* Ends the text report of the process the launcher started with -o by
+ * saying how many captures the processes below it left, and the command
+ * that merges them: its own report covers its own collections only, while
+ * its workers may have spent far more time in GC.  Nothing for a tree of
+ * one, for JSON (whose last line stays the summary), or for a child. */
+static void
+write_tree_note(const gcm__recorder *self, int fd)
+{
+    char line[3 * GCM_PATH_MAX + 128];
+    size_t pos;
+    unsigned more;
+    int len;
+
+    if (self->config.json || self->config.output[0] == '\0' || !self->mapped ||
+        (int64_t)getpid() != self->origin_pid || self->followed_pid != 0)
+        return;
+    more = count_tree_captures(self);
+    if (more == 0)
+        return;
+    len = snprintf(line, sizeof line,
+                   "GMEM Note: %u more capture%s of this tree: "
+                   "pygcprofiler report ",
+                   more, more == 1 ? "" : "s");
+    if (len <= 0 || (size_t)len >= sizeof line)
+        return;
+    pos = (size_t)len;
+    if (append_shell_word(line, sizeof line, &pos, self->config.output) != 0 ||
+        pos + 1 >= sizeof line)
+        return;
+    line[pos++] = ' ';
+    line[pos] = '\0';
+    if (append_shell_word(line, sizeof line, &pos, self->config.output) != 0 ||
+        pos + 4 >= sizeof line)
+        return;
+    memcpy(line + pos, ".*\n", 3);
+    pos += 3;
+    (void)gcm__write_all(fd, line, pos);
+}
+
 PyObject *
 gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 {
@@ -157,6 +285,8 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
         Py_BEGIN_ALLOW_THREADS
         write_child_label(self, snap, fd);
         rc = gcm_report_render_fd(&in, fd);
+        if (rc == 0)
+            write_tree_note(self, fd);
         Py_END_ALLOW_THREADS
     }
     /* The flame graph file is an output of its own: written whether or not

@@ -44,7 +44,8 @@ static void json_metric(const gcm_budget_rule *rule, char *buf, size_t size)
 }
 
 static int render_json(const gcm_budget_rule *rules, size_t count,
-                       const gcm_budget_verdict *verdicts, int broken, const gcm_sink *sink)
+                       const gcm_budget_verdict *verdicts, int broken, uint64_t unseen,
+                       const gcm_sink *sink)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *arr;
@@ -53,6 +54,10 @@ static int render_json(const gcm_budget_rule *rules, size_t count,
 
     if (obj == NULL || cJSON_AddStringToObject(obj, "type", "budget") == NULL ||
         cJSON_AddNumberToObject(obj, "broken", broken) == NULL)
+        goto done;
+    /* Only when it happened: no rule can be said to hold on the figures
+     * of a callback the program took out of gc.callbacks. */
+    if (unseen > 0 && cJSON_AddNumberToObject(obj, "missed_collections", (double)unseen) == NULL)
         goto done;
     arr = cJSON_AddArrayToObject(obj, "rules");
     if (arr == NULL)
@@ -81,13 +86,24 @@ done:
 }
 
 static int render_text(const gcm_budget_rule *rules, size_t count,
-                       const gcm_budget_verdict *verdicts, const gcm_sink *sink)
+                       const gcm_budget_verdict *verdicts, uint64_t unseen, const gcm_sink *sink)
 {
     gcm__line line;
     char what[160];
     int pass;
     size_t i;
     int status = 0;
+
+    if (unseen > 0) {
+        gcm__line_reset(&line);
+        GCM__LINE_LIT(&line, "GMEM BUDGET | not checked: the program took the monitor out of "
+                             "gc.callbacks, so ");
+        gcm__line_u64(&line, unseen);
+        GCM__LINE_LIT(&line, " collections were not recorded; the rules below saw only the rest");
+        status = gcm__line_emit(&line, sink);
+        if (status != 0)
+            goto done;
+    }
 
     /* Broken rules first, then the ones that held, each in the order given. */
     for (pass = 1; pass >= 0; pass--) {
@@ -129,9 +145,9 @@ int gcm_budget_render(const gcm_budget_rule *rules, size_t count, const gcm_summ
         goto done;
     }
     if (json)
-        status = render_json(rules, count, verdicts, broken, sink);
+        status = render_json(rules, count, verdicts, broken, sum->unseen, sink);
     else
-        status = render_text(rules, count, verdicts, sink);
+        status = render_text(rules, count, verdicts, sum->unseen, sink);
 done:
     return status;
 }

@@ -136,6 +136,10 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         add_number(root, "dropped_stops", json_int(sum.dropped_stops)) != 0 ||
         add_number(root, "unusable_info", json_int(sum.unusable_info)) != 0)
         goto done;
+    /* Only when it happened: a run whose callback stayed in gc.callbacks
+     * keeps the summary it always had. */
+    if (sum.unseen > 0 && add_number(root, "missed_collections", json_int(sum.unseen)) != 0)
+        goto done;
     result = root;
     root = NULL;
 done:

@@ -303,6 +303,22 @@ static int render_counters(const gcm_summary *sum, const gcm_snapshot *snap, con
         if (status != 0)
             goto done;
     }
+    if (sum->unseen > 0) {
+        /* Every figure above counts only what the callback saw: say how
+         * much it did not, where the reader of the figures looks. */
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Warning: ");
+        gcm__line_u64(&l, sum->unseen);
+        GCM__LINE_LIT(&l, " collections were missed: the program took the monitor out of"
+                          " gc.callbacks, and the figures above cover only the ");
+        gcm__line_u64(&l, sum->all.count);
+        GCM__LINE_LIT(&l, " it saw of the ");
+        gcm__line_u64(&l, sum->all.count + sum->unseen);
+        GCM__LINE_LIT(&l, " gc.get_stats() counted");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
     if (sum->torn) {
         gcm__line_reset(&l);
         GCM__LINE_LIT(&l, "Note: the recorder was mid-update when these figures were copied;"

@@ -115,6 +115,11 @@ def test_uvicorn_two_workers_followed(app_dir):
             # A spawned interpreter, below the master, with its requests' collections.
             assert procs[worker]["ppid"] == started.pid
             assert "multiprocessing" in procs[worker]["command"]
+            # A worker shuts down gracefully on SIGTERM, then re-raises it
+            # with its default action back: reported, then killed, not gone.
+            assert (procs[worker]["ended"], procs[worker]["signal"]) == ("killed", 15), procs[
+                worker
+            ]
         assert sum(procs[w]["collections"] for w in workers) >= len(bodies)
     finally:
         started.kill()

@@ -123,7 +123,8 @@ def parse_line(line: str) -> dict[str, str]:
 LINE_KEYS = {
     "time", "pid", "state", "up_s", "collections", "gen0", "gen1", "gen2", "interval_s",
     "interval_collections", "gc_ms", "interval_gc_ms", "share_pct", "interval_share_pct",
-    "p50_ms", "p99_ms", "max_ms", "alerts", "interval_alerts", "collected", "uncollectable",
+    "p50_ms", "p99_ms", "max_ms", "interval_max_ms", "alerts", "interval_alerts", "collected",
+    "uncollectable",
 }  # fmt: skip
 
 
@@ -587,6 +588,8 @@ def test_screen_changes_and_q_quits(writers: Callable[..., Writer], tmux: Tmux) 
     for header in ("collections", "p50", "p99", "max", "alerts"):
         assert header in first
     assert re.search(r"GC share: [\d.]+% over the last .*, [\d.]+% overall", first), first
+    assert re.search(r"^Longest pause in the last [\d.]+s: (none|\S+) \(p99 and max above: the "
+                     r"whole run\)$", first, re.MULTILINE), first
     assert re.search(r"^  T\+[\d.]+ +gen [012] ", first, re.MULTILINE), first
     assert not tmux.cursor_visible()
     # The workload keeps collecting: a later screen shows more collections.
@@ -641,7 +644,12 @@ def test_screen_of_a_killed_writer_and_of_several(
     child = writers("tree.gcm.4242")
     tmux.start(["--interval", "0.3", str(parent.capture)])
     screen = tmux.wait_for(r"^ +total ").string
-    fits(screen, r"^ +pid state +up +colls +/s +now% +all% +p99 +max alert$")
+    fits(screen, r"^ +pid state +up +colls +/s +now% +all% +lastmax +max alert command$")
+    assert re.search(
+        r"^total: counts added; now%/all%: GC time / all processes' time$", screen, re.MULTILINE
+    ), screen
+    assert re.search(r"^busiest in the last [\d.]+s: pid \d+, [\d.]+% of its time in GC$",
+                     screen, re.MULTILINE), screen
     assert "2 processes" in screen
     for w in (parent, child):
         assert re.search(rf"^ +{w.pid} running ", screen, re.MULTILINE), screen

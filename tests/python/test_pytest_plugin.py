@@ -258,3 +258,34 @@ def test_monitor_covers_only_the_call(pytester):
 def test_marker_is_registered(pytester):
     result = run(pytester, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.gc_budget(*max_pause_ms=None*"])
+
+
+def test_budget_fails_when_the_test_removed_the_callback(pytester):
+    # A test that empties gc.callbacks hides its collections from the
+    # recorder: its budget is not "met on 0 collections", it fails and says why.
+    pytester.makepyfile(
+        test_cleared="""
+        import gc
+        import pytest
+
+        @pytest.mark.gc_budget(max_collections=1000)
+        def test_clears_callbacks():
+            gc.callbacks.clear()
+            for _ in range(5):
+                gc.collect()
+
+        @pytest.mark.gc_budget(max_collections=1000)
+        def test_keeps_callbacks():
+            for _ in range(5):
+                gc.collect()
+        """
+    )
+    result = run(pytester, "-rf")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "GC budget exceeded: max_collections=1000: not checked: the test took the monitor"
+            " out of gc.callbacks, so 5 of its 5 collections were not recorded",
+            "FAILED test_cleared.py::test_clears_callbacks*",
+        ]
+    )
