@@ -41,17 +41,17 @@
 extern "C" {
 #endif
 
-#define GCM_BLOCK_MAGIC "GCMBLOCK"        /* 8 bytes, no terminator stored */
+#define GCM_BLOCK_MAGIC "GCMBLOCK" /* 8 bytes, no terminator stored */
 #define GCM_LAYOUT_VERSION 1u
-#define GCM_BYTE_ORDER_MARK 0x01020304u   /* reads back differently on the other endianness */
+#define GCM_BYTE_ORDER_MARK 0x01020304u /* reads back differently on the other endianness */
 
-#define GCM_DEFAULT_CAPACITY 65536u       /* default ring size, in events */
+#define GCM_DEFAULT_CAPACITY 65536u /* default ring size, in events */
 #define GCM_MIN_CAPACITY 16u
-#define GCM_MAX_CAPACITY (1u << 26)       /* 64 Mi events, 3 GiB: a typo guard */
+#define GCM_MAX_CAPACITY (1u << 26) /* 64 Mi events, 3 GiB: a typo guard */
 
-#define GCM_MAX_BUCKETS 32                /* user duration buckets, plus one overflow bucket */
-#define GCM_BURST_GAP_NS 50000000u        /* a start this soon after the previous stop is a burst */
-#define GCM_META_SIZE 8192                /* free-form "key=value\n" text for the capture file */
+#define GCM_MAX_BUCKETS 32         /* user duration buckets, plus one overflow bucket */
+#define GCM_BURST_GAP_NS 50000000u /* a start this soon after the previous stop is a burst */
+#define GCM_META_SIZE 8192         /* free-form "key=value\n" text for the capture file */
 
 /* The log-linear histogram: values below 2^(SUB_BITS+1) ns have a bucket each;
  * above that, every power of two is split into 2^SUB_BITS equal buckets, so a
@@ -60,14 +60,16 @@ extern "C" {
  * 2^GCM_HIST_MAX_MSB ns (about 2.4 hours) up. */
 #define GCM_HIST_SUB_BITS 6
 #define GCM_HIST_MAX_MSB 43
-#define GCM_HIST_BUCKETS ((2u << GCM_HIST_SUB_BITS) + (GCM_HIST_MAX_MSB - GCM_HIST_SUB_BITS - 1) * (1u << GCM_HIST_SUB_BITS) + 1u)
+#define GCM_HIST_BUCKETS                                                                           \
+    ((2u << GCM_HIST_SUB_BITS) +                                                                   \
+     (GCM_HIST_MAX_MSB - GCM_HIST_SUB_BITS - 1) * (1u << GCM_HIST_SUB_BITS) + 1u)
 
 /* Process states kept in the header for readers of a capture file. */
 enum {
     GCM_STATE_RUNNING = 0, /* the writer has not said it is done */
     GCM_STATE_EXITED = 1,  /* the writer exited cleanly; exit_status is valid */
     GCM_STATE_GONE = 2,    /* a reader found the writer dead without a clean exit */
-    GCM_STATE_KILLED = 3   /* the writer was killed by the signal in exit_status, after its report */
+    GCM_STATE_KILLED = 3 /* the writer was killed by the signal in exit_status, after its report */
 };
 
 /* The exit_status of a GCM_STATE_EXITED writer that ended by os._exit after its
@@ -75,27 +77,28 @@ enum {
 #define GCM_EXIT_STATUS_UNKNOWN (-1)
 
 typedef struct gcm_header {
-    char magic[8];              /* GCM_BLOCK_MAGIC */
-    uint32_t layout_version;    /* GCM_LAYOUT_VERSION of the writer */
-    uint32_t byte_order;        /* GCM_BYTE_ORDER_MARK in the writer's byte order */
-    uint32_t header_size;       /* sizeof(gcm_header) */
-    uint32_t slot_size;         /* sizeof(gcm_event_slot) */
-    uint64_t capacity;          /* ring slots; a power of two */
-    uint64_t block_size;        /* gcm_block_size(capacity) */
-    int64_t pid;                /* writer's pid */
-    int64_t ppid;               /* writer's parent pid, 0 if unknown */
+    char magic[8];                /* GCM_BLOCK_MAGIC */
+    uint32_t layout_version;      /* GCM_LAYOUT_VERSION of the writer */
+    uint32_t byte_order;          /* GCM_BYTE_ORDER_MARK in the writer's byte order */
+    uint32_t header_size;         /* sizeof(gcm_header) */
+    uint32_t slot_size;           /* sizeof(gcm_event_slot) */
+    uint64_t capacity;            /* ring slots; a power of two */
+    uint64_t block_size;          /* gcm_block_size(capacity) */
+    int64_t pid;                  /* writer's pid */
+    int64_t ppid;                 /* writer's parent pid, 0 if unknown */
     uint64_t process_start_ticks; /* field 22 of /proc/<pid>/stat, 0 if unknown */
-    int64_t init_realtime_ns;   /* CLOCK_REALTIME at init ... */
-    int64_t init_monotonic_ns;  /* ... and CLOCK_MONOTONIC read right after it */
-    uint64_t alert_threshold_ns;/* pauses of at least this long count as alerts; see gcm_is_alert */
-    uint32_t bucket_count;      /* user duration buckets in use, 1..GCM_MAX_BUCKETS */
+    int64_t init_realtime_ns;     /* CLOCK_REALTIME at init ... */
+    int64_t init_monotonic_ns;    /* ... and CLOCK_MONOTONIC read right after it */
+    uint64_t
+        alert_threshold_ns; /* pauses of at least this long count as alerts; see gcm_is_alert */
+    uint32_t bucket_count;  /* user duration buckets in use, 1..GCM_MAX_BUCKETS */
     uint32_t reserved0;
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
-    _Atomic uint32_t state;     /* GCM_STATE_* */
-    _Atomic int32_t exit_status;/* GCM_STATE_EXITED: the status, or GCM_EXIT_STATUS_UNKNOWN;
+    _Atomic uint32_t state;                     /* GCM_STATE_* */
+    _Atomic int32_t exit_status;     /* GCM_STATE_EXITED: the status, or GCM_EXIT_STATUS_UNKNOWN;
                                    GCM_STATE_KILLED: the signal number */
     _Atomic int64_t end_realtime_ns; /* CLOCK_REALTIME when state left RUNNING */
-    char meta[GCM_META_SIZE];   /* NUL-terminated "key=value\n" lines, set before recording */
+    char meta[GCM_META_SIZE];        /* NUL-terminated "key=value\n" lines, set before recording */
 } gcm_header;
 
 /* Exact aggregates of one generation.  Counts are 64-bit: at a million
@@ -103,13 +106,14 @@ typedef struct gcm_header {
 typedef struct gcm_gen_stats {
     _Atomic uint64_t count;
     _Atomic uint64_t total_ns;
-    _Atomic uint64_t min_ns;        /* UINT64_MAX while count == 0 */
+    _Atomic uint64_t min_ns; /* UINT64_MAX while count == 0 */
     _Atomic uint64_t max_ns;
     _Atomic uint64_t collected;
     _Atomic uint64_t uncollectable;
     _Atomic uint64_t candidates;
-    _Atomic uint64_t alerts;        /* pauses over header.alert_threshold_ns */
-    _Atomic uint64_t buckets[GCM_MAX_BUCKETS + 1]; /* [i] counts (bound[i-1], bound[i]]; [bucket_count] the rest */
+    _Atomic uint64_t alerts; /* pauses over header.alert_threshold_ns */
+    _Atomic uint64_t buckets[GCM_MAX_BUCKETS +
+                             1]; /* [i] counts (bound[i-1], bound[i]]; [bucket_count] the rest */
     _Atomic uint64_t hist[GCM_HIST_BUCKETS];
 } gcm_gen_stats;
 
@@ -117,9 +121,10 @@ typedef struct gcm_aggregates {
     _Atomic uint64_t seq;           /* odd while the writer updates; seq/2 = records written */
     _Atomic uint64_t dropped_stops; /* "stop" callbacks without a "start", dropped */
     _Atomic uint64_t unusable_info; /* info dicts (or generations) that could not be used */
-    _Atomic uint64_t bursts;        /* collections starting < GCM_BURST_GAP_NS after the previous stop */
-    _Atomic uint64_t last_stop_ns;  /* CLOCK_MONOTONIC at the end of the latest record, 0 before any */
-    _Atomic uint64_t unseen;        /* collections gc.get_stats() counted that the callback never
+    _Atomic uint64_t bursts; /* collections starting < GCM_BURST_GAP_NS after the previous stop */
+    _Atomic uint64_t
+        last_stop_ns;        /* CLOCK_MONOTONIC at the end of the latest record, 0 before any */
+    _Atomic uint64_t unseen; /* collections gc.get_stats() counted that the callback never
                                        saw (it was taken out of gc.callbacks); set at report time */
     uint64_t reserved[2];
     gcm_gen_stats gen[GCM_GENERATIONS];
@@ -145,12 +150,12 @@ typedef struct gcm_block {
 
 /* What gcm_block_init needs to know; everything else it reads from the clocks. */
 typedef struct gcm_block_params {
-    uint64_t capacity;            /* a power of two in [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY] */
+    uint64_t capacity; /* a power of two in [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY] */
     int64_t pid;
     int64_t ppid;                 /* 0 if unknown */
     uint64_t process_start_ticks; /* 0 if unknown */
     uint64_t alert_threshold_ns;
-    uint32_t bucket_count;        /* 1..GCM_MAX_BUCKETS */
+    uint32_t bucket_count;                      /* 1..GCM_MAX_BUCKETS */
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing, > 0 */
 } gcm_block_params;
 
@@ -159,7 +164,7 @@ typedef struct gcm_block_params {
 typedef struct gcm_gen_snapshot {
     uint64_t count;
     uint64_t total_ns;
-    uint64_t min_ns;                /* 0 when count == 0 */
+    uint64_t min_ns; /* 0 when count == 0 */
     uint64_t max_ns;
     uint64_t collected;
     uint64_t uncollectable;
@@ -178,21 +183,21 @@ typedef struct gcm_snapshot {
     int64_t init_monotonic_ns;
     uint64_t alert_threshold_ns;
     uint32_t bucket_count;
-    uint32_t state;                 /* GCM_STATE_* */
+    uint32_t state; /* GCM_STATE_* */
     int32_t exit_status;
-    int32_t torn;                   /* 1 when the writer held the counter odd: figures may be mid-update */
+    int32_t torn; /* 1 when the writer held the counter odd: figures may be mid-update */
     int64_t end_realtime_ns;
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS];
-    uint64_t taken_monotonic_ns;    /* the reader's CLOCK_MONOTONIC when the copy was made */
-    uint64_t events_total;          /* records ever written (seq / 2) */
-    uint64_t overwritten;           /* events_total - capacity when positive: records lost from the ring */
+    uint64_t taken_monotonic_ns; /* the reader's CLOCK_MONOTONIC when the copy was made */
+    uint64_t events_total;       /* records ever written (seq / 2) */
+    uint64_t overwritten; /* events_total - capacity when positive: records lost from the ring */
     uint64_t dropped_stops;
     uint64_t unusable_info;
     uint64_t bursts;
     uint64_t last_stop_ns;
-    uint64_t unseen;                /* collections the callback never saw (gcm_aggregates.unseen) */
+    uint64_t unseen; /* collections the callback never saw (gcm_aggregates.unseen) */
     gcm_gen_snapshot gen[GCM_GENERATIONS];
-    gcm_gen_snapshot all;           /* the generations summed, histogram and buckets included */
+    gcm_gen_snapshot all; /* the generations summed, histogram and buckets included */
 } gcm_snapshot;
 
 /* Returns 1 when a pause of `duration_ns` counts as an alert against
@@ -240,7 +245,8 @@ void gcm_block_set_unseen(gcm_block *b, uint64_t unseen);
 /* Records how the writer's process ended (GCM_STATE_EXITED with its status,
  * GCM_STATE_KILLED with the signal number, or GCM_STATE_GONE set by a reader).
  * Async-signal-safe: only atomic stores. */
-void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status, int64_t end_realtime_ns);
+void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status,
+                         int64_t end_realtime_ns);
 
 /* Copies the header fields and aggregates into `out` consistently, retrying
  * while the writer is mid-update.  Returns 0, or GCM_EBUSY if the counter stayed
@@ -254,8 +260,8 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out);
  * *count and *first_index (the record number of out[0]; records are numbered
  * from 0 in write order).  Never waits or retries.  Returns 0, or GCM_EINVAL
  * for a NULL argument. */
-int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity,
-                          size_t *count, uint64_t *first_index);
+int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity, size_t *count,
+                          uint64_t *first_index);
 
 #ifdef __cplusplus
 }

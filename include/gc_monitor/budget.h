@@ -30,8 +30,8 @@
 extern "C" {
 #endif
 
-#define GCM_MAX_RULES 16        /* --fail-on rules one run keeps */
-#define GCM_RULE_TEXT_MAX 64    /* a rule's canonical text, NUL included */
+#define GCM_MAX_RULES 16     /* --fail-on rules one run keeps */
+#define GCM_RULE_TEXT_MAX 64 /* a rule's canonical text, NUL included */
 
 /* The figures a rule can name, in the summary's key order. */
 typedef enum gcm_metric {
@@ -79,18 +79,19 @@ typedef enum gcm_budget_unit {
 } gcm_budget_unit;
 
 typedef struct gcm_budget_rule {
-    int generation;               /* -1 for all collections, else 0..2 */
+    int generation; /* -1 for all collections, else 0..2 */
     gcm_metric metric;
     gcm_budget_op op;
-    gcm_budget_unit unit;         /* the unit the limit was written in (ms when none was) */
-    double limit;                 /* in base units: ns, percent or a count */
-    char text[GCM_RULE_TEXT_MAX]; /* canonical text, e.g. "gen2.p99>20ms"; parses back to this rule */
+    gcm_budget_unit unit; /* the unit the limit was written in (ms when none was) */
+    double limit;         /* in base units: ns, percent or a count */
+    char text
+        [GCM_RULE_TEXT_MAX]; /* canonical text, e.g. "gen2.p99>20ms"; parses back to this rule */
 } gcm_budget_rule;
 
 /* One rule checked against one summary. */
 typedef struct gcm_budget_verdict {
-    double measured;              /* the figure, in the rule's base units */
-    int broken;                   /* 1 when the figure satisfies the rule's comparison */
+    double measured; /* the figure, in the rule's base units */
+    int broken;      /* 1 when the figure satisfies the rule's comparison */
 } gcm_budget_verdict;
 
 /* Parses `text` (spaces around the parts allowed) into `out`, zeroing it
@@ -166,8 +167,8 @@ struct gcm_sink;
  * "GMEM BUDGET | ..." line per rule, broken ones first.  Writes nothing when
  * `count` is 0.  Returns 0 or the sink's first negative GCM_E* code
  * (GCM_ENOMEM when the JSON tree cannot be built). */
-int gcm_budget_render(const gcm_budget_rule *rules, size_t count, const gcm_summary *sum,
-                      int json, const struct gcm_sink *sink);
+int gcm_budget_render(const gcm_budget_rule *rules, size_t count, const gcm_summary *sum, int json,
+                      const struct gcm_sink *sink);
 
 #ifdef __cplusplus
 }

@@ -34,9 +34,9 @@ extern "C" {
 
 /* A mapped capture file. */
 typedef struct gcm_capture {
-    gcm_block *block;   /* the mapping; NULL when closed */
-    size_t size;        /* bytes mapped: the block size (writer) or the file size (reader) */
-    int writable;       /* 1 for the writer's mapping, 0 for a reader's */
+    gcm_block *block;    /* the mapping; NULL when closed */
+    size_t size;         /* bytes mapped: the block size (writer) or the file size (reader) */
+    int writable;        /* 1 for the writer's mapping, 0 for a reader's */
     uint64_t held_slots; /* reader: ring slots that lie in the file's data, not in
                             holes, an upper bound on the records it really holds */
 } gcm_capture;

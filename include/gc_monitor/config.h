@@ -28,27 +28,27 @@ extern "C" {
 #define GCM_PATH_MAX 4096
 
 typedef struct gcm_config {
-    double interval_s;              /* --interval: timeline bucket width, > 0 */
-    int json;                       /* --json */
-    int stats_only;                 /* --stats-only */
-    int dump_objects;               /* --dump-objects */
-    int dump_garbage;               /* --dump-garbage */
-    char log_file[GCM_PATH_MAX];    /* --log-file, "" for stderr */
-    double alert_threshold_ms;      /* --alert-threshold-ms, >= 0 */
-    char flamegraph_file[GCM_PATH_MAX]; /* --flamegraph-file, "" for none */
-    double flamegraph_bucket_s;     /* --flamegraph-bucket, > 0 */
-    int terminal_flamegraph;        /* --terminal-flamegraph */
-    uint32_t terminal_flamegraph_width; /* --terminal-flamegraph-width, >= 20 */
-    int terminal_flamegraph_color;  /* --terminal-flamegraph-color */
-    uint32_t bucket_count;          /* --duration-buckets: how many bounds */
+    double interval_s;                           /* --interval: timeline bucket width, > 0 */
+    int json;                                    /* --json */
+    int stats_only;                              /* --stats-only */
+    int dump_objects;                            /* --dump-objects */
+    int dump_garbage;                            /* --dump-garbage */
+    char log_file[GCM_PATH_MAX];                 /* --log-file, "" for stderr */
+    double alert_threshold_ms;                   /* --alert-threshold-ms, >= 0 */
+    char flamegraph_file[GCM_PATH_MAX];          /* --flamegraph-file, "" for none */
+    double flamegraph_bucket_s;                  /* --flamegraph-bucket, > 0 */
+    int terminal_flamegraph;                     /* --terminal-flamegraph */
+    uint32_t terminal_flamegraph_width;          /* --terminal-flamegraph-width, >= 20 */
+    int terminal_flamegraph_color;               /* --terminal-flamegraph-color */
+    uint32_t bucket_count;                       /* --duration-buckets: how many bounds */
     double duration_buckets_ms[GCM_MAX_BUCKETS]; /* strictly increasing, > 0, finite */
-    int prompt;                     /* --prompt */
-    uint64_t buffer_events;         /* --buffer-events, rounded up to a power of two */
-    char python[GCM_PATH_MAX];      /* --python (launcher only), "" to search */
-    char output[GCM_PATH_MAX];      /* -o/--output (launcher only): the capture file, "" for none */
-    uint32_t fail_on_count;         /* --fail-on: how many rules */
+    int prompt;                                  /* --prompt */
+    uint64_t buffer_events;                      /* --buffer-events, rounded up to a power of two */
+    char python[GCM_PATH_MAX];                   /* --python (launcher only), "" to search */
+    char output[GCM_PATH_MAX]; /* -o/--output (launcher only): the capture file, "" for none */
+    uint32_t fail_on_count;    /* --fail-on: how many rules */
     gcm_budget_rule fail_on[GCM_MAX_RULES]; /* --fail-on (launcher only), in the order given */
-    int follow_children;            /* --follow-children (launcher only): new interpreters too */
+    int follow_children; /* --follow-children (launcher only): new interpreters too */
 } gcm_config;
 
 /* How an option takes its value. */
@@ -62,28 +62,28 @@ typedef enum gcm_option_kind {
 } gcm_option_kind;
 
 /* Where an option may be given. */
-#define GCM_SCOPE_CLI 0x1u  /* a launcher flag */
-#define GCM_SCOPE_API 0x2u  /* a GCMonitor keyword */
+#define GCM_SCOPE_CLI 0x1u /* a launcher flag */
+#define GCM_SCOPE_API 0x2u /* a GCMonitor keyword */
 
 typedef struct gcm_option {
-    const char *flag;          /* command-line name without "--", e.g. "alert-threshold-ms" */
-    const char *keyword;       /* GCMonitor keyword, e.g. "alert_threshold_ms"; NULL if none */
+    const char *flag;    /* command-line name without "--", e.g. "alert-threshold-ms" */
+    const char *keyword; /* GCMonitor keyword, e.g. "alert_threshold_ms"; NULL if none */
     gcm_option_kind kind;
-    unsigned scope;            /* GCM_SCOPE_* bits */
-    const char *metavar;       /* value placeholder for --help, NULL for flags */
-    const char *default_text;  /* default as shown in --help, NULL for none */
-    const char *help;          /* one line for --help with the unit; --help adds default_text */
+    unsigned scope;           /* GCM_SCOPE_* bits */
+    const char *metavar;      /* value placeholder for --help, NULL for flags */
+    const char *default_text; /* default as shown in --help, NULL for none */
+    const char *help;         /* one line for --help with the unit; --help adds default_text */
 } gcm_option;
 
 /* Why a value was refused.  `option` is NULL for an unknown name; then `name`
  * holds the name as given. */
 typedef struct gcm_config_error {
-    int code;                  /* GCM_ECONFIG or GCM_EUNKNOWN */
+    int code; /* GCM_ECONFIG or GCM_EUNKNOWN */
     const gcm_option *option;
-    char name[64];             /* the option name as the caller spelled it */
-    char value[128];           /* the offending value, cut to fit */
-    char reason[160];          /* lowercase, e.g. "must be greater than 0" */
-    int missing;               /* 1 when a value-taking option got none (value NULL) */
+    char name[64];    /* the option name as the caller spelled it */
+    char value[128];  /* the offending value, cut to fit */
+    char reason[160]; /* lowercase, e.g. "must be greater than 0" */
+    int missing;      /* 1 when a value-taking option got none (value NULL) */
 } gcm_config_error;
 
 /* Sets every field of `cfg` to its default (the documented defaults,
@@ -115,8 +115,8 @@ int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
 /* Like gcm_config_set_name, but finds `name` only among `scope` as
  * gcm_config_find_in does: the launcher passes GCM_SCOPE_CLI, GCMonitor
  * GCM_SCOPE_API, so "python" is no keyword and "json" no GCMonitor argument. */
-int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
-                           unsigned scope, gcm_config_error *err);
+int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value, unsigned scope,
+                           gcm_config_error *err);
 
 /* Writes `cfg` as one line of text for GCM_ENV_CONFIG into `buf`: every
  * option in table order as "flag=value", joined by ';', with '%', ';', '=' and
@@ -137,8 +137,7 @@ int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err);
  * greater than 0", "option '--interval' requires a value", "unknown option
  * '--jsn' (did you mean '--json'?)".  Returns the length written (truncated to
  * fit `size`). */
-size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword,
-                               char *buf, size_t size);
+size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char *buf, size_t size);
 
 /* Fills block parameters from `cfg` (capacity, alert threshold and buckets in
  * ns); the caller adds pid, ppid and start ticks.  Returns 0 or GCM_EINVAL. */

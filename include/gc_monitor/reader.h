@@ -38,10 +38,10 @@ extern "C" {
 
 /* The forms a capture's report can take. */
 typedef enum gcm_capture_format {
-    GCM_CAPTURE_TEXT,     /* the text report, after "Capture ..." lines */
-    GCM_CAPTURE_JSON,     /* JSON Lines, after one {"type": "capture"} object */
-    GCM_CAPTURE_FOLDED,   /* flame graph input, after "# " comment lines */
-    GCM_CAPTURE_TERMINAL  /* the text report with the terminal flame graph */
+    GCM_CAPTURE_TEXT,    /* the text report, after "Capture ..." lines */
+    GCM_CAPTURE_JSON,    /* JSON Lines, after one {"type": "capture"} object */
+    GCM_CAPTURE_FOLDED,  /* flame graph input, after "# " comment lines */
+    GCM_CAPTURE_TERMINAL /* the text report with the terminal flame graph */
 } gcm_capture_format;
 
 /* What a report of a capture is asked for.  The report starts from the
@@ -56,9 +56,9 @@ typedef struct gcm_capture_request {
 
 /* Why a report could not be written in full. */
 typedef struct gcm_capture_problem {
-    int bad_input;  /* 1: the request cannot be met (an unwritable --flamegraph-file) */
-    int warning;    /* 1: the report was cut short by a failure after it began */
-    char text[GCM_READER_MSG_MAX];  /* "" when the descriptor failed: nothing to say */
+    int bad_input; /* 1: the request cannot be met (an unwritable --flamegraph-file) */
+    int warning;   /* 1: the report was cut short by a failure after it began */
+    char text[GCM_READER_MSG_MAX]; /* "" when the descriptor failed: nothing to say */
 } gcm_capture_problem;
 
 /* Explains a gcm_capture_open failure of `path` (its code, and the errno it

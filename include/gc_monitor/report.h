@@ -48,47 +48,48 @@ int gcm_sink_write_fd(void *ctx, const char *data, size_t len);
 
 /* How many objects of one type were counted.  The caller owns `name`. */
 typedef struct gcm_type_count {
-    const char *name;   /* the type's name (tp_name), NUL-terminated UTF-8 */
-    uint64_t count;     /* objects of that type */
+    const char *name; /* the type's name (tp_name), NUL-terminated UTF-8 */
+    uint64_t count;   /* objects of that type */
 } gcm_type_count;
 
 /* A census of objects by type, gathered by the extension at exit, after the
  * target finished (the renderers only read it). */
 typedef struct gcm_object_census {
-    int gathered;                 /* 1 when the figures below were gathered */
-    const gcm_type_count *types;  /* one entry per distinct type, in any order */
+    int gathered;                /* 1 when the figures below were gathered */
+    const gcm_type_count *types; /* one entry per distinct type, in any order */
     size_t type_count;
-    uint64_t total;               /* objects counted, all types together */
+    uint64_t total; /* objects counted, all types together */
 } gcm_object_census;
 
 /* One item of gc.garbage, for --dump-garbage.  The caller owns both strings. */
 typedef struct gcm_garbage_repr {
-    const char *type_name;  /* the item's type name */
-    const char *text;       /* its repr() cut to GCM_REPR_MAX characters, or why it failed */
+    const char *type_name; /* the item's type name */
+    const char *text;      /* its repr() cut to GCM_REPR_MAX characters, or why it failed */
 } gcm_garbage_repr;
 
 typedef struct gcm_report_input {
-    const gcm_snapshot *snapshot;  /* required */
-    const gcm_event *events;       /* retained window, oldest first; may be NULL */
+    const gcm_snapshot *snapshot; /* required */
+    const gcm_event *events;      /* retained window, oldest first; may be NULL */
     size_t event_count;
-    uint64_t first_event_index;    /* record number of events[0] */
-    const gcm_config *config;      /* required: selects text/JSON, stats-only, ... */
-    const char *python_version;    /* e.g. "3.14.2"; NULL if unknown */
-    int free_threaded;             /* 1 on a free-threaded (no-GIL) build */
+    uint64_t first_event_index; /* record number of events[0] */
+    const gcm_config *config;   /* required: selects text/JSON, stats-only, ... */
+    const char *python_version; /* e.g. "3.14.2"; NULL if unknown */
+    int free_threaded;          /* 1 on a free-threaded (no-GIL) build */
     /* Everything below is optional: zeroed (memset) means "unknown" or "not
      * gathered", and the renderers then say so or leave the part out. */
-    const char *python_build;      /* sys.version, e.g. "3.12.1 (main, ...) [GCC 12.2.0]" */
-    int have_gc_state;             /* 1 when gc_threshold was read at exit */
+    const char *python_build;              /* sys.version, e.g. "3.12.1 (main, ...) [GCC 12.2.0]" */
+    int have_gc_state;                     /* 1 when gc_threshold was read at exit */
     int64_t gc_threshold[GCM_GENERATIONS]; /* gc.get_threshold() */
-    int have_freeze_count;         /* 1 when freeze_count was read at exit */
-    uint64_t freeze_count;         /* gc.get_freeze_count() */
-    int world_unsafe;              /* 1: a fork child of a free-threaded build, where the
+    int have_freeze_count;                 /* 1 when freeze_count was read at exit */
+    uint64_t freeze_count;                 /* gc.get_freeze_count() */
+    int world_unsafe;                      /* 1: a fork child of a free-threaded build, where the
                                       freeze count and the object census, which stop the
                                       world, were skipped */
-    int is_tty;                    /* the report stream is a terminal; gcm_report_render_fd sets it */
-    gcm_object_census objects;     /* --dump-objects: the objects gc.get_objects() returned */
-    gcm_object_census garbage;     /* --dump-garbage: the contents of gc.garbage */
-    const gcm_garbage_repr *garbage_reprs; /* the first items of gc.garbage, at most GCM_GARBAGE_REPRS */
+    int is_tty;                /* the report stream is a terminal; gcm_report_render_fd sets it */
+    gcm_object_census objects; /* --dump-objects: the objects gc.get_objects() returned */
+    gcm_object_census garbage; /* --dump-garbage: the contents of gc.garbage */
+    const gcm_garbage_repr
+        *garbage_reprs; /* the first items of gc.garbage, at most GCM_GARBAGE_REPRS */
     size_t garbage_repr_count;
 } gcm_report_input;
 

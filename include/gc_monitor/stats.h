@@ -35,7 +35,7 @@ void gcm_gen_snapshot_add(gcm_gen_snapshot *sum, const gcm_gen_snapshot *g);
 typedef struct gcm_gen_summary {
     uint64_t count;
     uint64_t total_ns;
-    double mean_ns;     /* 0 when count == 0 */
+    double mean_ns; /* 0 when count == 0 */
     uint64_t min_ns;
     uint64_t max_ns;
     uint64_t p50_ns;
@@ -52,15 +52,15 @@ typedef struct gcm_summary {
     int64_t pid;
     gcm_gen_summary all;
     gcm_gen_summary gen[GCM_GENERATIONS];
-    uint64_t gc_ns;        /* all.total_ns */
-    uint64_t wall_ns;      /* from init to the snapshot (or to the recorded end) */
-    double share_pct;      /* 100 * gc_ns / wall_ns, 0 when wall_ns == 0 */
+    uint64_t gc_ns;   /* all.total_ns */
+    uint64_t wall_ns; /* from init to the snapshot (or to the recorded end) */
+    double share_pct; /* 100 * gc_ns / wall_ns, 0 when wall_ns == 0 */
     uint64_t events_total;
     uint64_t overwritten;
     uint64_t dropped_stops;
     uint64_t unusable_info;
     uint64_t bursts;
-    uint64_t unseen;       /* collections the callback never saw: not in any figure above */
+    uint64_t unseen; /* collections the callback never saw: not in any figure above */
     int32_t torn;
 } gcm_summary;
 

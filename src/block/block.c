@@ -407,8 +407,8 @@ static void load_slot(const gcm_event_slot *slot, gcm_event *ev)
     ev->flags = GCM__LOAD(&slot->flags);
 }
 
-int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity,
-                          size_t *count, uint64_t *first_index)
+int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity, size_t *count,
+                          uint64_t *first_index)
 {
     int status = GCM_EINVAL;
     uint64_t cap;

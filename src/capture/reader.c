@@ -188,8 +188,7 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
     h = &cap->block->header;
     state = atomic_load_explicit(&h->state, memory_order_acquire);
     if (state == GCM_STATE_RUNNING && check_alive &&
-        gcm_capture_writer_alive(h->pid, h->process_start_ticks) &&
-        !counter_stuck(cap->block)) {
+        gcm_capture_writer_alive(h->pid, h->process_start_ticks) && !counter_stuck(cap->block)) {
         /* A live writer: the seqlock sorts out what is consistent. */
         status = gcm_block_snapshot(cap->block, out);
     } else {

@@ -87,8 +87,8 @@ int gcm_capture_reclassify(gcm_snapshot *snap, uint64_t alert_threshold_ns, uint
                   memcmp(bounds, snap->bucket_bounds_ns, count * sizeof bounds[0]) != 0;
     *approximate = 0;
     for (g = 0; g < GCM_GENERATIONS; g++)
-        reclassify_gen(&snap->gen[g], threshold_too, alert_threshold_ns, buckets_too, count,
-                       bounds, approximate);
+        reclassify_gen(&snap->gen[g], threshold_too, alert_threshold_ns, buckets_too, count, bounds,
+                       approximate);
     snap->all.alerts = 0;
     if (buckets_too)
         memset(snap->all.buckets, 0, sizeof snap->all.buckets);

@@ -37,8 +37,8 @@
 typedef struct report_facts {
     int torn;
     int gone;
-    int recomputed;          /* report-time limits differ from the recorded ones */
-    int approximate;         /* ... and some pause could not be placed exactly */
+    int recomputed;  /* report-time limits differ from the recorded ones */
+    int approximate; /* ... and some pause could not be placed exactly */
     uint64_t damaged_events;
     uint64_t recorded_alert_ns;
     const char *warnings[WARNINGS_MAX];
@@ -66,8 +66,8 @@ void gcm_capture_open_error(const char *file, int code, int err, char *msg, size
         if (stat(file, &st) == 0 && st.st_size == 0)
             (void)snprintf(msg, msg_size, "capture '%s' is empty", path);
         else
-            (void)snprintf(msg, msg_size,
-                           "capture '%s' is truncated: shorter than its header says", path);
+            (void)snprintf(msg, msg_size, "capture '%s' is truncated: shorter than its header says",
+                           path);
         break;
     case GCM_EVERSION:
         (void)snprintf(msg, msg_size,
@@ -263,7 +263,8 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
     if (status == 0 && command[0] != '\0') {
         n = snprintf(line, sizeof line, "%sCommand: %s\n", prefix, command);
         if (n > 0)
-            status = gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+            status =
+                gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     format_utc(snap->end_realtime_ns, when, sizeof when);
     if (snap->state == GCM_STATE_EXITED && snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
@@ -277,8 +278,7 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
         char ending[48];
 
         gcm_capture_ending_text(snap->state, snap->exit_status, ending, sizeof ending);
-        n = snprintf(line, sizeof line, "%sState: reported, then %s at %s\n", prefix, ending,
-                     when);
+        n = snprintf(line, sizeof line, "%sState: reported, then %s at %s\n", prefix, ending, when);
     } else if (snap->state == GCM_STATE_GONE)
         n = snprintf(line, sizeof line,
                      "%sState: gone without a clean exit (killed or crashed); last collection "
@@ -291,7 +291,8 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
     for (size_t i = 0; status == 0 && i < facts->warning_count; i++) {
         n = snprintf(line, sizeof line, "%sWarning: %s\n", prefix, facts->warnings[i]);
         if (n > 0)
-            status = gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+            status =
+                gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     return status;
 }
@@ -325,8 +326,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "signal"));
     if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns > 0)
-        GCM__JSON_ADD(
-            cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9));
+        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9));
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "end_ts"));
     GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn));
@@ -398,8 +398,7 @@ static uint64_t ring_records_to_copy(const gcm_capture *cap, const gcm_snapshot 
     return want;
 }
 
-static void problem_set(gcm_capture_problem *problem, int bad_input, int warning,
-                        const char *text)
+static void problem_set(gcm_capture_problem *problem, int bad_input, int warning, const char *text)
 {
     problem->bad_input = bad_input;
     problem->warning = warning;
@@ -441,10 +440,10 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     facts->torn = rc == GCM_EBUSY || snap->torn;
     if (facts->torn)
         add_warning(facts, snap->state == GCM_STATE_RUNNING
-                                ? "the writer is in the middle of recording a collection; its "
-                                  "figures may be partly counted"
-                                : "the writer died in the middle of recording a collection; "
-                                  "that collection may be partly counted");
+                               ? "the writer is in the middle of recording a collection; its "
+                                 "figures may be partly counted"
+                               : "the writer died in the middle of recording a collection; "
+                                 "that collection may be partly counted");
 
     /* Only the records the file really holds are copied: the newest ones
      * the ring retains, no more than the file's data (not its holes) can
@@ -491,8 +490,8 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
                        "for limits other than the recorded ones (alert threshold %.6g ms): %s",
                        (double)facts->recorded_alert_ns / 1e6,
                        facts->approximate ? "approximate"
-                                         : "exact, every pause lies clearly on one side of "
-                                           "the new limits");
+                                          : "exact, every pause lies clearly on one side of "
+                                            "the new limits");
         add_warning(facts, w->approx_text);
     }
 

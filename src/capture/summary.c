@@ -196,7 +196,8 @@ static cJSON *capture_summary(const char *path, char *msg, size_t msg_size)
      * writer's counter is not waited on. */
     rc = gcm_capture_snapshot(&cap, snap, 1, &gone);
     if (rc != 0 && rc != GCM_EBUSY) {
-        (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", gcm__subject(shown, path), gcm_strerror(rc));
+        (void)snprintf(msg, msg_size, "cannot read capture '%s': %s", gcm__subject(shown, path),
+                       gcm_strerror(rc));
         goto done;
     }
     obj = gcm_summary_json(snap);
@@ -256,15 +257,16 @@ cJSON *gcm_capture_load_summary(const char *path, char *msg, size_t msg_size)
     }
     version = cJSON_GetObjectItemCaseSensitive(obj, "schema_version");
     if (!cJSON_IsNumber(version)) {
-        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version", gcm__subject(shown, path));
+        (void)snprintf(msg, msg_size, "'%s' has a summary without a schema_version",
+                       gcm__subject(shown, path));
         cJSON_Delete(obj);
         obj = NULL;
         goto done;
     }
     if (version->valuedouble != (double)GCM_JSON_SCHEMA_VERSION) {
         (void)snprintf(msg, msg_size,
-                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d", gcm__subject(shown, path),
-                       version->valuedouble, GCM_JSON_SCHEMA_VERSION);
+                       "schema_version mismatch: '%s' has %g, this pygcprofiler reads %d",
+                       gcm__subject(shown, path), version->valuedouble, GCM_JSON_SCHEMA_VERSION);
         cJSON_Delete(obj);
         obj = NULL;
         goto done;

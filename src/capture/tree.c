@@ -35,15 +35,15 @@ typedef struct proc {
     const char *file;
     int64_t pid;
     int64_t ppid;
-    int64_t start_ns;           /* CLOCK_REALTIME when its recording started */
-    uint32_t state;             /* GCM_STATE_* as resolved by the reader */
+    int64_t start_ns; /* CLOCK_REALTIME when its recording started */
+    uint32_t state;   /* GCM_STATE_* as resolved by the reader */
     int32_t exit_status;
     int torn;
     gcm_summary sum;
     char command[COMMAND_MAX];
-    size_t parent;              /* index of the parent in the array, or SIZE_MAX */
+    size_t parent; /* index of the parent in the array, or SIZE_MAX */
     size_t depth;
-    gcm_capture cap;            /* kept open for the process's own section */
+    gcm_capture cap; /* kept open for the process's own section */
 } proc;
 
 /* Reads one capture into `p`, which keeps it open (the caller closes
@@ -106,8 +106,7 @@ static void link_tree(proc *procs, size_t count)
         for (j = 0; j < count; j++) {
             if (j == i || procs[j].pid != procs[i].ppid || procs[j].start_ns > procs[i].start_ns)
                 continue;
-            if (procs[i].parent == SIZE_MAX ||
-                procs[j].start_ns > procs[procs[i].parent].start_ns)
+            if (procs[i].parent == SIZE_MAX || procs[j].start_ns > procs[procs[i].parent].start_ns)
                 procs[i].parent = j;
         }
         /* A process that exec'd keeps its pid: its later capture
@@ -235,8 +234,7 @@ static void fmt_end(const proc *p, char *buf, size_t size)
 
 static const char *end_name(const proc *p)
 {
-    if (p->sum.events_total == 0 &&
-        (p->state == GCM_STATE_RUNNING || p->state == GCM_STATE_GONE))
+    if (p->sum.events_total == 0 && (p->state == GCM_STATE_RUNNING || p->state == GCM_STATE_GONE))
         return "recorded_nothing";
     return gcm_capture_state_word(p->state);
 }
@@ -266,8 +264,8 @@ static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_sna
     n = snprintf(line, sizeof line,
                  "=== PROCESS TREE: %zu processes ===\n"
                  "%-14s %8s %10s %11s %8s %9s %9s  %-18s %s\n",
-                 count, "PID", "PPID", "LIFETIME", "COLLECTIONS", "GC SHARE", "P99", "MAX",
-                 "ENDED", "COMMAND");
+                 count, "PID", "PPID", "LIFETIME", "COLLECTIONS", "GC SHARE", "P99", "MAX", "ENDED",
+                 "COMMAND");
     status = put(fd, line, n, sizeof line);
     for (size_t i = 0; status == 0 && i < count; i++) {
         const proc *p = &procs[i];
@@ -278,8 +276,8 @@ static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_sna
         fmt_duration(p->sum.all.max_ns, max, sizeof max);
         fmt_end(p, ended, sizeof ended);
         (void)snprintf(pid, sizeof pid, "%*s%lld", (int)(2 * indent), "", (long long)p->pid);
-        n = snprintf(line, sizeof line, "%-14s %8lld %10s %11llu %7.2f%% %9s %9s  %-18s %s\n",
-                     pid, (long long)p->ppid, life, (unsigned long long)p->sum.events_total,
+        n = snprintf(line, sizeof line, "%-14s %8lld %10s %11llu %7.2f%% %9s %9s  %-18s %s\n", pid,
+                     (long long)p->ppid, life, (unsigned long long)p->sum.events_total,
                      p->sum.share_pct, p99, max, ended,
                      p->command[0] != '\0' ? p->command : "(unknown)");
         status = put(fd, line, n, sizeof line);
@@ -387,8 +385,8 @@ done:
 struct gcm_capture_tree {
     proc *procs;
     size_t count;
-    uint64_t proc_ns;       /* the processes' lifetimes summed */
-    gcm_gen_snapshot all;   /* every process's pauses together */
+    uint64_t proc_ns;     /* the processes' lifetimes summed */
+    gcm_gen_snapshot all; /* every process's pauses together */
 };
 
 int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **out)

@@ -81,11 +81,12 @@ static gcm__opt config_row(gcm_config *cfg, const gcm_option *opt)
 
 size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
 {
-    static const gcm__opt short_output = {.kind = GCM__OPT_CONFIG, .short_name = 'o',
-                                          .config = "output", .hidden = 1};
+    static const gcm__opt short_output = {
+        .kind = GCM__OPT_CONFIG, .short_name = 'o', .config = "output", .hidden = 1};
     static const gcm__opt other = {.kind = GCM__OPT_GROUP, .help = "Other options"};
     static const gcm__opt help = GCM__OPT_HELP_ROW;
-    static const gcm__opt version = {.kind = GCM__OPT_ACTION, .name = "version",
+    static const gcm__opt version = {.kind = GCM__OPT_ACTION,
+                                     .name = "version",
                                      .value = GCM__ACTION_VERSION,
                                      .help = "show the version and exit"};
     size_t table_count = 0;
@@ -268,7 +269,8 @@ int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
          * destroy the program being measured. */
         if (cli->kind == GCM__TARGET_SCRIPT && gcm__same_file(outs[i].path, cli->target)) {
             char shown[GCM__SHOWN_MAX];
-            MSG("'%s' '%s' is the script being run", outs[i].shown, gcm__subject(shown, outs[i].path));
+            MSG("'%s' '%s' is the script being run", outs[i].shown,
+                gcm__subject(shown, outs[i].path));
             goto done;
         }
     }

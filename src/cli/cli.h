@@ -33,9 +33,9 @@
 /* What a verb's command line asks for (an ACTION row of options.h returns
  * one of the last two). */
 typedef enum gcm__action {
-    GCM__ACTION_RUN,     /* do the verb's work (run a target under the monitor) */
-    GCM__ACTION_HELP,    /* print the verb's help to stdout and exit 0 */
-    GCM__ACTION_VERSION  /* print the version to stdout and exit 0 */
+    GCM__ACTION_RUN,    /* do the verb's work (run a target under the monitor) */
+    GCM__ACTION_HELP,   /* print the verb's help to stdout and exit 0 */
+    GCM__ACTION_VERSION /* print the version to stdout and exit 0 */
 } gcm__action;
 
 /* How the target is named, as python's own command line names it. */
@@ -49,8 +49,8 @@ typedef struct gcm__cli {
     gcm__action action;
     gcm_config config;
     gcm__target_kind kind;
-    const char *target;  /* the script path, module name or code */
-    int target_index;    /* argv index of the target's first word ("-m", "-c" or the script) */
+    const char *target; /* the script path, module name or code */
+    int target_index;   /* argv index of the target's first word ("-m", "-c" or the script) */
 } gcm__cli;
 
 /* Parses `run`'s words (argv[0] is "run") into `cli`, validating every
@@ -82,8 +82,7 @@ int gcm__zip_lacks_main(const char *path);
  * pythonX.Y or python next to the launcher, then python3 on PATH if its
  * version is the one this launcher was built for.  Writes the path (never
  * symlink-resolved) to `out`.  Returns 0 or GCM_EINVAL with a message. */
-int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *msg,
-                     size_t msg_size);
+int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *msg, size_t msg_size);
 
 /* The X.Y (plus "t" for a free-threaded build) of the Python this launcher
  * was built for, or "" when the build did not say. */

@@ -107,12 +107,21 @@ static size_t compare_options(compare_args *args, gcm__opt rows[COMPARE_ROWS])
 {
     const gcm__opt table[] = {
         {.kind = GCM__OPT_GROUP, .help = "Options"},
-        {.kind = GCM__OPT_PERCENT, .name = "max-regression", .metavar = "PCT",
-         .store = &args->max_regression, .min = 0.0, .max = DBL_MAX, .default_text = "10",
+        {.kind = GCM__OPT_PERCENT,
+         .name = "max-regression",
+         .metavar = "PCT",
+         .store = &args->max_regression,
+         .min = 0.0,
+         .max = DBL_MAX,
+         .default_text = "10",
          .refusal = "must be a percentage of 0 or more, such as 10",
          .help = "largest allowed growth of a metric, in percent"},
-        {.kind = GCM__OPT_LIST, .name = "metric", .metavar = "M", .store = args,
-         .add = add_metrics, .default_text = "count,total,mean,p50,p99,max",
+        {.kind = GCM__OPT_LIST,
+         .name = "metric",
+         .metavar = "M",
+         .store = args,
+         .add = add_metrics,
+         .default_text = "count,total,mean,p50,p99,max",
          .help = "a metric to compare, as --fail-on names it: count, total, mean, min, max, "
                  "p50, p90, p99, p999, collected, uncollectable, share, wall, alerts, bursts, "
                  "each also as gen0. to gen2. for the first eleven; repeatable or "
@@ -162,8 +171,9 @@ static int parse_args(compare_args *args, int argc, char **argv, char *msg, size
         goto done;
     }
     if (args->file_count != 2) {
-        (void)snprintf(msg, msg_size, "%s", args->file_count == 0 ? "missing BASE and NEW files"
-                                                                  : "missing the NEW file");
+        (void)snprintf(msg, msg_size, "%s",
+                       args->file_count == 0 ? "missing BASE and NEW files"
+                                             : "missing the NEW file");
         goto done;
     }
     status = 0;
@@ -232,12 +242,10 @@ static int compare(const compare_args *args, const cJSON *base, const cJSON *now
         double v;
         size_t f;
         for (f = 0; f < 2; f++) {
-            if (gcm_budget_measure_json(f == 0 ? base : now, c->generation, c->metric, &v) !=
-                0) {
+            if (gcm_budget_measure_json(f == 0 ? base : now, c->generation, c->metric, &v) != 0) {
                 char label[48];
                 metric_label(c, label, sizeof label);
-                (void)snprintf(msg, msg_size, "'%s' has no figure for '%s'", args->files[f],
-                               label);
+                (void)snprintf(msg, msg_size, "'%s' has no figure for '%s'", args->files[f], label);
                 goto done;
             }
         }
@@ -278,7 +286,8 @@ static int compare(const compare_args *args, const cJSON *base, const cJSON *now
         regressed += (size_t)worse;
         n = snprintf(line, sizeof line, "%-20s %14s %14s %9s%s\n", label, a, b, change,
                      worse ? "  REGRESSED" : "");
-        if (n < 0 || gcm__write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) != 0)
+        if (n < 0 ||
+            gcm__write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) != 0)
             goto done;
     }
     if (regressed > 0)

@@ -40,7 +40,8 @@ int gcm__print_usage(int fd)
                          usages[i].synopsis);
         if (n < 0 || (size_t)n >= sizeof line || gcm__write_all(fd, line, (size_t)n) != 0)
             return GCM_EIO;
-        if (usages[i].more != NULL && gcm__write_all(fd, usages[i].more, strlen(usages[i].more)) != 0)
+        if (usages[i].more != NULL &&
+            gcm__write_all(fd, usages[i].more, strlen(usages[i].more)) != 0)
             return GCM_EIO;
     }
     return gcm__write_all(fd, last, sizeof last - 1);

@@ -82,8 +82,8 @@ static int search_path(const char *name, char *out, size_t size)
 
 /* Resolves a user-given interpreter: a name without '/' is searched on PATH
  * like a shell command, anything else is used as given. */
-static int user_python(const char *given, const char *source, char *out, size_t out_size,
-                       char *msg, size_t msg_size)
+static int user_python(const char *given, const char *source, char *out, size_t out_size, char *msg,
+                       size_t msg_size)
 {
     char shown[GCM__SHOWN_MAX];
 
@@ -258,8 +258,7 @@ static int check_user_python(const char *python, const char *source, char *msg, 
     }
     if (strcmp(impl, "cpython") != 0 || (want[0] != '\0' && strcmp(version, want) != 0)) {
         MSG("'%s' (from %s) is %s %s, but pygcprofiler was built for CPython %s", shown, source,
-            strcmp(impl, "cpython") == 0 ? "CPython" : impl, version,
-            want[0] != '\0' ? want : "");
+            strcmp(impl, "cpython") == 0 ? "CPython" : impl, version, want[0] != '\0' ? want : "");
         return GCM_EINVAL;
     }
     second = strchr(answer + 10 + n, '\n');
@@ -286,8 +285,7 @@ static int is_vouched_for(const char *vouched, const char *python, const char *w
 /* Decides whether python3 on PATH is the version we were built for.  The
  * cheap answer comes from the name its symlinks resolve to (python3 ->
  * python3.11); only an unhelpful name costs one run of the interpreter. */
-static int path_python_matches(const char *python, const char *want, char *found,
-                               size_t found_size)
+static int path_python_matches(const char *python, const char *want, char *found, size_t found_size)
 {
     char real[PATH_MAX];
     char expect[32];
@@ -310,8 +308,7 @@ static int path_python_matches(const char *python, const char *want, char *found
     return strcmp(found, want) == 0;
 }
 
-int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *msg,
-                     size_t msg_size)
+int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *msg, size_t msg_size)
 {
     int status = GCM_EINVAL;
     const char *env = getenv(GCM_ENV_PYTHON);
@@ -367,8 +364,8 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
             status = 0;
             goto done;
         }
-        MSG("no python %s found: python3 on PATH ('%s') is python %s; use --python or %s",
-            want, out, found, GCM_ENV_PYTHON);
+        MSG("no python %s found: python3 on PATH ('%s') is python %s; use --python or %s", want,
+            out, found, GCM_ENV_PYTHON);
         goto done;
     }
     if (want[0] != '\0')

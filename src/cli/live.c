@@ -56,10 +56,18 @@ static size_t live_options(live_args *a, gcm__opt rows[LIVE_ROWS])
     static char interval_refusal[64];
     const gcm__opt table[] = {
         {.kind = GCM__OPT_GROUP, .help = "Options"},
-        {.kind = GCM__OPT_NUMBER, .name = "interval", .metavar = "SECONDS",
-         .store = &a->interval_s, .min = INTERVAL_MIN, .max = INTERVAL_MAX, .default_text = "1",
-         .refusal = interval_refusal, .help = interval_help},
-        {.kind = GCM__OPT_FLAG, .name = "plain", .store = &a->plain,
+        {.kind = GCM__OPT_NUMBER,
+         .name = "interval",
+         .metavar = "SECONDS",
+         .store = &a->interval_s,
+         .min = INTERVAL_MIN,
+         .max = INTERVAL_MAX,
+         .default_text = "1",
+         .refusal = interval_refusal,
+         .help = interval_help},
+        {.kind = GCM__OPT_FLAG,
+         .name = "plain",
+         .store = &a->plain,
          .help = "print lines even on a terminal"},
         GCM__OPT_HELP_ROW,
     };
@@ -142,7 +150,6 @@ done:
     return status;
 }
 
-
 /* ---- the loop -------------------------------------------------------------------------- */
 
 static void refresh_all(live_state *st)
@@ -151,7 +158,6 @@ static void refresh_all(live_state *st)
     for (size_t i = 0; i < st->proc_count; i++)
         gcm__live_proc_refresh(st->procs[i]);
 }
-
 
 static int run_loop(live_state *st, int screen, int *sig)
 {
@@ -173,7 +179,8 @@ static int run_loop(live_state *st, int screen, int *sig)
         if (gcm__live_all_ended(st))
             why = END_WRITERS;
         gcm__live_end_text(st, why, footer, sizeof footer);
-        rc = screen ? gcm__live_draw_screen(st, why != END_NONE ? footer : NULL) : gcm__live_write_lines(st);
+        rc = screen ? gcm__live_draw_screen(st, why != END_NONE ? footer : NULL)
+                    : gcm__live_write_lines(st);
         if (rc != 0) {
             st->output_errno = errno;
             why = END_OUTPUT;

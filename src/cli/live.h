@@ -56,29 +56,29 @@ typedef struct live_proc {
     dev_t dev;
     ino_t ino;
     gcm_capture cap;
-    gcm_snapshot *snap;      /* the latest snapshot (heap: about 60 KB) */
-    gcm_summary now;         /* figures of `snap` */
-    gcm_summary prev;        /* figures of the previous refresh, when have_prev */
-    uint64_t taken_ns;       /* CLOCK_MONOTONIC of the latest snapshot ... */
-    uint64_t prev_taken_ns;  /* ... and of the previous one */
+    gcm_snapshot *snap;     /* the latest snapshot (heap: about 60 KB) */
+    gcm_summary now;        /* figures of `snap` */
+    gcm_summary prev;       /* figures of the previous refresh, when have_prev */
+    uint64_t taken_ns;      /* CLOCK_MONOTONIC of the latest snapshot ... */
+    uint64_t prev_taken_ns; /* ... and of the previous one */
     int have_now;
     int have_prev;
-    int torn;                /* the latest snapshot was taken with the counter odd */
+    int torn; /* the latest snapshot was taken with the counter odd */
     char command[LINE_MAX_BYTES];
     char version[32];
     gcm_event events[LIVE_EVENTS];
     size_t event_count;
-    uint64_t rss_bytes;      /* resident set of a running writer, 0 if unknown */
+    uint64_t rss_bytes; /* resident set of a running writer, 0 if unknown */
 } live_proc;
 
 typedef struct live_state {
     live_args args;
     live_proc *procs[LIVE_MAX_PROCS];
     size_t proc_count;
-    size_t dropped_procs;    /* children not watched because the table was full */
+    size_t dropped_procs;                     /* children not watched because the table was full */
     char bases[LIVE_MAX_PROCS][GCM_PATH_MAX]; /* paths whose FILE.<pid> siblings are watched */
     size_t base_count;
-    int output_errno;        /* errno of the write to stdout that failed */
+    int output_errno; /* errno of the write to stdout that failed */
 } live_state;
 
 typedef struct frame_line {
@@ -98,7 +98,7 @@ typedef struct interval_figures {
     uint64_t gc_ns;
     uint64_t count[GCM_GENERATIONS + 1]; /* per generation, then all */
     uint64_t alerts;
-    uint64_t max_ns;      /* the longest pause that started in the interval, of the copied records */
+    uint64_t max_ns; /* the longest pause that started in the interval, of the copied records */
     double share_pct;
 } interval_figures;
 

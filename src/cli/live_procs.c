@@ -190,7 +190,6 @@ void gcm__live_proc_refresh(live_proc *p)
     p->rss_bytes = p->snap->state == GCM_STATE_RUNNING ? read_rss(p->snap->pid) : 0;
 }
 
-
 void gcm__live_interval_of(const live_proc *p, interval_figures *out)
 {
     const gcm_summary *now = &p->now;
@@ -199,7 +198,8 @@ void gcm__live_interval_of(const live_proc *p, interval_figures *out)
     memset(out, 0, sizeof *out);
     /* Counters only grow; a difference that would go negative can only come
      * from a damaged file and is shown as 0. */
-#define DIFF(field) (prev == NULL ? now->field : (now->field > prev->field ? now->field - prev->field : 0))
+#define DIFF(field)                                                                                \
+    (prev == NULL ? now->field : (now->field > prev->field ? now->field - prev->field : 0))
     /* The interval is the time between the two snapshots: every collection
      * counted in it ended in between, even when the process ended too (its
      * lifetime stops at its recorded end, which would make the last
@@ -300,8 +300,8 @@ int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg
     err = errno;
     /* `run -o F & live F` may find F before its header: wait for it a
      * little rather than refuse a capture that is a moment from ready. */
-    for (int tries = 0; (rc == GCM_ETRUNCATED || rc == GCM_EBADMAGIC) && tries < CREATE_WAIT_TRIES &&
-                        being_created(path);
+    for (int tries = 0; (rc == GCM_ETRUNCATED || rc == GCM_EBADMAGIC) &&
+                        tries < CREATE_WAIT_TRIES && being_created(path);
          tries++) {
         struct timespec pause = {0, CREATE_WAIT_NS};
         (void)nanosleep(&pause, NULL);
@@ -311,8 +311,9 @@ int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg
     if (rc < 0) {
         /* The same words as `report` for every capture it cannot read. */
         if (rc == GCM_ENOMEM)
-            (void)snprintf(msg, msg_size, "cannot watch '%s': at most %d processes, or out of memory",
-                           path, LIVE_MAX_PROCS);
+            (void)snprintf(msg, msg_size,
+                           "cannot watch '%s': at most %d processes, or out of memory", path,
+                           LIVE_MAX_PROCS);
         else if (rc == GCM_ETRUNCATED && being_created(path))
             (void)snprintf(msg, msg_size, "capture '%s' is empty", path);
         else

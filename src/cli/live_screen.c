@@ -39,7 +39,8 @@ static void fmt_clock(uint64_t ns, char *buf, size_t size)
 }
 
 /* Appends printf output to a frame line (cut at its end). */
-static void line_add(frame *f, int attr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void line_add(frame *f, int attr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void line_add(frame *f, int attr, const char *fmt, ...)
 {
@@ -54,7 +55,6 @@ static void line_add(frame *f, int attr, const char *fmt, ...)
     (void)vsnprintf(line->text, sizeof line->text, fmt, ap);
     va_end(ap);
 }
-
 
 /* Writes one logfmt line per process: documented in docs/live.md, every
  * value free of spaces, numbers in plain decimal. */
@@ -112,7 +112,6 @@ int gcm__live_write_lines(const live_state *st)
     return status;
 }
 
-
 /* The status words of a process: "running", "exited 0", "killed by SIGTERM", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
@@ -130,13 +129,15 @@ static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int
     gcm__format_duration_short(e->duration_ns, dur, sizeof dur);
     gcm__format_count(e->collected, freed, sizeof freed);
     if (with_pid)
-        line_add(f, gcm_is_alert(e->duration_ns, p->snap->alert_threshold_ns) ? ATTR_ALERT : ATTR_PLAIN,
-                 "  pid %-7lld T+%-12.3f gen %u  %9s  freed %s", (long long)p->snap->pid,
-                 (double)since / 1e9, (unsigned)e->generation, dur, freed);
+        line_add(
+            f, gcm_is_alert(e->duration_ns, p->snap->alert_threshold_ns) ? ATTR_ALERT : ATTR_PLAIN,
+            "  pid %-7lld T+%-12.3f gen %u  %9s  freed %s", (long long)p->snap->pid,
+            (double)since / 1e9, (unsigned)e->generation, dur, freed);
     else
-        line_add(f, gcm_is_alert(e->duration_ns, p->snap->alert_threshold_ns) ? ATTR_ALERT : ATTR_PLAIN,
-                 "  T+%-12.3f gen %u  %9s  freed %s", (double)since / 1e9, (unsigned)e->generation,
-                 dur, freed);
+        line_add(
+            f, gcm_is_alert(e->duration_ns, p->snap->alert_threshold_ns) ? ATTR_ALERT : ATTR_PLAIN,
+            "  T+%-12.3f gen %u  %9s  freed %s", (double)since / 1e9, (unsigned)e->generation, dur,
+            freed);
 }
 
 /* The alerts line: total, in the last interval, and the latest one seen. */
@@ -188,8 +189,8 @@ static void add_warnings(frame *f, const live_proc *p)
     if (p->snap->overwritten > 0) {
         char lost[32];
         gcm__format_count(p->snap->overwritten, lost, sizeof lost);
-        line_add(f, ATTR_PLAIN,
-                 "Note: %s older records left the ring (aggregates stay exact)", lost);
+        line_add(f, ATTR_PLAIN, "Note: %s older records left the ring (aggregates stay exact)",
+                 lost);
     }
 }
 
@@ -449,8 +450,7 @@ static void out_add(char *out, size_t size, size_t *used, const char *s)
 
 /* Appends one screen line: its attribute, its text cut to `cols` - 1
  * columns, the end of the attribute, a clear to the end of the line. */
-static void out_line(char *out, size_t size, size_t *used, const char *text, int attr,
-                     size_t cols)
+static void out_line(char *out, size_t size, size_t *used, const char *text, int attr, size_t cols)
 {
     static const char *const start[] = {"", "\033[1m", "\033[7m", "\033[1;31m"};
     size_t width = 0;
@@ -532,8 +532,7 @@ void gcm__live_end_text(const live_state *st, int why, char *buf, size_t size)
             char ending[48];
 
             gcm_capture_ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
-            (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid,
-                           ending);
+            (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid, ending);
         } else
             (void)snprintf(buf, size, "pid %lld is gone (killed or crashed); stopped.",
                            (long long)p->snap->pid);

@@ -504,8 +504,7 @@ static int print_row(int fd, const gcm__opt *row)
     return gcm__write_all(fd, line.text, line.used);
 }
 
-int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
-                   const char *tail)
+int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count, const char *tail)
 {
     int status = GCM_EIO;
 
@@ -515,8 +514,7 @@ int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
         if (rows[i].kind == GCM__OPT_GROUP) {
             char heading[128];
             int n = snprintf(heading, sizeof heading, "\n%s:\n", rows[i].help);
-            if (n < 0 || (size_t)n >= sizeof heading ||
-                gcm__write_all(fd, heading, (size_t)n) != 0)
+            if (n < 0 || (size_t)n >= sizeof heading || gcm__write_all(fd, heading, (size_t)n) != 0)
                 goto done;
         } else if (!rows[i].hidden && print_row(fd, &rows[i]) != 0) {
             goto done;

@@ -26,7 +26,7 @@ typedef enum gcm__opt_kind {
     GCM__OPT_PERCENT, /* a NUMBER that may end in one '%' ("10%" is 10) */
     GCM__OPT_ENUM,    /* one of `words`: its index into the int at `store` */
     GCM__OPT_LIST,    /* each use hands its value to `add` (repeatable) */
-    GCM__OPT_CONFIG   /* the gcm_config option `config` (or `name`), set in the gcm_config at `store` */
+    GCM__OPT_CONFIG /* the gcm_config option `config` (or `name`), set in the gcm_config at `store` */
 } gcm__opt_kind;
 
 /* One option (or one heading of --help).  Unused fields stay zero. */
@@ -56,9 +56,11 @@ typedef struct gcm__opt {
 } gcm__opt;
 
 /* The -h/--help row every verb ends its table with. */
-#define GCM__OPT_HELP_ROW                                                                      \
-    {.kind = GCM__OPT_ACTION, .name = "help", .short_name = 'h', .value = GCM__ACTION_HELP,  \
-     .help = "show this help and exit"}
+#define GCM__OPT_HELP_ROW                                                                          \
+    {                                                                                              \
+        .kind = GCM__OPT_ACTION, .name = "help", .short_name = 'h', .value = GCM__ACTION_HELP,     \
+        .help = "show this help and exit"                                                          \
+    }
 
 /* Stop at the first word that is not an option, or at "--" itself (which
  * the caller then reads): `run`'s target and its own words follow. */
@@ -93,7 +95,6 @@ int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *actio
 /* Writes a verb's --help to `fd` in the one layout of every verb: `head`
  * (its prose), the option lines of `rows` (headings, names, help and
  * defaults, wrapped within 80 columns), then `tail`.  Returns 0 or GCM_EIO. */
-int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
-                   const char *tail);
+int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count, const char *tail);
 
 #endif /* GCM_CLI_OPTIONS_H */

@@ -18,20 +18,19 @@
 #include "gc_monitor/errors.h"
 #include "gc_monitor/reader.h"
 
-#define FILES_MAX 4096            /* captures in one merged report */
-
+#define FILES_MAX 4096 /* captures in one merged report */
 
 /* Room for report's option table. */
 #define REPORT_ROWS 20
 
 typedef struct report_args {
-    const char *file;        /* the capture being rendered */
+    const char *file;             /* the capture being rendered */
     const char *files[FILES_MAX]; /* every capture named, in tree order once merged */
     size_t file_count;
-    int format;              /* a gcm_capture_format: the index of its word in `formats` */
+    int format; /* a gcm_capture_format: the index of its word in `formats` */
     int help;
-    gcm_config cli;          /* the options given on this command line, over defaults */
-    const char *given[32];   /* flags given, to apply over the recorded ones */
+    gcm_config cli;        /* the options given on this command line, over defaults */
+    const char *given[32]; /* flags given, to apply over the recorded ones */
     size_t given_count;
 } report_args;
 
@@ -57,20 +56,35 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
 {
     const gcm__opt table[] = {
         {.kind = GCM__OPT_GROUP, .help = "Options"},
-        {.kind = GCM__OPT_ENUM, .name = "format", .metavar = "FORMAT", .words = formats,
-         .store = &a->format, .default_text = "text",
+        {.kind = GCM__OPT_ENUM,
+         .name = "format",
+         .metavar = "FORMAT",
+         .words = formats,
+         .store = &a->format,
+         .default_text = "text",
          .help = "text, json (JSON Lines), folded (flame graph input) or terminal (text with "
                  "the terminal flame graph)"},
-        {.kind = GCM__OPT_SET, .name = "json", .store = &a->format, .value = GCM_CAPTURE_JSON,
+        {.kind = GCM__OPT_SET,
+         .name = "json",
+         .store = &a->format,
+         .value = GCM_CAPTURE_JSON,
          .help = "the same as --format json"},
-        {.kind = GCM__OPT_CONFIG, .name = "stats-only", .store = &a->cli,
+        {.kind = GCM__OPT_CONFIG,
+         .name = "stats-only",
+         .store = &a->cli,
          .help = "only the summary, not each collection"},
-        {.kind = GCM__OPT_CONFIG, .name = "interval", .store = &a->cli,
+        {.kind = GCM__OPT_CONFIG,
+         .name = "interval",
+         .store = &a->cli,
          .help = "width of a timeline bucket"},
-        {.kind = GCM__OPT_CONFIG, .name = "alert-threshold-ms", .store = &a->cli,
+        {.kind = GCM__OPT_CONFIG,
+         .name = "alert-threshold-ms",
+         .store = &a->cli,
          .help = "count alerts for this threshold instead of the recorded one (recomputed "
                  "from the histogram: approximate)"},
-        {.kind = GCM__OPT_CONFIG, .name = "duration-buckets", .store = &a->cli,
+        {.kind = GCM__OPT_CONFIG,
+         .name = "duration-buckets",
+         .store = &a->cli,
          .help = "bucket bounds instead of the recorded ones (recomputed from the histogram: "
                  "approximate)"},
         /* These say what they say for `run`, in the option table's words. */
@@ -170,8 +184,7 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
         goto done;
     }
     if (a->file_count > 1 && a->cli.flamegraph_file[0] != '\0') {
-        (void)snprintf(msg, msg_size,
-                       "option '--flamegraph-file' takes one capture file, got %zu",
+        (void)snprintf(msg, msg_size, "option '--flamegraph-file' takes one capture file, got %zu",
                        a->file_count);
         goto done;
     }
@@ -194,7 +207,6 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
 done:
     return status;
 }
-
 
 /* Renders the open capture `cap` (a->file) to stdout as `a` asks.  Returns
  * the exit status. */

@@ -93,7 +93,8 @@ static int export_config(const gcm_config *cfg, char *msg, size_t msg_size)
      * one in its interpreter before the bootstrap does. */
     (void)unsetenv(GCM_ENV_FOLLOW);
     if (setenv(GCM_ENV_CONFIG, text, 1) != 0) {
-        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_ENV_CONFIG, gcm__errno_text(errno, why, sizeof why));
+        (void)snprintf(msg, msg_size, "cannot set %s: %s", GCM_ENV_CONFIG,
+                       gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
     status = 0;
@@ -139,7 +140,8 @@ static int open_start_fd(const gcm_config *cfg, gcm__output *log, int *fd, char 
         if (high < 0) {
             gcm__output_discard(log);
             (void)snprintf(msg, msg_size, "cannot open '--log-file' '%s': %s",
-                           gcm__subject(shown, cfg->log_file), gcm__errno_text(saved, why, sizeof why));
+                           gcm__subject(shown, cfg->log_file),
+                           gcm__errno_text(saved, why, sizeof why));
             goto done;
         }
     }

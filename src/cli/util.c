@@ -52,7 +52,6 @@ void gcm__on_sigbus(int sig)
     _exit(GCM__EXIT_USAGE);
 }
 
-
 int gcm__cli_check_output(const char *flag, const char *path, gcm__output_mode mode, char *msg,
                           size_t msg_size)
 {

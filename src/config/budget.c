@@ -37,7 +37,7 @@
 typedef struct metric_info {
     const char *name;
     gcm_metric_kind kind;
-    int per_generation;  /* 1 when gen0. .. gen2. may prefix it */
+    int per_generation; /* 1 when gen0. .. gen2. may prefix it */
     const char *json_key;
 } metric_info;
 
@@ -76,8 +76,7 @@ static int is_digit(char c)
 
 static int is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '_';
 }
 
 static const char *skip_spaces(const char *s)
@@ -115,8 +114,8 @@ static int find_metric(const char *name, size_t len, gcm_metric *out)
 }
 
 /* Parses "name" or "genN.name" of `len` bytes. */
-static int parse_name(const char *text, size_t len, int *generation, gcm_metric *metric,
-                      char *why, size_t why_size)
+static int parse_name(const char *text, size_t len, int *generation, gcm_metric *metric, char *why,
+                      size_t why_size)
 {
     char shown[NAME_TEXT_MAX + 4];
     const char *name = text;
@@ -137,7 +136,8 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
         const char *dot = memchr(text, '.', len);
         if (dot != text + 4 || text[3] < '0' || text[3] > '2') {
             char gen_shown[NAME_TEXT_MAX + 4];
-            gcm__copy_shown(gen_shown, sizeof gen_shown, text, (size_t)(dot - text), GCM__SHOWN_ASCII);
+            gcm__copy_shown(gen_shown, sizeof gen_shown, text, (size_t)(dot - text),
+                            GCM__SHOWN_ASCII);
             (void)snprintf(why, why_size, "unknown generation '%s' (gen0, gen1 or gen2)",
                            gen_shown);
             goto done;
@@ -154,8 +154,7 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
         goto done;
     }
     if (gen >= 0 && !metrics[*metric].per_generation) {
-        (void)snprintf(why, why_size, "'%s' has no per-generation figure",
-                       metrics[*metric].name);
+        (void)snprintf(why, why_size, "'%s' has no per-generation figure", metrics[*metric].name);
         goto done;
     }
     *generation = gen;
@@ -175,7 +174,7 @@ static int parse_unit(const char *u, size_t len, gcm_metric_kind kind, const cha
     gcm__copy_shown(shown, sizeof shown, u, len, GCM__SHOWN_ASCII);
     if (len == 0) {
         /* Durations are read in ms, the report's unit; share in percent. */
-        *out = kind == GCM_KIND_DURATION ? GCM_UNIT_MS
+        *out = kind == GCM_KIND_DURATION  ? GCM_UNIT_MS
                : kind == GCM_KIND_PERCENT ? GCM_UNIT_PCT
                                           : GCM_UNIT_NONE;
         status = 0;
@@ -198,8 +197,8 @@ static int parse_unit(const char *u, size_t len, gcm_metric_kind kind, const cha
         goto done;
     }
     if (kind == GCM_KIND_COUNT) {
-        (void)snprintf(why, why_size, "'%s' is a count: it takes no unit, got '%s'",
-                       metric_name, shown);
+        (void)snprintf(why, why_size, "'%s' is a count: it takes no unit, got '%s'", metric_name,
+                       shown);
         goto done;
     }
     *out = (gcm_budget_unit)i;
@@ -353,8 +352,8 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     number = p;
     number_len = gcm__decimal_length(number);
     if (number_len == 0) {
-        gcm__copy_cut(why, why_size, *p == '\0' ? "has no limit after the operator"
-                                           : "limit is not a number");
+        gcm__copy_cut(why, why_size,
+                      *p == '\0' ? "has no limit after the operator" : "limit is not a number");
         goto done;
     }
     if (number_len > NUMBER_TEXT_MAX) {
@@ -374,8 +373,8 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
         gcm__copy_cut(why, why_size, "has text after the limit");
         goto done;
     }
-    if (parse_unit(unit, unit_len, metrics[rule.metric].kind, metrics[rule.metric].name,
-                   &rule.unit, why, why_size) != 0)
+    if (parse_unit(unit, unit_len, metrics[rule.metric].kind, metrics[rule.metric].name, &rule.unit,
+                   why, why_size) != 0)
         goto done;
 
     limit = v * unit_scale[rule.unit];
@@ -432,28 +431,58 @@ int gcm_budget_measure(const gcm_summary *sum, int generation, gcm_metric metric
     double v;
     int status = GCM_EINVAL;
 
-    if (sum == NULL || out == NULL || (unsigned)metric >= GCM_METRIC_COUNT_OF ||
-        generation < -1 || generation >= GCM_GENERATIONS ||
-        (generation >= 0 && !metrics[metric].per_generation))
+    if (sum == NULL || out == NULL || (unsigned)metric >= GCM_METRIC_COUNT_OF || generation < -1 ||
+        generation >= GCM_GENERATIONS || (generation >= 0 && !metrics[metric].per_generation))
         goto done;
     g = generation < 0 ? &sum->all : &sum->gen[generation];
     switch (metric) {
-    case GCM_METRIC_COUNT: v = (double)g->count; break;
-    case GCM_METRIC_TOTAL: v = (double)g->total_ns; break;
-    case GCM_METRIC_MEAN: v = g->mean_ns; break;
-    case GCM_METRIC_MIN: v = (double)g->min_ns; break;
-    case GCM_METRIC_MAX: v = (double)g->max_ns; break;
-    case GCM_METRIC_P50: v = (double)g->p50_ns; break;
-    case GCM_METRIC_P90: v = (double)g->p90_ns; break;
-    case GCM_METRIC_P99: v = (double)g->p99_ns; break;
-    case GCM_METRIC_P999: v = (double)g->p999_ns; break;
-    case GCM_METRIC_COLLECTED: v = (double)g->collected; break;
-    case GCM_METRIC_UNCOLLECTABLE: v = (double)g->uncollectable; break;
-    case GCM_METRIC_SHARE: v = sum->share_pct; break;
-    case GCM_METRIC_WALL: v = (double)sum->wall_ns; break;
-    case GCM_METRIC_ALERTS: v = (double)sum->all.alerts; break;
-    case GCM_METRIC_BURSTS: v = (double)sum->bursts; break;
-    default: goto done;
+    case GCM_METRIC_COUNT:
+        v = (double)g->count;
+        break;
+    case GCM_METRIC_TOTAL:
+        v = (double)g->total_ns;
+        break;
+    case GCM_METRIC_MEAN:
+        v = g->mean_ns;
+        break;
+    case GCM_METRIC_MIN:
+        v = (double)g->min_ns;
+        break;
+    case GCM_METRIC_MAX:
+        v = (double)g->max_ns;
+        break;
+    case GCM_METRIC_P50:
+        v = (double)g->p50_ns;
+        break;
+    case GCM_METRIC_P90:
+        v = (double)g->p90_ns;
+        break;
+    case GCM_METRIC_P99:
+        v = (double)g->p99_ns;
+        break;
+    case GCM_METRIC_P999:
+        v = (double)g->p999_ns;
+        break;
+    case GCM_METRIC_COLLECTED:
+        v = (double)g->collected;
+        break;
+    case GCM_METRIC_UNCOLLECTABLE:
+        v = (double)g->uncollectable;
+        break;
+    case GCM_METRIC_SHARE:
+        v = sum->share_pct;
+        break;
+    case GCM_METRIC_WALL:
+        v = (double)sum->wall_ns;
+        break;
+    case GCM_METRIC_ALERTS:
+        v = (double)sum->all.alerts;
+        break;
+    case GCM_METRIC_BURSTS:
+        v = (double)sum->bursts;
+        break;
+    default:
+        goto done;
     }
     *out = v;
     status = 0;
@@ -499,11 +528,16 @@ int gcm_budget_broken(const gcm_budget_rule *rule, double measured)
     if (rule == NULL)
         return 0;
     switch (rule->op) {
-    case GCM_OP_GT: return measured > rule->limit;
-    case GCM_OP_GE: return measured >= rule->limit;
-    case GCM_OP_LT: return measured < rule->limit;
-    case GCM_OP_LE: return measured <= rule->limit;
-    default: return 0;
+    case GCM_OP_GT:
+        return measured > rule->limit;
+    case GCM_OP_GE:
+        return measured >= rule->limit;
+    case GCM_OP_LT:
+        return measured < rule->limit;
+    case GCM_OP_LE:
+        return measured <= rule->limit;
+    default:
+        return 0;
     }
 }
 
@@ -595,8 +629,7 @@ size_t gcm_budget_describe(const gcm_budget_rule *rule, const gcm_budget_verdict
         gcm_budget_metric_kind(rule->metric) == GCM_KIND_DURATION) {
         (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, verdict->measured, measured,
                                       sizeof measured);
-        (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, rule->limit, limit,
-                                      sizeof limit);
+        (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, rule->limit, limit, sizeof limit);
     }
     n = snprintf(buf, size, "%s %s%s %s %s", name, measured, verdict->broken ? "" : ", not",
                  gcm_budget_op_text(rule->op), limit);

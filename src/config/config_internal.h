@@ -26,18 +26,17 @@
 
 enum { RULE_POW2 = 0x1u }; /* round an integer up to a valid ring capacity */
 
-
 /* Where an option's value lives and which values it accepts.  For a list,
  * `offset` is the array of doubles and `count_offset` its uint32_t length. */
 typedef struct option_rule {
     size_t offset;
-    size_t size;          /* of the field, so integers may be 32 or 64 bits wide */
-    size_t count_offset;  /* lists only */
+    size_t size;         /* of the field, so integers may be 32 or 64 bits wide */
+    size_t count_offset; /* lists only */
     double min;
-    int min_exclusive;    /* 1 when `min` itself is refused: "greater than" */
+    int min_exclusive; /* 1 when `min` itself is refused: "greater than" */
     double max;
-    unsigned flags;       /* RULE_* */
-    double ns_per_unit;   /* for durations: a value below 1 ns after rounding is refused */
+    unsigned flags;     /* RULE_* */
+    double ns_per_unit; /* for durations: a value below 1 ns after rounding is refused */
 } option_rule;
 
 /* The option table and its rules, row for row, and their length. */

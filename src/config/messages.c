@@ -41,8 +41,7 @@ static const char *closest_name(const char *name, int as_keyword)
     return best;
 }
 
-size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char *buf,
-                               size_t size)
+size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char *buf, size_t size)
 {
     char suggestion[96] = "";
     const char *dashes = as_keyword ? "" : "--";
@@ -78,8 +77,8 @@ size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char
         if (err->missing) {
             n = snprintf(buf, size, "option '%s%s' requires a value", dashes, name);
         } else {
-            n = snprintf(buf, size, "invalid value '%s' for '%s%s': %s", err->value, dashes,
-                         name, err->reason);
+            n = snprintf(buf, size, "invalid value '%s' for '%s%s': %s", err->value, dashes, name,
+                         err->reason);
         }
     }
     if (n < 0) {

@@ -79,14 +79,13 @@ const gcm_option *gcm_config_find(const char *name)
     return gcm_config_find_in(name, GCM_SCOPE_CLI | GCM_SCOPE_API);
 }
 
-int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value,
-                   gcm_config_error *err)
+int gcm_config_set(gcm_config *cfg, const gcm_option *opt, const char *value, gcm_config_error *err)
 {
     return gcm__config_set_value(cfg, opt, value, 0, err);
 }
 
-int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
-                           unsigned scope, gcm_config_error *err)
+int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value, unsigned scope,
+                           gcm_config_error *err)
 {
     const gcm_option *opt;
 
@@ -100,8 +99,7 @@ int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value,
     return gcm__config_set_value(cfg, opt, value, 0, err);
 }
 
-int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
-                        gcm_config_error *err)
+int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value, gcm_config_error *err)
 {
     return gcm_config_set_name_in(cfg, name, value, GCM_SCOPE_CLI | GCM_SCOPE_API, err);
 }

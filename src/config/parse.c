@@ -79,7 +79,7 @@ void gcm__format_double(char *buf, size_t size, double v)
 }
 
 int gcm__config_refuse(gcm_config_error *err, const gcm_option *opt, const char *value,
-                  const char *reason)
+                       const char *reason)
 {
     if (err != NULL) {
         memset(err, 0, sizeof *err);
@@ -378,8 +378,8 @@ done:
  * all or none.  A rule without an operator is what an unquoted
  * `--fail-on max>50ms` leaves after the shell took "> 50ms" as a redirection,
  * so that refusal shows the quoted form. */
-static int parse_rules(const char *s, const char *flag, gcm_budget_rule *rules_out,
-                       uint32_t *count, char *why, size_t why_size)
+static int parse_rules(const char *s, const char *flag, gcm_budget_rule *rules_out, uint32_t *count,
+                       char *why, size_t why_size)
 {
     gcm_budget_rule parsed[GCM_MAX_RULES];
     uint32_t n = *count;
@@ -415,10 +415,9 @@ static int parse_rules(const char *s, const char *flag, gcm_budget_rule *rules_o
             char example[GCM_RULE_TEXT_MAX];
             char hint[GCM_RULE_TEXT_MAX * 4];
             (void)gcm_budget_example(item, example, sizeof example);
-            (void)snprintf(hint, sizeof hint,
-                           "%s%s%shas no operator: quote the whole rule, as in --%s '%s'",
-                           several ? "rule '" : "", several ? shown : "", several ? "' " : "",
-                           flag, example);
+            (void)snprintf(
+                hint, sizeof hint, "%s%s%shas no operator: quote the whole rule, as in --%s '%s'",
+                several ? "rule '" : "", several ? shown : "", several ? "' " : "", flag, example);
             gcm__copy_cut(why, why_size, hint);
             goto done;
         }

@@ -18,8 +18,7 @@
 const gcm_option gcm__options[] = {
     {"interval", "interval", GCM_OPT_NUMBER, BOTH, "SECONDS", "5.0",
      "width of a timeline bucket in the report, in seconds"},
-    {"json", "json_output", GCM_OPT_FLAG, BOTH, NULL, NULL,
-     "write the report as JSON"},
+    {"json", "json_output", GCM_OPT_FLAG, BOTH, NULL, NULL, "write the report as JSON"},
     {"stats-only", "stats_only", GCM_OPT_FLAG, BOTH, NULL, NULL,
      "show only the summary, not each collection"},
     {"dump-objects", "dump_objects", GCM_OPT_FLAG, BOTH, NULL, NULL,
@@ -36,12 +35,12 @@ const gcm_option gcm__options[] = {
      "width of a flame graph time bucket, in seconds"},
     {"terminal-flamegraph", "terminal_flamegraph", GCM_OPT_FLAG, BOTH, NULL, NULL,
      "draw a flame graph of pauses in the report"},
-    {"terminal-flamegraph-width", "terminal_flamegraph_width", GCM_OPT_INTEGER, BOTH,
-     "COLUMNS", "80", "width of the terminal flame graph, in columns (20 to 1000)"},
-    {"terminal-flamegraph-color", "terminal_flamegraph_color", GCM_OPT_FLAG, BOTH, NULL,
-     NULL, "color the terminal flame graph with ANSI escapes"},
-    {"duration-buckets", "duration_buckets", GCM_OPT_LIST, BOTH, "MS,MS,...",
-     "1,5,20,50,100", "upper bounds of the pause duration buckets, in ms (1 to 32, increasing)"},
+    {"terminal-flamegraph-width", "terminal_flamegraph_width", GCM_OPT_INTEGER, BOTH, "COLUMNS",
+     "80", "width of the terminal flame graph, in columns (20 to 1000)"},
+    {"terminal-flamegraph-color", "terminal_flamegraph_color", GCM_OPT_FLAG, BOTH, NULL, NULL,
+     "color the terminal flame graph with ANSI escapes"},
+    {"duration-buckets", "duration_buckets", GCM_OPT_LIST, BOTH, "MS,MS,...", "1,5,20,50,100",
+     "upper bounds of the pause duration buckets, in ms (1 to 32, increasing)"},
     {"prompt", "enable_prompt", GCM_OPT_FLAG, BOTH, NULL, NULL,
      "print an optimization prompt for an AI assistant at exit"},
     {"buffer-events", "buffer_events", GCM_OPT_INTEGER, BOTH, "N", "65536",
@@ -57,7 +56,6 @@ const gcm_option gcm__options[] = {
 };
 
 const size_t gcm__option_count = sizeof gcm__options / sizeof gcm__options[0];
-
 
 #define FIELD(f) .offset = offsetof(gcm_config, f), .size = sizeof(((gcm_config *)0)->f)
 
@@ -86,5 +84,6 @@ const option_rule gcm__rules[] = {
     {FIELD(follow_children)},
 };
 
-_Static_assert(sizeof gcm__rules / sizeof gcm__rules[0] == sizeof gcm__options / sizeof gcm__options[0],
+_Static_assert(sizeof gcm__rules / sizeof gcm__rules[0] ==
+                   sizeof gcm__options / sizeof gcm__options[0],
                "every option needs exactly one rule row");

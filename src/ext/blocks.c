@@ -147,11 +147,10 @@ capture_new(const gcm_config *cfg, const char *path, gcm_block **out, size_t *ou
     gcm__capture_meta(cfg, "argv", meta, GCM_META_SIZE);
     /* Allocating and touching a large file takes a while: let other
      * threads run meanwhile. */
-    Py_BEGIN_ALLOW_THREADS
-    rc = gcm_capture_create(&cap, path, &params, meta);
+    Py_BEGIN_ALLOW_THREADS rc = gcm_capture_create(&cap, path, &params, meta);
     err = errno;
-    Py_END_ALLOW_THREADS
-    if (rc != 0) {
+    Py_END_ALLOW_THREADS if (rc != 0)
+    {
         char why[160];
         /* A refusal of the output policy names the kind of file found. */
         if (rc == GCM_EIO)
@@ -178,7 +177,7 @@ done:
  * object, so the after-fork hook may call it with the recorders locked. */
 int
 gcm__child_capture_create(const gcm_config *cfg, const char *meta, char *name, size_t name_size,
-                     gcm_block **out, size_t *out_size)
+                          gcm_block **out, size_t *out_size)
 {
     gcm_block_params params;
     gcm_capture cap;
@@ -238,11 +237,11 @@ followed_capture_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
     }
     gcm__capture_meta(cfg, NULL, meta, GCM_META_SIZE);
     name[0] = '\0';
-    Py_BEGIN_ALLOW_THREADS
-    rc = gcm__child_capture_create(cfg, meta, name, sizeof name, out, out_size);
+    Py_BEGIN_ALLOW_THREADS rc =
+        gcm__child_capture_create(cfg, meta, name, sizeof name, out, out_size);
     err = errno;
-    Py_END_ALLOW_THREADS
-    if (rc != 0) {
+    Py_END_ALLOW_THREADS if (rc != 0)
+    {
         raise_create_error(rc == GCM_EIO ? PyExc_OSError : PyExc_ValueError,
                            name[0] != '\0' ? name : cfg->output,
                            rc == GCM_EIO ? strerror(err) : gcm_strerror(rc), "");
@@ -271,8 +270,7 @@ gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
      * the user named them.  A path that cannot be made absolute stays as it
      * was, which is no worse. */
     (void)gcm_logfile_absolute(self->config.log_file, sizeof self->config.log_file);
-    (void)gcm_logfile_absolute(self->config.flamegraph_file,
-                               sizeof self->config.flamegraph_file);
+    (void)gcm_logfile_absolute(self->config.flamegraph_file, sizeof self->config.flamegraph_file);
     /* The capture too: --follow-children passes it to interpreters that
      * may start in any directory, and fork children derive their names. */
     (void)gcm_logfile_absolute(self->config.output, sizeof self->config.output);

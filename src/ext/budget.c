@@ -52,8 +52,8 @@ verdict_dict(const gcm_budget_rule *rule, const gcm_budget_verdict *verdict)
 {
     static const double scale[] = {1.0, 1.0, 1e3, 1e6, 1e9, 1.0};
     char message[192];
-    double unit_scale = (unsigned)rule->unit < sizeof scale / sizeof scale[0] ? scale[rule->unit]
-                                                                              : 1.0;
+    double unit_scale =
+        (unsigned)rule->unit < sizeof scale / sizeof scale[0] ? scale[rule->unit] : 1.0;
 
     (void)gcm_budget_describe(rule, verdict, message, sizeof message);
     return Py_BuildValue("{s:s,s:s,s:d,s:d,s:s}", "rule", rule->text, "message", message,
@@ -83,7 +83,7 @@ gcm__recorder_check_budgets(PyObject *op, PyObject *args, PyObject *kwargs)
     if (given == Py_None) {
         /* The rules of --fail-on, kept in the recorder's own config. */
         count = self->config.fail_on_count <= GCM_MAX_RULES ? self->config.fail_on_count
-                                                             : GCM_MAX_RULES;
+                                                            : GCM_MAX_RULES;
     } else {
         if (PyUnicode_Check(given)) {
             PyErr_SetString(PyExc_TypeError, "check_budgets() takes a list of rules, not a str");

@@ -210,8 +210,7 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
      * cost.  Anything else, including 3.15's five keys, takes the general
      * path, which starts again from the first entry; so does a value that is
      * not a usable count, which the general path then reports as unusable. */
-    if (PyDict_GET_SIZE(info) != 3 ||
-        next_count(info, &pos, "generation", 10, &generation) != 0 ||
+    if (PyDict_GET_SIZE(info) != 3 || next_count(info, &pos, "generation", 10, &generation) != 0 ||
         next_count(info, &pos, "collected", 9, &ev.collected) != 0 ||
         next_count(info, &pos, "uncollectable", 13, &ev.uncollectable) != 0) {
         if (parse_info(info, &ev, &generation) != 0)

@@ -22,7 +22,8 @@
 
 /* Reads fields 48 and 49 of /proc/self/stat, arg_start and arg_end (Linux 3.5
  * and later).  Returns 0, or -1 when they cannot be read. */
-static int arg_area(unsigned long *start, unsigned long *end)
+static int
+arg_area(unsigned long *start, unsigned long *end)
 {
     char buf[1024];
     ssize_t got = 0;
@@ -56,7 +57,8 @@ static int arg_area(unsigned long *start, unsigned long *end)
     return sscanf(p, "%lu %lu", start, end) == 2 && *start != 0 && *end > *start ? 0 : -1;
 }
 
-PyObject *gcm__cmdline_drop_launcher_py(PyObject *module, PyObject *Py_UNUSED(ignored))
+PyObject *
+gcm__cmdline_drop_launcher_py(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     unsigned long start = 0, end = 0;
     char *area;

@@ -53,14 +53,15 @@ convert_object(const cJSON *item, int top)
 
     if (dict == NULL)
         goto done;
-    cJSON_ArrayForEach(child, item) {
+    cJSON_ArrayForEach(child, item)
+    {
         PyObject *value;
         int rc;
 
         if (child->string == NULL)
             continue;
-        if (top && (strcmp(child->string, "type") == 0 ||
-                    strcmp(child->string, "schema_version") == 0))
+        if (top &&
+            (strcmp(child->string, "type") == 0 || strcmp(child->string, "schema_version") == 0))
             continue;
         value = convert(child, child->string);
         if (value == NULL)
@@ -86,7 +87,8 @@ convert_array(const cJSON *item, const char *key)
 
     if (list == NULL)
         goto done;
-    cJSON_ArrayForEach(child, item) {
+    cJSON_ArrayForEach(child, item)
+    {
         /* Elements of an array inherit its key for the count/measure rule. */
         PyObject *value = convert(child, key);
         int rc;

@@ -21,7 +21,7 @@ typedef struct type_slot {
 
 typedef struct type_table {
     type_slot *slots;
-    size_t cap;   /* a power of two */
+    size_t cap; /* a power of two */
     size_t used;
 } type_table;
 
@@ -501,10 +501,7 @@ gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_input *in
     if (self->config.flamegraph_file[0] == '\0')
         return;
     child = (int64_t)getpid() != self->origin_pid;
-    Py_BEGIN_ALLOW_THREADS
-    if (child)
-        (void)gcm_report_write_flamegraph_child(in);
-    else
-        (void)gcm_report_write_flamegraph(in);
+    Py_BEGIN_ALLOW_THREADS if (child)(void) gcm_report_write_flamegraph_child(in);
+    else(void) gcm_report_write_flamegraph(in);
     Py_END_ALLOW_THREADS
 }

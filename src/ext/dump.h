@@ -17,7 +17,7 @@
 #include "ext.h"
 
 typedef struct gcm__census {
-    gcm_type_count *types;   /* PyMem_Raw*, each name PyMem_RawMalloc'd */
+    gcm_type_count *types; /* PyMem_Raw*, each name PyMem_RawMalloc'd */
     size_t count;
     size_t cap;
     uint64_t total;
@@ -29,7 +29,7 @@ typedef struct gcm__exit_facts {
     int64_t threshold[GCM_GENERATIONS];
     int have_freeze_count;
     uint64_t freeze_count;
-    int world_unsafe;        /* the census and the freeze count were skipped (see gather) */
+    int world_unsafe; /* the census and the freeze count were skipped (see gather) */
     gcm__census objects;
     gcm__census garbage;
     gcm_garbage_repr reprs[GCM_GARBAGE_REPRS]; /* strings PyMem_RawMalloc'd */

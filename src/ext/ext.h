@@ -38,25 +38,25 @@ typedef struct gcm__recorder gcm__recorder;
 
 /* States of a recorder's watch over gc.get_stats() (src/ext/unseen.c). */
 enum {
-    GCM__GC_WATCH_OFF = 0,     /* never asked for, or the figures could not be read */
-    GCM__GC_WATCH_ON = 1,      /* gc_baseline holds */
-    GCM__GC_WATCH_REBASE = 2   /* a fork child's fresh block: the baseline is its parent's */
+    GCM__GC_WATCH_OFF = 0,   /* never asked for, or the figures could not be read */
+    GCM__GC_WATCH_ON = 1,    /* gc_baseline holds */
+    GCM__GC_WATCH_REBASE = 2 /* a fork child's fresh block: the baseline is its parent's */
 };
 
 /* Per-module state (multi-phase init): nothing in the extension is a global
  * except the process-wide fork epoch. */
 typedef struct gcm__module_state {
     PyTypeObject *recorder_type;
-    gcm__recorder *live;        /* doubly linked list of live recorders, for the fork hook */
+    gcm__recorder *live; /* doubly linked list of live recorders, for the fork hook */
 #ifdef Py_GIL_DISABLED
-    PyMutex live_lock;          /* guards `live`; never taken on the recording path */
+    PyMutex live_lock; /* guards `live`; never taken on the recording path */
 #endif
 } gcm__module_state;
 
 struct gcm__recorder {
     PyObject_HEAD
-    /* The recording path reads these four; they come first to share a cache line. */
-    _Atomic uint64_t epoch;     /* fork epoch of `block`; GCM__EPOCH_STOPPED once stopped */
+        /* The recording path reads these four; they come first to share a cache line. */
+        _Atomic uint64_t epoch; /* fork epoch of `block`; GCM__EPOCH_STOPPED once stopped */
     _Atomic uint64_t start_ns;  /* clock at the pending "start", 0 when none is pending */
     gcm_block *block;           /* owned, PyMem_RawMalloc'd, gcm_block_size(capacity) bytes */
     uint64_t missed;            /* "stop" callbacks seen while detached after a fork */
@@ -65,13 +65,13 @@ struct gcm__recorder {
     gcm__recorder *prev;        /* links in gcm__module_state.live */
     gcm__recorder *next;
     size_t block_size;
-    int mapped;                 /* 1: `block` maps the -o capture file (munmap), 0: PyMem_RawMalloc'd */
-    int stopped;                /* set once by stop(); also encoded in `epoch` */
-    int64_t origin_pid;         /* the creating process: only it appends to the --log-file itself */
-    int64_t followed_pid;       /* a followed child's own pid (--follow-children), else 0 */
-    int stderr_was_open;        /* fd 2 was open when the recorder was made: else no stderr report */
-    int gc_watch;               /* GCM__GC_WATCH_*: is gc_baseline usable (unseen.c) */
-    uint64_t gc_baseline;       /* gc.get_stats() collections, less those seen, at the watch's start */
+    int mapped;           /* 1: `block` maps the -o capture file (munmap), 0: PyMem_RawMalloc'd */
+    int stopped;          /* set once by stop(); also encoded in `epoch` */
+    int64_t origin_pid;   /* the creating process: only it appends to the --log-file itself */
+    int64_t followed_pid; /* a followed child's own pid (--follow-children), else 0 */
+    int stderr_was_open;  /* fd 2 was open when the recorder was made: else no stderr report */
+    int gc_watch;         /* GCM__GC_WATCH_*: is gc_baseline usable (unseen.c) */
+    uint64_t gc_baseline; /* gc.get_stats() collections, less those seen, at the watch's start */
     /* The report's state machine (recorder.c, Recorder.report_begin): the
      * GCM__REPORT_* state, the pid it belongs to and the token of the thread
      * writing the report, in one word so that one compare-and-swap moves

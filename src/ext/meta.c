@@ -27,7 +27,11 @@ meta_put_word(char *buf, size_t size, size_t *len, const char *word)
     int plain = word[0] != '\0' && strspn(word, safe) == strlen(word);
     const char *p;
 
-#define PUT(c) do { if (*len + 1 < size) buf[(*len)++] = (c); } while (0)
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (*len + 1 < size)                                                                       \
+            buf[(*len)++] = (c);                                                                   \
+    } while (0)
     if (plain) {
         for (p = word; *p != '\0'; p++)
             PUT(*p);
@@ -35,7 +39,11 @@ meta_put_word(char *buf, size_t size, size_t *len, const char *word)
         PUT('\'');
         for (p = word; *p != '\0'; p++) {
             if (*p == '\'') {
-                PUT('\''); PUT('"'); PUT('\''); PUT('"'); PUT('\'');
+                PUT('\'');
+                PUT('"');
+                PUT('\'');
+                PUT('"');
+                PUT('\'');
             } else {
                 PUT(*p);
             }
@@ -119,7 +127,7 @@ gcm__capture_meta(const gcm_config *cfg, const char *argv_name, char *buf, size_
     size_t len = 0;
     size_t clen = 0;
     size_t needed = 0;
-    PyObject *exe = PySys_GetObject("executable");   /* borrowed */
+    PyObject *exe = PySys_GetObject("executable");                          /* borrowed */
     PyObject *argv = argv_name != NULL ? PySys_GetObject(argv_name) : NULL; /* borrowed */
     Py_ssize_t i;
     int free_threaded = 0;

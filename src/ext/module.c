@@ -32,12 +32,13 @@ core_render_start(PyObject *module, PyObject *args, PyObject *kwargs)
     cfg = gcm__config_from_text(text);
     if (cfg == NULL)
         goto done;
-    Py_BEGIN_ALLOW_THREADS
-    rc = gcm_report_start_fd(cfg, PyBytes_AS_STRING(command), (int64_t)getpid(), fd);
+    Py_BEGIN_ALLOW_THREADS rc =
+        gcm_report_start_fd(cfg, PyBytes_AS_STRING(command), (int64_t)getpid(), fd);
     Py_END_ALLOW_THREADS
-    /* A closed or broken stream is the user's business (`... 2>&-`), not an
+        /* A closed or broken stream is the user's business (`... 2>&-`), not an
      * error of the program being monitored. */
-    if (rc != 0 && rc != GCM_EIO) {
+        if (rc != 0 && rc != GCM_EIO)
+    {
         PyErr_Format(PyExc_ValueError, "gc_monitor: %s", gcm_strerror(rc));
         goto done;
     }
@@ -92,8 +93,8 @@ core_compile_exec(PyObject *module, PyObject *args)
         PyObject *result = NULL;
 
         if (builtins != NULL)
-            result = PyObject_CallMethod(builtins, "compile", "OOsii", source, filename, "exec",
-                                         0, 1);
+            result =
+                PyObject_CallMethod(builtins, "compile", "OOsii", source, filename, "exec", 0, 1);
         Py_XDECREF(builtins);
         return result;
     }
@@ -116,20 +117,19 @@ core_run_source_file(PyObject *module, PyObject *args)
     FILE *fp;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "O&O!:run_source_file", PyUnicode_FSConverter, &path,
-                          &PyDict_Type, &globals))
+    if (!PyArg_ParseTuple(args, "O&O!:run_source_file", PyUnicode_FSConverter, &path, &PyDict_Type,
+                          &globals))
         goto done;
     /* "e": close-on-exec, as python's own opening of a script. */
-    Py_BEGIN_ALLOW_THREADS
-    fp = fopen(PyBytes_AS_STRING(path), "rbe");
-    Py_END_ALLOW_THREADS
-    if (fp == NULL) {
+    Py_BEGIN_ALLOW_THREADS fp = fopen(PyBytes_AS_STRING(path), "rbe");
+    Py_END_ALLOW_THREADS if (fp == NULL)
+    {
         PyErr_SetFromErrnoWithFilename(PyExc_OSError, PyBytes_AS_STRING(path));
         goto done;
     }
     /* closeit: the file is closed once it is parsed, before the code runs. */
-    result = PyRun_FileExFlags(fp, PyBytes_AS_STRING(path), Py_file_input, globals, globals, 1,
-                               &flags);
+    result =
+        PyRun_FileExFlags(fp, PyBytes_AS_STRING(path), Py_file_input, globals, globals, 1, &flags);
 done:
     Py_XDECREF(path);
     return result;
@@ -142,8 +142,7 @@ static PyMethodDef core_methods[] = {
     {"run_source_file", core_run_source_file, METH_VARARGS,
      "run_source_file(path, globals)\n--\n\nRuns the source file at `path` in `globals` as "
      "python's main runs a script, with python's own errors."},
-    {"render_start", (PyCFunction)(void (*)(void))core_render_start,
-     METH_VARARGS | METH_KEYWORDS,
+    {"render_start", (PyCFunction)(void (*)(void))core_render_start, METH_VARARGS | METH_KEYWORDS,
      "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "
      "into fd, as the config asks (text or JSON)."},
     {"_after_fork_child", core_after_fork_child, METH_NOARGS,

@@ -34,10 +34,10 @@
 #define GCM__NUDGE_NS 20000000L
 
 typedef struct nudge {
-    struct sigaction python;  /* CPython's own action, which ours calls first */
+    struct sigaction python; /* CPython's own action, which ours calls first */
     timer_t timer;
-    volatile sig_atomic_t armed;  /* the timer exists (in this process) */
-    volatile sig_atomic_t done;   /* the Python handler has run */
+    volatile sig_atomic_t armed; /* the timer exists (in this process) */
+    volatile sig_atomic_t done;  /* the Python handler has run */
     int installed;
 } nudge;
 

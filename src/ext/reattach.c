@@ -47,7 +47,8 @@ recorder_reattach(gcm__recorder *r, int *revived)
 
         if (meta != NULL) {
             gcm_capture_meta_copy(r->block, meta, GCM_META_SIZE);
-            if (gcm__child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) == 0) {
+            if (gcm__child_capture_create(&r->config, meta, name, sizeof name, &fresh, &size) ==
+                0) {
                 mapped = 1;
                 /* Marked exited by exit(3), like its parent's. */
                 (void)gcm__exit_watch_block(fresh);

@@ -47,8 +47,8 @@ int gcm__block_new(const gcm_config *cfg, gcm_block **out, size_t *out_size);
  * capture there.  `meta` is stored as given.  Returns 0 or a negative GCM_E*
  * code (GCM_EIO with errno set); raises nothing and touches no Python
  * object, so the after-fork hook may call it with the recorders locked. */
-int gcm__child_capture_create(const gcm_config *cfg, const char *meta, char *name,
-                              size_t name_size, gcm_block **out, size_t *out_size);
+int gcm__child_capture_create(const gcm_config *cfg, const char *meta, char *name, size_t name_size,
+                              gcm_block **out, size_t *out_size);
 
 /* Frees a recorder's block the way it was made. */
 void gcm__block_release(gcm_block *block, size_t size, int mapped);

@@ -74,14 +74,13 @@ static void
 write_child_label(const gcm__recorder *self, const gcm_snapshot *snap, int fd)
 {
     char line[96];
-        int len;
+    int len;
 
     if (self->config.json || (int64_t)getpid() == self->origin_pid)
         return;
-    len = snprintf(line, sizeof line, "GMEM Report of pid %lld (%s pid %lld)\n",
-                   (long long)snap->pid,
-                   snap->pid == self->followed_pid ? "started by" : "forked from",
-                   (long long)snap->ppid);
+    len = snprintf(
+        line, sizeof line, "GMEM Report of pid %lld (%s pid %lld)\n", (long long)snap->pid,
+        snap->pid == self->followed_pid ? "started by" : "forked from", (long long)snap->ppid);
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
     (void)gcm__write_all(fd, line, (size_t)len);
@@ -282,8 +281,7 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     /* A report that cannot be written (closed stderr, unwritable log file)
      * is given up silently: the program's own outcome matters more. */
     if (fd >= 0) {
-        Py_BEGIN_ALLOW_THREADS
-        write_child_label(self, snap, fd);
+        Py_BEGIN_ALLOW_THREADS write_child_label(self, snap, fd);
         rc = gcm_report_render_fd(&in, fd);
         if (rc == 0)
             write_tree_note(self, fd);

@@ -110,8 +110,7 @@ gcm__recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored))
         uint64_t word = atomic_load_explicit(&self->report_word, memory_order_acquire);
         unsigned state = report_state(word);
 
-        if (state == GCM__REPORT_IDLE ||
-            (state == GCM__REPORT_BUSY && report_pid(word) != pid)) {
+        if (state == GCM__REPORT_IDLE || (state == GCM__REPORT_BUSY && report_pid(word) != pid)) {
             if (atomic_compare_exchange_strong(&self->report_word, &word,
                                                report_word(pid, me, GCM__REPORT_BUSY)))
                 turn = GCM__TURN_WRITE;
@@ -122,8 +121,7 @@ gcm__recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored))
         } else {
             struct timespec pause = {0, 1000000};
 
-            Py_BEGIN_ALLOW_THREADS
-            (void)nanosleep(&pause, NULL);
+            Py_BEGIN_ALLOW_THREADS(void) nanosleep(&pause, NULL);
             Py_END_ALLOW_THREADS
         }
     }

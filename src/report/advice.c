@@ -33,14 +33,14 @@ static const char *const freeze_snippet[] = {
 };
 
 typedef struct advice_item {
-    const char *severity;   /* "MEDIUM", "HIGH", "CRITICAL", or "NOTE" */
-    const char *rule;       /* stable identifier, the JSON "rule" */
-    int generation;         /* -1 when the rule is about all generations */
-    double value;           /* the figure that fired the rule ... */
-    double limit;           /* ... the limit it crossed ... */
-    const char *unit;       /* ... and their unit ("ms", "%", "per_min", "objects") */
-    gcm__line message;      /* the figure, as a sentence */
-    char code[CODE_CAP];    /* the code to try, one line; "" for notes */
+    const char *severity;       /* "MEDIUM", "HIGH", "CRITICAL", or "NOTE" */
+    const char *rule;           /* stable identifier, the JSON "rule" */
+    int generation;             /* -1 when the rule is about all generations */
+    double value;               /* the figure that fired the rule ... */
+    double limit;               /* ... the limit it crossed ... */
+    const char *unit;           /* ... and their unit ("ms", "%", "per_min", "objects") */
+    gcm__line message;          /* the figure, as a sentence */
+    char code[CODE_CAP];        /* the code to try, one line; "" for notes */
     const char *const *snippet; /* extra lines of code, indented */
     size_t snippet_lines;
 } advice_item;
@@ -99,8 +99,8 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
             double factor = ceil(flags->gen0_per_min / GCM__GEN0_TARGET_PER_MIN);
             /* A damaged capture file can claim any rate; converting a double
              * beyond 2^64 to an integer is undefined behaviour. */
-            flags->threshold_factor = factor < 18446744073709551615.0 ? (uint64_t)factor
-                                                                      : UINT64_MAX;
+            flags->threshold_factor =
+                factor < 18446744073709551615.0 ? (uint64_t)factor : UINT64_MAX;
         }
     }
     flags->max_pause = thr > 0 && gcm_is_alert(sum->all.max_ns, thr);
@@ -111,8 +111,8 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
             flags->gc_share = 1;
     }
     flags->uncollectable = sum->all.uncollectable > 0;
-    flags->bursts = sum->all.count >= 2 &&
-                    pct(snap->bursts, sum->all.count - 1) > GCM__BURST_SHARE_PCT;
+    flags->bursts =
+        sum->all.count >= 2 && pct(snap->bursts, sum->all.count - 1) > GCM__BURST_SHARE_PCT;
 }
 
 /* Starts item `it` with its fixed fields. */
@@ -181,8 +181,8 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
     }
     if (f->gen2_mean) {
         uint64_t mean = ns_round(sum->gen[2].mean_ns);
-        it = item_begin(items, &n, "HIGH", "gen2_mean_pause", 2, ms(mean),
-                        ms(GCM__GEN2_MEAN_NS), "ms");
+        it = item_begin(items, &n, "HIGH", "gen2_mean_pause", 2, ms(mean), ms(GCM__GEN2_MEAN_NS),
+                        "ms");
         GCM__LINE_LIT(&it->message, "Generation 2 average pause ");
         gcm__line_duration(&it->message, mean);
         GCM__LINE_LIT(&it->message, " is over 10ms: every full collection walks all long-lived"
@@ -205,8 +205,8 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
         if (!f->p95_near[g])
             continue;
         /* The limit is the trigger, 80% of the threshold, not the threshold. */
-        it = item_begin(items, &n, "MEDIUM", "p95_near_threshold", (int)g,
-                        ms(sum->gen[g].p95_ns), GCM__P95_FRACTION * ms(thr), "ms");
+        it = item_begin(items, &n, "MEDIUM", "p95_near_threshold", (int)g, ms(sum->gen[g].p95_ns),
+                        GCM__P95_FRACTION * ms(thr), "ms");
         GCM__LINE_LIT(&it->message, "Generation ");
         gcm__line_u64(&it->message, g);
         GCM__LINE_LIT(&it->message, " p95 pause ");
@@ -262,8 +262,8 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
                       " a higher gc.set_threshold() first value");
     }
     if (f->uncollectable) {
-        it = item_begin(items, &n, "MEDIUM", "uncollectable", -1,
-                        (double)sum->all.uncollectable, 0.0, "objects");
+        it = item_begin(items, &n, "MEDIUM", "uncollectable", -1, (double)sum->all.uncollectable,
+                        0.0, "objects");
         gcm__line_u64(&it->message, sum->all.uncollectable);
         gcm__line_str(&it->message, sum->all.uncollectable == 1
                                         ? " object was uncollectable: a reference cycle that"
@@ -410,12 +410,13 @@ static int item_json(const advice_item *it, const gcm_sink *sink)
     obj = cJSON_CreateObject();
     if (obj == NULL)
         goto done;
-    ok = cJSON_AddStringToObject(obj, "type", "advice") != NULL &&
-         cJSON_AddStringToObject(obj, "severity", it->severity) != NULL &&
-         cJSON_AddStringToObject(obj, "rule", it->rule) != NULL &&
-         (it->generation < 0 ? cJSON_AddNullToObject(obj, "generation")
-                             : cJSON_AddNumberToObject(obj, "generation", it->generation)) != NULL &&
-         cJSON_AddStringToObject(obj, "message", message) != NULL;
+    ok =
+        cJSON_AddStringToObject(obj, "type", "advice") != NULL &&
+        cJSON_AddStringToObject(obj, "severity", it->severity) != NULL &&
+        cJSON_AddStringToObject(obj, "rule", it->rule) != NULL &&
+        (it->generation < 0 ? cJSON_AddNullToObject(obj, "generation")
+                            : cJSON_AddNumberToObject(obj, "generation", it->generation)) != NULL &&
+        cJSON_AddStringToObject(obj, "message", message) != NULL;
     if (ok && it->unit[0] != '\0')
         ok = add_figure(obj, "value", it->value) != NULL &&
              add_figure(obj, "limit", it->limit) != NULL &&

@@ -72,8 +72,7 @@ static int render_json(const gcm_budget_rule *rules, size_t count,
         if (cJSON_AddStringToObject(item, "rule", rules[i].text) == NULL ||
             cJSON_AddStringToObject(item, "metric", key) == NULL ||
             cJSON_AddStringToObject(item, "op", gcm_budget_op_text(rules[i].op)) == NULL ||
-            cJSON_AddNumberToObject(item, "limit", json_value(&rules[i], rules[i].limit)) ==
-                NULL ||
+            cJSON_AddNumberToObject(item, "limit", json_value(&rules[i], rules[i].limit)) == NULL ||
             cJSON_AddNumberToObject(item, "measured",
                                     json_value(&rules[i], verdicts[i].measured)) == NULL ||
             cJSON_AddBoolToObject(item, "broken", verdicts[i].broken) == NULL)
@@ -125,8 +124,8 @@ done:
     return status;
 }
 
-int gcm_budget_render(const gcm_budget_rule *rules, size_t count, const gcm_summary *sum,
-                      int json, const struct gcm_sink *sink)
+int gcm_budget_render(const gcm_budget_rule *rules, size_t count, const gcm_summary *sum, int json,
+                      const struct gcm_sink *sink)
 {
     gcm_budget_verdict verdicts[GCM_MAX_RULES];
     int broken;

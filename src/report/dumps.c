@@ -166,8 +166,8 @@ int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink)
 
     if (in->config->json) {
         obj = cJSON_CreateObject();
-        if (obj != NULL && (cJSON_AddStringToObject(obj, "type", "objects") == NULL ||
-                            census_json(obj, c) != 0)) {
+        if (obj != NULL &&
+            (cJSON_AddStringToObject(obj, "type", "objects") == NULL || census_json(obj, c) != 0)) {
             cJSON_Delete(obj);
             obj = NULL;
         }
@@ -182,8 +182,8 @@ int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink)
                               " of a free-threaded build cannot do safely.",
                               sink);
     else if (!c->gathered)
-        status = emit_literal("Not gathered: the report was written before the census could run.",
-                              sink);
+        status =
+            emit_literal("Not gathered: the report was written before the census could run.", sink);
     else
         status = census_text(c, " objects", sink);
 done:
@@ -216,7 +216,8 @@ int gcm__render_garbage(const gcm_report_input *in, const gcm_sink *sink)
                 ok = item != NULL;
                 if (ok) {
                     cJSON_AddItemToArray(reprs, item);
-                    ok = cJSON_AddStringToObject(item, "type", r->type_name ? r->type_name : "?") != NULL &&
+                    ok = cJSON_AddStringToObject(item, "type", r->type_name ? r->type_name : "?") !=
+                             NULL &&
                          cJSON_AddStringToObject(item, "repr", r->text ? r->text : "") != NULL;
                 }
             }
@@ -237,8 +238,8 @@ int gcm__render_garbage(const gcm_report_input *in, const gcm_sink *sink)
     if (status != 0)
         goto done;
     if (!c->gathered) {
-        status = emit_literal("Not gathered: the report was written before gc.garbage could be read.",
-                              sink);
+        status = emit_literal(
+            "Not gathered: the report was written before gc.garbage could be read.", sink);
         goto done;
     }
     status = census_text(c, " objects in gc.garbage", sink);

@@ -284,7 +284,7 @@ static int row_emit(row_buf *r, const gcm_sink *sink)
 
 typedef struct chart_ctx {
     uint64_t width_ns;
-    uint64_t peak_ns;     /* the largest bucket total: a full bar */
+    uint64_t peak_ns; /* the largest bucket total: a full bar */
     size_t label_width;
     size_t value_width;
     size_t bar_width;

@@ -59,7 +59,6 @@ static int render_event(const gcm_snapshot *snap, const gcm_event *ev, const gcm
     return gcm__line_emit(&l, sink);
 }
 
-
 int gcm__render_jsonl_summary(const gcm_snapshot *snap, const gcm_sink *sink)
 {
     return gcm__sink_json_take(gcm_summary_json(snap), sink);

@@ -16,8 +16,7 @@
 /* Returns the offset in `path` where the pid goes: the last '.' of the file
  * name, unless the name has none or starts with its only dot (".gclog"), in
  * which case the pid is appended at the end. */
-static size_t
-insertion_point(const char *path)
+static size_t insertion_point(const char *path)
 {
     const char *base = strrchr(path, '/');
     const char *dot;
@@ -29,8 +28,7 @@ insertion_point(const char *path)
     return (size_t)(dot - path);
 }
 
-int
-gcm_logfile_derive(const char *path, int64_t pid, int n, char *out, size_t out_size)
+int gcm_logfile_derive(const char *path, int64_t pid, int n, char *out, size_t out_size)
 {
     size_t len;
     size_t at;
@@ -49,8 +47,8 @@ gcm_logfile_derive(const char *path, int64_t pid, int n, char *out, size_t out_s
     if (n == 0)
         written = snprintf(out, out_size, "%.*s.%" PRId64 "%s", (int)at, path, pid, path + at);
     else
-        written = snprintf(out, out_size, "%.*s.%" PRId64 ".%d%s", (int)at, path, pid, n,
-                           path + at);
+        written =
+            snprintf(out, out_size, "%.*s.%" PRId64 ".%d%s", (int)at, path, pid, n, path + at);
     if (written < 0) {
         status = GCM_EINVAL;
         goto done;
@@ -64,8 +62,7 @@ done:
     return status;
 }
 
-int
-gcm_logfile_open(const char *path, int *fd_out)
+int gcm_logfile_open(const char *path, int *fd_out)
 {
     gcm__output out;
     int status = GCM_EINVAL;
@@ -83,9 +80,8 @@ done:
     return status;
 }
 
-int
-gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_out,
-                       size_t name_size)
+int gcm_logfile_open_child(const char *path, int64_t pid, int *fd_out, char *name_out,
+                           size_t name_size)
 {
     char name[4096];
     gcm__output out;
@@ -130,8 +126,7 @@ done:
     return status;
 }
 
-int
-gcm_logfile_absolute(char *path, size_t size)
+int gcm_logfile_absolute(char *path, size_t size)
 {
     char cwd[4096];
     size_t cwd_len;

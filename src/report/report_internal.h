@@ -117,7 +117,7 @@ int64_t gcm__event_realtime_ns(const gcm_snapshot *snap, uint64_t monotonic_ns);
 
 typedef struct gcm__fdbuf {
     int fd;
-    int status;       /* the first write error; later lines are dropped */
+    int status; /* the first write error; later lines are dropped */
     char *buf;
     size_t cap;
     size_t len;
@@ -231,19 +231,19 @@ int gcm__membuf_write(void *ctx, const char *data, size_t len);
 
 /* Phase 1 of the advice: the flags derived from the exact aggregates. */
 typedef struct gcm__advice_flags {
-    int mislead;                 /* GCM__GENS_*: per-generation rules left out when not 0 */
-    int dump_garbage;            /* --dump-garbage was on: pauses are not representative */
-    int gen2_mean;               /* generation 2 mean pause > GCM__GEN2_MEAN_NS */
-    int gen2_share;              /* generation 2 > GCM__GEN2_SHARE_PCT of collections */
+    int mislead;                     /* GCM__GENS_*: per-generation rules left out when not 0 */
+    int dump_garbage;                /* --dump-garbage was on: pauses are not representative */
+    int gen2_mean;                   /* generation 2 mean pause > GCM__GEN2_MEAN_NS */
+    int gen2_share;                  /* generation 2 > GCM__GEN2_SHARE_PCT of collections */
     int p95_near[GCM_GENERATIONS];   /* p95 >= 0.8 x the alert threshold */
     int over_share[GCM_GENERATIONS]; /* > 20% of a generation's pauses reached the threshold */
-    int max_pause;               /* the longest pause reached the alert threshold */
-    int gc_share;                /* 0, 1 (> 2% of wall time) or 2 (> 5%) */
-    int uncollectable;           /* uncollectable objects were found */
-    int gen0_rate;               /* > 800 generation 0 collections a minute */
+    int max_pause;                   /* the longest pause reached the alert threshold */
+    int gc_share;                    /* 0, 1 (> 2% of wall time) or 2 (> 5%) */
+    int uncollectable;               /* uncollectable objects were found */
+    int gen0_rate;                   /* > 800 generation 0 collections a minute */
     double gen0_per_min;
-    uint64_t threshold_factor;   /* gen0 threshold multiplier of the gen0 rule */
-    int bursts;                  /* > 30% of the gaps between collections under 50 ms */
+    uint64_t threshold_factor; /* gen0 threshold multiplier of the gen0 rule */
+    int bursts;                /* > 30% of the gaps between collections under 50 ms */
 } gcm__advice_flags;
 
 /* The rule limits, documented in docs/recommendations.md. */
@@ -268,13 +268,13 @@ int gcm__advice_lines(const gcm_report_input *in, const gcm_summary *sum,
 
 /* The figures of one time bucket, or of a run of empty ones. */
 typedef struct gcm__interval_row {
-    uint64_t first;      /* index of the first bucket of the row, from the start of monitoring */
-    uint64_t last;       /* index of the last one (> first only for a run of empty buckets) */
+    uint64_t first; /* index of the first bucket of the row, from the start of monitoring */
+    uint64_t last;  /* index of the last one (> first only for a run of empty buckets) */
     uint64_t count;
     uint64_t total_ns;
     uint64_t max_ns;
-    uint64_t gen[GCM_GENERATIONS];     /* collections per generation */
-    uint64_t gen_ns[GCM_GENERATIONS];  /* pause time per generation */
+    uint64_t gen[GCM_GENERATIONS];    /* collections per generation */
+    uint64_t gen_ns[GCM_GENERATIONS]; /* pause time per generation */
 } gcm__interval_row;
 
 typedef int (*gcm__interval_fn)(void *ctx, const gcm__interval_row *row);
@@ -317,10 +317,10 @@ int gcm__write_json_line(int fd, const struct cJSON *obj);
 
 /* Evaluates a cJSON_Add*() call and jumps to the caller's `done` label when it
  * returns NULL (cJSON ran out of memory); the caller's status says so. */
-#define GCM__JSON_ADD(call)                                                                   \
-    do {                                                                                      \
-        if ((call) == NULL)                                                                   \
-            goto done;                                                                        \
+#define GCM__JSON_ADD(call)                                                                        \
+    do {                                                                                           \
+        if ((call) == NULL)                                                                        \
+            goto done;                                                                             \
     } while (0)
 
 #endif /* GCM_REPORT_INTERNAL_H */

@@ -117,8 +117,7 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         goto done;
     if (cJSON_AddStringToObject(root, "type", "summary") == NULL ||
         add_number(root, "schema_version", GCM_JSON_SCHEMA_VERSION) != 0 ||
-        add_number(root, "pid", (double)sum.pid) != 0 ||
-        add_figures(root, &sum.all) != 0)
+        add_number(root, "pid", (double)sum.pid) != 0 || add_figures(root, &sum.all) != 0)
         goto done;
     for (g = 0; g < GCM_GENERATIONS; g++) {
         gen = cJSON_AddObjectToObject(root, gen_keys[g]);
@@ -129,8 +128,7 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         add_number(root, "wall_ms", ms_from_ns(sum.wall_ns)) != 0 ||
         add_number(root, "alerts", json_int(sum.all.alerts)) != 0 ||
         add_number(root, "alert_threshold_ms", (double)snap->alert_threshold_ns / 1e6) != 0 ||
-        add_number(root, "bursts", json_int(sum.bursts)) != 0 ||
-        add_buckets(root, snap) != 0 ||
+        add_number(root, "bursts", json_int(sum.bursts)) != 0 || add_buckets(root, snap) != 0 ||
         add_number(root, "events", json_int(sum.events_total)) != 0 ||
         add_number(root, "overwritten", json_int(sum.overwritten)) != 0 ||
         add_number(root, "dropped_stops", json_int(sum.dropped_stops)) != 0 ||

@@ -364,8 +364,8 @@ static int render_notes(const gcm_report_input *in, const gcm_sink *sink)
                             sizeof free_threaded_note / sizeof free_threaded_note[0], sink);
         break;
     case GCM__GENS_INCREMENTAL:
-        status = emit_lines(incremental_note,
-                            sizeof incremental_note / sizeof incremental_note[0], sink);
+        status = emit_lines(incremental_note, sizeof incremental_note / sizeof incremental_note[0],
+                            sink);
         break;
     default:
         break;

@@ -191,8 +191,8 @@ static int json_row(void *ctx, const gcm__interval_row *row)
     GCM__LINE_LIT(&l, "{\"type\":\"timeline\",\"t_s\":");
     gcm__line_seconds_exact(&l, start_ns);
     GCM__LINE_LIT(&l, ",\"ts\":");
-    gcm__line_unix_seconds(&l, gcm__event_realtime_ns(snap, (uint64_t)snap->init_monotonic_ns +
-                                                                 start_ns));
+    gcm__line_unix_seconds(
+        &l, gcm__event_realtime_ns(snap, (uint64_t)snap->init_monotonic_ns + start_ns));
     GCM__LINE_LIT(&l, ",\"interval_s\":");
     gcm__line_seconds_exact(&l, j->width_ns);
     GCM__LINE_LIT(&l, ",\"collections\":");

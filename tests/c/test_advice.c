@@ -10,7 +10,7 @@
 #include "test_report_fixture.h"
 #include "../../src/report/report_internal.h"
 
-#define MS(x) ((uint64_t)((x) * 1e6 + 0.5))
+#define MS(x) ((uint64_t)((x)*1e6 + 0.5))
 
 /* Renders the advice section of `f` as text; the caller frees the result. */
 static char *advice_text(fixture *f)
@@ -168,7 +168,9 @@ static void test_p95_near_threshold(void)
     fixture_finish(&f, 60000.0, "3.12.1", 0);
     GCM_CHECK(flags_of(&f).p95_near[1]);
     GCM_CHECK(!flags_of(&f).p95_near[0]);
-    expect(&f, "MEDIUM: Generation 1 p95 pause 40.0ms is at least 80% of the 50.0ms alert threshold.", 1);
+    expect(&f,
+           "MEDIUM: Generation 1 p95 pause 40.0ms is at least 80% of the 50.0ms alert threshold.",
+           1);
 
     fixture_init(&f, 64, MS(50));
     quiet(&f);
@@ -189,7 +191,10 @@ static void test_pauses_over_threshold(void)
     add_many(&f, 40000.0, 2, 1, MS(50), 1000.0);
     fixture_finish(&f, 60000.0, "3.12.1", 0);
     GCM_CHECK(flags_of(&f).over_share[1]);
-    expect(&f, "HIGH: 40.0% of generation 1 pauses (2 of 5) reached the 50.0ms alert threshold, over 20%.", 1);
+    expect(
+        &f,
+        "HIGH: 40.0% of generation 1 pauses (2 of 5) reached the 50.0ms alert threshold, over 20%.",
+        1);
 
     /* 1 of 5 is 20%: not over. */
     fixture_init(&f, 64, MS(50));
@@ -244,7 +249,10 @@ static void test_gc_share(void)
     add_many(&f, 0.0, 3, 0, MS(20), 300.0);
     fixture_finish(&f, 1000.0, "3.12.1", 0);
     GCM_CHECK_EQ_INT(flags_of(&f).gc_share, 2);
-    expect(&f, "CRITICAL: GC took 6.00% of wall time (60.0ms of 1.00s), over 5%: major optimization needed.", 1);
+    expect(&f,
+           "CRITICAL: GC took 6.00% of wall time (60.0ms of 1.00s), over 5%: major optimization "
+           "needed.",
+           1);
 
     /* Exactly 2% is not over 2%. */
     fixture_init(&f, 64, MS(50));
@@ -331,7 +339,8 @@ static void test_bursts(void)
     fixture_finish(&f, 60000.0, "3.12.1", 0);
     GCM_CHECK_EQ_U64(f.snap.bursts, 4);
     GCM_CHECK(flags_of(&f).bursts);
-    expect(&f, "MEDIUM: 40.0% of the gaps between collections (4 of 10) were under 50ms, over 30%", 1);
+    expect(&f, "MEDIUM: 40.0% of the gaps between collections (4 of 10) were under 50ms, over 30%",
+           1);
 
     /* 3 of 10 is 30%: not over. */
     fixture_init(&f, 64, MS(50));
@@ -398,8 +407,10 @@ static void test_dump_garbage_note(void)
     quiet(&f);
     fixture_finish(&f, 60000.0, "3.12.1", 0);
     f.config.dump_garbage = 1;
-    expect(&f, "NOTE: --dump-garbage was on: DEBUG_SAVEALL keeps every collected object alive,"
-               " so the pauses above are not representative.", 1);
+    expect(&f,
+           "NOTE: --dump-garbage was on: DEBUG_SAVEALL keeps every collected object alive,"
+           " so the pauses above are not representative.",
+           1);
 }
 
 /* Every advice line starts with its severity; the JSON objects agree. */

@@ -123,7 +123,8 @@ static void test_bad_fields(void)
     GCM_CHECK_EQ_INT(check_u64(offsetof(gcm_header, block_size), good_size + 48), GCM_ECORRUPT);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, bucket_count), 0), GCM_ECORRUPT);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, bucket_count), 33), GCM_ECORRUPT);
-    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, bucket_count), 3), GCM_ECORRUPT); /* bound[2] is 0 */
+    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, bucket_count), 3),
+                     GCM_ECORRUPT); /* bound[2] is 0 */
     GCM_CHECK_EQ_INT(check_u64(bounds + 8, 10), GCM_ECORRUPT);
     GCM_CHECK_EQ_INT(check_u64(bounds, 0), GCM_ECORRUPT);
 }
@@ -160,7 +161,8 @@ static void test_random_damage(void)
          * other damage must be refused. */
         if (off >= offsetof(gcm_header, pid) && off < offsetof(gcm_header, bucket_count))
             GCM_CHECK_EQ_INT(rc, 0);
-        else if (off >= offsetof(gcm_header, reserved0) && off < offsetof(gcm_header, bucket_bounds_ns))
+        else if (off >= offsetof(gcm_header, reserved0) &&
+                 off < offsetof(gcm_header, bucket_bounds_ns))
             GCM_CHECK_EQ_INT(rc, 0);
         else if (off >= offsetof(gcm_header, bucket_bounds_ns) + 2 * sizeof(uint64_t))
             GCM_CHECK_EQ_INT(rc, 0);

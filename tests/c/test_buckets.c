@@ -42,14 +42,14 @@ static void test_default_bounds(void)
     gcm_block *b = new_block(5, bounds);
     uint32_t i;
 
-    record(b, 0, 0);          /* bucket 0 */
-    record(b, 1 * ms - 1, 0); /* bucket 0 */
-    record(b, 1 * ms, 0);     /* exactly on the bound: bucket 0 */
-    record(b, 1 * ms + 1, 1); /* just above: bucket 1 */
-    record(b, 5 * ms, 1);     /* bucket 1 */
-    record(b, 20 * ms, 2);    /* bucket 2 */
-    record(b, 20 * ms + 1, 2);/* bucket 3 */
-    record(b, 100 * ms, 2);   /* bucket 4 */
+    record(b, 0, 0);              /* bucket 0 */
+    record(b, 1 * ms - 1, 0);     /* bucket 0 */
+    record(b, 1 * ms, 0);         /* exactly on the bound: bucket 0 */
+    record(b, 1 * ms + 1, 1);     /* just above: bucket 1 */
+    record(b, 5 * ms, 1);         /* bucket 1 */
+    record(b, 20 * ms, 2);        /* bucket 2 */
+    record(b, 20 * ms + 1, 2);    /* bucket 3 */
+    record(b, 100 * ms, 2);       /* bucket 4 */
     record(b, 100 * ms + 1, 0);   /* overflow */
     record(b, UINT64_MAX / 2, 0); /* overflow */
     GCM_CHECK_EQ_INT(gcm_block_snapshot(b, &snap), 0);

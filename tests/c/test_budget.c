@@ -146,7 +146,8 @@ static void test_parse_refusals(void)
     parse_bad("max>123456789012345678901234567890", "too long");
     parse_bad("max\n>1", "unknown operator '?'");
     /* Non-ASCII bytes are shown as '?', keeping the message valid UTF-8. */
-    parse_bad("max>1\xc3\xa4", "unknown unit '?" "?'");
+    parse_bad("max>1\xc3\xa4", "unknown unit '?"
+                               "?'");
     {
         gcm_budget_rule r;
         char why[8];
@@ -159,8 +160,8 @@ static void test_parse_refusals(void)
 static void test_canonical_round_trip(void)
 {
     static const char *const texts[] = {
-        "max > 50", "gen2.p99>=20.25ms", "share<0.5", "uncollectable>0", "total>1.5s",
-        "gen0.count<=7", "mean>0.000001s", "p50_ms>2", "wall>3e3ms", "bursts>0"};
+        "max > 50",      "gen2.p99>=20.25ms", "share<0.5", "uncollectable>0", "total>1.5s",
+        "gen0.count<=7", "mean>0.000001s",    "p50_ms>2",  "wall>3e3ms",      "bursts>0"};
     size_t i;
     int pass;
 
@@ -193,8 +194,7 @@ static void test_metric_names(void)
     GCM_CHECK_EQ_INT(gen, -1);
     GCM_CHECK_EQ_INT(m, GCM_METRIC_P99);
     GCM_CHECK_EQ_INT(gcm_budget_parse_metric("p99>1", &gen, &m, why, sizeof why), GCM_ECONFIG);
-    GCM_CHECK_EQ_INT(gcm_budget_parse_metric("gen1.wall", &gen, &m, why, sizeof why),
-                     GCM_ECONFIG);
+    GCM_CHECK_EQ_INT(gcm_budget_parse_metric("gen1.wall", &gen, &m, why, sizeof why), GCM_ECONFIG);
     GCM_CHECK_STREQ(gcm_budget_metric_name(GCM_METRIC_P999), "p999");
     GCM_CHECK_STREQ(gcm_budget_metric_name(GCM_METRIC_COUNT_OF), "?");
     GCM_CHECK_STREQ(gcm_budget_op_text(GCM_OP_LE), "<=");
@@ -345,11 +345,11 @@ static void test_verdicts(void)
     char line[160];
 
     fabricate(&sum);
-    rules[0] = parse_ok("max>149.9ms");     /* 150 ms: broken */
-    rules[1] = parse_ok("max>150ms");       /* exactly at the limit: holds */
-    rules[2] = parse_ok("max>=150ms");      /* broken */
-    rules[3] = parse_ok("gen2.count<13");   /* 12: broken */
-    rules[4] = parse_ok("share>2.803%");    /* equal: holds */
+    rules[0] = parse_ok("max>149.9ms");      /* 150 ms: broken */
+    rules[1] = parse_ok("max>150ms");        /* exactly at the limit: holds */
+    rules[2] = parse_ok("max>=150ms");       /* broken */
+    rules[3] = parse_ok("gen2.count<13");    /* 12: broken */
+    rules[4] = parse_ok("share>2.803%");     /* equal: holds */
     rules[5] = parse_ok("uncollectable<=2"); /* 3: holds */
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 6, &sum, verdicts), 3);
     GCM_CHECK_EQ_INT(verdicts[0].broken, 1);
@@ -406,8 +406,7 @@ static void test_format_value(void)
     gcm_budget_format_value(GCM_METRIC_P99, GCM_UNIT_MS, -1.0, buf, sizeof buf);
     GCM_CHECK_STREQ(buf, "?ms");
     /* Too small a buffer truncates, terminated. */
-    GCM_CHECK_EQ_U64(gcm_budget_format_value(GCM_METRIC_P99, GCM_UNIT_MS, 12400000.0, buf, 4),
-                     3);
+    GCM_CHECK_EQ_U64(gcm_budget_format_value(GCM_METRIC_P99, GCM_UNIT_MS, 12400000.0, buf, 4), 3);
     GCM_CHECK_STREQ(buf, "12.");
 }
 
@@ -496,10 +495,8 @@ static void test_config_option(void)
 
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(cfg.fail_on_count, 0);
-    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "--fail-on", "p99>10ms", GCM_SCOPE_CLI, &err),
-                     0);
-    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "fail-on", "max>1s,share>5", GCM_SCOPE_CLI,
-                                            &err),
+    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "--fail-on", "p99>10ms", GCM_SCOPE_CLI, &err), 0);
+    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "fail-on", "max>1s,share>5", GCM_SCOPE_CLI, &err),
                      0);
     GCM_CHECK_EQ_INT(cfg.fail_on_count, 3);
     GCM_CHECK_STREQ(cfg.fail_on[0].text, "p99>10ms");

@@ -157,8 +157,8 @@ int main(void)
     /* Read for half a second, and until the writer has lapped the ring 16
      * times, unless it finished first.  Neither bound is asserted on. */
     start = now_ns();
-    while (!atomic_load(&writer_done) &&
-           (now_ns() - start < 500000000u || (atomic_load(&block->agg.seq) >> 1) < 16u * CAPACITY)) {
+    while (!atomic_load(&writer_done) && (now_ns() - start < 500000000u ||
+                                          (atomic_load(&block->agg.seq) >> 1) < 16u * CAPACITY)) {
         int rc = gcm_block_snapshot(block, &snap);
         int writing = !atomic_load(&writer_done);
 

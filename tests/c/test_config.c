@@ -83,16 +83,44 @@ static void test_defaults(void)
  * string, so its order and names are pinned here. */
 static void test_table_invariants(void)
 {
-    static const char *const flags[] = {
-        "interval", "json", "stats-only", "dump-objects", "dump-garbage", "log-file",
-        "alert-threshold-ms", "flamegraph-file", "flamegraph-bucket", "terminal-flamegraph",
-        "terminal-flamegraph-width", "terminal-flamegraph-color", "duration-buckets", "prompt",
-        "buffer-events", "python", "output", "fail-on", "follow-children"};
-    static const char *const keywords[] = {
-        "interval", "json_output", "stats_only", "dump_objects", "dump_garbage", "log_file",
-        "alert_threshold_ms", "flamegraph_file", "flamegraph_bucket", "terminal_flamegraph",
-        "terminal_flamegraph_width", "terminal_flamegraph_color", "duration_buckets",
-        "enable_prompt", "buffer_events", NULL, NULL, NULL, NULL};
+    static const char *const flags[] = {"interval",
+                                        "json",
+                                        "stats-only",
+                                        "dump-objects",
+                                        "dump-garbage",
+                                        "log-file",
+                                        "alert-threshold-ms",
+                                        "flamegraph-file",
+                                        "flamegraph-bucket",
+                                        "terminal-flamegraph",
+                                        "terminal-flamegraph-width",
+                                        "terminal-flamegraph-color",
+                                        "duration-buckets",
+                                        "prompt",
+                                        "buffer-events",
+                                        "python",
+                                        "output",
+                                        "fail-on",
+                                        "follow-children"};
+    static const char *const keywords[] = {"interval",
+                                           "json_output",
+                                           "stats_only",
+                                           "dump_objects",
+                                           "dump_garbage",
+                                           "log_file",
+                                           "alert_threshold_ms",
+                                           "flamegraph_file",
+                                           "flamegraph_bucket",
+                                           "terminal_flamegraph",
+                                           "terminal_flamegraph_width",
+                                           "terminal_flamegraph_color",
+                                           "duration_buckets",
+                                           "enable_prompt",
+                                           "buffer_events",
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL};
     size_t count = 0;
     const gcm_option *opts = gcm_config_options(&count);
     size_t i;
@@ -125,8 +153,7 @@ static void test_table_invariants(void)
         GCM_CHECK(o->help != NULL && o->help[0] != '\0');
         GCM_CHECK(strchr(o->help, '\n') == NULL);
         GCM_CHECK(o->help[strlen(o->help) - 1] != '.');
-        GCM_CHECK((o->help[0] >= 'a' && o->help[0] <= 'z') ||
-                  strncmp(o->help, "Python ", 7) == 0);
+        GCM_CHECK((o->help[0] >= 'a' && o->help[0] <= 'z') || strncmp(o->help, "Python ", 7) == 0);
         GCM_CHECK(strlen(o->help) <= 80);
         /* Flags take no placeholder; everything else shows one. */
         GCM_CHECK((o->kind == GCM_OPT_FLAG) == (o->metavar == NULL));
@@ -442,12 +469,14 @@ static const bad_case bad_cases[] = {
     /* Paths. */
     {"log-file", "", "must not be empty"},
     {"log-file", "/nonexistent-gcm-dir/gc.log", "directory '/nonexistent-gcm-dir' does not exist"},
-    {"log-file", "/nonexistent-gcm-dir/a/gc.log", "directory '/nonexistent-gcm-dir/a' does not exist"},
+    {"log-file", "/nonexistent-gcm-dir/a/gc.log",
+     "directory '/nonexistent-gcm-dir/a' does not exist"},
     {"log-file", "nonexistent-gcm-dir/gc.log", "directory 'nonexistent-gcm-dir' does not exist"},
     {"log-file", "/", "is a directory"},
     {"log-file", "/tmp", "is a directory"},
     {"log-file", "/tmp/", "is a directory"},
-    {"flamegraph-file", "/nonexistent-gcm-dir/f.txt", "directory '/nonexistent-gcm-dir' does not exist"},
+    {"flamegraph-file", "/nonexistent-gcm-dir/f.txt",
+     "directory '/nonexistent-gcm-dir' does not exist"},
     {"python", "/nonexistent-gcm-dir/python", "directory '/nonexistent-gcm-dir' does not exist"},
     {"python", "", "must not be empty"},
 };
@@ -550,8 +579,8 @@ static void test_path_refusals(void)
 
 static void test_missing_value(void)
 {
-    const char *names[] = {"interval", "log-file", "terminal-flamegraph-width",
-                           "duration-buckets", "python", "fail-on"};
+    const char *names[] = {"interval",         "log-file", "terminal-flamegraph-width",
+                           "duration-buckets", "python",   "fail-on"};
     size_t i;
 
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -582,12 +611,11 @@ static void test_unknown_and_bad_calls(void)
     GCM_CHECK_STREQ(err.name, "jsn");
     GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "frobnicate", "1", &err), GCM_EUNKNOWN);
     GCM_CHECK_STREQ(err.name, "frobnicate");
-    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "python", "/usr/bin/python3",
-                                            GCM_SCOPE_API, &err),
-                     GCM_EUNKNOWN);
+    GCM_CHECK_EQ_INT(
+        gcm_config_set_name_in(&cfg, "python", "/usr/bin/python3", GCM_SCOPE_API, &err),
+        GCM_EUNKNOWN);
     GCM_CHECK_STREQ(err.name, "python");
-    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "json", "1", GCM_SCOPE_API, &err),
-                     GCM_EUNKNOWN);
+    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "json", "1", GCM_SCOPE_API, &err), GCM_EUNKNOWN);
     GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "json_output", "1", GCM_SCOPE_CLI, &err),
                      GCM_EUNKNOWN);
     GCM_CHECK(memcmp(&cfg, &before, sizeof cfg) == 0);
@@ -643,8 +671,8 @@ static void test_error_format(void)
 
     GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "log-file", "/nope/x.log", &err), GCM_ECONFIG);
     gcm_config_error_format(&err, 0, line, sizeof line);
-    GCM_CHECK_STREQ(line,
-                    "invalid value '/nope/x.log' for '--log-file': directory '/nope' does not exist");
+    GCM_CHECK_STREQ(
+        line, "invalid value '/nope/x.log' for '--log-file': directory '/nope' does not exist");
 
     GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "duration-buckets", "5,1", &err), GCM_ECONFIG);
     gcm_config_error_format(&err, 0, line, sizeof line);
@@ -691,13 +719,16 @@ static void test_error_format(void)
             const char *shown;
         } utf8[] = {
             {"a\xff\xfe", "a??"},
-            {"\xe2\x82\xac" "1", "\xe2\x82\xac" "1"}, /* the euro sign is kept */
+            {"\xe2\x82\xac"
+             "1",
+             "\xe2\x82\xac"
+             "1"},                                    /* the euro sign is kept */
             {"\xf0\x9f\x99\x82", "\xf0\x9f\x99\x82"}, /* so is an emoji */
-            {"\xed\xa0\x80", "???"},                      /* an encoded surrogate is not */
-            {"\xc0\xaf", "??"},                            /* nor an overlong '/' */
+            {"\xed\xa0\x80", "???"},                  /* an encoded surrogate is not */
+            {"\xc0\xaf", "??"},                       /* nor an overlong '/' */
             {"\xe0\x80\xaf", "???"},
-            {"\xf4\x90\x80\x80", "????"},                /* above U+10FFFF */
-            {"\xe2\x82", "??"},                            /* cut short */
+            {"\xf4\x90\x80\x80", "????"}, /* above U+10FFFF */
+            {"\xe2\x82", "??"},           /* cut short */
             {"\x1b[31m", "?[31m"},
         };
         size_t k;
@@ -736,8 +767,7 @@ static void test_error_format(void)
     gcm_config_error_format(&err, 1, line, sizeof line);
     GCM_CHECK_STREQ(line, "unknown option 'enable-prompt' (did you mean 'enable_prompt'?)");
     /* "python" is no keyword, so it is never suggested as one. */
-    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "pythn", "x", GCM_SCOPE_API, &err),
-                     GCM_EUNKNOWN);
+    GCM_CHECK_EQ_INT(gcm_config_set_name_in(&cfg, "pythn", "x", GCM_SCOPE_API, &err), GCM_EUNKNOWN);
     gcm_config_error_format(&err, 1, line, sizeof line);
     GCM_CHECK_STREQ(line, "unknown option 'pythn'");
     gcm_config_error_format(&err, 0, line, sizeof line);
@@ -794,12 +824,11 @@ static void test_encode_defaults_exactly(void)
 
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, &needed), 0);
-    GCM_CHECK_STREQ(buf,
-                    "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
-                    "alert-threshold-ms=50;flamegraph-file=;flamegraph-bucket=5;"
-                    "terminal-flamegraph=0;terminal-flamegraph-width=80;"
-                    "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-                    "buffer-events=65536;python=;output=;fail-on=;follow-children=0");
+    GCM_CHECK_STREQ(buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
+                         "alert-threshold-ms=50;flamegraph-file=;flamegraph-bucket=5;"
+                         "terminal-flamegraph=0;terminal-flamegraph-width=80;"
+                         "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
+                         "buffer-events=65536;python=;output=;fail-on=;follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 
@@ -1118,8 +1147,7 @@ static int make_comma_locale(void)
  * such locale is installed and localedef cannot make one. */
 static void test_comma_locale(void)
 {
-    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
-                                         "fr_FR.utf8"};
+    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
     gcm_config cfg;
     gcm_config back;
     gcm_config_error err;

@@ -14,7 +14,7 @@
 #include "test_report_fixture.h"
 #include "../../src/report/report_internal.h"
 
-#define MS(x) ((uint64_t)((x) * 1e6 + 0.5))
+#define MS(x) ((uint64_t)((x)*1e6 + 0.5))
 
 static void add_run(fixture *f)
 {

@@ -12,16 +12,14 @@
 
 static char dir[256];
 
-static void
-path_in_dir(char *out, size_t size, const char *name)
+static void path_in_dir(char *out, size_t size, const char *name)
 {
     int n = snprintf(out, size, "%s/%s", dir, name);
 
     GCM_CHECK(n > 0 && (size_t)n < size);
 }
 
-static void
-derive_case(const char *path, int64_t pid, int n, const char *expected)
+static void derive_case(const char *path, int64_t pid, int n, const char *expected)
 {
     char out[256];
 
@@ -29,8 +27,7 @@ derive_case(const char *path, int64_t pid, int n, const char *expected)
     GCM_CHECK_STREQ(out, expected);
 }
 
-static void
-test_derive_names(void)
+static void test_derive_names(void)
 {
     derive_case("gc.log", 1234, 0, "gc.1234.log");
     derive_case("gc.log", 1234, 2, "gc.1234.2.log");
@@ -45,8 +42,7 @@ test_derive_names(void)
     derive_case("dir/.gclog", 5, 1, "dir/.gclog.5.1");
 }
 
-static void
-test_derive_refusals(void)
+static void test_derive_refusals(void)
 {
     char out[16];
 
@@ -60,8 +56,7 @@ test_derive_refusals(void)
     GCM_CHECK_STREQ(out, "gc.123456.log");
 }
 
-static mode_t
-mode_of(const char *path)
+static mode_t mode_of(const char *path)
 {
     struct stat st;
 
@@ -69,16 +64,14 @@ mode_of(const char *path)
     return st.st_mode;
 }
 
-static void
-write_all(int fd, const char *text)
+static void write_all(int fd, const char *text)
 {
     size_t len = strlen(text);
 
     GCM_CHECK(write(fd, text, len) == (ssize_t)len);
 }
 
-static void
-check_content(const char *path, const char *expected)
+static void check_content(const char *path, const char *expected)
 {
     char buf[256];
     ssize_t got;
@@ -92,8 +85,7 @@ check_content(const char *path, const char *expected)
     GCM_CHECK_STREQ(buf, expected);
 }
 
-static void
-test_open_appends_private_file(void)
+static void test_open_appends_private_file(void)
 {
     char path[512];
     int a = -1;
@@ -114,8 +106,7 @@ test_open_appends_private_file(void)
     GCM_CHECK(unlink(path) == 0);
 }
 
-static void
-test_open_refuses_symlink(void)
+static void test_open_refuses_symlink(void)
 {
     char path[512];
     char victim[512];
@@ -140,8 +131,7 @@ test_open_refuses_symlink(void)
     GCM_CHECK(unlink(victim) == 0);
 }
 
-static void
-test_child_names_are_exclusive(void)
+static void test_child_names_are_exclusive(void)
 {
     char path[512];
     char expected[512];
@@ -189,8 +179,7 @@ test_child_names_are_exclusive(void)
     GCM_CHECK(unlink(path) == 0);
 }
 
-static void
-test_child_skips_planted_symlink(void)
+static void test_child_skips_planted_symlink(void)
 {
     char path[512];
     char planted[512];
@@ -214,8 +203,7 @@ test_child_skips_planted_symlink(void)
     GCM_CHECK(unlink(planted) == 0);
 }
 
-static void
-test_child_refusals(void)
+static void test_child_refusals(void)
 {
     char path[512];
     char name[8];
@@ -234,8 +222,7 @@ test_child_refusals(void)
     GCM_CHECK_EQ_INT(gcm_logfile_open_child("", 1, &fd, NULL, 0), GCM_EINVAL);
 }
 
-static void
-test_child_runs_out_of_names(void)
+static void test_child_runs_out_of_names(void)
 {
     char path[512];
     char name[512];
@@ -258,8 +245,7 @@ test_child_runs_out_of_names(void)
     }
 }
 
-static void
-test_absolute_paths(void)
+static void test_absolute_paths(void)
 {
     char cwd[512];
     char path[600];
@@ -289,8 +275,7 @@ test_absolute_paths(void)
     GCM_CHECK(chdir(cwd) == 0);
 }
 
-int
-main(void)
+int main(void)
 {
     const char *tmp = getenv("TMPDIR");
 

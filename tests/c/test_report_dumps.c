@@ -11,7 +11,7 @@
 #include "test_report_fixture.h"
 #include "../../src/report/report_internal.h"
 
-#define MS(x) ((uint64_t)((x) * 1e6 + 0.5))
+#define MS(x) ((uint64_t)((x)*1e6 + 0.5))
 
 /* 25 types with distinct counts, in scrambled order, plus a tie. */
 static gcm_type_count object_types[26];
@@ -167,13 +167,15 @@ static void test_garbage_json(void)
     GCM_CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(obj, "pauses_representative")));
     reprs = cJSON_GetObjectItemCaseSensitive(obj, "reprs");
     GCM_CHECK_EQ_INT(cJSON_GetArraySize(reprs), 3);
-    GCM_CHECK_STREQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(reprs, 1), "repr")->valuestring,
-                    garbage_reprs[1].text);
+    GCM_CHECK_STREQ(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(reprs, 1), "repr")->valuestring,
+        garbage_reprs[1].text);
     /* The most common garbage type first. */
-    GCM_CHECK_STREQ(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(obj, "types"), 0),
-                        "name")->valuestring,
-                    "dict");
+    GCM_CHECK_STREQ(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(obj, "types"), 0), "name")
+            ->valuestring,
+        "dict");
     cJSON_Delete(obj);
     free(out);
     fixture_release(&f);
@@ -278,8 +280,8 @@ static void test_prompt_json_is_the_text(void)
 /* --json --prompt --dump-objects --dump-garbage: every line one object. */
 static void test_json_report_parses_line_by_line(void)
 {
-    static const char *const order[] = {"event", "timeline", "advice", "objects",
-                                        "garbage", "prompt", "summary"};
+    static const char *const order[] = {"event",   "timeline", "advice", "objects",
+                                        "garbage", "prompt",   "summary"};
     fixture f;
     memsink m;
     gcm_sink s = memsink_sink(&m);

@@ -64,7 +64,7 @@ static inline void fixture_init(fixture *f, uint64_t capacity, uint64_t threshol
 
 /* Records one collection starting `offset_ms` after init. */
 static inline void fixture_add(fixture *f, double offset_ms, uint32_t gen, uint64_t duration_ns,
-                        uint64_t collected, uint64_t uncollectable)
+                               uint64_t collected, uint64_t uncollectable)
 {
     gcm_event ev;
 
@@ -79,7 +79,7 @@ static inline void fixture_add(fixture *f, double offset_ms, uint32_t gen, uint6
 
 /* Takes the snapshot `wall_ms` after init and copies the retained events. */
 static inline void fixture_finish(fixture *f, double wall_ms, const char *python_version,
-                           int free_threaded)
+                                  int free_threaded)
 {
     uint64_t cap = f->block->header.capacity;
 
@@ -87,8 +87,9 @@ static inline void fixture_finish(fixture *f, double wall_ms, const char *python
     f->snap.taken_monotonic_ns = (uint64_t)FIX_INIT_MONOTONIC_NS + (uint64_t)(wall_ms * 1e6 + 0.5);
     f->events = calloc((size_t)cap, sizeof *f->events);
     GCM_CHECK(f->events != NULL);
-    GCM_CHECK_EQ_INT(gcm_block_copy_events(f->block, f->events, (size_t)cap, &f->event_count,
-                                           &f->first_index), 0);
+    GCM_CHECK_EQ_INT(
+        gcm_block_copy_events(f->block, f->events, (size_t)cap, &f->event_count, &f->first_index),
+        0);
     f->in.snapshot = &f->snap;
     f->in.events = f->events;
     f->in.event_count = f->event_count;
@@ -201,8 +202,10 @@ static inline void check_golden(const char *name, const char *got, size_t got_le
             line++;
     }
     if (i != got_len || i != (size_t)want_len) {
-        fprintf(stderr, "%s differs from the rendered output at line %zu (byte %zu)\n"
-                        "--- rendered:\n%s\n", path, line, i, got);
+        fprintf(stderr,
+                "%s differs from the rendered output at line %zu (byte %zu)\n"
+                "--- rendered:\n%s\n",
+                path, line, i, got);
         exit(1);
     }
     free(want);

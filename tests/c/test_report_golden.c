@@ -9,7 +9,7 @@
 #include "test_report_fixture.h"
 #include "../../src/report/report_internal.h"
 
-#define MS(x) ((uint64_t)((x) * 1e6 + 0.5))
+#define MS(x) ((uint64_t)((x)*1e6 + 0.5))
 
 /* A short, realistic run: mostly quick young collections, a few older ones,
  * and one slow full collection over the default 50 ms threshold. */
@@ -53,8 +53,12 @@ static void test_text_default(void)
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM GC STOP | "), 12);
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM ALERT | "), f.snap.all.alerts);
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM ALERT | "), 1);
-    GCM_CHECK(strstr(out, "GMEM ALERT | Gen 2 pause 52.3ms exceeded 50.0ms threshold\n"
-                          "GMEM GC STOP | Gen: 2 | Duration: 52.3ms | Collected: 15234 | Uncollectable: 3\n") != NULL);
+    GCM_CHECK(
+        strstr(
+            out,
+            "GMEM ALERT | Gen 2 pause 52.3ms exceeded 50.0ms threshold\n"
+            "GMEM GC STOP | Gen: 2 | Duration: 52.3ms | Collected: 15234 | Uncollectable: 3\n") !=
+        NULL);
     GCM_CHECK(strstr(out, "=== GC MONITORING SUMMARY ===\nTotal GC collections: 12\n") != NULL);
     GCM_CHECK(strstr(out, "not listed") == NULL);
     GCM_CHECK(strstr(out, "Note:") == NULL);
@@ -117,7 +121,7 @@ static void test_jsonl_stats_only(void)
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"event\","), 0);
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"alert\","), 0);
     GCM_CHECK_EQ_U64(count_prefixed(out, "{"), 1 + count_prefixed(out, "{\"type\":\"timeline\",") +
-                                               count_prefixed(out, "{\"type\":\"advice\","));
+                                                   count_prefixed(out, "{\"type\":\"advice\","));
     free(out);
     fixture_release(&f);
 }
@@ -156,7 +160,8 @@ static void test_overwritten(void)
     gcm_block_count_unusable_info(f.block);
     fixture_finish(&f, 1000.0, "3.12.1", 0);
     out = render_golden(&f, "text_overwritten.txt");
-    GCM_CHECK(strncmp(out, "24 earlier collections not listed (ring of 16); totals include them\n", 68) == 0);
+    GCM_CHECK(strncmp(out, "24 earlier collections not listed (ring of 16); totals include them\n",
+                      68) == 0);
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM GC STOP | "), 16);
     GCM_CHECK(strstr(out, "Total GC collections: 40\n") != NULL);
     GCM_CHECK(strstr(out, "Overwritten records: 24 ") != NULL);
@@ -209,7 +214,7 @@ static void test_python_314_range(void)
         int noted;
     } cases[] = {
         {"3.14.0", 1}, {"3.14.0rc2", 1}, {"3.14.4", 1}, {"3.14.5", 0}, {"3.14.10", 0},
-        {"3.13.9", 0}, {"3.15.0a1", 0}, {"3.1", 0}, {"", 0}, {NULL, 0},
+        {"3.13.9", 0}, {"3.15.0a1", 0},  {"3.1", 0},    {"", 0},       {NULL, 0},
     };
     size_t i;
 
@@ -260,16 +265,18 @@ static void test_start_lines(void)
     gcm_config_init(&cfg);
     s = memsink_sink(&m);
     /* A multi-line -c program, quotes, a tab and a byte that is not UTF-8. */
-    GCM_CHECK_EQ_INT(gcm__render_start(&cfg, "python -c 'import x\nx.run(\"a\\b\")'\t\xff.py", FIX_PID,
-                                       FIX_INIT_REALTIME_NS + 1500, &s), 0);
+    GCM_CHECK_EQ_INT(gcm__render_start(&cfg, "python -c 'import x\nx.run(\"a\\b\")'\t\xff.py",
+                                       FIX_PID, FIX_INIT_REALTIME_NS + 1500, &s),
+                     0);
     check_golden("start.txt", m.buf, m.len);
     GCM_CHECK_EQ_U64(count_prefixed(m.buf, "GMEM "), 2);
     free(m.buf);
 
     cfg.json = 1;
     s = memsink_sink(&m);
-    GCM_CHECK_EQ_INT(gcm__render_start(&cfg, "python -c 'import x\nx.run(\"a\\b\")'\t\xff.py", FIX_PID,
-                                       FIX_INIT_REALTIME_NS + 1500, &s), 0);
+    GCM_CHECK_EQ_INT(gcm__render_start(&cfg, "python -c 'import x\nx.run(\"a\\b\")'\t\xff.py",
+                                       FIX_PID, FIX_INIT_REALTIME_NS + 1500, &s),
+                     0);
     GCM_CHECK_EQ_U64(m.calls, 1);
     check_golden("start.jsonl", m.buf, m.len);
     free(m.buf);

@@ -31,7 +31,7 @@ static void test_duration_units(void)
 {
     GCM_CHECK_STREQ(duration(0), "0.000ms");
     GCM_CHECK_STREQ(duration(499), "0.000ms");
-    GCM_CHECK_STREQ(duration(500), "0.001ms");    /* half rounds up */
+    GCM_CHECK_STREQ(duration(500), "0.001ms"); /* half rounds up */
     GCM_CHECK_STREQ(duration(156000), "0.156ms");
     GCM_CHECK_STREQ(duration(999499), "0.999ms");
     GCM_CHECK_STREQ(duration(999500), "1.000ms"); /* still under 1 ms, so three decimals */
@@ -90,9 +90,14 @@ static void test_fixed_point(void)
         unsigned decimals;
         const char *want;
     } cases[] = {
-        {0, 0, "0"},          {0, 3, "0.000"},      {5, 3, "0.005"},
-        {52300, 3, "52.300"}, {1, 6, "0.000001"},   {1764349200012000u, 6, "1764349200.012000"},
-        {123, 1, "12.3"},     {1000000000u, 9, "1.000000000"},
+        {0, 0, "0"},
+        {0, 3, "0.000"},
+        {5, 3, "0.005"},
+        {52300, 3, "52.300"},
+        {1, 6, "0.000001"},
+        {1764349200012000u, 6, "1764349200.012000"},
+        {123, 1, "12.3"},
+        {1000000000u, 9, "1.000000000"},
         {UINT64_MAX, 2, "184467440737095516.15"},
     };
     size_t i;
@@ -126,7 +131,7 @@ static void test_exact_milliseconds(void)
         uint64_t ns;
         const char *want;
     } cases[] = {
-        {1000000u, "1ms"}, {500000u, "0.5ms"}, {100000000u, "100ms"},
+        {1000000u, "1ms"}, {500000u, "0.5ms"},       {100000000u, "100ms"},
         {1, "0.000001ms"}, {1234567u, "1.234567ms"}, {20000000000u, "20000ms"},
     };
     size_t i;

@@ -28,7 +28,8 @@ static uint64_t next_random(void)
 /* Durations spread over every unit the text uses, and their boundaries. */
 static uint64_t random_duration(uint64_t i)
 {
-    static const uint64_t edges[] = {0, 1, 499, 500, 999499, 999500, 999999, 1000000,
+    static const uint64_t edges[] = {0,         1,         499,        500,
+                                     999499,    999500,    999999,     1000000,
                                      999949999, 999950000, 1000000000, 3600000000000u};
     uint64_t r = next_random();
 
@@ -109,15 +110,18 @@ static void test_text_reads_back(void)
         char dur[64], thr[64];
         unsigned long long collected, uncollectable;
 
-        if (sscanf(line, "GMEM ALERT | Gen %u pause %63s exceeded %63s threshold", &gen, dur, thr) == 3) {
+        if (sscanf(line, "GMEM ALERT | Gen %u pause %63s exceeded %63s threshold", &gen, dur,
+                   thr) == 3) {
             GCM_CHECK(i < COUNT);
             GCM_CHECK_EQ_U64(gen, f.events[i].generation);
             GCM_CHECK(gcm_is_alert(f.events[i].duration_ns, f.snap.alert_threshold_ns));
             check_duration(dur, f.events[i].duration_ns);
             GCM_CHECK_STREQ(thr, "5.0ms");
             alerts++;
-        } else if (sscanf(line, "GMEM GC STOP | Gen: %u | Duration: %63s | Collected: %llu | "
-                                "Uncollectable: %llu", &gen, dur, &collected, &uncollectable) == 4) {
+        } else if (sscanf(line,
+                          "GMEM GC STOP | Gen: %u | Duration: %63s | Collected: %llu | "
+                          "Uncollectable: %llu",
+                          &gen, dur, &collected, &uncollectable) == 4) {
             GCM_CHECK(i < COUNT);
             GCM_CHECK_EQ_U64(gen, f.events[i].generation);
             check_duration(dur, f.events[i].duration_ns);
@@ -175,7 +179,8 @@ static void test_json_reads_back(void)
             others++;
         } else {
             const gcm_event *ev = &f.events[i];
-            int64_t ts_ns = FIX_INIT_REALTIME_NS + (int64_t)(ev->start_ns - (uint64_t)FIX_INIT_MONOTONIC_NS);
+            int64_t ts_ns =
+                FIX_INIT_REALTIME_NS + (int64_t)(ev->start_ns - (uint64_t)FIX_INIT_MONOTONIC_NS);
             /* Doubles near 1.7e9 s resolve about 0.24 us, so compare to the microsecond. */
             GCM_CHECK(fabs(number(obj, "ts") - (double)ts_ns / 1e9) < 1.5e-6);
             GCM_CHECK_EQ_U64((uint64_t)number(obj, "pid"), FIX_PID);
@@ -188,8 +193,9 @@ static void test_json_reads_back(void)
                 alerts++;
             } else {
                 GCM_CHECK_STREQ(type->valuestring, "event");
-                GCM_CHECK(number(obj, "collected") ==
-                          (double)(ev->collected > 9007199254740991u ? 9007199254740991u : ev->collected));
+                GCM_CHECK(number(obj, "collected") == (double)(ev->collected > 9007199254740991u
+                                                                   ? 9007199254740991u
+                                                                   : ev->collected));
                 GCM_CHECK(number(obj, "uncollectable") == (double)ev->uncollectable);
                 i++;
             }

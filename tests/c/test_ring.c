@@ -234,8 +234,10 @@ static void test_aggregates(void)
     GCM_CHECK_EQ_U64(snap.all.count, n);
     GCM_CHECK_EQ_U64(snap.all.total_ns, total[0] + total[1] + total[2]);
     GCM_CHECK_EQ_U64(snap.all.collected, collected[0] + collected[1] + collected[2]);
-    GCM_CHECK_EQ_U64(snap.all.min_ns, mn[0] < mn[1] ? (mn[0] < mn[2] ? mn[0] : mn[2]) : (mn[1] < mn[2] ? mn[1] : mn[2]));
-    GCM_CHECK_EQ_U64(snap.all.max_ns, mx[0] > mx[1] ? (mx[0] > mx[2] ? mx[0] : mx[2]) : (mx[1] > mx[2] ? mx[1] : mx[2]));
+    GCM_CHECK_EQ_U64(snap.all.min_ns, mn[0] < mn[1] ? (mn[0] < mn[2] ? mn[0] : mn[2])
+                                                    : (mn[1] < mn[2] ? mn[1] : mn[2]));
+    GCM_CHECK_EQ_U64(snap.all.max_ns, mx[0] > mx[1] ? (mx[0] > mx[2] ? mx[0] : mx[2])
+                                                    : (mx[1] > mx[2] ? mx[1] : mx[2]));
     GCM_CHECK_EQ_U64(snap.bursts, 0);
     GCM_CHECK_EQ_U64(snap.last_stop_ns, event_for(n - 1).start_ns + event_for(n - 1).duration_ns);
     free(b);
@@ -303,9 +305,10 @@ static void test_bursts(void)
     const uint64_t t0 = 10000000000u;
 
     /* The first collection has no predecessor: never a burst. */
-    record_duration(b, t0, 1000000u);                            /* stops at t0+1ms */
-    record_duration(b, t0 + 1000000u + 49999999u, 1000u);        /* gap 49.999999 ms: burst */
-    record_duration(b, t0 + 1000000u + 49999999u + 1000u + 50000000u, 1000u); /* gap exactly 50 ms: not */
+    record_duration(b, t0, 1000000u);                     /* stops at t0+1ms */
+    record_duration(b, t0 + 1000000u + 49999999u, 1000u); /* gap 49.999999 ms: burst */
+    record_duration(b, t0 + 1000000u + 49999999u + 1000u + 50000000u,
+                    1000u); /* gap exactly 50 ms: not */
     GCM_CHECK_EQ_INT(gcm_block_snapshot(b, &snap), 0);
     GCM_CHECK_EQ_U64(snap.bursts, 1);
     /* A start before the previous stop (overlap) is a burst. */

@@ -209,8 +209,8 @@ static void check_headline(const char *text)
     line_starting(text, "Total GC time: ", line, sizeof line);
     check_close("total", duration_of(line + strlen("Total GC time: ")), all.total_ns, 0.02);
     line_starting(text, "Average GC duration: ", line, sizeof line);
-    check_close("mean", duration_of(line + strlen("Average GC duration: ")),
-                all.total_ns / EVENTS, 0.02);
+    check_close("mean", duration_of(line + strlen("Average GC duration: ")), all.total_ns / EVENTS,
+                0.02);
     line_starting(text, "Maximum GC duration: ", line, sizeof line);
     check_close("max", duration_of(line + strlen("Maximum GC duration: ")), all.max_ns, 0.02);
     for (int g = 0; g < 3; g++) {

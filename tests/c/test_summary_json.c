@@ -15,18 +15,20 @@
 
 static gcm_snapshot snap;
 
-static const char *const figure_keys[] = {
-    "count", "total_ms", "mean_ms", "min_ms", "max_ms", "p50_ms", "p90_ms",
-    "p99_ms", "p999_ms", "collected", "uncollectable"};
+static const char *const figure_keys[] = {"count",   "total_ms",  "mean_ms",      "min_ms",
+                                          "max_ms",  "p50_ms",    "p90_ms",       "p99_ms",
+                                          "p999_ms", "collected", "uncollectable"};
 #define NFIGURES (sizeof figure_keys / sizeof figure_keys[0])
 
-static const char *const top_keys[] = {
-    "type", "schema_version", "pid",
-    "count", "total_ms", "mean_ms", "min_ms", "max_ms", "p50_ms", "p90_ms",
-    "p99_ms", "p999_ms", "collected", "uncollectable",
-    "gen0", "gen1", "gen2",
-    "share", "wall_ms", "alerts", "alert_threshold_ms", "bursts", "buckets",
-    "events", "overwritten", "dropped_stops", "unusable_info"};
+static const char *const top_keys[] = {"type",        "schema_version", "pid",
+                                       "count",       "total_ms",       "mean_ms",
+                                       "min_ms",      "max_ms",         "p50_ms",
+                                       "p90_ms",      "p99_ms",         "p999_ms",
+                                       "collected",   "uncollectable",  "gen0",
+                                       "gen1",        "gen2",           "share",
+                                       "wall_ms",     "alerts",         "alert_threshold_ms",
+                                       "bursts",      "buckets",        "events",
+                                       "overwritten", "dropped_stops",  "unusable_info"};
 
 static double num(const cJSON *obj, const char *key)
 {
@@ -94,8 +96,8 @@ static void test_fabricated_block(void)
     record(b, t + 1000 * MS, 2 * MS, 0, 20, 1);
     record(b, t + 2000 * MS, 1234567u, 0, 30, 0);
     record(b, t + 2010 * MS, 10000500u, 1, 400, 2); /* 8.8 ms after a stop: a burst */
-    record(b, t + 5000 * MS, 60 * MS, 2, 5000, 0); /* an alert, overflow-free bucket 4 */
-    record(b, t + 9000 * MS, 150 * MS, 2, 1, 0);   /* an alert, overflow bucket */
+    record(b, t + 5000 * MS, 60 * MS, 2, 5000, 0);  /* an alert, overflow-free bucket 4 */
+    record(b, t + 9000 * MS, 150 * MS, 2, 1, 0);    /* an alert, overflow bucket */
     gcm_block_count_dropped_stop(b);
     gcm_block_count_unusable_info(b);
     gcm_block_count_unusable_info(b);
@@ -111,14 +113,18 @@ static void test_fabricated_block(void)
 
     /* Overall figures, from the six pauses above. */
     GCM_CHECK(num(json, "count") == 6);
-    GCM_CHECK(num(json, "total_ms") == ms3(1 * MS + 2 * MS + 1234567u + 10000500u + 60 * MS + 150 * MS));
-    GCM_CHECK(num(json, "mean_ms") ==
-              floor((double)(1 * MS + 2 * MS + 1234567u + 10000500u + 60 * MS + 150 * MS) / 6.0 / 1000.0 + 0.5) / 1000.0);
+    GCM_CHECK(num(json, "total_ms") ==
+              ms3(1 * MS + 2 * MS + 1234567u + 10000500u + 60 * MS + 150 * MS));
+    GCM_CHECK(
+        num(json, "mean_ms") ==
+        floor((double)(1 * MS + 2 * MS + 1234567u + 10000500u + 60 * MS + 150 * MS) / 6.0 / 1000.0 +
+              0.5) /
+            1000.0);
     GCM_CHECK(num(json, "min_ms") == 1.0);
     GCM_CHECK(num(json, "max_ms") == 150.0);
     GCM_CHECK(num(json, "p50_ms") == ms3(gcm_percentile_ns(&snap.all, 0.5)));
-    GCM_CHECK(fabs(num(json, "p50_ms") - 2.0) <= 0.02);       /* rank 3 of 6 */
-    GCM_CHECK(num(json, "p90_ms") == 150.0);                  /* rank 6: the max */
+    GCM_CHECK(fabs(num(json, "p50_ms") - 2.0) <= 0.02); /* rank 3 of 6 */
+    GCM_CHECK(num(json, "p90_ms") == 150.0);            /* rank 6: the max */
     GCM_CHECK(num(json, "p99_ms") == 150.0);
     GCM_CHECK(num(json, "p999_ms") == 150.0);
     GCM_CHECK(num(json, "collected") == 10 + 20 + 30 + 400 + 5000 + 1);
@@ -197,8 +203,11 @@ static void test_printed_text(void)
     text = cJSON_PrintUnformatted(json);
     GCM_CHECK(text != NULL);
     /* An empty run: zeros everywhere, a sub-millisecond bound kept exact. */
-    GCM_CHECK(strstr(text, "\"type\":\"summary\",\"schema_version\":1,\"pid\":0,\"count\":0,") == text + 1);
-    GCM_CHECK(strstr(text, "\"buckets\":[{\"le_ms\":0.5,\"count\":0},{\"le_ms\":null,\"count\":0}]") != NULL);
+    GCM_CHECK(strstr(text, "\"type\":\"summary\",\"schema_version\":1,\"pid\":0,\"count\":0,") ==
+              text + 1);
+    GCM_CHECK(
+        strstr(text, "\"buckets\":[{\"le_ms\":0.5,\"count\":0},{\"le_ms\":null,\"count\":0}]") !=
+        NULL);
     GCM_CHECK(strstr(text, "\"alert_threshold_ms\":0,") != NULL);
     GCM_CHECK(strstr(text, "\"min_ms\":0,") != NULL);
     cJSON_free(text);
@@ -226,8 +235,8 @@ static void test_large_values(void)
     GCM_CHECK(num(json, "count") == 9007199254740991.0);
     GCM_CHECK(num(json, "collected") == 9007199254740991.0);
     GCM_CHECK(num(json, "events") == 9007199254740991.0);
-    GCM_CHECK(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json, "buckets"), 1), "count") ==
-              9007199254740991.0);
+    GCM_CHECK(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json, "buckets"), 1),
+                  "count") == 9007199254740991.0);
     GCM_CHECK(num(cJSON_GetObjectItemCaseSensitive(json, "gen0"), "count") == 9007199254740991.0);
     /* Durations are not integers and are not clamped: 2^64 ns in ms. */
     GCM_CHECK(num(json, "total_ms") == (double)(UINT64_MAX / 1000u) / 1000.0);

@@ -8,7 +8,7 @@
 #include "test_report_fixture.h"
 #include "../../src/report/report_internal.h"
 
-#define MS(x) ((uint64_t)((x) * 1e6 + 0.5))
+#define MS(x) ((uint64_t)((x)*1e6 + 0.5))
 
 /* Collections at 0.1 s to 1.3 s, then an idle stretch, then two at 21 s. */
 static void add_spread_run(fixture *f)
