@@ -176,8 +176,9 @@ size_t gcm__escape_control(unsigned char c, char out[4]);
  * 0) a byte that is not part of well-formed UTF-8 becomes "\xNN" and control
  * bytes are escaped as gcm__escape_control does; for a JSON string (`json`
  * 1, control bytes left to the JSON writer) such a byte becomes U+FFFD, so
- * the string stays valid JSON.  Cut between characters to fit. */
-void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json);
+ * the string stays valid JSON.  Cut between characters to fit.  Returns the
+ * length written (without the NUL). */
+size_t gcm__copy_path_shown(char *dst, size_t size, const char *src, int json);
 
 /* The longest quoted subject (a path, a word) an error line shows. */
 #define GCM__SUBJECT_MAX 1024

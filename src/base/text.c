@@ -97,7 +97,7 @@ void gcm__copy_printable(char *dst, size_t size, const char *src)
     dst[i] = '\0';
 }
 
-void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json)
+size_t gcm__copy_path_shown(char *dst, size_t size, const char *src, int json)
 {
     static const char hex_digits[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)src;
@@ -105,7 +105,7 @@ void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json)
     size_t len = 0;
 
     if (size == 0)
-        return;
+        return 0;
     while (n > 0) {
         size_t seq = gcm__utf8_length(s, n);
         char piece[4];
@@ -136,6 +136,7 @@ void gcm__copy_path_shown(char *dst, size_t size, const char *src, int json)
         n -= seq;
     }
     dst[len] = '\0';
+    return len;
 }
 
 size_t gcm__edit_distance(const char *a, size_t alen, const char *b, size_t limit)
@@ -228,7 +229,8 @@ const char *gcm__subject(char *dst, const char *text)
 {
     char escaped[4 * GCM__SUBJECT_MAX];
 
-    gcm__copy_path_shown(escaped, sizeof escaped, text, 0);
-    gcm__copy_shown(dst, GCM__SUBJECT_MAX, escaped, strlen(escaped), GCM__SHOWN_UTF8);
+    size_t len = gcm__copy_path_shown(escaped, sizeof escaped, text, 0);
+
+    gcm__copy_shown(dst, GCM__SUBJECT_MAX, escaped, len, GCM__SHOWN_UTF8);
     return dst;
 }

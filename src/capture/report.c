@@ -506,8 +506,8 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     in.free_threaded = strcmp(w->free_threaded, "1") == 0;
 
     /* The capture's path is the user's bytes: shown escaped, never raw. */
-    gcm__copy_path_shown(w->shown_file, sizeof w->shown_file, file,
-                         req->format == GCM_CAPTURE_JSON);
+    (void)gcm__copy_path_shown(w->shown_file, sizeof w->shown_file, file,
+                               req->format == GCM_CAPTURE_JSON);
     switch (req->format) {
     case GCM_CAPTURE_JSON:
         rc = write_json_head(fd, w->shown_file, snap, facts, w->command, w->version);

@@ -329,7 +329,7 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
             goto done;
         }
         /* The path is the user's bytes: U+FFFD for what is not UTF-8. */
-        gcm__copy_path_shown(shown, sizeof shown, p->file, 1);
+        (void)gcm__copy_path_shown(shown, sizeof shown, p->file, 1);
         GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", shown));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "pid", (double)p->pid));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)p->ppid));
