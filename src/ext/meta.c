@@ -17,13 +17,35 @@
 #include "dump.h"
 #include "gc_monitor/logfile.h"
 
+/* Returns 1 when `word` holds a byte that is not part of well-formed UTF-8,
+ * which a report could only show as '?'. */
+static int
+needs_escapes(const char *word)
+{
+    const unsigned char *s = (const unsigned char *)word;
+    size_t n = strlen(word);
+
+    while (n > 0) {
+        size_t len = gcm__utf8_length(s, n);
+        if (len == 0)
+            return 1;
+        s += len;
+        n -= len;
+    }
+    return 0;
+}
+
 /* Appends `word` to `buf` as a shell word, quoted only when it needs to
- * be, so the capture's command line reads like the one the user typed. */
+ * be, so the capture's command line reads like the one the user typed.  A
+ * word with bytes that are not UTF-8 (arguments are bytes) is written in
+ * bash's $'...' form, those bytes and control bytes as \xNN: the command
+ * stays valid UTF-8, and pasting it gives the program the same bytes. */
 static void
 meta_put_word(char *buf, size_t size, size_t *len, const char *word)
 {
     static const char safe[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_";
+    static const char hex_digits[] = "0123456789abcdef";
     int plain = word[0] != '\0' && strspn(word, safe) == strlen(word);
     const char *p;
 
@@ -35,6 +57,31 @@ meta_put_word(char *buf, size_t size, size_t *len, const char *word)
     if (plain) {
         for (p = word; *p != '\0'; p++)
             PUT(*p);
+    } else if (needs_escapes(word)) {
+        const unsigned char *s = (const unsigned char *)word;
+        size_t n = strlen(word);
+
+        PUT('$');
+        PUT('\'');
+        while (n > 0) {
+            size_t seq = gcm__utf8_length(s, n);
+            if (seq == 0 || (seq == 1 && (*s < 0x20 || *s == 0x7f))) {
+                PUT('\\');
+                PUT('x');
+                PUT(hex_digits[*s >> 4]);
+                PUT(hex_digits[*s & 0xf]);
+                seq = 1;
+            } else if (seq == 1 && (*s == '\'' || *s == '\\')) {
+                PUT('\\');
+                PUT((char)*s);
+            } else {
+                for (size_t k = 0; k < seq; k++)
+                    PUT((char)s[k]);
+            }
+            s += seq;
+            n -= seq;
+        }
+        PUT('\'');
     } else {
         PUT('\'');
         for (p = word; *p != '\0'; p++) {

@@ -334,3 +334,28 @@ def test_module_and_directory_end_like_python(tmp_path, form, ending):
         f.write(b"import sys\nprint('app')\nsys.exit(5)\n")
     target: list[bytes | str] = ["-m", "app"] if form == "module" else ["app"]
     assert_ends_like_python(where, target, clean_env(**ENDINGS[ending]))
+
+
+def test_a_capture_names_non_utf8_arguments_as_shell_words(tmp_path):
+    """A capture's command shows an argument that is not UTF-8 as bash's
+    $'...\\xNN' word, in text and JSON alike, and that word gives the bytes back."""
+    where = os.fsencode(tmp_path)
+    with open(os.path.join(where, b"s.py"), "wb") as f:
+        f.write(b"pass\n")
+    proc = launch(["run", "-o", b"cap.gcm", "s.py", b"a\xffb", b"it's"], where)
+    assert proc.returncode == 0, proc.stderr
+    text = launch(["report", "--stats-only", b"cap.gcm"], where)
+    assert text.returncode == 0, text.stderr
+    command = next(
+        line for line in text.stdout.decode("utf-8").splitlines() if line.startswith("Command: ")
+    )
+    assert command.endswith(" s.py $'a\\xffb' 'it'\"'\"'s'"), command
+    obj = json.loads(
+        launch(["report", "--format", "json", b"cap.gcm"], where).stdout.splitlines()[0]
+    )
+    assert obj["command"] == command[len("Command: ") :]
+    words = command[len("Command: ") :].split(" ", 2)[2]
+    shell = subprocess.run(
+        ["bash", "-c", f"printf '%s\\0' {words}"], capture_output=True, timeout=TIMEOUT, check=True
+    )
+    assert shell.stdout.split(b"\0")[:2] == [b"a\xffb", b"it's"]
