@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE
 
 #include "gcm_test.h"
+#include "gcm_test_dir.h"
 
 #include "base/base.h"
 #include "gc_monitor/errors.h"
@@ -22,15 +23,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char dir[256];
-
-static void path_in_dir(char *out, size_t size, const char *name)
-{
-    int n = snprintf(out, size, "%s/%s", dir, name);
-
-    GCM_CHECK(n > 0 && (size_t)n < size);
-}
-
 static void write_file(const char *path, const char *text)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -40,27 +32,13 @@ static void write_file(const char *path, const char *text)
     GCM_CHECK(close(fd) == 0);
 }
 
-static void check_content(const char *path, const char *expected)
-{
-    char buf[256];
-    ssize_t got;
-    int fd = open(path, O_RDONLY);
-
-    GCM_CHECK(fd >= 0);
-    got = read(fd, buf, sizeof buf - 1);
-    GCM_CHECK(got >= 0);
-    buf[got] = '\0';
-    (void)close(fd);
-    GCM_CHECK_STREQ(buf, expected);
-}
-
 static int count_entries(void)
 {
     char cmd[512];
     FILE *p;
     int n = -1;
 
-    (void)snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+    (void)snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", gcm_test_dir);
     p = popen(cmd, "r");
     GCM_CHECK(p != NULL);
     GCM_CHECK(fscanf(p, "%d", &n) == 1);
@@ -78,7 +56,7 @@ static int make_kind(const char *path, int kind, char *victim, size_t size)
     struct sockaddr_un addr;
     int fd;
 
-    path_in_dir(victim, size, "victim");
+    gcm_test_path(victim, size, "victim");
     switch (kind) {
     case FIFO:
         GCM_CHECK(mkfifo(path, 0600) == 0);
@@ -128,7 +106,7 @@ static void check_and_remove_kind(const char *path, int kind, const char *victim
         break;
     case SYMLINK:
         GCM_CHECK(S_ISLNK(st.st_mode));
-        check_content(victim, "precious\n");
+        gcm_test_content(victim, "precious\n");
         GCM_CHECK(unlink(victim) == 0);
         break;
     case DANGLING:
@@ -152,7 +130,7 @@ static void test_every_mode_refuses_every_other_kind(void)
     char why[160];
     gcm__output out;
 
-    path_in_dir(path, sizeof path, "out");
+    gcm_test_path(path, sizeof path, "out");
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         for (int kind = 0; kind < KINDS; kind++) {
             if (make_kind(path, kind, victim, sizeof victim) != 0)
@@ -179,7 +157,7 @@ static void test_regular_files_by_mode(void)
     struct stat st;
     gcm__output out;
 
-    path_in_dir(path, sizeof path, "out");
+    gcm_test_path(path, sizeof path, "out");
     /* New files are private, in every mode. */
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_NEW, O_WRONLY), 0);
     GCM_CHECK(out.created);
@@ -189,29 +167,29 @@ static void test_regular_files_by_mode(void)
     write_file(path, "old\n");
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_NEW, O_WRONLY), GCM_EIO);
     GCM_CHECK_EQ_INT(errno, EEXIST);
-    check_content(path, "old\n");
+    gcm_test_content(path, "old\n");
     /* APPEND: written after what is there. */
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_APPEND, O_WRONLY), 0);
     GCM_CHECK(!out.created);
     GCM_CHECK(write(out.fd, "new\n", 4) == 4);
     GCM_CHECK_EQ_INT(gcm__output_commit(&out), 0);
-    check_content(path, "old\nnew\n");
+    gcm_test_content(path, "old\nnew\n");
     /* REPLACE: nothing changes until the commit, which renames a private
      * temporary over the path. */
     GCM_CHECK(chmod(path, 0644) == 0);
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY), 0);
     GCM_CHECK(write(out.fd, "whole\n", 6) == 6);
-    check_content(path, "old\nnew\n");
+    gcm_test_content(path, "old\nnew\n");
     GCM_CHECK_EQ_INT(count_entries(), 2);
     GCM_CHECK_EQ_INT(gcm__output_commit(&out), 0);
-    check_content(path, "whole\n");
+    gcm_test_content(path, "whole\n");
     GCM_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     GCM_CHECK_EQ_INT(count_entries(), 1);
     /* A discarded replacement leaves the old file and no temporary. */
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY), 0);
     GCM_CHECK(write(out.fd, "half", 4) == 4);
     gcm__output_discard(&out);
-    check_content(path, "whole\n");
+    gcm_test_content(path, "whole\n");
     GCM_CHECK_EQ_INT(count_entries(), 1);
     GCM_CHECK(unlink(path) == 0);
     /* A discarded new file is removed again: a refusal leaves nothing. */
@@ -229,7 +207,7 @@ static void test_replace_refuses_a_path_that_changed_kind(void)
 
     /* The path turns into a FIFO while the replacement is written: the
      * commit looks again and leaves the FIFO alone. */
-    path_in_dir(path, sizeof path, "out");
+    gcm_test_path(path, sizeof path, "out");
     GCM_CHECK_EQ_INT(gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY), 0);
     GCM_CHECK(mkfifo(path, 0600) == 0);
     GCM_CHECK_EQ_INT(gcm__output_commit(&out), GCM_EIO);
@@ -246,7 +224,7 @@ static void test_inputs(void)
     struct stat st;
     int fd = -1;
 
-    path_in_dir(path, sizeof path, "in");
+    gcm_test_path(path, sizeof path, "in");
     for (int kind = 0; kind < KINDS; kind++) {
         if (make_kind(path, kind, victim, sizeof victim) != 0)
             continue;
@@ -268,7 +246,7 @@ static void test_inputs(void)
     GCM_CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     (void)close(fd);
     /* A symlink to a regular file is followed only when asked. */
-    path_in_dir(victim, sizeof victim, "link");
+    gcm_test_path(victim, sizeof victim, "link");
     GCM_CHECK(symlink(path, victim) == 0);
     GCM_CHECK_EQ_INT(gcm__open_input(victim, 0, &fd, NULL), GCM_EIO);
     GCM_CHECK_EQ_INT(errno, ELOOP);
@@ -284,19 +262,19 @@ static void test_same_file(void)
     char b[512];
     char sub[512];
 
-    path_in_dir(a, sizeof a, "x");
+    gcm_test_path(a, sizeof a, "x");
     /* Not there yet: one name in one directory, however it is spelled. */
-    (void)snprintf(b, sizeof b, "%s/./x", dir);
+    (void)snprintf(b, sizeof b, "%s/./x", gcm_test_dir);
     GCM_CHECK(gcm__same_file(a, b));
-    path_in_dir(sub, sizeof sub, "sub");
+    gcm_test_path(sub, sizeof sub, "sub");
     GCM_CHECK(mkdir(sub, 0700) == 0);
-    (void)snprintf(b, sizeof b, "%s/sub/../x", dir);
+    (void)snprintf(b, sizeof b, "%s/sub/../x", gcm_test_dir);
     GCM_CHECK(gcm__same_file(a, b));
-    (void)snprintf(b, sizeof b, "%s/sub/x", dir);
+    (void)snprintf(b, sizeof b, "%s/sub/x", gcm_test_dir);
     GCM_CHECK(!gcm__same_file(a, b));
     /* There: the same inode. */
     write_file(a, "");
-    (void)snprintf(b, sizeof b, "%s/sub/y", dir);
+    (void)snprintf(b, sizeof b, "%s/sub/y", gcm_test_dir);
     GCM_CHECK(link(a, b) == 0);
     GCM_CHECK(gcm__same_file(a, b));
     GCM_CHECK(unlink(b) == 0);
@@ -307,16 +285,13 @@ static void test_same_file(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    (void)snprintf(dir, sizeof dir, "%s/gcm-files-XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
-    GCM_CHECK(mkdtemp(dir) != NULL);
+    gcm_test_dir_make("gcm-files");
     (void)umask(0);
     GCM_RUN(test_every_mode_refuses_every_other_kind);
     GCM_RUN(test_regular_files_by_mode);
     GCM_RUN(test_replace_refuses_a_path_that_changed_kind);
     GCM_RUN(test_inputs);
     GCM_RUN(test_same_file);
-    GCM_CHECK(rmdir(dir) == 0);
+    GCM_CHECK(rmdir(gcm_test_dir) == 0);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* test_logfile.c: derived --log-file names for children, and opening without
  * following symbolic links, in a scratch directory removed at the end. */
 #include "gcm_test.h"
+#include "gcm_test_dir.h"
 
 #include "gc_monitor/errors.h"
 #include "gc_monitor/logfile.h"
@@ -9,15 +10,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[256];
-
-static void path_in_dir(char *out, size_t size, const char *name)
-{
-    int n = snprintf(out, size, "%s/%s", dir, name);
-
-    GCM_CHECK(n > 0 && (size_t)n < size);
-}
 
 static void derive_case(const char *path, int64_t pid, int n, const char *expected)
 {
@@ -71,27 +63,13 @@ static void write_all(int fd, const char *text)
     GCM_CHECK(write(fd, text, len) == (ssize_t)len);
 }
 
-static void check_content(const char *path, const char *expected)
-{
-    char buf[256];
-    ssize_t got;
-    int fd = open(path, O_RDONLY);
-
-    GCM_CHECK(fd >= 0);
-    got = read(fd, buf, sizeof buf - 1);
-    GCM_CHECK(got >= 0);
-    buf[got] = '\0';
-    (void)close(fd);
-    GCM_CHECK_STREQ(buf, expected);
-}
-
 static void test_open_appends_private_file(void)
 {
     char path[512];
     int a = -1;
     int b = -1;
 
-    path_in_dir(path, sizeof path, "gc.log");
+    gcm_test_path(path, sizeof path, "gc.log");
     GCM_CHECK_EQ_INT(gcm_logfile_open(path, &a), 0);
     GCM_CHECK_EQ_INT(mode_of(path) & 07777, 0600);
     GCM_CHECK(fcntl(a, F_GETFD) & FD_CLOEXEC);
@@ -100,7 +78,7 @@ static void test_open_appends_private_file(void)
     GCM_CHECK_EQ_INT(gcm_logfile_open(path, &b), 0);
     write_all(b, "second\n");
     write_all(a, "third\n");
-    check_content(path, "first\nsecond\nthird\n");
+    gcm_test_content(path, "first\nsecond\nthird\n");
     (void)close(a);
     (void)close(b);
     GCM_CHECK(unlink(path) == 0);
@@ -113,8 +91,8 @@ static void test_open_refuses_symlink(void)
     int fd = -1;
     int fd2 = -1;
 
-    path_in_dir(path, sizeof path, "link.log");
-    path_in_dir(victim, sizeof victim, "victim");
+    gcm_test_path(path, sizeof path, "link.log");
+    gcm_test_path(victim, sizeof victim, "victim");
     fd2 = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0644);
     GCM_CHECK(fd2 >= 0);
     write_all(fd2, "untouched\n");
@@ -125,7 +103,7 @@ static void test_open_refuses_symlink(void)
     GCM_CHECK_EQ_INT(gcm_logfile_open(path, &fd), GCM_EIO);
     GCM_CHECK_EQ_INT(errno, ELOOP);
     GCM_CHECK_EQ_INT(fd, -1);
-    check_content(victim, "untouched\n");
+    gcm_test_content(victim, "untouched\n");
     GCM_CHECK_EQ_INT(gcm_logfile_open("", &fd), GCM_EINVAL);
     GCM_CHECK(unlink(path) == 0);
     GCM_CHECK(unlink(victim) == 0);
@@ -139,14 +117,14 @@ static void test_child_names_are_exclusive(void)
     int fds[3] = {-1, -1, -1};
     int i;
 
-    path_in_dir(path, sizeof path, "gc.log");
+    gcm_test_path(path, sizeof path, "gc.log");
     /* The parent's own file exists and is left alone. */
     GCM_CHECK_EQ_INT(gcm_logfile_open(path, &fds[0]), 0);
     write_all(fds[0], "parent\n");
     (void)close(fds[0]);
 
     GCM_CHECK_EQ_INT(gcm_logfile_open_child(path, 4321, &fds[0], name, sizeof name), 0);
-    path_in_dir(expected, sizeof expected, "gc.4321.log");
+    gcm_test_path(expected, sizeof expected, "gc.4321.log");
     GCM_CHECK_STREQ(name, expected);
     GCM_CHECK_EQ_INT(mode_of(name) & 07777, 0600);
     GCM_CHECK(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
@@ -157,14 +135,14 @@ static void test_child_names_are_exclusive(void)
 
         GCM_CHECK_EQ_INT(gcm_logfile_open_child(path, 4321, &fds[i], name, sizeof name), 0);
         (void)snprintf(leaf, sizeof leaf, "gc.4321.%d.log", i);
-        path_in_dir(expected, sizeof expected, leaf);
+        gcm_test_path(expected, sizeof expected, leaf);
         GCM_CHECK_STREQ(name, expected);
     }
     for (i = 0; i < 3; i++) {
         write_all(fds[i], "child\n");
         (void)close(fds[i]);
     }
-    check_content(path, "parent\n");
+    gcm_test_content(path, "parent\n");
     for (i = 0; i < 3; i++) {
         char leaf[64];
 
@@ -172,8 +150,8 @@ static void test_child_names_are_exclusive(void)
             (void)snprintf(leaf, sizeof leaf, "gc.4321.log");
         else
             (void)snprintf(leaf, sizeof leaf, "gc.4321.%d.log", i);
-        path_in_dir(expected, sizeof expected, leaf);
-        check_content(expected, "child\n");
+        gcm_test_path(expected, sizeof expected, leaf);
+        gcm_test_content(expected, "child\n");
         GCM_CHECK(unlink(expected) == 0);
     }
     GCM_CHECK(unlink(path) == 0);
@@ -188,13 +166,13 @@ static void test_child_skips_planted_symlink(void)
     char name[512];
     int fd = -1;
 
-    path_in_dir(path, sizeof path, "gc.log");
-    path_in_dir(planted, sizeof planted, "gc.99.log");
-    path_in_dir(victim, sizeof victim, "victim");
+    gcm_test_path(path, sizeof path, "gc.log");
+    gcm_test_path(planted, sizeof planted, "gc.99.log");
+    gcm_test_path(victim, sizeof victim, "victim");
     /* A dangling link: following it would create the victim. */
     GCM_CHECK(symlink(victim, planted) == 0);
     GCM_CHECK_EQ_INT(gcm_logfile_open_child(path, 99, &fd, name, sizeof name), 0);
-    path_in_dir(expected, sizeof expected, "gc.99.1.log");
+    gcm_test_path(expected, sizeof expected, "gc.99.1.log");
     GCM_CHECK_STREQ(name, expected);
     GCM_CHECK(access(victim, F_OK) != 0 && errno == ENOENT);
     GCM_CHECK(S_ISLNK(mode_of(planted)));
@@ -210,12 +188,12 @@ static void test_child_refusals(void)
     char missing[512];
     int fd = -1;
 
-    path_in_dir(path, sizeof path, "gc.log");
+    gcm_test_path(path, sizeof path, "gc.log");
     /* A name buffer too small is refused before anything is created. */
     GCM_CHECK_EQ_INT(gcm_logfile_open_child(path, 1, &fd, name, sizeof name), GCM_ENOMEM);
     GCM_CHECK_EQ_INT(fd, -1);
     GCM_CHECK(access(path, F_OK) != 0);
-    path_in_dir(missing, sizeof missing, "no-such-dir/gc.log");
+    gcm_test_path(missing, sizeof missing, "no-such-dir/gc.log");
     errno = 0;
     GCM_CHECK_EQ_INT(gcm_logfile_open_child(missing, 1, &fd, NULL, 0), GCM_EIO);
     GCM_CHECK_EQ_INT(errno, ENOENT);
@@ -229,7 +207,7 @@ static void test_child_runs_out_of_names(void)
     int fd = -1;
     int n;
 
-    path_in_dir(path, sizeof path, "full.log");
+    gcm_test_path(path, sizeof path, "full.log");
     for (n = 0; n <= GCM_LOGFILE_MAX_SUFFIX; n++) {
         GCM_CHECK_EQ_INT(gcm_logfile_derive(path, 8, n, name, sizeof name), 0);
         fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -277,10 +255,7 @@ static void test_absolute_paths(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    (void)snprintf(dir, sizeof dir, "%s/gcm-logfile-XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
-    GCM_CHECK(mkdtemp(dir) != NULL);
+    gcm_test_dir_make("gcm-logfile");
     /* The 0600 checks must see the mode we ask for, not the caller's umask. */
     (void)umask(0);
     GCM_RUN(test_derive_names);
@@ -293,6 +268,6 @@ int main(void)
     GCM_RUN(test_child_runs_out_of_names);
     GCM_RUN(test_absolute_paths);
     /* Every case removed its files: rmdir fails if one was left behind. */
-    GCM_CHECK(rmdir(dir) == 0);
+    GCM_CHECK(rmdir(gcm_test_dir) == 0);
     return 0;
 }
