@@ -164,7 +164,7 @@ static int run_probe(const char *python, char *const *args, char *out, size_t si
         pid = -1;
         goto done;
     }
-    close(fds[1]);
+    (void)close(fds[1]);
     fds[1] = -1;
     while (used + 1 < size) {
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN, .revents = 0};
@@ -191,7 +191,7 @@ static int run_probe(const char *python, char *const *args, char *out, size_t si
     status = used > 0 ? 0 : -1;
 done:
     if (fds[0] >= 0)
-        close(fds[0]);
+        (void)close(fds[0]);
     if (pid > 0) {
         while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
             ;
