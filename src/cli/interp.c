@@ -199,7 +199,7 @@ done:
     if (have_actions)
         posix_spawn_file_actions_destroy(&actions);
     if (fds[1] >= 0)
-        close(fds[1]);
+        (void)close(fds[1]);
     free(env);
     return status;
 }
