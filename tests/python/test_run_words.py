@@ -323,8 +323,10 @@ def test_ps_shows_the_target(tmp_path, target):
             )
             assert str(started.pid) in found.stdout.split(), (found, cmdline(started.pid))
         if shutil.which("ps") is not None:
+            # -ww: without a terminal ps cuts its lines at 80 columns, and a
+            # CI clone's venv path is long.
             shown = subprocess.run(
-                ["ps", "-o", "args=", "-p", str(started.pid)], capture_output=True, text=True
+                ["ps", "-ww", "-o", "args=", "-p", str(started.pid)], capture_output=True, text=True
             ).stdout.strip()
             if target[0] != "-c":
                 assert shown == " ".join([python, *target]), shown
