@@ -31,7 +31,7 @@ void
 gcm__live_lock(gcm__module_state *st)
 {
 #ifdef Py_GIL_DISABLED
-    PyMutex_Lock(&st->gcm__live_lock);
+    PyMutex_Lock(&st->live_lock);
 #else
     (void)st;
 #endif
@@ -41,7 +41,7 @@ void
 gcm__live_unlock(gcm__module_state *st)
 {
 #ifdef Py_GIL_DISABLED
-    PyMutex_Unlock(&st->gcm__live_lock);
+    PyMutex_Unlock(&st->live_lock);
 #else
     (void)st;
 #endif
