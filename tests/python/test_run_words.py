@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -45,8 +46,12 @@ print("ARGV " + json.dumps([sys.argv, getattr(sys, "orig_argv", [None])[1:]]))
 
 
 def python_of_launcher():
-    """The interpreter the launcher picks by itself: pythonX.Y next to it."""
-    return str(launcher_path().parent / f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    """The interpreter the launcher picks by itself: pythonX.Y (X.Yt when
+    free-threaded) next to it."""
+    suffix = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+    return str(
+        launcher_path().parent / f"python{sys.version_info[0]}.{sys.version_info[1]}{suffix}"
+    )
 
 
 def argv_line(stdout):
@@ -319,7 +324,7 @@ def test_ps_shows_the_target(tmp_path, target):
         if pgrep is not None and target[0] != "-c":
             words = " ".join(target)
             found = subprocess.run(
-                [pgrep, "-f", f"python[0-9.]* {words}$"], capture_output=True, text=True
+                [pgrep, "-f", f"python[0-9.]*t? {words}$"], capture_output=True, text=True
             )
             assert str(started.pid) in found.stdout.split(), (found, cmdline(started.pid))
         if shutil.which("ps") is not None:
