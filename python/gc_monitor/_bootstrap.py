@@ -194,6 +194,24 @@ def _run_file(filename: str, main_globals: dict[str, Any]) -> None:
     _core.run_source_file(filename, main_globals)
 
 
+def _import_sets_cached() -> bool:
+    """Whether this interpreter still gives modules a ``__cached__`` attribute.
+
+    Python's main sets ``__main__.__cached__ = None`` for a script exactly
+    when its import system still sets ``__cached__`` on the modules it
+    loads: 3.15 dropped both together, in favour of ``__spec__.cached``.  So
+    the import system is asked directly, through the frozen importlib that
+    is already loaded (a spec with a location and a cached path, made into
+    a module that goes nowhere), rather than through a version table.
+    """
+    bootstrap: Any = sys.modules["_frozen_importlib"]
+    spec = bootstrap.ModuleSpec("__main__", None, origin="/probe.py")
+    spec.has_location = True
+    spec.cached = "/__pycache__/probe.pyc"
+    module = bootstrap.module_from_spec(spec)
+    return "__cached__" in vars(module)
+
+
 def _run_script(target: str, main_globals: dict[str, Any]) -> None:
     filename = _abspath(target)
     if _get_importer(filename) is not None:
@@ -204,7 +222,8 @@ def _run_script(target: str, main_globals: dict[str, Any]) -> None:
         return
     _set_path0(os.path.dirname(os.path.realpath(filename)))
     main_globals["__file__"] = filename
-    main_globals["__cached__"] = None
+    if _import_sets_cached():
+        main_globals["__cached__"] = None
     try:
         _run_file(filename, main_globals)
     finally:
