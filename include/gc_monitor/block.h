@@ -126,7 +126,9 @@ typedef struct gcm_aggregates {
         last_stop_ns;        /* CLOCK_MONOTONIC at the end of the latest record, 0 before any */
     _Atomic uint64_t unseen; /* collections gc.get_stats() counted that the callback never
                                        saw (it was taken out of gc.callbacks); set at report time */
-    uint64_t reserved[2];
+    _Atomic uint64_t event_flags; /* every GCM_EVENT_* flag any record carried (0 in captures
+                                     of writers before it was kept) */
+    uint64_t reserved;
     gcm_gen_stats gen[GCM_GENERATIONS];
 } gcm_aggregates;
 
@@ -196,6 +198,8 @@ typedef struct gcm_snapshot {
     uint64_t bursts;
     uint64_t last_stop_ns;
     uint64_t unseen; /* collections the callback never saw (gcm_aggregates.unseen) */
+    uint64_t
+        event_flags; /* every GCM_EVENT_* flag any record carried (gcm_aggregates.event_flags) */
     gcm_gen_snapshot gen[GCM_GENERATIONS];
     gcm_gen_snapshot all; /* the generations summed, histogram and buckets included */
 } gcm_snapshot;

@@ -45,6 +45,7 @@ typedef struct gcm_gen_summary {
     uint64_t p999_ns;
     uint64_t collected;
     uint64_t uncollectable;
+    uint64_t candidates; /* the objects the collections examined (CPython 3.15+), 0 before */
     uint64_t alerts;
 } gcm_gen_summary;
 
@@ -60,12 +61,19 @@ typedef struct gcm_summary {
     uint64_t dropped_stops;
     uint64_t unusable_info;
     uint64_t bursts;
-    uint64_t unseen; /* collections the callback never saw: not in any figure above */
+    uint64_t unseen;      /* collections the callback never saw: not in any figure above */
+    uint64_t event_flags; /* GCM_EVENT_* flags any record carried: what the interpreter gave */
     int32_t torn;
 } gcm_summary;
 
 /* Fills `out` from `snap`.  Returns 0. */
 int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out);
+
+/* Collection efficiency: the share of the objects its collections examined
+ * (CPython 3.15's `candidates`) that they freed (`collected`), in percent.
+ * Returns 1 and sets *pct, or 0 when `s` examined no candidates, which is
+ * every run before 3.15, where the figure does not exist. */
+int gcm_efficiency_pct(const gcm_gen_summary *s, double *pct);
 
 #ifdef __cplusplus
 }

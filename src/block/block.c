@@ -262,6 +262,10 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
     if (last != 0 && ev->start_ns < last + GCM_BURST_GAP_NS)
         GCM__ADD(&a->bursts, 1u);
     GCM__STORE(&a->last_stop_ns, ev->start_ns + d);
+    /* What the interpreter's info dicts held (3.15's own durations and
+     * candidates), for readers that have only the aggregates: an or into a
+     * word on the cache line of `seq`, which is written anyway. */
+    GCM__STORE(&a->event_flags, GCM__LOAD(&a->event_flags) | ev->flags);
 
     atomic_store_explicit(&a->seq, s + 2u, memory_order_release);
     return 0;
@@ -327,6 +331,7 @@ static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
     out->bursts = GCM__LOAD(&a->bursts);
     out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
     out->unseen = GCM__LOAD(&a->unseen);
+    out->event_flags = GCM__LOAD(&a->event_flags);
 }
 
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)

@@ -141,6 +141,7 @@ static void summarize_gen(const gcm_gen_snapshot *g, gcm_gen_summary *out)
     out->p999_ns = gcm_percentile_ns(g, 0.999);
     out->collected = g->collected;
     out->uncollectable = g->uncollectable;
+    out->candidates = g->candidates;
     out->alerts = g->alerts;
 }
 
@@ -181,8 +182,17 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->unusable_info = snap->unusable_info;
     out->bursts = snap->bursts;
     out->unseen = snap->unseen;
+    out->event_flags = snap->event_flags;
     out->torn = snap->torn;
     status = 0;
 done:
     return status;
+}
+
+int gcm_efficiency_pct(const gcm_gen_summary *s, double *pct)
+{
+    if (s == NULL || pct == NULL || s->candidates == 0)
+        return 0;
+    *pct = 100.0 * (double)s->collected / (double)s->candidates;
+    return 1;
 }

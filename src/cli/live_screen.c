@@ -73,7 +73,8 @@ int gcm__live_write_lines(const live_state *st)
         const gcm_summary *s = &p->now;
         interval_figures iv;
         char line[1024];
-        char tail[64] = "";
+        char tail[160] = "";
+        double eff;
         int n;
 
         if (!p->have_now)
@@ -88,6 +89,14 @@ int gcm__live_write_lines(const live_state *st)
         if (p->snap->unseen > 0)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
                            (unsigned long long)p->snap->unseen);
+        /* CPython 3.15+ counts the candidates its collections examine. */
+        if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0) {
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " candidates=%llu",
+                           (unsigned long long)s->all.candidates);
+            if (gcm_efficiency_pct(&s->all, &eff))
+                (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                               " efficiency_pct=%.4f", eff);
+        }
         n = snprintf(line, sizeof line,
                      "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
                      "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
@@ -194,6 +203,24 @@ static void add_warnings(frame *f, const live_proc *p)
     }
 }
 
+/* "Freed of examined": per generation, the share of the objects its collections
+ * examined that they freed, for CPython 3.15+, which counts them. */
+static void add_efficiency_line(frame *f, const gcm_summary *s)
+{
+    char cell[GCM_GENERATIONS + 1][16];
+    double eff;
+
+    for (int g = 0; g <= GCM_GENERATIONS; g++) {
+        const gcm_gen_summary *gs = g < GCM_GENERATIONS ? &s->gen[g] : &s->all;
+        if (gcm_efficiency_pct(gs, &eff))
+            (void)snprintf(cell[g], sizeof cell[g], "%.2f%%", eff);
+        else
+            (void)snprintf(cell[g], sizeof cell[g], "-");
+    }
+    line_add(f, ATTR_PLAIN, "Freed of examined: gen 0 %s, gen 1 %s, gen 2 %s, all %s", cell[0],
+             cell[1], cell[2], cell[3]);
+}
+
 static void frame_one(frame *f, const live_state *st, const live_proc *p)
 {
     const gcm_summary *s = &p->now;
@@ -257,6 +284,8 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
              "Longest pause in the last %.2fs: %s (p99 and max above: the whole run)",
              (double)iv.wall_ns / 1e9, iv.max_ns > 0 ? gc : "none");
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
+    if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0)
+        add_efficiency_line(f, s);
     if (s->all.count > 1) {
         char bursts[32];
         char gaps[32];

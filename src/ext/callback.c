@@ -118,8 +118,56 @@ next_count(PyObject *info, Py_ssize_t *pos, const char *name, Py_ssize_t n, uint
     return read_count(value, out);
 }
 
-/* Reads the info dict whatever its keys and their order: 3.15's extra
- * `duration` and `candidates`, or a dict that is not CPython's.  Returns 0
+/* Reads the next entry of `info` as 3.15's `duration`.  Returns 0 and sets
+ * *out, or -1 as next_count does. */
+static inline int
+next_duration(PyObject *info, Py_ssize_t *pos, uint64_t *out)
+{
+    PyObject *key;
+    PyObject *value;
+
+    if (!PyDict_Next(info, pos, &key, &value))
+        return -1;
+    if (!PyUnicode_Check(key) || !ascii_equals(key, "duration", 8))
+        return -1;
+    return read_duration(value, out);
+}
+
+/* Reads the info dict as CPython builds it, entry by entry against the key
+ * expected there: 3.9 to 3.14 pass `generation`, `collected` and
+ * `uncollectable`, in that order (dicts keep insertion order), and 3.15
+ * adds `candidates` and `duration` after them.  No dispatch and no
+ * bookkeeping of which keys were seen: about a third of the general path's
+ * parsing cost.  Returns 0 with ev and *generation set, or -1 for anything
+ * else; 3.15's two figures are kept aside until all five are read, so a
+ * failure leaves ev as the general path expects to find it. */
+static inline int
+parse_info_in_order(PyObject *info, gcm_event *ev, uint64_t *generation)
+{
+    Py_ssize_t size = PyDict_GET_SIZE(info);
+    Py_ssize_t pos = 0;
+    uint64_t candidates;
+    uint64_t duration;
+
+    if (size != 3 && size != 5)
+        return -1;
+    if (next_count(info, &pos, "generation", 10, generation) != 0 ||
+        next_count(info, &pos, "collected", 9, &ev->collected) != 0 ||
+        next_count(info, &pos, "uncollectable", 13, &ev->uncollectable) != 0)
+        return -1;
+    if (size == 3)
+        return 0;
+    if (next_count(info, &pos, "candidates", 10, &candidates) != 0 ||
+        next_duration(info, &pos, &duration) != 0)
+        return -1;
+    ev->candidates = candidates;
+    ev->duration_ns = duration;
+    ev->flags = GCM_EVENT_HAS_CANDIDATES | GCM_EVENT_NATIVE_DURATION;
+    return 0;
+}
+
+/* Reads the info dict whatever its keys and their order (a dict that is
+ * not CPython's, or a later CPython's with more keys).  Returns 0
  * with ev's counts and *generation set, or -1 if any of the three counts is
  * missing or unusable. */
 static GCM__NOINLINE int
@@ -196,26 +244,17 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
 {
     gcm_block *b = self->block;
     gcm_event ev;
-    Py_ssize_t pos = 0;
     uint64_t generation = 0;
 
     memset(&ev, 0, sizeof ev);
     ev.start_ns = start;
     ev.duration_ns = now > start ? now - start : 0;
 
-    /* CPython 3.9 to 3.14 build the dict with exactly these three keys, in
-     * this order (dicts keep insertion order), so the common case reads three
-     * entries and compares each key with the one it expects: no dispatch and
-     * no bookkeeping of which keys were seen, about a third of the parsing
-     * cost.  Anything else, including 3.15's five keys, takes the general
-     * path, which starts again from the first entry; so does a value that is
-     * not a usable count, which the general path then reports as unusable. */
-    if (PyDict_GET_SIZE(info) != 3 || next_count(info, &pos, "generation", 10, &generation) != 0 ||
-        next_count(info, &pos, "collected", 9, &ev.collected) != 0 ||
-        next_count(info, &pos, "uncollectable", 13, &ev.uncollectable) != 0) {
-        if (parse_info(info, &ev, &generation) != 0)
-            goto unusable;
-    }
+    /* Anything but CPython's own dict (another order, other keys, a value
+     * that is not a usable count) takes the general path, which starts again
+     * from the first entry and reports what it cannot use as unusable. */
+    if (parse_info_in_order(info, &ev, &generation) != 0 && parse_info(info, &ev, &generation) != 0)
+        goto unusable;
     if (generation >= GCM_GENERATIONS)
         goto unusable;
     ev.generation = (uint32_t)generation;

@@ -18,9 +18,9 @@
 #include "gc_monitor/errors.h"
 #include "report_internal.h"
 
-/* The most items one report can hold: two notes, two generation 2 rules, two
+/* The most items one report can hold: two notes, two generation 2 rules, three
  * rules per generation, and five more. */
-#define ADVICE_MAX 16
+#define ADVICE_MAX 19
 #define CODE_CAP 192
 
 /* The "Recommended optimizations" lines that scripts look for, as the gen2
@@ -101,6 +101,14 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
              * beyond 2^64 to an integer is undefined behaviour. */
             flags->threshold_factor =
                 factor < 18446744073709551615.0 ? (uint64_t)factor : UINT64_MAX;
+        }
+        /* A handful of collections (a gc.collect() at start-up) says
+         * nothing about how the program's collections usually go. */
+        for (g = 0; g < GCM_GENERATIONS; g++) {
+            double eff;
+            flags->low_efficiency[g] = sum->gen[g].count >= GCM__EFFICIENCY_MIN_COUNT &&
+                                       gcm_efficiency_pct(&sum->gen[g], &eff) &&
+                                       eff < GCM__EFFICIENCY_PCT;
         }
     }
     flags->max_pause = thr > 0 && gcm_is_alert(sum->all.max_ns, thr);
@@ -308,6 +316,31 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
         GCM__LINE_LIT(&it->message, ") were under 50ms, over 30%: collections come in bursts.");
         item_code(it, "gc.disable() before a burst of allocation and gc.enable() after it,"
                       " or a higher gc.set_threshold() first value");
+    }
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        const gcm_gen_summary *s = &sum->gen[g];
+        double eff = 0.0;
+        if (!f->low_efficiency[g])
+            continue;
+        (void)gcm_efficiency_pct(s, &eff);
+        it = item_begin(items, &n, "MEDIUM", "low_efficiency", (int)g, eff, GCM__EFFICIENCY_PCT,
+                        "%");
+        GCM__LINE_LIT(&it->message, "Generation ");
+        gcm__line_u64(&it->message, g);
+        GCM__LINE_LIT(&it->message, " collections freed ");
+        gcm__line_printf(&it->message, "%.2f%%", eff);
+        GCM__LINE_LIT(&it->message, " of the objects they examined (");
+        of_count(&it->message, s->collected, s->candidates);
+        GCM__LINE_LIT(&it->message, "), under 1%: nearly everything they walk survives.");
+        /* A full collection walks the long-lived heap, which freezing takes
+         * out of its way; a young one walks what outlived the interval, which
+         * a higher threshold gives time to die first. */
+        item_code(it, g == 2   ? "gc.freeze() after start-up, so full collections stop walking"
+                                 " the objects that live on"
+                      : g == 1 ? "a higher gc.set_threshold() second value, so fewer objects"
+                                 " are examined again before they die"
+                               : "a higher gc.set_threshold() first value, so more objects die"
+                                 " before a collection examines them");
     }
     return n;
 }

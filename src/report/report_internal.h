@@ -244,6 +244,9 @@ typedef struct gcm__advice_flags {
     double gen0_per_min;
     uint64_t threshold_factor; /* gen0 threshold multiplier of the gen0 rule */
     int bursts;                /* > 30% of the gaps between collections under 50 ms */
+    /* CPython 3.15+: a generation's collections freed < 1% of the candidates
+     * they examined, over at least GCM__EFFICIENCY_MIN_COUNT of them */
+    int low_efficiency[GCM_GENERATIONS];
 } gcm__advice_flags;
 
 /* The rule limits, documented in docs/recommendations.md. */
@@ -256,6 +259,8 @@ typedef struct gcm__advice_flags {
 #define GCM__GEN0_RATE_PER_MIN 800.0
 #define GCM__GEN0_TARGET_PER_MIN 400.0
 #define GCM__BURST_SHARE_PCT 30.0
+#define GCM__EFFICIENCY_PCT 1.0
+#define GCM__EFFICIENCY_MIN_COUNT 5u
 
 /* Fills `flags` from the aggregates in `sum` and the facts of `in`. */
 void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,

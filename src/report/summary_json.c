@@ -43,8 +43,24 @@ static int add_number(cJSON *obj, const char *key, double value)
     return cJSON_AddNumberToObject(obj, key, value) != NULL ? 0 : -1;
 }
 
-/* Adds the 11 figures shared by the overall object and each generation. */
-static int add_figures(cJSON *obj, const gcm_gen_summary *s)
+/* Adds "candidates" and "efficiency" (collected / candidates in percent,
+ * three decimals; null when no candidate was examined), for an interpreter
+ * that reports candidates (3.15+).  Earlier ones have neither key, so
+ * their summaries are what they always were. */
+static int add_efficiency(cJSON *obj, const gcm_gen_summary *s)
+{
+    double pct;
+
+    if (add_number(obj, "candidates", json_int(s->candidates)) != 0)
+        return -1;
+    if (gcm_efficiency_pct(s, &pct))
+        return add_number(obj, "efficiency", floor(pct * 1000.0 + 0.5) / 1000.0);
+    return cJSON_AddNullToObject(obj, "efficiency") != NULL ? 0 : -1;
+}
+
+/* Adds the 11 figures shared by the overall object and each generation,
+ * and the two of add_efficiency when `flags` say the interpreter has them. */
+static int add_figures(cJSON *obj, const gcm_gen_summary *s, uint64_t flags)
 {
     int status = -1;
 
@@ -59,6 +75,8 @@ static int add_figures(cJSON *obj, const gcm_gen_summary *s)
         add_number(obj, "p999_ms", ms_from_ns(s->p999_ns)) != 0 ||
         add_number(obj, "collected", json_int(s->collected)) != 0 ||
         add_number(obj, "uncollectable", json_int(s->uncollectable)) != 0)
+        goto done;
+    if ((flags & GCM_EVENT_HAS_CANDIDATES) != 0 && add_efficiency(obj, s) != 0)
         goto done;
     status = 0;
 done:
@@ -117,11 +135,12 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         goto done;
     if (cJSON_AddStringToObject(root, "type", "summary") == NULL ||
         add_number(root, "schema_version", GCM_JSON_SCHEMA_VERSION) != 0 ||
-        add_number(root, "pid", (double)sum.pid) != 0 || add_figures(root, &sum.all) != 0)
+        add_number(root, "pid", (double)sum.pid) != 0 ||
+        add_figures(root, &sum.all, sum.event_flags) != 0)
         goto done;
     for (g = 0; g < GCM_GENERATIONS; g++) {
         gen = cJSON_AddObjectToObject(root, gen_keys[g]);
-        if (gen == NULL || add_figures(gen, &sum.gen[g]) != 0)
+        if (gen == NULL || add_figures(gen, &sum.gen[g], sum.event_flags) != 0)
             goto done;
     }
     if (add_number(root, "share", floor(sum.share_pct * 1000.0 + 0.5) / 1000.0) != 0 ||
@@ -133,6 +152,11 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         add_number(root, "overwritten", json_int(sum.overwritten)) != 0 ||
         add_number(root, "dropped_stops", json_int(sum.dropped_stops)) != 0 ||
         add_number(root, "unusable_info", json_int(sum.unusable_info)) != 0)
+        goto done;
+    /* Only where CPython times its own collections (3.15+): the pauses are
+     * then its figures, not the monitor's two clock readings. */
+    if ((sum.event_flags & GCM_EVENT_NATIVE_DURATION) != 0 &&
+        cJSON_AddStringToObject(root, "duration_source", "interpreter") == NULL)
         goto done;
     /* Only when it happened: a run whose callback stayed in gc.callbacks
      * keeps the summary it always had. */

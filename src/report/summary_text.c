@@ -148,6 +148,62 @@ static int render_percentiles(const gcm_summary *sum, const gcm_sink *sink)
             goto done;
     }
     status = percentile_row("all", &sum->all, sink);
+    if (status != 0 || (sum->event_flags & GCM_EVENT_NATIVE_DURATION) == 0)
+        goto done;
+    /* A reader comparing these pauses with CPython's own gc.get_stats()
+     * durations should know they are the same figures, not our clock's. */
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l,
+                  "  (pause times are CPython's own: the \"duration\" of its gc.callbacks info)");
+    status = gcm__line_emit(&l, sink);
+done:
+    return status;
+}
+
+/* One row of the efficiency table: the share, then the counts it comes from. */
+static int efficiency_row(const char *label, const gcm_gen_summary *s, const gcm_sink *sink)
+{
+    gcm__line l;
+    size_t from;
+    double pct;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "  ");
+    from = l.len;
+    gcm__line_str(&l, label);
+    gcm__line_pad_to(&l, from, LABEL_WIDTH);
+    from = l.len;
+    if (gcm_efficiency_pct(s, &pct))
+        gcm__line_printf(&l, "%.2f%%", pct);
+    else
+        GCM__LINE_LIT(&l, "-");
+    gcm__line_align_right(&l, from, TIME_WIDTH);
+    GCM__LINE_LIT(&l, "  (");
+    gcm__line_u64(&l, s->collected);
+    GCM__LINE_LIT(&l, " of ");
+    gcm__line_u64(&l, s->candidates);
+    GCM__LINE_LIT(&l, ")");
+    return gcm__line_emit(&l, sink);
+}
+
+/* "Collection efficiency", per generation: only for an interpreter that
+ * counts the candidates its collections examine (CPython 3.15+). */
+static int render_efficiency(const gcm_summary *sum, const gcm_sink *sink)
+{
+    static const char *const labels[GCM_GENERATIONS] = {"gen 0", "gen 1", "gen 2"};
+    gcm__line l;
+    unsigned g;
+    int status = 0;
+
+    if ((sum->event_flags & GCM_EVENT_HAS_CANDIDATES) == 0 || sum->all.count == 0)
+        goto done;
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Collection efficiency (objects collected of the candidates examined):");
+    status = gcm__line_emit(&l, sink);
+    for (g = 0; g < GCM_GENERATIONS && status == 0; g++)
+        status = efficiency_row(labels[g], &sum->gen[g], sink);
+    if (status == 0)
+        status = efficiency_row("all", &sum->all, sink);
 done:
     return status;
 }
@@ -387,6 +443,9 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
             goto done;
     }
     status = render_share_and_objects(sum, in->snapshot->alert_threshold_ns, sink);
+    if (status != 0)
+        goto done;
+    status = render_efficiency(sum, sink);
     if (status != 0)
         goto done;
     if (sum->all.count > 0) {

@@ -352,6 +352,80 @@ static void test_bursts(void)
     expect(&f, "MEDIUM: 30.0% of the gaps", 0);
 }
 
+/* `count` collections of generation `gen` as CPython 3.15 reports them, each
+ * freeing `collected` of the `candidates` it examined, a second apart. */
+static void add_examined(fixture *f, double at_ms, size_t count, uint32_t gen, uint64_t collected,
+                         uint64_t candidates)
+{
+    gcm_event ev;
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        memset(&ev, 0, sizeof ev);
+        ev.start_ns =
+            (uint64_t)FIX_INIT_MONOTONIC_NS + (uint64_t)((at_ms + 1000.0 * (double)i) * 1e6);
+        ev.duration_ns = MS(0.1);
+        ev.generation = gen;
+        ev.collected = collected;
+        ev.candidates = candidates;
+        ev.flags = GCM_EVENT_HAS_CANDIDATES | GCM_EVENT_NATIVE_DURATION;
+        GCM_CHECK_EQ_INT(gcm_block_record(f->block, &ev), 0);
+    }
+}
+
+static void test_low_efficiency(void)
+{
+    fixture f;
+
+    /* Five full collections freeing 9 of 1,000 each: 0.90%, under 1%. */
+    fixture_init(&f, 64, MS(50));
+    add_examined(&f, 100.0, 5, 2, 9, 1000);
+    fixture_finish(&f, 60000.0, "3.15.2", 0);
+    GCM_CHECK(flags_of(&f).low_efficiency[2]);
+    GCM_CHECK(!flags_of(&f).low_efficiency[0]);
+    expect(&f,
+           "MEDIUM: Generation 2 collections freed 0.90% of the objects they examined (45 of"
+           " 5000), under 1%: nearly everything they walk survives. Try: gc.freeze()",
+           1);
+
+    /* Young collections: the threshold advice instead. */
+    fixture_init(&f, 64, MS(50));
+    add_examined(&f, 100.0, 6, 0, 0, 700);
+    fixture_finish(&f, 60000.0, "3.15.2", 0);
+    expect(&f,
+           "MEDIUM: Generation 0 collections freed 0.00% of the objects they examined (0 of"
+           " 4200), under 1%: nearly everything they walk survives. Try: a higher"
+           " gc.set_threshold() first value",
+           1);
+
+    /* Exactly 1% is not under it. */
+    fixture_init(&f, 64, MS(50));
+    add_examined(&f, 100.0, 5, 2, 10, 1000);
+    fixture_finish(&f, 60000.0, "3.15.2", 0);
+    GCM_CHECK(!flags_of(&f).low_efficiency[2]);
+    expect(&f, "MEDIUM: Generation 2 collections freed", 0);
+
+    /* Four collections are too few to say how the program's usually go. */
+    fixture_init(&f, 64, MS(50));
+    add_examined(&f, 100.0, 4, 2, 0, 1000);
+    fixture_finish(&f, 60000.0, "3.15.2", 0);
+    expect(&f, "MEDIUM: Generation 2 collections freed", 0);
+
+    /* Before 3.15 no candidates are counted: never fires, whatever was freed. */
+    fixture_init(&f, 64, MS(50));
+    add_many(&f, 100.0, 10, 2, MS(0.1), 1000.0);
+    fixture_finish(&f, 60000.0, "3.12.1", 0);
+    GCM_CHECK(!flags_of(&f).low_efficiency[2]);
+    expect(&f, "MEDIUM: Generation 2 collections freed", 0);
+
+    /* Nor where generations mean nothing (a free-threaded build). */
+    fixture_init(&f, 64, MS(50));
+    add_examined(&f, 100.0, 5, 0, 0, 1000);
+    fixture_finish(&f, 60000.0, "3.15.2", 1);
+    GCM_CHECK(!flags_of(&f).low_efficiency[0]);
+    fixture_release(&f);
+}
+
 /* A run that fires every per-generation rule on a build where they apply. */
 static void add_generation_heavy(fixture *f)
 {
@@ -483,6 +557,7 @@ int main(void)
     GCM_RUN(test_uncollectable);
     GCM_RUN(test_gen0_rate);
     GCM_RUN(test_bursts);
+    GCM_RUN(test_low_efficiency);
     GCM_RUN(test_generations_mislead);
     GCM_RUN(test_dump_garbage_note);
     GCM_RUN(test_every_line_and_json);

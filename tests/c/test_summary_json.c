@@ -244,8 +244,85 @@ static void test_large_values(void)
     free(s);
 }
 
+/* A run as CPython 3.15 reports it: every collection with its candidates
+ * and its own duration.  Each figure object gains "candidates" and
+ * "efficiency" after "uncollectable", and the summary says whose the
+ * durations are; a block without those flags has neither (above). */
+static void test_candidates_and_native_durations(void)
+{
+    static const char *const keys_315[] = {
+        "count",  "total_ms", "mean_ms",   "min_ms",        "max_ms",     "p50_ms",    "p90_ms",
+        "p99_ms", "p999_ms",  "collected", "uncollectable", "candidates", "efficiency"};
+    static const char *const names[] = {"gen0", "gen1", "gen2"};
+    gcm_block_params p;
+    size_t size = gcm_block_size(16);
+    gcm_block *b = malloc(size);
+    cJSON *json;
+    const cJSON *gen;
+    gcm_event ev;
+    uint32_t g;
+
+    GCM_CHECK(b != NULL);
+    memset(&p, 0, sizeof p);
+    p.capacity = 16;
+    p.pid = 31337;
+    p.alert_threshold_ns = 50 * MS;
+    p.bucket_count = 1;
+    p.bucket_bounds_ns[0] = MS;
+    GCM_CHECK_EQ_INT(gcm_block_init(b, size, &p), 0);
+    memset(&ev, 0, sizeof ev);
+    ev.flags = GCM_EVENT_HAS_CANDIDATES | GCM_EVENT_NATIVE_DURATION;
+    ev.duration_ns = MS;
+    /* Generation 0: 30 of 120 and 0 of 0 (a collection with nothing to
+     * examine); generation 1: none; generation 2: 1 of 3,000. */
+    ev.start_ns = 1000 * MS;
+    ev.collected = 30;
+    ev.candidates = 120;
+    GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    ev.start_ns = 2000 * MS;
+    ev.collected = 0;
+    ev.candidates = 0;
+    GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    ev.start_ns = 3000 * MS;
+    ev.generation = 2;
+    ev.collected = 1;
+    ev.candidates = 3000;
+    GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    GCM_CHECK_EQ_INT(gcm_block_snapshot(b, &snap), 0);
+    GCM_CHECK_EQ_U64(snap.event_flags, GCM_EVENT_HAS_CANDIDATES | GCM_EVENT_NATIVE_DURATION);
+    json = gcm_summary_json(&snap);
+    GCM_CHECK(json != NULL);
+
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        check_keys(cJSON_GetObjectItemCaseSensitive(json, names[g]), keys_315,
+                   sizeof keys_315 / sizeof keys_315[0]);
+    gen = cJSON_GetObjectItemCaseSensitive(json, "gen0");
+    GCM_CHECK(num(gen, "candidates") == 120);
+    GCM_CHECK(num(gen, "efficiency") == 25.0);
+    gen = cJSON_GetObjectItemCaseSensitive(json, "gen1");
+    GCM_CHECK(num(gen, "candidates") == 0);
+    GCM_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(gen, "efficiency")));
+    gen = cJSON_GetObjectItemCaseSensitive(json, "gen2");
+    GCM_CHECK(num(gen, "efficiency") == 0.033); /* 1 / 3000 = 0.0333...%, three decimals */
+    GCM_CHECK(num(json, "candidates") == 3120);
+    GCM_CHECK(num(json, "efficiency") == floor(100.0 * 31.0 / 3120.0 * 1000.0 + 0.5) / 1000.0);
+    GCM_CHECK_STREQ(cJSON_GetObjectItemCaseSensitive(json, "duration_source")->valuestring,
+                    "interpreter");
+    cJSON_Delete(json);
+
+    /* Candidates alone (a dict that had no duration): no duration_source. */
+    snap.event_flags = GCM_EVENT_HAS_CANDIDATES;
+    json = gcm_summary_json(&snap);
+    GCM_CHECK(json != NULL);
+    GCM_CHECK(cJSON_GetObjectItemCaseSensitive(json, "duration_source") == NULL);
+    GCM_CHECK(num(json, "candidates") == 3120);
+    cJSON_Delete(json);
+    free(b);
+}
+
 int main(void)
 {
+    GCM_RUN(test_candidates_and_native_durations);
     GCM_RUN(test_fabricated_block);
     GCM_RUN(test_printed_text);
     GCM_RUN(test_large_values);
