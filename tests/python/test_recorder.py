@@ -96,7 +96,61 @@ def test_native_duration_is_used_when_present():
     assert snap["gen1"]["total_ms"] == pytest.approx(250.0)
     assert snap["gen1"]["collected"] == 7
     assert snap["gen1"]["uncollectable"] == 2
+    assert snap["gen1"]["candidates"] == 11
+    assert snap["gen1"]["efficiency"] == round(100 * 7 / 11, 3)
+    assert snap["gen0"]["candidates"] == 0
+    assert snap["gen0"]["efficiency"] is None
+    assert snap["duration_source"] == "interpreter"
     assert snap["unusable_info"] == 0
+
+
+FIVE = {"generation": 2, "collected": 3, "uncollectable": 1, "candidates": 40, "duration": 0.5}
+
+
+@pytest.mark.parametrize(
+    "order", [list(FIVE), list(reversed(FIVE)), ["candidates", *list(FIVE)[:3], "duration"]]
+)
+def test_the_five_keys_are_read_in_any_order(order: list[str]) -> None:
+    # CPython 3.15's order is read entry by entry, any other by the general
+    # loop: the same event either way.
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    cb("stop", {k: FIVE[k] for k in order})
+    snap = rec.snapshot()
+    assert snap["gen2"]["count"] == 1
+    assert snap["gen2"]["total_ms"] == pytest.approx(500.0)
+    assert (snap["gen2"]["collected"], snap["gen2"]["uncollectable"]) == (3, 1)
+    assert snap["gen2"]["candidates"] == 40
+    assert snap["gen2"]["efficiency"] == 7.5
+    assert snap["unusable_info"] == 0
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        # A fourth and fifth key that are not 3.15's: measured, no candidates.
+        {"generation": 0, "collected": 1, "uncollectable": 0, "extra": 5, "other": 0.5},
+        # 3.15's keys with a duration that is not a float: unusable.
+        {**FIVE, "duration": 1},
+        # ... or candidates that are not a count.
+        {**FIVE, "candidates": -1},
+    ],
+)
+def test_five_keys_that_are_not_315s(info: dict) -> None:
+    rec = _core.Recorder()
+    cb = rec.callback
+    cb("start", {})
+    cb("stop", info)
+    snap = rec.snapshot()
+    if "extra" in info:
+        assert snap["gen0"]["count"] == 1
+        assert snap["gen0"]["total_ms"] < 1000
+        assert "candidates" not in snap["gen0"]
+        assert "duration_source" not in snap
+    else:
+        assert snap["unusable_info"] == 1
+        assert snap["count"] == 0
 
 
 def test_measured_duration_without_native_one():
