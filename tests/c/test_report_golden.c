@@ -206,6 +206,52 @@ static void test_python_314(void)
     fixture_release(&f);
 }
 
+/* A run as CPython 3.15 reports it: each collection with its own duration
+ * and the candidates it examined.  The summary says whose the pauses are and
+ * adds the efficiency table ("-" for generation 1, which examined nothing);
+ * the JSON summary adds the figures and "duration_source". */
+static void test_python_315(void)
+{
+    static const uint32_t gens[] = {0, 0, 1, 0, 2, 0};
+    static const uint64_t collected[] = {150, 90, 0, 210, 12, 0};
+    static const uint64_t candidates[] = {600, 450, 0, 700, 4800, 0};
+    gcm_event ev;
+    fixture f;
+    char *out;
+    size_t i;
+
+    fixture_init(&f, 64, MS(50));
+    for (i = 0; i < sizeof gens / sizeof gens[0]; i++) {
+        memset(&ev, 0, sizeof ev);
+        ev.start_ns = (uint64_t)FIX_INIT_MONOTONIC_NS + (uint64_t)MS(150.0 * (double)i);
+        ev.duration_ns = gens[i] == 2 ? MS(7.25) : MS(0.2) + i * 1000u;
+        ev.generation = gens[i];
+        ev.collected = collected[i];
+        ev.candidates = candidates[i];
+        ev.flags = GCM_EVENT_HAS_CANDIDATES | GCM_EVENT_NATIVE_DURATION;
+        GCM_CHECK_EQ_INT(gcm_block_record(f.block, &ev), 0);
+    }
+    fixture_finish(&f, 1000.0, "3.15.2", 0);
+    f.config.stats_only = 1;
+    out = render_golden(&f, "text_py315.txt");
+    GCM_CHECK(strstr(out, "  (pause times are CPython's own: the \"duration\" of its"
+                          " gc.callbacks info)\n") != NULL);
+    GCM_CHECK(strstr(out, "Collection efficiency (objects collected of the candidates"
+                          " examined):\n"
+                          "  gen 0       25.71%  (450 of 1750)\n"
+                          "  gen 1            -  (0 of 0)\n"
+                          "  gen 2        0.25%  (12 of 4800)\n"
+                          "  all          7.05%  (462 of 6550)\n") != NULL);
+    free(out);
+    f.config.json = 1;
+    out = render_golden(&f, "report_py315.jsonl");
+    GCM_CHECK(strstr(out, "\"collected\":450,\"uncollectable\":0,\"candidates\":1750,"
+                          "\"efficiency\":25.714}") != NULL);
+    GCM_CHECK(strstr(out, "\"duration_source\":\"interpreter\"") != NULL);
+    free(out);
+    fixture_release(&f);
+}
+
 /* Which interpreter versions get the 3.14 note; rendered stats-only. */
 static void test_python_314_range(void)
 {
@@ -312,6 +358,7 @@ int main(void)
     GCM_RUN(test_free_threaded);
     GCM_RUN(test_python_314);
     GCM_RUN(test_python_314_range);
+    GCM_RUN(test_python_315);
     GCM_RUN(test_empty);
     GCM_RUN(test_start_lines);
     GCM_RUN(test_invalid_input);

@@ -58,7 +58,9 @@ def test_every_line_is_a_typed_object(path: Path):
                 assert -EXACT <= number <= EXACT
 
 
-@pytest.mark.parametrize("name", ["report.jsonl", "report_stats_only.jsonl", "report_empty.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["report.jsonl", "report_stats_only.jsonl", "report_empty.jsonl", "report_py315.jsonl"]
+)
 def test_report_ends_with_one_summary(name: str):
     objs = load(GOLDEN / name)
     summaries = [o for o in objs if o["type"] == "summary"]
@@ -83,6 +85,22 @@ def test_events_agree_with_summary():
         )
     assert max(e["duration_ms"] for e in events) == summary["max_ms"]
     assert {e["pid"] for e in events} == {summary["pid"]}
+
+
+def test_efficiency_is_collected_over_candidates():
+    # A CPython 3.15 run: every figure object has both counts, and the
+    # efficiency is their ratio in percent (null where nothing was examined).
+    summary = load(GOLDEN / "report_py315.jsonl")[-1]
+    assert summary["duration_source"] == "interpreter"
+    for obj in (summary, summary["gen0"], summary["gen1"], summary["gen2"]):
+        if obj["candidates"]:
+            assert obj["efficiency"] == round(100 * obj["collected"] / obj["candidates"], 3)
+        else:
+            assert obj["efficiency"] is None
+    assert summary["candidates"] == sum(summary[f"gen{g}"]["candidates"] for g in range(3))
+    # Earlier interpreters' summaries have none of these keys.
+    old = load(GOLDEN / "report.jsonl")[-1]
+    assert not {"candidates", "efficiency", "duration_source"} & (old.keys() | old["gen0"].keys())
 
 
 def test_alerts_precede_their_event():
