@@ -80,10 +80,12 @@ read_duration(PyObject *v, uint64_t *out)
     if (!PyFloat_Check(v))
         return -1;
     d = PyFloat_AS_DOUBLE(v);
-    /* 1.8e10 s is about 570 years: anything longer would overflow uint64 ns. */
-    if (!isfinite(d) || d < 0.0 || d > 1.8e10)
+    /* 9e9 s is about 285 years, so the nanoseconds fit a signed 64-bit int,
+     * whose conversion from double is one instruction (an unsigned one is a
+     * compare and two paths). */
+    if (!isfinite(d) || d < 0.0 || d > 9e9)
         return -1;
-    *out = (uint64_t)(d * 1e9 + 0.5);
+    *out = (uint64_t)(int64_t)(d * 1e9 + 0.5);
     return 0;
 }
 
@@ -236,7 +238,9 @@ parse_info(PyObject *info, gcm_event *ev, uint64_t *generation)
 }
 
 /* Parses the info dict and records one event.  `start` is the clock at the
- * matching "start", `now` the clock read once for this "stop".  Kept out of
+ * matching "start", `now` the clock read for this "stop", or 0 when the
+ * caller expected CPython's own duration (3.15's five keys) and left the
+ * clock unread: it is read here if the dict had no usable one.  Kept out of
  * line so that the "start" phase, half of all calls, does not pay this
  * function's register saves and stack frame inside the callback. */
 static GCM__NOINLINE void
@@ -248,13 +252,17 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
 
     memset(&ev, 0, sizeof ev);
     ev.start_ns = start;
-    ev.duration_ns = now > start ? now - start : 0;
 
     /* Anything but CPython's own dict (another order, other keys, a value
      * that is not a usable count) takes the general path, which starts again
      * from the first entry and reports what it cannot use as unusable. */
     if (parse_info_in_order(info, &ev, &generation) != 0 && parse_info(info, &ev, &generation) != 0)
         goto unusable;
+    if ((ev.flags & GCM_EVENT_NATIVE_DURATION) == 0) {
+        if (now == 0)
+            now = gcm_clock_monotonic_ns();
+        ev.duration_ns = now > start ? now - start : 0;
+    }
     if (generation >= GCM_GENERATIONS)
         goto unusable;
     ev.generation = (uint32_t)generation;
@@ -280,7 +288,6 @@ gcm__recorder_gc_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
                       atomic_load_explicit(&gcm__fork_epoch, memory_order_relaxed)))
         return callback_detached(self, args, nargs);
 
-    now = gcm_clock_monotonic_ns();
     if (GCM__UNLIKELY(nargs != 2 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1]))) {
         gcm_block_count_unusable_info(self->block);
         Py_RETURN_NONE;
@@ -289,8 +296,12 @@ gcm__recorder_gc_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     if (ascii_equals(phase, "start", 5)) {
         /* 0 means "no start pending"; the monotonic clock is never 0 once the
          * system has been up for a nanosecond. */
-        atomic_store_explicit(&self->start_ns, now, memory_order_relaxed);
+        atomic_store_explicit(&self->start_ns, gcm_clock_monotonic_ns(), memory_order_relaxed);
     } else if (ascii_equals(phase, "stop", 4)) {
+        /* CPython 3.15 times the collection itself and passes the duration
+         * with four other keys: our second clock reading would go unused
+         * (record_stop reads it after all if the dict has none). */
+        now = PyDict_GET_SIZE(args[1]) == 5 ? 0 : gcm_clock_monotonic_ns();
         /* A relaxed load and store, not an exchange (a locked xchg on x86):
          * no other thread touches start_ns in between.  CPython runs one
          * collection at a time (the GIL, or on free-threaded builds the
