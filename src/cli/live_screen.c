@@ -73,7 +73,8 @@ int gcm__live_write_lines(const live_state *st)
         const gcm_summary *s = &p->now;
         interval_figures iv;
         char line[1024];
-        char tail[160] = "";
+        char tail[64] = "";
+        char examined[96] = "";
         double eff;
         int n;
 
@@ -84,25 +85,26 @@ int gcm__live_write_lines(const live_state *st)
             (void)snprintf(tail, sizeof tail, " exit_status=%d", (int)p->snap->exit_status);
         else if (p->snap->state == GCM_STATE_KILLED)
             (void)snprintf(tail, sizeof tail, " signal=%d", (int)p->snap->exit_status);
+        /* CPython 3.15+ counts the candidates its collections examine:
+         * figures beside collected and uncollectable, before the tail. */
+        if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0) {
+            (void)snprintf(examined, sizeof examined, " candidates=%llu",
+                           (unsigned long long)s->all.candidates);
+            if (gcm_efficiency_pct(&s->all, &eff))
+                (void)snprintf(examined + strlen(examined), sizeof examined - strlen(examined),
+                               " efficiency_pct=%.4f", eff);
+        }
         if (p->torn)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " torn=1");
         if (p->snap->unseen > 0)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
                            (unsigned long long)p->snap->unseen);
-        /* CPython 3.15+ counts the candidates its collections examine. */
-        if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0) {
-            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " candidates=%llu",
-                           (unsigned long long)s->all.candidates);
-            if (gcm_efficiency_pct(&s->all, &eff))
-                (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
-                               " efficiency_pct=%.4f", eff);
-        }
         n = snprintf(line, sizeof line,
                      "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
                      "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
                      "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
                      "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
-                     "interval_alerts=%llu collected=%llu uncollectable=%llu%s\n",
+                     "interval_alerts=%llu collected=%llu uncollectable=%llu%s%s\n",
                      stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
                      gcm_capture_state_word(p->snap->state), (double)s->wall_ns / 1e9,
                      (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
@@ -113,7 +115,7 @@ int gcm__live_write_lines(const live_state *st)
                      (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
                      (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
                      (unsigned long long)s->all.collected, (unsigned long long)s->all.uncollectable,
-                     tail);
+                     examined, tail);
         if (n > 0)
             status = gcm__write_all(STDOUT_FILENO, line,
                                     (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
