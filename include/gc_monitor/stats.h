@@ -61,6 +61,8 @@ typedef struct gcm_summary {
     uint64_t unusable_info;
     uint64_t bursts;
     uint64_t unseen; /* collections the callback never saw: not in any figure above */
+    uint64_t missed; /* collections an outside reader counted without their pauses: in the
+                        counts and totals above, not in percentiles, extremes or alerts */
     int32_t torn;
 } gcm_summary;
 

@@ -206,7 +206,12 @@ static GCM__NOINLINE GCM__COLD int record_unusable(gcm_block *b)
     return GCM_EINVAL;
 }
 
-int gcm_block_record(gcm_block *b, const gcm_event *ev)
+/* The writer's update of one record and, when `missed` is not 0, of the
+ * collections counted without their pauses before it.  Inlined into both
+ * public writers, so the callback's path keeps its straight run of moves
+ * (the `missed` test folds away there). */
+static GCM__INLINE int record_update(gcm_block *b, const gcm_event *ev, uint64_t missed,
+                                     uint64_t missed_ns)
 {
     gcm_aggregates *a = &b->agg;
     gcm_gen_stats *gs;
@@ -237,6 +242,14 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
     GCM__STORE(&slot->generation, ev->generation);
     GCM__STORE(&slot->flags, ev->flags);
 
+    /* Missed collections weigh in the count and the total only: their
+     * single pauses are unknown, so no histogram bucket, extreme or alert
+     * may claim them. */
+    if (missed != 0) {
+        GCM__ADD(&gs->count, missed);
+        GCM__ADD(&gs->total_ns, missed_ns);
+        GCM__ADD(&a->missed, missed);
+    }
     GCM__ADD(&gs->count, 1u);
     GCM__ADD(&gs->total_ns, d);
     if (d < GCM__LOAD(&gs->min_ns))
@@ -265,6 +278,17 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
 
     atomic_store_explicit(&a->seq, s + 2u, memory_order_release);
     return 0;
+}
+
+int gcm_block_record(gcm_block *b, const gcm_event *ev)
+{
+    return record_update(b, ev, 0u, 0u);
+}
+
+int gcm_block_record_after_missed(gcm_block *b, const gcm_event *ev, uint64_t missed,
+                                  uint64_t missed_ns)
+{
+    return record_update(b, ev, missed, missed_ns);
 }
 
 /* The two counters below are single 64-bit fields that no invariant ties to
@@ -327,6 +351,7 @@ static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
     out->bursts = GCM__LOAD(&a->bursts);
     out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
     out->unseen = GCM__LOAD(&a->unseen);
+    out->missed = GCM__LOAD(&a->missed);
 }
 
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)

@@ -159,6 +159,27 @@ static void refresh_all(live_state *st)
         gcm__live_proc_refresh(st->procs[i]);
 }
 
+/* Waits as gcm__live_wait_for does; while a process is read from outside,
+ * in slices of PUMP_NS, taking what its reader wrote after each, so the
+ * reader never waits on a full pipe (and misses collections) however long
+ * the interval is. */
+static int wait_pumping(live_state *st, uint64_t deadline_ns, int keys, int *sig)
+{
+    int rc;
+
+    if (!gcm__live_has_remote(st))
+        return gcm__live_wait_for(deadline_ns, keys, sig);
+    for (;;) {
+        uint64_t now = gcm_clock_monotonic_ns();
+        uint64_t until = now + PUMP_NS < deadline_ns ? now + PUMP_NS : deadline_ns;
+
+        rc = gcm__live_wait_for(until, keys, sig);
+        gcm__live_pump(st);
+        if (rc != END_NONE || until >= deadline_ns)
+            return rc;
+    }
+}
+
 static int run_loop(live_state *st, int screen, int *sig)
 {
     /* Keys are read only from a terminal we own: a background job that
@@ -194,7 +215,7 @@ static int run_loop(live_state *st, int screen, int *sig)
         if (next < gcm_clock_monotonic_ns())
             next = gcm_clock_monotonic_ns() + interval_ns;
         do {
-            rc = gcm__live_wait_for(next, keys, sig);
+            rc = wait_pumping(st, next, keys, sig);
             if (rc == 1 && screen && gcm__live_draw_screen(st, NULL) != 0) {
                 st->output_errno = errno;
                 rc = END_OUTPUT;

@@ -73,7 +73,7 @@ int gcm__live_write_lines(const live_state *st)
         const gcm_summary *s = &p->now;
         interval_figures iv;
         char line[1024];
-        char tail[64] = "";
+        char tail[160] = "";
         int n;
 
         if (!p->have_now)
@@ -88,23 +88,30 @@ int gcm__live_write_lines(const live_state *st)
         if (p->snap->unseen > 0)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
                            (unsigned long long)p->snap->unseen);
-        n = snprintf(line, sizeof line,
-                     "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
-                     "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
-                     "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
-                     "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
-                     "interval_alerts=%llu collected=%llu uncollectable=%llu%s\n",
-                     stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
-                     gcm_capture_state_word(p->snap->state), (double)s->wall_ns / 1e9,
-                     (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
-                     (unsigned long long)s->gen[1].count, (unsigned long long)s->gen[2].count,
-                     (double)iv.wall_ns / 1e9, (unsigned long long)iv.count[GCM_GENERATIONS],
-                     (double)s->gc_ns / 1e6, (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct,
-                     (double)s->all.p50_ns / 1e6, (double)s->all.p99_ns / 1e6,
-                     (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
-                     (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
-                     (unsigned long long)s->all.collected, (unsigned long long)s->all.uncollectable,
-                     tail);
+        if (p->remote != NULL)
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                           " source=remote missed_pauses=%llu%s",
+                           (unsigned long long)p->snap->missed,
+                           p->remote->failed ? " reader_failed=1" : "");
+        n = snprintf(
+            line, sizeof line,
+            "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
+            "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
+            "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
+            "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
+            "interval_alerts=%llu collected=%llu uncollectable=%llu%s\n",
+            stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
+            p->remote != NULL && p->snap->state == GCM_STATE_GONE
+                ? "ended"
+                : gcm_capture_state_word(p->snap->state),
+            (double)s->wall_ns / 1e9, (unsigned long long)s->all.count,
+            (unsigned long long)s->gen[0].count, (unsigned long long)s->gen[1].count,
+            (unsigned long long)s->gen[2].count, (double)iv.wall_ns / 1e9,
+            (unsigned long long)iv.count[GCM_GENERATIONS], (double)s->gc_ns / 1e6,
+            (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct, (double)s->all.p50_ns / 1e6,
+            (double)s->all.p99_ns / 1e6, (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
+            (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
+            (unsigned long long)s->all.collected, (unsigned long long)s->all.uncollectable, tail);
         if (n > 0)
             status = gcm__write_all(STDOUT_FILENO, line,
                                     (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -115,7 +122,11 @@ int gcm__live_write_lines(const live_state *st)
 /* The status words of a process: "running", "exited 0", "killed by SIGTERM", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
-    gcm_capture_ending_text(p->snap->state, p->snap->exit_status, buf, size);
+    /* Seen from outside, an end has no status: the process is just gone. */
+    if (p->remote != NULL && p->snap->state == GCM_STATE_GONE)
+        (void)snprintf(buf, size, "ended");
+    else
+        gcm_capture_ending_text(p->snap->state, p->snap->exit_status, buf, size);
 }
 
 static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int with_pid)
@@ -185,6 +196,16 @@ static void add_warnings(frame *f, const live_proc *p)
         line_add(f, ATTR_ALERT,
                  "Warning: %s collections missed: the program took the monitor out of gc.callbacks",
                  missed);
+    }
+    if (p->remote != NULL) {
+        char missed[32];
+        gcm__format_count(p->snap->missed, missed, sizeof missed);
+        line_add(f, p->snap->missed > 0 ? ATTR_ALERT : ATTR_PLAIN,
+                 "Read from outside every %d ms: %s pauses missed (in counts and totals, not in "
+                 "p50/p99/max)",
+                 GCM__REMOTE_POLL_MS, missed);
+        if (p->remote->failed)
+            line_add(f, ATTR_ALERT, "Warning: the reader stopped: %s", p->remote->why);
     }
     if (p->snap->overwritten > 0) {
         char lost[32];
@@ -533,7 +554,12 @@ void gcm__live_end_text(const live_state *st, int why, char *buf, size_t size)
 
             gcm_capture_ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
             (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid, ending);
-        } else
+        } else if (p->remote != NULL && p->remote->failed)
+            (void)snprintf(buf, size, "the reader of pid %lld stopped; stopped.",
+                           (long long)p->snap->pid);
+        else if (p->remote != NULL)
+            (void)snprintf(buf, size, "pid %lld has ended; stopped.", (long long)p->snap->pid);
+        else
             (void)snprintf(buf, size, "pid %lld is gone (killed or crashed); stopped.",
                            (long long)p->snap->pid);
     } else if (why == END_WRITERS) {
