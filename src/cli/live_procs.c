@@ -374,10 +374,13 @@ int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg
         uint64_t ticks = 0;
 
         /* A live process without a capture of ours may still be read from
-         * outside (CPython 3.15+); one without a process is refused as
-         * before. */
+         * outside (CPython 3.15+, remote.c). */
         if (gcm_capture_find_pid(pid, path, sizeof path, msg, msg_size) != 0) {
-            if (strncmp(msg, "no capture for pid", 18) == 0 &&
+            /* find.c's words: no capture mapped, or maps we may not read
+             * (then the reader says what it needs); a deleted capture keeps
+             * its own refusal. */
+            if ((strncmp(msg, "no capture for pid", 18) == 0 ||
+                 strncmp(msg, "cannot read the mappings", 24) == 0) &&
                 gcm_capture_start_ticks(pid, &ticks) == 0 && gcm_capture_writer_alive(pid, ticks))
                 status = remote_add(st, pid, msg, msg_size);
             goto done;

@@ -74,6 +74,7 @@ int gcm__live_write_lines(const live_state *st)
         interval_figures iv;
         char line[1024];
         char tail[160] = "";
+        const char *state_word;
         int n;
 
         if (!p->have_now)
@@ -88,6 +89,10 @@ int gcm__live_write_lines(const live_state *st)
         if (p->snap->unseen > 0)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
                            (unsigned long long)p->snap->unseen);
+        /* Seen from outside, an end has no status: the process has ended. */
+        state_word = p->remote != NULL && p->snap->state == GCM_STATE_GONE
+                         ? "ended"
+                         : gcm_capture_state_word(p->snap->state);
         if (p->remote != NULL)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
                            " source=remote missed_pauses=%llu%s",
@@ -100,10 +105,7 @@ int gcm__live_write_lines(const live_state *st)
             "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
             "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
             "interval_alerts=%llu collected=%llu uncollectable=%llu%s\n",
-            stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
-            p->remote != NULL && p->snap->state == GCM_STATE_GONE
-                ? "ended"
-                : gcm_capture_state_word(p->snap->state),
+            stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid, state_word,
             (double)s->wall_ns / 1e9, (unsigned long long)s->all.count,
             (unsigned long long)s->gen[0].count, (unsigned long long)s->gen[1].count,
             (unsigned long long)s->gen[2].count, (double)iv.wall_ns / 1e9,

@@ -63,11 +63,11 @@ static int base_starts(const char *path, const char *prefix)
     return strncmp(base, prefix, strlen(prefix)) == 0;
 }
 
-/* Returns 1 when process `pid` maps a libpython: python embedded in another program. */
-static int maps_libpython(int64_t pid)
+/* Returns 1 when a line of /proc/PID/maps contains `text`. */
+static int maps_contain(int64_t pid, const char *text)
 {
     char path[64];
-    char line[1024];
+    char line[GCM_PATH_MAX + 128];
     FILE *f;
     int found = 0;
 
@@ -76,7 +76,7 @@ static int maps_libpython(int64_t pid)
     if (f == NULL)
         return 0;
     while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, "/libpython3") != NULL;
+        found = strstr(line, text) != NULL;
     (void)fclose(f);
     return found;
 }
@@ -121,7 +121,23 @@ static int interpreter_words(gcm__remote *r, char *cmdline, ssize_t cmd_len,
     for (char *w = cmdline; w < cmdline + cmd_len && count < PREFIX_MAX; w += strlen(w) + 1) {
         argv[count++] = w;
         if (count > 1 && base_starts(w, "python")) {
-            (void)snprintf(r->interpreter, sizeof r->interpreter, "%s", w);
+            char deleted[GCM_PATH_MAX + 16];
+            int k;
+
+            /* A relative path is the process's, from its own directory. */
+            if (w[0] == '/')
+                k = snprintf(r->interpreter, sizeof r->interpreter, "%s", w);
+            else
+                k = snprintf(r->interpreter, sizeof r->interpreter, "/proc/%lld/cwd/%s",
+                             (long long)r->pid, w);
+            if (k < 0 || (size_t)k >= sizeof r->interpreter)
+                return 0;
+            argv[count - 1] = r->interpreter;
+            /* The file it maps was removed or replaced: say so, as readlink
+             * says so of an executable. */
+            k = snprintf(deleted, sizeof deleted, "%s (deleted)", w);
+            if (k > 0 && (size_t)k < sizeof r->interpreter && maps_contain(r->pid, deleted))
+                memcpy(r->interpreter, deleted, (size_t)k + 1);
             return count;
         }
     }
@@ -325,7 +341,7 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
         goto done;
     }
     if (count == 0) {
-        if (maps_libpython(pid))
+        if (maps_contain(pid, "/libpython3"))
             MSG("no capture for pid %lld, and it embeds python in '%s': reading it from "
                 "outside needs a python executable of the same build; start it with -o",
                 (long long)pid, r->interpreter);
