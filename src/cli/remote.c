@@ -278,16 +278,16 @@ static void refusal_text(const gcm__remote *r, const char *line, char *msg, size
         text += *text == ' ';
     }
     if (strcmp(kind, "version") == 0)
-        MSG("no capture for pid %lld, and it runs python %s: reading a process from outside "
-            "needs python 3.15+; start it with -o",
+        MSG("pid %lld runs python %s: reading a process from outside needs python 3.15+; "
+            "start it with 'pygcprofiler run -o FILE'",
             pid, text);
     else if (strcmp(kind, "module") == 0)
-        MSG("no capture for pid %lld, and its python ('%s') has no _remote_debugging module "
-            "to read it from outside; start it with -o",
+        MSG("the python of pid %lld ('%s') has no _remote_debugging module to read it from "
+            "outside; start it with 'pygcprofiler run -o FILE'",
             pid, r->interpreter);
     else if (strcmp(kind, "permission") == 0)
-        MSG("no permission to read the memory of pid %lld (ptrace, process_vm_readv): run as "
-            "its user or as root, and see /proc/sys/kernel/yama/ptrace_scope",
+        MSG("no permission to read the memory of pid %lld: run as its user or as root "
+            "(ptrace access; see /proc/sys/kernel/yama/ptrace_scope)",
             pid);
     else if (strcmp(kind, "mismatch") == 0)
         MSG("the python of pid %lld ('%s') does not match the build it runs: %s", pid,
@@ -327,8 +327,8 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
     keep_command(r, cmdline, cmd_len, count > 1 ? count - 1 : 0);
     if (count < 0) {
         if (errno == EACCES || errno == EPERM)
-            MSG("no permission to read the memory of pid %lld (its executable is hidden): run "
-                "as its user or as root",
+            MSG("no permission to read the memory of pid %lld: run as its user or as root "
+                "(ptrace access; see /proc/sys/kernel/yama/ptrace_scope)",
                 (long long)pid);
         else
             MSG("no process with pid %lld", (long long)pid);
@@ -336,18 +336,18 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
     }
     if (strstr(r->interpreter, " (deleted)") != NULL) {
         MSG("the python of pid %lld ('%s') was replaced since it started: no interpreter of "
-            "the same build is left to read it with",
+            "the same build is left to read it with; restart it, or run it under "
+            "'pygcprofiler run -o FILE'",
             (long long)pid, r->interpreter);
         goto done;
     }
     if (count == 0) {
         if (maps_contain(pid, "/libpython3"))
-            MSG("no capture for pid %lld, and it embeds python in '%s': reading it from "
-                "outside needs a python executable of the same build; start it with -o",
+            MSG("pid %lld embeds python in '%s': reading it from outside needs a python "
+                "executable of the same build; start it with 'pygcprofiler run -o FILE'",
                 (long long)pid, r->interpreter);
         else
-            MSG("no capture for pid %lld, and it is not a Python process ('%s')", (long long)pid,
-                r->interpreter);
+            MSG("pid %lld is not a Python process ('%s')", (long long)pid, r->interpreter);
         goto done;
     }
     words[count] = NULL;
