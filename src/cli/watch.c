@@ -245,6 +245,16 @@ int gcm__watch_main(int argc, char **argv)
         gcm__complain("watch", msg);
         goto done;
     }
+    {
+        /* The baseline is taken: what happens from now on is recorded. */
+        char line[GCM__MSG_MAX + 160];
+        int n = snprintf(line, sizeof line,
+                         "pygcprofiler watch: recording pid %lld (python %s) into '%s'; Ctrl-C "
+                         "stops\n",
+                         (long long)remote.pid, remote.version, gcm__subject(shown, args.output));
+        if (n > 0)
+            (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
     while (stop_signal == 0) {
         if (gcm__remote_pump(&remote, cap.block, WATCH_WAIT_MS) != 0)
             break;
