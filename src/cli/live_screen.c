@@ -199,16 +199,8 @@ static void add_warnings(frame *f, const live_proc *p)
                  "Warning: %s collections missed: the program took the monitor out of gc.callbacks",
                  missed);
     }
-    if (p->remote != NULL) {
-        char missed[32];
-        gcm__format_count(p->snap->missed, missed, sizeof missed);
-        line_add(f, p->snap->missed > 0 ? ATTR_ALERT : ATTR_PLAIN,
-                 "Read from outside every %d ms: %s pauses missed (in counts and totals, not in "
-                 "p50/p99/max)",
-                 GCM__REMOTE_POLL_MS, missed);
-        if (p->remote->failed)
-            line_add(f, ATTR_ALERT, "Warning: the reader stopped: %s", p->remote->why);
-    }
+    if (p->remote != NULL && p->remote->failed)
+        line_add(f, ATTR_ALERT, "Warning: the reader stopped: %s", p->remote->why);
     if (p->snap->overwritten > 0) {
         char lost[32];
         gcm__format_count(p->snap->overwritten, lost, sizeof lost);
@@ -237,11 +229,23 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     gcm__copy_printable(shown, sizeof shown, p->path);
     line_add(f, ATTR_TITLE, "pygcprofiler live  %s  every %gs  (q quits)", shown,
              st->args.interval_s);
-    line_add(f, ATTR_BOLD, "pid %lld %s, up %s%s, python %s", (long long)p->snap->pid, state, up,
-             rss, p->version[0] != '\0' ? p->version : "unknown");
+    /* Read from outside, the figures start with the watch, not the program. */
+    line_add(f, ATTR_BOLD, "pid %lld %s, %s %s%s, python %s", (long long)p->snap->pid, state,
+             p->remote != NULL ? "watched" : "up", up, rss,
+             p->version[0] != '\0' ? p->version : "unknown");
     gcm__copy_printable(shown, sizeof shown, p->command);
     line_add(f, ATTR_PLAIN, "%s", shown);
-    line_add(f, ATTR_PLAIN, "%s", "");
+    if (p->remote != NULL) {
+        char missed[32];
+
+        /* In the blank line's place, where a 24-line terminal always shows it. */
+        gcm__format_count(p->snap->missed, missed, sizeof missed);
+        line_add(f, p->snap->missed > 0 ? ATTR_ALERT : ATTR_PLAIN,
+                 "Read from outside every %d ms: %s missed pauses (in the totals only)",
+                 GCM__REMOTE_POLL_MS, missed);
+    } else {
+        line_add(f, ATTR_PLAIN, "%s", "");
+    }
     line_add(f, ATTR_BOLD, "%-3s %12s %7s %9s %8s %8s %8s %8s %7s", "gen", "collections", "/s",
              "paused", "mean", "p50", "p99", "max", "alerts");
     for (int g = 0; g <= GCM_GENERATIONS; g++) {
@@ -280,19 +284,23 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
              "Longest pause in the last %.2fs: %s (p99 and max above: the whole run)",
              (double)iv.wall_ns / 1e9, iv.max_ns > 0 ? gc : "none");
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
-    if (s->all.count > 1) {
+    if (s->all.count - s->missed > 1) {
         char bursts[32];
         char gaps[32];
         /* A burst is a collection that started under 50 ms after the
-         * previous one ended: said in those words, with its share. */
+         * previous one ended: said in those words, with its share, of the
+         * pauses seen (missed ones have no times). */
+        uint64_t seen_gaps = s->all.count - s->missed - 1;
+
         gcm__format_count(s->bursts, bursts, sizeof bursts);
-        gcm__format_count(s->all.count - 1, gaps, sizeof gaps);
+        gcm__format_count(seen_gaps, gaps, sizeof gaps);
         line_add(f, ATTR_PLAIN, "Bursts: %s of the %s gaps between collections (%.0f%%) under 50ms",
-                 bursts, gaps, 100.0 * (double)s->bursts / (double)(s->all.count - 1));
+                 bursts, gaps, 100.0 * (double)s->bursts / (double)seen_gaps);
     }
     add_alert_line(f, p, &iv);
     line_add(f, ATTR_PLAIN, "%s", "");
-    line_add(f, ATTR_BOLD, "Last collections (T+ seconds since the program started):");
+    line_add(f, ATTR_BOLD, "Last collections (T+ seconds since the %s):",
+             p->remote != NULL ? "watch began" : "program started");
     if (p->event_count == 0)
         line_add(f, ATTR_PLAIN, "  none yet");
     for (size_t i = p->event_count > LIVE_SHOWN_EVENTS ? p->event_count - LIVE_SHOWN_EVENTS : 0;
