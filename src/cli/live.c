@@ -92,6 +92,11 @@ static int print_live_help(live_args *a)
         "children next to FILE (FILE.<pid>, FILE.<pid>.<n>) are watched too, one row\n"
         "per process.  It stops when every watched program has exited or died.\n"
         "\n"
+        "A PID without a capture that runs CPython 3.15+ is read from outside, with\n"
+        "CPython's _remote_debugging run by its own interpreter (nothing runs in it):\n"
+        "exact counts and totals from the watch's start, pauses polled every 1 ms,\n"
+        "the ones missed between polls counted ('pygcprofiler watch' records it).\n"
+        "\n"
         "On a terminal it refreshes one screen; q or Ctrl-C quits.  Otherwise (or with\n"
         "--plain) it prints one 'key=value ...' line per process and interval.\n";
     static const char tail[] =
@@ -99,7 +104,8 @@ static int print_live_help(live_args *a)
         "An argument of digits only is a PID; write ./123 for a file named 123.\n"
         "\n"
         "Exit status: 0 when quit or when the programs ended, 1 when stdout fails,\n"
-        "2 for bad input (a bad option, an unreadable capture, a process without one).\n";
+        "2 for bad input (a bad option, an unreadable capture, a process without one\n"
+        "that cannot be read from outside either).\n";
     gcm__opt rows[LIVE_ROWS];
     size_t count = live_options(a, rows);
 

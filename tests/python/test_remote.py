@@ -8,7 +8,8 @@ and prints its own gc.get_stats() differences; the test then kills it with
 SIGKILL, so no collection of interpreter shutdown comes after them.  The
 figures `live` and `watch` give must equal those differences exactly.
 
-Every test skips when no python3.15 is found (gcm_testing.python315).
+The tests that watch a program skip when no python3.15 is found
+(gcm_testing.python315); the refusals of other processes run everywhere.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pytest
 from gcm_testing import TIMEOUT, Started, clean_env, launcher_path, python315, report
 
 PY315 = python315()
-pytestmark = pytest.mark.skipif(PY315 is None, reason="no python3.15 to watch")
+needs315 = pytest.mark.skipif(PY315 is None, reason="no python3.15 to watch")
 
 # argv: GO STOP BURST.  Collections happen only between GO and the line of
 # differences: the collector is off before and after, and the program is
@@ -116,6 +117,7 @@ def start(*args: object) -> subprocess.Popen[str]:
     )
 
 
+@needs315
 def test_live_pid_counts_equal_the_programs_own(tmp_path: Path) -> None:
     app = App(tmp_path)
     watcher = start("live", "--plain", "--interval", "0.1", app.pid)
@@ -149,6 +151,7 @@ def test_live_pid_counts_equal_the_programs_own(tmp_path: Path) -> None:
     assert int(last["missed_pauses"]) >= 0
 
 
+@needs315
 def test_watch_counts_the_pauses_it_missed(tmp_path: Path) -> None:
     app = App(tmp_path, burst=3000)
     capture = tmp_path / "outside.capture"
@@ -190,6 +193,7 @@ def test_watch_counts_the_pauses_it_missed(tmp_path: Path) -> None:
     assert f"{missed} collections left the interpreter's ring" in text, text
 
 
+@needs315
 def test_the_reader_runs_nothing_in_the_program(tmp_path: Path) -> None:
     # Being read from outside adds no thread, no module and no callback.
     app = App(tmp_path)
@@ -254,6 +258,7 @@ def test_refusal_before_315(tmp_path: Path) -> None:
     )
 
 
+@needs315
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
 )
@@ -296,6 +301,7 @@ def interpreter_words() -> tuple[list[str], str]:
     return (words if words else [exe]), prefix
 
 
+@needs315
 def test_refusal_of_a_replaced_interpreter(tmp_path: Path) -> None:
     words, prefix = interpreter_words()
     index = max(i for i, w in enumerate(words) if Path(w).name.startswith("python"))
@@ -316,6 +322,7 @@ def test_refusal_of_a_replaced_interpreter(tmp_path: Path) -> None:
     assert "was replaced since it started" in line
 
 
+@needs315
 def test_the_reader_says_when_remote_debugging_is_missing() -> None:
     # The reader's half of that refusal: an interpreter without the module
     # (a build that left it out) writes one "refuse module" line and ends.
@@ -332,3 +339,26 @@ def test_the_reader_says_when_remote_debugging_is_missing() -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.startswith("refuse module "), proc.stdout
+
+
+def test_watch_help_and_usage() -> None:
+    usage = subprocess.run(
+        [str(launcher_path()), "--help"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert "pygcprofiler watch -o FILE PID" in usage.stdout
+    helped = subprocess.run(
+        [str(launcher_path()), "watch", "--help"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert helped.returncode == 0 and helped.stderr == ""
+    assert helped.stdout.startswith("usage: pygcprofiler watch -o FILE PID\n")
+    assert "-o, --output FILE" in helped.stdout
+
+
+def test_watch_bad_words(tmp_path: Path) -> None:
+    assert refusal("watch", "12") == "error: missing capture file: give -o FILE"
+    assert refusal("watch", "-o", tmp_path / "c") == "error: missing process: give the PID to watch"
+    assert refusal("watch", "-o", tmp_path / "c", "12x") == "error: not a process id: '12x'"
+    existing = tmp_path / "exists"
+    existing.write_text("")
+    line = refusal("watch", "-o", existing, "12")
+    assert line.startswith("error: ") and "exists" in line, line
