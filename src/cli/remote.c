@@ -304,6 +304,7 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
     char cmdline[CMDLINE_MAX];
     char file[GCM_PATH_MAX];
     char *words[PREFIX_MAX + 1];
+    char last[256] = "";
     ssize_t cmd_len;
     ssize_t n;
     int count;
@@ -359,17 +360,27 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
             gcm__errno_text(errno, why, sizeof why));
         goto done;
     }
-    n = wait_line(r, HELLO_TIMEOUT_MS);
-    if (n < 0) {
-        r->buf[r->len < sizeof r->buf ? r->len : sizeof r->buf - 1] = '\0';
-        refusal_text(r, "", msg, msg_size);
-        goto done;
-    }
-    if (sscanf(r->buf, "hello %d %d %d", &major, &minor, &micro) != 3) {
+    /* Its first word is "hello" or "refuse"; anything before it (a warning,
+     * a traceback, both on the same pipe) is kept, and its last line is
+     * the reason when no word comes. */
+    for (;;) {
         char line[256];
+
+        n = wait_line(r, HELLO_TIMEOUT_MS);
+        if (n < 0) {
+            refusal_text(r, last, msg, msg_size);
+            goto done;
+        }
+        if (sscanf(r->buf, "hello %d %d %d", &major, &minor, &micro) == 3)
+            break;
         gcm__copy_printable(line, sizeof line, r->buf);
-        refusal_text(r, line, msg, msg_size);
-        goto done;
+        if (strncmp(line, "refuse ", 7) == 0) {
+            refusal_text(r, line, msg, msg_size);
+            goto done;
+        }
+        if (line[0] != '\0')
+            memcpy(last, line, strlen(line) + 1);
+        take_line(r, (size_t)n);
     }
     take_line(r, (size_t)n);
     (void)snprintf(r->version, sizeof r->version, "%d.%d.%d", major, minor, micro);
