@@ -214,7 +214,12 @@ static int remote_add(live_state *st, int64_t pid, char *msg, size_t msg_size)
     p = calloc(1, sizeof *p);
     if (p != NULL) {
         p->snap = malloc(sizeof *p->snap);
-        p->remote = malloc(sizeof *p->remote);
+        p->remote = calloc(1, sizeof *p->remote);
+    }
+    if (p != NULL && p->remote != NULL) {
+        /* Nothing to stop or close yet, whatever fails next. */
+        p->remote->reader = -1;
+        p->remote->fd = -1;
     }
     if (p == NULL || p->snap == NULL || p->remote == NULL) {
         (void)snprintf(msg, msg_size, "cannot watch pid %lld: out of memory", (long long)pid);
