@@ -171,7 +171,9 @@ static int spawn_reader(gcm__remote *r, char **words, int count, const char *fil
     char poll_text[16];
     int fds[2] = {-1, -1};
     posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
     int have_actions = 0;
+    int have_attr = 0;
     int status = -1;
     int k = 0;
 
@@ -204,7 +206,15 @@ static int spawn_reader(gcm__remote *r, char **words, int count, const char *fil
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2) != 0 ||
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) != 0)
         goto done;
-    if (posix_spawn(&r->reader, argv[0], &actions, NULL, argv, environ) != 0) {
+    /* Its own process group: a terminal's Ctrl-C is for us, and we end
+     * the reader ourselves (gcm__remote_stop), after taking its last lines. */
+    if (posix_spawnattr_init(&attr) != 0)
+        goto done;
+    have_attr = 1;
+    if (posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
+        posix_spawnattr_setpgroup(&attr, 0) != 0)
+        goto done;
+    if (posix_spawn(&r->reader, argv[0], &actions, &attr, argv, environ) != 0) {
         r->reader = -1;
         goto done;
     }
@@ -215,6 +225,8 @@ static int spawn_reader(gcm__remote *r, char **words, int count, const char *fil
     fds[0] = -1;
     status = 0;
 done:
+    if (have_attr)
+        posix_spawnattr_destroy(&attr);
     if (have_actions)
         posix_spawn_file_actions_destroy(&actions);
     if (fds[0] >= 0)

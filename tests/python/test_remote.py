@@ -210,6 +210,34 @@ def test_the_reader_runs_nothing_in_the_program(tmp_path: Path) -> None:
     assert "gc_monitor" not in maps and "_core" not in maps
 
 
+@needs315
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_watch_stops_on_a_signal_with_its_capture_whole(tmp_path: Path, sig: int) -> None:
+    app = App(tmp_path)
+    capture = tmp_path / "stopped.capture"
+    watcher = start("watch", "-o", capture, app.pid)
+    try:
+        assert "recording pid" in watcher.stderr.readline()
+        deltas = app.work()
+        want = sum(d["collections"] for d in deltas)
+        deadline = time.monotonic() + TIMEOUT
+        while json_summary(capture)["count"] != want:
+            assert time.monotonic() < deadline and watcher.poll() is None, "never caught up"
+            time.sleep(0.05)
+        watcher.send_signal(sig)
+        _, err = watcher.communicate(timeout=TIMEOUT)
+        # The program runs on: only the watch stopped.
+        assert app.proc.proc.poll() is None
+    finally:
+        app.kill()
+        watcher.kill()
+    # Ctrl-C is a normal end; SIGTERM is died of, as a caller expects.
+    assert watcher.returncode == (0 if sig == signal.SIGINT else -sig), err
+    assert f"pid {app.pid} still runs: {want} collections recorded" in err, err
+    assert json_summary(capture)["count"] == want
+    assert "State: watched from outside until" in report(capture, "--stats-only").stdout
+
+
 def refusal(*args: object) -> str:
     proc = subprocess.run(
         [str(launcher_path()), *(str(a) for a in args)],
