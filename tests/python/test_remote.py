@@ -14,6 +14,7 @@ The tests that watch a program skip when no python3.15 is found
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -311,13 +312,14 @@ def test_refusal_without_permission(tmp_path: Path) -> None:
 
 
 def interpreter_words() -> tuple[list[str], str]:
-    """How python3.15 really starts (its dynamic loader's words included), and its prefix."""
+    """How python3.15 really starts (its dynamic loader's words included), and the
+    prefix of its standard library (a venv's base)."""
     probe = subprocess.run(
         [
             str(PY315),
             "-c",
             "import os, sys; print(repr(open('/proc/self/cmdline', 'rb').read().split(b'\\0')));"
-            "print(os.path.realpath('/proc/self/exe')); print(sys.prefix)",
+            "print(os.path.realpath('/proc/self/exe')); print(sys.base_prefix)",
         ],
         capture_output=True,
         text=True,
@@ -325,7 +327,7 @@ def interpreter_words() -> tuple[list[str], str]:
         check=True,
     )
     words_text, exe, prefix = probe.stdout.splitlines()
-    words = [w.decode() for w in eval(words_text)][:-3]  # noqa: S307 - our own repr
+    words = [w.decode() for w in ast.literal_eval(words_text)][:-3]  # less '-c', CODE, ''
     return (words if words else [exe]), prefix
 
 
