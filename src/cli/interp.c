@@ -398,8 +398,11 @@ int gcm__package_file(const char *module, char *out, size_t out_size, char *msg,
     if (gcm__find_python(&cfg, python, sizeof python, msg, msg_size) != 0)
         goto done;
     /* find_spec names the file without running it; importing the package
-     * starts nothing (docs/architecture.md). */
-    (void)snprintf(code, sizeof code, "import importlib.util as u; print(u.find_spec('%s').origin)",
+     * starts nothing (docs/architecture.md).  The path goes out as bytes:
+     * any path, UTF-8 or not. */
+    (void)snprintf(code, sizeof code,
+                   "import importlib.util as u, os, sys; "
+                   "sys.stdout.buffer.write(os.fsencode(u.find_spec('%s').origin) + b'\\n')",
                    module);
     args[0] = python;
     args[1] = "-c";
