@@ -63,8 +63,9 @@ static int base_starts(const char *path, const char *prefix)
     return strncmp(base, prefix, strlen(prefix)) == 0;
 }
 
-/* Returns 1 when a line of /proc/PID/maps contains `text`. */
-static int maps_contain(int64_t pid, const char *text)
+/* Returns 1 when a line of /proc/PID/maps contains `text`, and `also`
+ * when it is not NULL. */
+static int maps_line_with(int64_t pid, const char *text, const char *also)
 {
     char path[64];
     char line[GCM_PATH_MAX + 128];
@@ -76,7 +77,7 @@ static int maps_contain(int64_t pid, const char *text)
     if (f == NULL)
         return 0;
     while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, text) != NULL;
+        found = strstr(line, text) != NULL && (also == NULL || strstr(line, also) != NULL);
     (void)fclose(f);
     return found;
 }
@@ -136,7 +137,7 @@ static int interpreter_words(gcm__remote *r, char *cmdline, ssize_t cmd_len,
             /* The file it maps was removed or replaced: say so, as readlink
              * says so of an executable. */
             k = snprintf(deleted, sizeof deleted, "%s (deleted)", w);
-            if (k > 0 && (size_t)k < sizeof r->interpreter && maps_contain(r->pid, deleted))
+            if (k > 0 && (size_t)k < sizeof r->interpreter && maps_line_with(r->pid, deleted, NULL))
                 memcpy(r->interpreter, deleted, (size_t)k + 1);
             return count;
         }
@@ -347,7 +348,14 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
             MSG("no process with pid %lld", (long long)pid);
         goto done;
     }
-    if (strstr(r->interpreter, " (deleted)") != NULL) {
+    /* A python linked to libpython is its build too: that file replaced on
+     * disk (an upgrade) leaves no reader of the same build either. */
+    if (count > 0 && strstr(r->interpreter, " (deleted)") == NULL &&
+        maps_line_with(pid, "/libpython3", " (deleted)"))
+        (void)snprintf(r->interpreter + strlen(r->interpreter),
+                       sizeof r->interpreter - strlen(r->interpreter), " (its libpython deleted)");
+    if (strstr(r->interpreter, " (deleted)") != NULL ||
+        strstr(r->interpreter, " (its libpython deleted)") != NULL) {
         MSG("the python of pid %lld ('%s') was replaced since it started: no interpreter of "
             "the same build is left to read it with; restart it, or run it under "
             "'pygcprofiler run -o FILE'",
@@ -355,7 +363,7 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
         goto done;
     }
     if (count == 0) {
-        if (maps_contain(pid, "/libpython3"))
+        if (maps_line_with(pid, "/libpython3", NULL))
             MSG("pid %lld embeds python in '%s': reading it from outside needs a python "
                 "executable of the same build; start it with 'pygcprofiler run -o FILE'",
                 (long long)pid, r->interpreter);
