@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from typing import Any, Callable
@@ -95,6 +96,9 @@ def main() -> int:
                    help="import MODULE first without using it (to give variants equal heaps)")
     p.add_argument("--callgrind", action="store_true",
                    help="count instructions only inside the loop (needs --floor-dir)")
+    p.add_argument("--wait-for", metavar="FILE", default="",
+                   help="print 'waiting' and start the loop once FILE exists (a watcher "
+                        "attaches first: benchmarks/remote.py)")
     p.add_argument("--stop", action="store_true",
                    help="stop the monitor (and write its report) inside the timed span")
     args = p.parse_args()
@@ -122,6 +126,11 @@ def main() -> int:
             raise SystemExit("workload: the floor extension was built without callgrind.h")
         start_counting = _gcm_bench_floor.callgrind_start
         stop_counting = _gcm_bench_floor.callgrind_stop
+
+    if args.wait_for:
+        print("waiting", flush=True)
+        while not os.path.exists(args.wait_for):
+            time.sleep(0.001)
 
     before = collections()
     c0 = time.process_time()

@@ -128,7 +128,10 @@ typedef struct gcm_aggregates {
                                        saw (it was taken out of gc.callbacks); set at report time */
     _Atomic uint64_t event_flags; /* every GCM_EVENT_* flag any record carried (0 in captures
                                      of writers before it was kept) */
-    uint64_t reserved;
+    _Atomic uint64_t missed; /* collections an outside reader counted but whose pauses it never
+                                saw (they left the interpreter's ring between two polls): in
+                                each generation's count and total_ns, in no histogram, bucket,
+                                minimum, maximum or alert; 0 for an in-process recorder */
     gcm_gen_stats gen[GCM_GENERATIONS];
 } gcm_aggregates;
 
@@ -200,6 +203,7 @@ typedef struct gcm_snapshot {
     uint64_t unseen; /* collections the callback never saw (gcm_aggregates.unseen) */
     uint64_t
         event_flags; /* every GCM_EVENT_* flag any record carried (gcm_aggregates.event_flags) */
+    uint64_t missed; /* collections counted without their pauses (gcm_aggregates.missed) */
     gcm_gen_snapshot gen[GCM_GENERATIONS];
     gcm_gen_snapshot all; /* the generations summed, histogram and buckets included */
 } gcm_snapshot;
@@ -234,6 +238,16 @@ int gcm_block_check(const void *mem, size_t size);
  * counter.  Returns 0, or GCM_EINVAL (and counts it as unusable info) when
  * ev->generation is not 0..2.  The single writer only. */
 int gcm_block_record(gcm_block *b, const gcm_event *ev);
+
+/* Records `ev` as gcm_block_record does, after adding `missed` earlier
+ * collections of the same generation whose pauses were never seen and whose
+ * durations sum to `missed_ns` to its count and total (not to its histogram,
+ * buckets, minimum, maximum or alerts) and to agg.missed, all under the one
+ * update of the sequence counter, so a reader never sees one without the
+ * other.  An outside reader's path (src/cli/remote.c), never the callback's.
+ * Returns what gcm_block_record returns. */
+int gcm_block_record_after_missed(gcm_block *b, const gcm_event *ev, uint64_t missed,
+                                  uint64_t missed_ns);
 
 /* Hot path: counts a "stop" callback that had no matching "start". */
 void gcm_block_count_dropped_stop(gcm_block *b);

@@ -63,6 +63,8 @@ typedef struct gcm_summary {
     uint64_t bursts;
     uint64_t unseen;      /* collections the callback never saw: not in any figure above */
     uint64_t event_flags; /* GCM_EVENT_* flags any record carried: what the interpreter gave */
+    uint64_t missed; /* collections an outside reader counted without their pauses: in the
+                        counts and totals above, not in percentiles, extremes or alerts */
     int32_t torn;
 } gcm_summary;
 

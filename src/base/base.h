@@ -18,12 +18,14 @@
 #define GCM__LIKELY(x) __builtin_expect(!!(x), 1)
 #define GCM__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define GCM__NOINLINE __attribute__((noinline))
+#define GCM__ALWAYS_INLINE inline __attribute__((always_inline))
 #define GCM__COLD __attribute__((cold))
 #define GCM__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define GCM__LIKELY(x) (x)
 #define GCM__UNLIKELY(x) (x)
 #define GCM__NOINLINE
+#define GCM__ALWAYS_INLINE inline
 #define GCM__COLD
 #define GCM__PRINTF(fmt, args)
 #endif

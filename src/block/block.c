@@ -206,7 +206,13 @@ static GCM__NOINLINE GCM__COLD int record_unusable(gcm_block *b)
     return GCM_EINVAL;
 }
 
-int gcm_block_record(gcm_block *b, const gcm_event *ev)
+/* The one writer of records, shared by gcm_block_record (missed is 0 there,
+ * a constant that folds every use of it away) and gcm_block_record_after_missed.
+ * `missed` collections happened before this one without their pauses being
+ * seen, `missed_ns` their summed duration: they are added inside the same
+ * update of the sequence counter, so a reader sees both or neither. */
+static GCM__ALWAYS_INLINE int record(gcm_block *b, const gcm_event *ev, uint64_t missed,
+                                     uint64_t missed_ns)
 {
     gcm_aggregates *a = &b->agg;
     gcm_gen_stats *gs;
@@ -237,8 +243,12 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
     GCM__STORE(&slot->generation, ev->generation);
     GCM__STORE(&slot->flags, ev->flags);
 
-    GCM__ADD(&gs->count, 1u);
-    GCM__ADD(&gs->total_ns, d);
+    /* Missed pauses are unknown: only the count and the total take them,
+     * never a histogram bucket, an extreme or an alert. */
+    GCM__ADD(&gs->count, missed + 1u);
+    GCM__ADD(&gs->total_ns, missed_ns + d);
+    if (missed != 0)
+        GCM__ADD(&a->missed, missed);
     if (d < GCM__LOAD(&gs->min_ns))
         GCM__STORE(&gs->min_ns, d);
     if (d > GCM__LOAD(&gs->max_ns))
@@ -269,6 +279,17 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
 
     atomic_store_explicit(&a->seq, s + 2u, memory_order_release);
     return 0;
+}
+
+int gcm_block_record(gcm_block *b, const gcm_event *ev)
+{
+    return record(b, ev, 0, 0);
+}
+
+int gcm_block_record_after_missed(gcm_block *b, const gcm_event *ev, uint64_t missed,
+                                  uint64_t missed_ns)
+{
+    return record(b, ev, missed, missed_ns);
 }
 
 /* The two counters below are single 64-bit fields that no invariant ties to
@@ -332,6 +353,7 @@ static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
     out->last_stop_ns = GCM__LOAD(&a->last_stop_ns);
     out->unseen = GCM__LOAD(&a->unseen);
     out->event_flags = GCM__LOAD(&a->event_flags);
+    out->missed = GCM__LOAD(&a->missed);
 }
 
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)

@@ -92,7 +92,7 @@ void gcm_gen_snapshot_add(gcm_gen_snapshot *sum, const gcm_gen_snapshot *g)
 
 uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q)
 {
-    uint64_t n = g->count;
+    uint64_t n = 0;
     uint64_t rank;
     uint64_t cum = 0;
     uint64_t lo;
@@ -100,6 +100,13 @@ uint64_t gcm_percentile_ns(const gcm_gen_snapshot *g, double q)
     uint64_t mid;
     uint32_t i;
 
+    /* The ranks are over the pauses that were seen, which the histogram
+     * holds: an outside reader's count also holds collections it missed
+     * (gcm_block_record_after_missed), whose pauses are in no bucket. */
+    for (i = 0; i < GCM_HIST_BUCKETS; i++)
+        n += g->hist[i];
+    if (n > g->count)
+        n = g->count;
     if (n == 0)
         return 0;
     rank = nearest_rank(n, q);
@@ -183,6 +190,7 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->bursts = snap->bursts;
     out->unseen = snap->unseen;
     out->event_flags = snap->event_flags;
+    out->missed = snap->missed;
     out->torn = snap->torn;
     status = 0;
 done:

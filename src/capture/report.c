@@ -41,6 +41,7 @@ typedef struct report_facts {
     int approximate; /* ... and some pause could not be placed exactly */
     uint64_t damaged_events;
     uint64_t recorded_alert_ns;
+    int remote; /* recorded from outside (`watch`, metadata source=remote) */
     const char *warnings[WARNINGS_MAX];
     size_t warning_count;
 } report_facts;
@@ -279,7 +280,11 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
 
         gcm_capture_ending_text(snap->state, snap->exit_status, ending, sizeof ending);
         n = snprintf(line, sizeof line, "%sState: reported, then %s at %s\n", prefix, ending, when);
-    } else if (snap->state == GCM_STATE_GONE)
+    } else if (snap->state == GCM_STATE_GONE && facts->remote)
+        n = snprintf(line, sizeof line,
+                     "%sState: watched from outside until %s (no exit status is visible there)\n",
+                     prefix, when);
+    else if (snap->state == GCM_STATE_GONE)
         n = snprintf(line, sizeof line,
                      "%sState: gone without a clean exit (killed or crashed); last collection "
                      "recorded at %s\n",
@@ -330,6 +335,8 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "end_ts"));
     GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn));
+    GCM__JSON_ADD(cJSON_AddStringToObject(obj, "source", facts->remote ? "remote" : "inside"));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "missed_pauses", (double)snap->missed));
     GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "recomputed", facts->recomputed));
     GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "approximate", facts->approximate));
     GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "recorded_alert_threshold_ms",
@@ -365,6 +372,8 @@ typedef struct report_work {
     char free_threaded[8];
     char damaged_text[128];
     char approx_text[256];
+    char remote_text[384];
+    char poll_ms[16];
     char limit_text[256];
     char shown_file[4 * GCM_PATH_MAX];
 } report_work;
@@ -472,6 +481,20 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     (void)gcm_capture_meta_get(w->meta, "python_version", w->version, sizeof w->version);
     (void)gcm_capture_meta_get(w->meta, "python_build", w->build, sizeof w->build);
     (void)gcm_capture_meta_get(w->meta, "free_threaded", w->free_threaded, sizeof w->free_threaded);
+    facts->remote = gcm_capture_meta_get(w->meta, "source", w->poll_ms, sizeof w->poll_ms) == 0 &&
+                    strcmp(w->poll_ms, "remote") == 0;
+    if (facts->remote) {
+        /* What a capture read from outside cannot hold, said every time. */
+        if (gcm_capture_meta_get(w->meta, "remote_poll_ms", w->poll_ms, sizeof w->poll_ms) != 0)
+            (void)snprintf(w->poll_ms, sizeof w->poll_ms, "?");
+        (void)snprintf(w->remote_text, sizeof w->remote_text,
+                       "recorded from outside (CPython's _remote_debugging, polled every %s ms): "
+                       "%llu collections left the interpreter's ring between two polls; they are "
+                       "in the counts and pause totals, not in the percentiles, maximum, alerts "
+                       "or the list of collections",
+                       w->poll_ms, (unsigned long long)snap->missed);
+        add_warning(facts, w->remote_text);
+    }
 
     gcm_config_init(cfg);
     if (apply_recorded(cfg, w->meta) != 0) {

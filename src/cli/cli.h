@@ -53,6 +53,14 @@ typedef struct gcm__cli {
     int target_index;   /* argv index of the target's first word ("-m", "-c" or the script) */
 } gcm__cli;
 
+/* Writes the path of the file of Python module `module` (of the package
+ * gc_monitor) into `out`, as the launcher's own interpreter finds it.
+ * Returns 0, or GCM_EINVAL with one message line in `msg`. */
+int gcm__package_file(const char *module, char *out, size_t out_size, char *msg, size_t msg_size);
+
+/* The `watch` verb: records a process from outside into a capture (watch.c). */
+int gcm__watch_main(int argc, char **argv);
+
 /* Parses `run`'s words (argv[0] is "run") into `cli`, validating every
  * option through gcm_config_set; cli->target_index counts from argv[0].
  * Returns 0, or GCM_EINVAL with one message line (no "error: " prefix, no

@@ -28,6 +28,7 @@ static const struct {
     {"report [--format text|json|folded|terminal] [options] FILE", NULL},
     {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
+    {"watch -o FILE PID", NULL},
 };
 
 int gcm__print_usage(int fd)

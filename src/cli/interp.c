@@ -48,6 +48,13 @@ static int is_executable(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
+/* Returns 1 if `path` names a regular file we may read. */
+static int is_readable_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
 /* Joins `dir` and `name` into `out`; returns 0, or -1 if it does not fit. */
 static int join(char *out, size_t size, const char *dir, size_t dir_len, const char *name)
 {
@@ -374,6 +381,45 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
     else
         MSG("no python found next to '%s' or on PATH; use --python or %s",
             n > 0 ? self : "pygcprofiler", GCM_ENV_PYTHON);
+done:
+    return status;
+}
+
+int gcm__package_file(const char *module, char *out, size_t out_size, char *msg, size_t msg_size)
+{
+    gcm_config cfg;
+    char python[GCM_PATH_MAX];
+    char code[256];
+    char *args[4];
+    size_t len;
+    int status = GCM_EINVAL;
+
+    gcm_config_init(&cfg);
+    if (gcm__find_python(&cfg, python, sizeof python, msg, msg_size) != 0)
+        goto done;
+    /* find_spec names the file without running it; importing the package
+     * starts nothing (docs/architecture.md).  The path goes out as bytes:
+     * any path, UTF-8 or not. */
+    (void)snprintf(code, sizeof code,
+                   "import importlib.util as u, os, sys; "
+                   "sys.stdout.buffer.write(os.fsencode(u.find_spec('%s').origin) + b'\\n')",
+                   module);
+    args[0] = python;
+    args[1] = "-c";
+    args[2] = code;
+    args[3] = NULL;
+    if (run_probe(python, args, out, out_size) != 0) {
+        MSG("cannot find %s with '%s': is pygcprofiler installed for it?", module, python);
+        goto done;
+    }
+    len = strlen(out);
+    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+        out[--len] = '\0';
+    if (len == 0 || out[0] != '/' || !is_readable_file(out)) {
+        MSG("cannot find %s with '%s': is pygcprofiler installed for it?", module, python);
+        goto done;
+    }
+    status = 0;
 done:
     return status;
 }

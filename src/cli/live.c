@@ -92,6 +92,11 @@ static int print_live_help(live_args *a)
         "children next to FILE (FILE.<pid>, FILE.<pid>.<n>) are watched too, one row\n"
         "per process.  It stops when every watched program has exited or died.\n"
         "\n"
+        "A PID without a capture that runs CPython 3.15+ is read from outside, with\n"
+        "CPython's _remote_debugging run by its own interpreter (nothing runs in it):\n"
+        "exact counts and totals from the watch's start, pauses polled every 1 ms,\n"
+        "the ones missed between polls counted ('pygcprofiler watch' records it).\n"
+        "\n"
         "On a terminal it refreshes one screen; q or Ctrl-C quits.  Otherwise (or with\n"
         "--plain) it prints one 'key=value ...' line per process and interval.\n";
     static const char tail[] =
@@ -99,7 +104,8 @@ static int print_live_help(live_args *a)
         "An argument of digits only is a PID; write ./123 for a file named 123.\n"
         "\n"
         "Exit status: 0 when quit or when the programs ended, 1 when stdout fails,\n"
-        "2 for bad input (a bad option, an unreadable capture, a process without one).\n";
+        "2 for bad input (a bad option, an unreadable capture, a process without one\n"
+        "that cannot be read from outside either).\n";
     gcm__opt rows[LIVE_ROWS];
     size_t count = live_options(a, rows);
 
@@ -159,6 +165,27 @@ static void refresh_all(live_state *st)
         gcm__live_proc_refresh(st->procs[i]);
 }
 
+/* Waits as gcm__live_wait_for does; while a process is read from outside,
+ * in slices of PUMP_NS, taking what its reader wrote after each, so the
+ * reader never waits on a full pipe (and misses collections) however long
+ * the interval is. */
+static int wait_pumping(live_state *st, uint64_t deadline_ns, int keys, int *sig)
+{
+    int rc;
+
+    if (!gcm__live_has_remote(st))
+        return gcm__live_wait_for(deadline_ns, keys, sig);
+    for (;;) {
+        uint64_t now = gcm_clock_monotonic_ns();
+        uint64_t until = now + PUMP_NS < deadline_ns ? now + PUMP_NS : deadline_ns;
+
+        rc = gcm__live_wait_for(until, keys, sig);
+        gcm__live_pump(st);
+        if (rc != END_NONE || until >= deadline_ns)
+            return rc;
+    }
+}
+
 static int run_loop(live_state *st, int screen, int *sig)
 {
     /* Keys are read only from a terminal we own: a background job that
@@ -194,7 +221,7 @@ static int run_loop(live_state *st, int screen, int *sig)
         if (next < gcm_clock_monotonic_ns())
             next = gcm_clock_monotonic_ns() + interval_ns;
         do {
-            rc = gcm__live_wait_for(next, keys, sig);
+            rc = wait_pumping(st, next, keys, sig);
             if (rc == 1 && screen && gcm__live_draw_screen(st, NULL) != 0) {
                 st->output_errno = errno;
                 rc = END_OUTPUT;

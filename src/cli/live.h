@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "gc_monitor/capture.h"
 #include "gc_monitor/stats.h"
+#include "remote.h"
 
 /* At most this many processes are watched at once (arguments plus the
  * FILE.<pid> captures of their children). */
@@ -36,6 +37,10 @@
  * (2 s in all) before it is refused. */
 #define CREATE_WAIT_TRIES 40
 #define CREATE_WAIT_NS 50000000L
+
+/* While a process is read from outside, its reader's pipe is emptied this
+ * often (nanoseconds), whatever the refresh interval. */
+#define PUMP_NS 50000000u
 
 /* How a frame line is drawn. */
 enum { ATTR_PLAIN, ATTR_BOLD, ATTR_TITLE, ATTR_ALERT };
@@ -68,7 +73,8 @@ typedef struct live_proc {
     char version[32];
     gcm_event events[LIVE_EVENTS];
     size_t event_count;
-    uint64_t rss_bytes; /* resident set of a running writer, 0 if unknown */
+    uint64_t rss_bytes;  /* resident set of a running writer, 0 if unknown */
+    gcm__remote *remote; /* a process read from outside (remote.c), NULL for a capture */
 } live_proc;
 
 typedef struct live_state {
@@ -144,6 +150,13 @@ void gcm__live_interval_of(const live_proc *p, interval_figures *out);
 
 /* `n` events in `ns` nanoseconds as a rate per second (0 for no time). */
 double gcm__live_per_second(uint64_t n, uint64_t ns);
+
+/* Records what the readers of processes watched from outside have written
+ * since the last call, without waiting. */
+void gcm__live_pump(live_state *st);
+
+/* Returns 1 when some process is watched from outside. */
+int gcm__live_has_remote(const live_state *st);
 
 /* Returns 1 when every watched writer has exited or is gone. */
 int gcm__live_all_ended(const live_state *st);

@@ -30,6 +30,10 @@ void gcm__live_proc_free(live_proc *p)
 {
     if (p == NULL)
         return;
+    if (p->remote != NULL) {
+        gcm__remote_stop(p->remote);
+        free(p->remote);
+    }
     gcm_capture_close(&p->cap);
     free(p->snap);
     free(p);
@@ -156,6 +160,88 @@ static uint64_t read_rss(int64_t pid)
     return (uint64_t)rss_pages * (uint64_t)page;
 }
 
+/* Brings the block of a process read from outside up to date.  When the
+ * process has ended, everything its reader wrote before it noticed is
+ * taken first, then the block says the process is gone: an outside reader
+ * never learns an exit status. */
+static void remote_refresh(live_proc *p)
+{
+    int done = gcm__remote_pump(p->remote, p->cap.block, 0);
+
+    if (!done && !gcm_capture_writer_alive(p->remote->pid, p->remote->start_ticks))
+        done = gcm__remote_pump(p->remote, p->cap.block, 2000);
+    if (done)
+        gcm_block_set_state(p->cap.block, GCM_STATE_GONE, 0, gcm_clock_realtime_ns());
+}
+
+void gcm__live_pump(live_state *st)
+{
+    for (size_t i = 0; i < st->proc_count; i++) {
+        live_proc *p = st->procs[i];
+        if (p->remote != NULL && p->remote->fd >= 0)
+            (void)gcm__remote_pump(p->remote, p->cap.block, 0);
+    }
+}
+
+int gcm__live_has_remote(const live_state *st)
+{
+    for (size_t i = 0; i < st->proc_count; i++) {
+        if (st->procs[i]->remote != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* Starts reading process `pid`, which has no capture, from outside
+ * (remote.c) into a block in this process's memory.  Returns 0, or
+ * GCM_EINVAL with one line in `msg`. */
+static int remote_add(live_state *st, int64_t pid, char *msg, size_t msg_size)
+{
+    live_proc *p = NULL;
+    int status = GCM_EINVAL;
+
+    for (size_t i = 0; i < st->proc_count; i++) {
+        if (st->procs[i]->remote != NULL && st->procs[i]->remote->pid == pid) {
+            status = 0;
+            goto done;
+        }
+    }
+    if (st->proc_count >= LIVE_MAX_PROCS) {
+        (void)snprintf(msg, msg_size, "cannot watch pid %lld: at most %d processes", (long long)pid,
+                       LIVE_MAX_PROCS);
+        goto done;
+    }
+    p = calloc(1, sizeof *p);
+    if (p != NULL) {
+        p->snap = malloc(sizeof *p->snap);
+        p->remote = calloc(1, sizeof *p->remote);
+    }
+    if (p != NULL && p->remote != NULL) {
+        /* Nothing to stop or close yet, whatever fails next. */
+        p->remote->reader = -1;
+        p->remote->fd = -1;
+    }
+    if (p == NULL || p->snap == NULL || p->remote == NULL) {
+        (void)snprintf(msg, msg_size, "cannot watch pid %lld: out of memory", (long long)pid);
+        goto done;
+    }
+    if (gcm__remote_start(p->remote, pid, msg, msg_size) != 0)
+        goto done;
+    if (gcm__remote_block(p->remote, NULL, &p->cap) != 0) {
+        (void)snprintf(msg, msg_size, "cannot watch pid %lld: out of memory", (long long)pid);
+        goto done;
+    }
+    (void)snprintf(p->path, sizeof p->path, "pid %lld from outside", (long long)pid);
+    (void)snprintf(p->command, sizeof p->command, "%s", p->remote->command);
+    (void)snprintf(p->version, sizeof p->version, "%s", p->remote->version);
+    st->procs[st->proc_count++] = p;
+    p = NULL;
+    status = 0;
+done:
+    gcm__live_proc_free(p);
+    return status;
+}
+
 /* Takes a new snapshot of one process, keeping the previous figures for the
  * interval columns.  A process that had already ended is not read again. */
 void gcm__live_proc_refresh(live_proc *p)
@@ -167,6 +253,8 @@ void gcm__live_proc_refresh(live_proc *p)
 
     if (p->have_now && p->snap->state != GCM_STATE_RUNNING)
         return;
+    if (p->remote != NULL)
+        remote_refresh(p);
     if (p->have_now) {
         p->prev = p->now;
         p->prev_taken_ns = p->taken_ns;
@@ -288,8 +376,20 @@ int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg
     int status = GCM_EINVAL;
 
     if (is_pid_word(word, &pid)) {
-        if (gcm_capture_find_pid(pid, path, sizeof path, msg, msg_size) != 0)
+        uint64_t ticks = 0;
+
+        /* A live process without a capture of ours may still be read from
+         * outside (CPython 3.15+, remote.c). */
+        if (gcm_capture_find_pid(pid, path, sizeof path, msg, msg_size) != 0) {
+            /* find.c's words: no capture mapped, or maps we may not read
+             * (then the reader says what it needs); a deleted capture keeps
+             * its own refusal. */
+            if ((strncmp(msg, "no capture for pid", 18) == 0 ||
+                 strncmp(msg, "cannot read the mappings", 24) == 0) &&
+                gcm_capture_start_ticks(pid, &ticks) == 0 && gcm_capture_writer_alive(pid, ticks))
+                status = remote_add(st, pid, msg, msg_size);
             goto done;
+        }
     } else if (strlen(word) < sizeof path) {
         memcpy(path, word, strlen(word) + 1);
     } else {

@@ -73,9 +73,10 @@ int gcm__live_write_lines(const live_state *st)
         const gcm_summary *s = &p->now;
         interval_figures iv;
         char line[1024];
-        char tail[64] = "";
+        char tail[160] = "";
         char examined[96] = "";
         double eff;
+        const char *state_word;
         int n;
 
         if (!p->have_now)
@@ -99,18 +100,27 @@ int gcm__live_write_lines(const live_state *st)
         if (p->snap->unseen > 0)
             (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " missed=%llu",
                            (unsigned long long)p->snap->unseen);
+        /* Seen from outside, an end has no status: the process has ended. */
+        state_word = p->remote != NULL && p->snap->state == GCM_STATE_GONE
+                         ? "ended"
+                         : gcm_capture_state_word(p->snap->state);
+        if (p->remote != NULL)
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                           " source=remote missed_pauses=%llu%s",
+                           (unsigned long long)p->snap->missed,
+                           p->remote->failed ? " reader_failed=1" : "");
         n = snprintf(line, sizeof line,
                      "time=%s.%03ldZ pid=%lld state=%s up_s=%.3f collections=%llu gen0=%llu "
                      "gen1=%llu gen2=%llu interval_s=%.3f interval_collections=%llu "
                      "gc_ms=%.4f interval_gc_ms=%.4f share_pct=%.4f interval_share_pct=%.4f "
                      "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f interval_max_ms=%.4f alerts=%llu "
                      "interval_alerts=%llu collected=%llu uncollectable=%llu%s%s\n",
-                     stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid,
-                     gcm_capture_state_word(p->snap->state), (double)s->wall_ns / 1e9,
-                     (unsigned long long)s->all.count, (unsigned long long)s->gen[0].count,
-                     (unsigned long long)s->gen[1].count, (unsigned long long)s->gen[2].count,
-                     (double)iv.wall_ns / 1e9, (unsigned long long)iv.count[GCM_GENERATIONS],
-                     (double)s->gc_ns / 1e6, (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct,
+                     stamp, ts.tv_nsec / 1000000L, (long long)p->snap->pid, state_word,
+                     (double)s->wall_ns / 1e9, (unsigned long long)s->all.count,
+                     (unsigned long long)s->gen[0].count, (unsigned long long)s->gen[1].count,
+                     (unsigned long long)s->gen[2].count, (double)iv.wall_ns / 1e9,
+                     (unsigned long long)iv.count[GCM_GENERATIONS], (double)s->gc_ns / 1e6,
+                     (double)iv.gc_ns / 1e6, s->share_pct, iv.share_pct,
                      (double)s->all.p50_ns / 1e6, (double)s->all.p99_ns / 1e6,
                      (double)s->all.max_ns / 1e6, (double)iv.max_ns / 1e6,
                      (unsigned long long)s->all.alerts, (unsigned long long)iv.alerts,
@@ -126,7 +136,11 @@ int gcm__live_write_lines(const live_state *st)
 /* The status words of a process: "running", "exited 0", "killed by SIGTERM", "gone". */
 static void state_text(const live_proc *p, char *buf, size_t size)
 {
-    gcm_capture_ending_text(p->snap->state, p->snap->exit_status, buf, size);
+    /* Seen from outside, an end has no status: the process is just gone. */
+    if (p->remote != NULL && p->snap->state == GCM_STATE_GONE)
+        (void)snprintf(buf, size, "ended");
+    else
+        gcm_capture_ending_text(p->snap->state, p->snap->exit_status, buf, size);
 }
 
 static void add_event_line(frame *f, const live_proc *p, const gcm_event *e, int with_pid)
@@ -197,6 +211,8 @@ static void add_warnings(frame *f, const live_proc *p)
                  "Warning: %s collections missed: the program took the monitor out of gc.callbacks",
                  missed);
     }
+    if (p->remote != NULL && p->remote->failed)
+        line_add(f, ATTR_ALERT, "Warning: the reader stopped: %s", p->remote->why);
     if (p->snap->overwritten > 0) {
         char lost[32];
         gcm__format_count(p->snap->overwritten, lost, sizeof lost);
@@ -243,11 +259,23 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     gcm__copy_printable(shown, sizeof shown, p->path);
     line_add(f, ATTR_TITLE, "pygcprofiler live  %s  every %gs  (q quits)", shown,
              st->args.interval_s);
-    line_add(f, ATTR_BOLD, "pid %lld %s, up %s%s, python %s", (long long)p->snap->pid, state, up,
-             rss, p->version[0] != '\0' ? p->version : "unknown");
+    /* Read from outside, the figures start with the watch, not the program. */
+    line_add(f, ATTR_BOLD, "pid %lld %s, %s %s%s, python %s", (long long)p->snap->pid, state,
+             p->remote != NULL ? "watched" : "up", up, rss,
+             p->version[0] != '\0' ? p->version : "unknown");
     gcm__copy_printable(shown, sizeof shown, p->command);
     line_add(f, ATTR_PLAIN, "%s", shown);
-    line_add(f, ATTR_PLAIN, "%s", "");
+    if (p->remote != NULL) {
+        char missed[32];
+
+        /* In the blank line's place, where a 24-line terminal always shows it. */
+        gcm__format_count(p->snap->missed, missed, sizeof missed);
+        line_add(f, p->snap->missed > 0 ? ATTR_ALERT : ATTR_PLAIN,
+                 "Read from outside every %d ms: %s missed pauses (in the totals only)",
+                 GCM__REMOTE_POLL_MS, missed);
+    } else {
+        line_add(f, ATTR_PLAIN, "%s", "");
+    }
     line_add(f, ATTR_BOLD, "%-3s %12s %7s %9s %8s %8s %8s %8s %7s", "gen", "collections", "/s",
              "paused", "mean", "p50", "p99", "max", "alerts");
     for (int g = 0; g <= GCM_GENERATIONS; g++) {
@@ -288,19 +316,23 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
     if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0)
         add_efficiency_line(f, s);
-    if (s->all.count > 1) {
+    if (s->all.count - s->missed > 1) {
         char bursts[32];
         char gaps[32];
         /* A burst is a collection that started under 50 ms after the
-         * previous one ended: said in those words, with its share. */
+         * previous one ended: said in those words, with its share, of the
+         * pauses seen (missed ones have no times). */
+        uint64_t seen_gaps = s->all.count - s->missed - 1;
+
         gcm__format_count(s->bursts, bursts, sizeof bursts);
-        gcm__format_count(s->all.count - 1, gaps, sizeof gaps);
+        gcm__format_count(seen_gaps, gaps, sizeof gaps);
         line_add(f, ATTR_PLAIN, "Bursts: %s of the %s gaps between collections (%.0f%%) under 50ms",
-                 bursts, gaps, 100.0 * (double)s->bursts / (double)(s->all.count - 1));
+                 bursts, gaps, 100.0 * (double)s->bursts / (double)seen_gaps);
     }
     add_alert_line(f, p, &iv);
     line_add(f, ATTR_PLAIN, "%s", "");
-    line_add(f, ATTR_BOLD, "Last collections (T+ seconds since the program started):");
+    line_add(f, ATTR_BOLD, "Last collections (T+ seconds since the %s):",
+             p->remote != NULL ? "watch began" : "program started");
     if (p->event_count == 0)
         line_add(f, ATTR_PLAIN, "  none yet");
     for (size_t i = p->event_count > LIVE_SHOWN_EVENTS ? p->event_count - LIVE_SHOWN_EVENTS : 0;
@@ -564,7 +596,12 @@ void gcm__live_end_text(const live_state *st, int why, char *buf, size_t size)
 
             gcm_capture_ending_text(p->snap->state, p->snap->exit_status, ending, sizeof ending);
             (void)snprintf(buf, size, "pid %lld was %s; stopped.", (long long)p->snap->pid, ending);
-        } else
+        } else if (p->remote != NULL && p->remote->failed)
+            (void)snprintf(buf, size, "the reader of pid %lld stopped; stopped.",
+                           (long long)p->snap->pid);
+        else if (p->remote != NULL)
+            (void)snprintf(buf, size, "pid %lld has ended; stopped.", (long long)p->snap->pid);
+        else
             (void)snprintf(buf, size, "pid %lld is gone (killed or crashed); stopped.",
                            (long long)p->snap->pid);
     } else if (why == END_WRITERS) {

@@ -119,8 +119,10 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
             flags->gc_share = 1;
     }
     flags->uncollectable = sum->all.uncollectable > 0;
-    flags->bursts =
-        sum->all.count >= 2 && pct(snap->bursts, sum->all.count - 1) > GCM__BURST_SHARE_PCT;
+    /* Bursts are measured between the pauses seen: an outside reader's
+     * missed collections (sum->missed) have no times to measure. */
+    flags->bursts = sum->all.count - sum->missed >= 2 &&
+                    pct(snap->bursts, sum->all.count - sum->missed - 1) > GCM__BURST_SHARE_PCT;
 }
 
 /* Starts item `it` with its fixed fields. */
@@ -307,7 +309,7 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
         item_code(it, code);
     }
     if (f->bursts) {
-        uint64_t gaps = sum->all.count - 1;
+        uint64_t gaps = sum->all.count - sum->missed - 1;
         double share = pct(snap->bursts, gaps);
         it = item_begin(items, &n, "MEDIUM", "bursts", -1, share, GCM__BURST_SHARE_PCT, "%");
         gcm__line_printf(&it->message, "%.1f%%", share);

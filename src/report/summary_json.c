@@ -162,6 +162,9 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
      * keeps the summary it always had. */
     if (sum.unseen > 0 && add_number(root, "missed_collections", json_int(sum.unseen)) != 0)
         goto done;
+    /* Only from an outside reader: pauses counted in the totals, not in the percentiles. */
+    if (sum.missed > 0 && add_number(root, "missed_pauses", json_int(sum.missed)) != 0)
+        goto done;
     result = root;
     root = NULL;
 done:

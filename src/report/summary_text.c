@@ -375,6 +375,19 @@ static int render_counters(const gcm_summary *sum, const gcm_snapshot *snap, con
         if (status != 0)
             goto done;
     }
+    if (sum->missed > 0) {
+        /* Read from outside: the counts and totals above are whole, the
+         * pause figures are not. */
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, "Note: ");
+        gcm__line_u64(&l, sum->missed);
+        GCM__LINE_LIT(&l, " collections left the interpreter's ring between two polls of the"
+                          " outside reader: they are in the counts and pause totals above, not in"
+                          " the percentiles, maximum or alerts");
+        status = gcm__line_emit(&l, sink);
+        if (status != 0)
+            goto done;
+    }
     if (sum->torn) {
         gcm__line_reset(&l);
         GCM__LINE_LIT(&l, "Note: the recorder was mid-update when these figures were copied;"

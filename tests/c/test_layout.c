@@ -88,7 +88,7 @@ static void test_field_offsets(void)
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, last_stop_ns), 32);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, unseen), 40);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, event_flags), 48);
-    GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, reserved), 56);
+    GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, missed), 56);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, gen), 64);
     GCM_CHECK_EQ_U64(offsetof(gcm_gen_stats, count), 0);
     GCM_CHECK_EQ_U64(offsetof(gcm_gen_stats, total_ns), 8);

@@ -400,6 +400,56 @@ static void test_state_and_wall_time(void)
     free(b);
 }
 
+/* An outside reader's missed collections: in the count and the total of
+ * their generation and in agg.missed, in no histogram bucket, extreme,
+ * alert or record, and the percentiles rank over the pauses seen. */
+static void test_missed_collections(void)
+{
+    gcm_block_params p = default_params(64);
+    gcm_block *b = new_block(&p);
+    gcm_summary sum;
+    gcm_event ev;
+    uint64_t seen = 0;
+
+    memset(&ev, 0, sizeof ev);
+    ev.generation = 1;
+    ev.start_ns = 1000000000u;
+    ev.duration_ns = 2000u;
+    ev.collected = 10u;
+    GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    ev.start_ns += 100000000u;
+    ev.duration_ns = 3000u;
+    /* 5 unseen pauses of 60 ms in all: longer than any seen, and over the
+     * alert threshold together, but no single one is known. */
+    GCM_CHECK_EQ_INT(gcm_block_record_after_missed(b, &ev, 5u, 60000000u), 0);
+    ev.generation = 7;
+    GCM_CHECK_EQ_INT(gcm_block_record_after_missed(b, &ev, 2u, 1000u), GCM_EINVAL);
+
+    GCM_CHECK_EQ_INT(gcm_block_snapshot(b, &snap), 0);
+    GCM_CHECK_EQ_U64(snap.events_total, 2u);
+    GCM_CHECK_EQ_U64(snap.missed, 5u);
+    GCM_CHECK_EQ_U64(snap.unusable_info, 1u);
+    GCM_CHECK_EQ_U64(snap.gen[1].count, 7u);
+    GCM_CHECK_EQ_U64(snap.gen[1].total_ns, 60005000u);
+    GCM_CHECK_EQ_U64(snap.gen[1].min_ns, 2000u);
+    GCM_CHECK_EQ_U64(snap.gen[1].max_ns, 3000u);
+    GCM_CHECK_EQ_U64(snap.gen[1].alerts, 0u);
+    GCM_CHECK_EQ_U64(snap.gen[1].collected, 20u);
+    for (uint32_t i = 0; i < GCM_HIST_BUCKETS; i++)
+        seen += snap.gen[1].hist[i];
+    GCM_CHECK_EQ_U64(seen, 2u);
+    GCM_CHECK_EQ_U64(snap.gen[1].buckets[0], 2u);
+    GCM_CHECK_EQ_INT(gcm_summarize(&snap, &sum), 0);
+    GCM_CHECK_EQ_U64(sum.missed, 5u);
+    GCM_CHECK_EQ_U64(sum.all.count, 7u);
+    GCM_CHECK_EQ_U64(sum.gc_ns, 60005000u);
+    /* Of the two pauses seen, the median is the first and p99 the max. */
+    GCM_CHECK_EQ_U64(sum.gen[1].p50_ns, 2000u);
+    GCM_CHECK_EQ_U64(sum.gen[1].p99_ns, 3000u);
+    GCM_CHECK(sum.gen[1].mean_ns > 8500000.0 && sum.gen[1].mean_ns < 8600000.0);
+    free(b);
+}
+
 static void test_strerror(void)
 {
     int code;
@@ -425,6 +475,7 @@ int main(void)
     GCM_RUN(test_counters_and_bad_generation);
     GCM_RUN(test_dead_writer);
     GCM_RUN(test_state_and_wall_time);
+    GCM_RUN(test_missed_collections);
     GCM_RUN(test_strerror);
     return 0;
 }

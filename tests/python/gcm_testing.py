@@ -21,6 +21,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -418,3 +419,22 @@ def reloader_run(prefix, args, cwd, ready, tag, stream="err"):
         if child is not None:
             kill_pid(child)
     return started, bodies, status, child
+
+
+# Where the CI's extra interpreters are built (../shared/tools/extra-pythons.sh).
+XPY_BIN = Path("/var/cache/pygcprofiler/xpy/bin")
+
+
+def python315():
+    """A CPython 3.15+ to run plain programs with, or None.
+
+    This interpreter when it is one, else python3.15 of the CI's extra
+    interpreters, else python3.15 on PATH.  Programs run with it are never
+    started under pygcprofiler: `live PID` and `watch` read them from outside.
+    """
+    if sys.version_info >= (3, 15):
+        return Path(sys.executable)
+    for candidate in (XPY_BIN / "python3.15", shutil.which("python3.15")):
+        if candidate is not None and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    return None
