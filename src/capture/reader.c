@@ -69,6 +69,7 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     size_t size = 0;
     uint64_t capacity;
     uint64_t held;
+    size_t ring;
 
     if (cap == NULL || path == NULL)
         goto done;
@@ -99,9 +100,8 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     if (status != 0)
         goto done;
     capacity = ((const gcm_block *)mem)->header.capacity;
-    held =
-        data_bytes(fd, (off_t)offsetof(gcm_block, ring),
-                   (off_t)offsetof(gcm_block, ring) + (off_t)(capacity * sizeof(gcm_event_slot)));
+    ring = gcm_block_ring_offset((const gcm_block *)mem);
+    held = data_bytes(fd, (off_t)ring, (off_t)ring + (off_t)(capacity * sizeof(gcm_event_slot)));
     /* Rounded up: a record that starts in data counts. */
     held = (held + sizeof(gcm_event_slot) - 1) / sizeof(gcm_event_slot);
     cap->block = (gcm_block *)mem;
@@ -192,13 +192,14 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
         /* A live writer: the seqlock sorts out what is consistent. */
         status = gcm_block_snapshot(cap->block, out);
     } else {
-        /* Only the header and the aggregates are read by the snapshot. */
-        copy = malloc(offsetof(gcm_block, ring));
+        /* Only the header and the aggregates are read by the snapshot (an
+         * older layout's are shorter: the rest of the copy stays zero). */
+        copy = calloc(1, offsetof(gcm_block, ring));
         if (copy == NULL) {
             status = GCM_ENOMEM;
             goto done;
         }
-        memcpy(copy, cap->block, offsetof(gcm_block, ring));
+        memcpy(copy, cap->block, gcm_block_ring_offset(cap->block));
         seq = GCM__LOAD(&copy->agg.seq);
         GCM__STORE(&copy->agg.seq, seq & ~(uint64_t)1);
         status = gcm_block_snapshot(copy, out);

@@ -180,6 +180,38 @@ void gcm__nudge_after_fork(void);
 PyObject *gcm__nudge_signal_py(PyObject *module, PyObject *arg);
 PyObject *gcm__nudge_done_py(PyObject *module, PyObject *arg);
 
+/* causes.c: the thread state of a gc.collect() call in progress through the
+ * monitor's wrapper (0 when none), and the shutdown mark. */
+extern _Atomic uintptr_t gcm__explicit_tstate;
+extern _Atomic int gcm__shutdown_mark;
+
+/* The cause (GCM_CAUSE_*) of the collection the calling thread is running:
+ * for the callback's "stop", with the GIL held (or the thread attached).
+ * Two relaxed loads when automatic; the thread state is asked for only while
+ * some thread is inside gc.collect(). */
+static inline uint32_t
+gcm__cause_now(void)
+{
+    uintptr_t who = atomic_load_explicit(&gcm__explicit_tstate, memory_order_relaxed);
+
+    if (GCM__UNLIKELY(who != 0) && who == (uintptr_t)PyThreadState_Get())
+        return GCM_CAUSE_EXPLICIT;
+    if (GCM__UNLIKELY(atomic_load_explicit(&gcm__shutdown_mark, memory_order_relaxed) != 0))
+        return GCM_CAUSE_SHUTDOWN;
+    return GCM_CAUSE_AUTOMATIC;
+}
+
+/* _core.wrap_gc_collect(): puts the C wrapper that marks explicit collections
+ * in place of gc.collect; True if it did, False if it was there already. */
+PyObject *gcm__wrap_gc_collect_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
+/* _core.mark_shutdown(): from now on, this process's collections are "shutdown". */
+PyObject *gcm__mark_shutdown_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
+/* In a fork child (the atfork handler: atomic stores only): clears the
+ * parent's pending gc.collect() and shutdown mark. */
+void gcm__causes_after_fork(void);
+
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);
 

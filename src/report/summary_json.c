@@ -13,6 +13,7 @@
 
 #include "gc_monitor/report.h"
 #include "gc_monitor/stats.h"
+#include "report_internal.h"
 
 /* The largest integer a double (and so every JSON reader using doubles)
  * holds exactly.  Counts above it do not occur in practice (2^53 collections
@@ -137,6 +138,8 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
     /* Only when it happened: a run whose callback stayed in gc.callbacks
      * keeps the summary it always had. */
     if (sum.unseen > 0 && add_number(root, "missed_collections", json_int(sum.unseen)) != 0)
+        goto done;
+    if (gcm__add_causes_json(root, &sum) != 0)
         goto done;
     result = root;
     root = NULL;
