@@ -12,7 +12,8 @@ seed, so a rerun differs only in what the real runs recorded.
 
 The committed seeds were recorded by a layout version 1 writer (before the
 cause aggregates), so they also keep the reader's version 1 path fuzzed; only
-newer-version.gcm was patched since, to version 3.  A rerun records the
+newer-version.gcm was patched since, to version 3, and exited-v2.gcm (the
+same workload, recorded by a version 2 writer) added.  A rerun records the
 current layout: keep the old seeds beside the new ones.
 """
 
