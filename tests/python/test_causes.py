@@ -229,3 +229,45 @@ def test_a_newer_capture_is_refused_with_the_versions_read(tmp_path):
         f"error: capture '{new}' has a format version this pygcprofiler cannot read "
         "(it reads layout versions 1 to 2): use a newer pygcprofiler"
     ), proc.stderr
+
+
+# One thread calls gc.collect(), the main thread's allocations trigger
+# automatic collections: only the calling thread's collections are explicit,
+# on a GIL build and a free-threaded one alike.  The two take turns, since a
+# free-threaded gc.collect() that finds another collection running returns
+# without collecting.
+THREADS = """\
+import gc
+import threading
+
+class Node:
+    def __init__(self):
+        self.me = self
+
+ask = threading.Semaphore(0)
+done = threading.Semaphore(0)
+
+def collector():
+    for _ in range(7):
+        ask.acquire()
+        gc.collect()
+        done.release()
+
+t = threading.Thread(target=collector)
+t.start()
+for _ in range(7):
+    for _ in range(40_000):
+        Node()
+    ask.release()
+    done.acquire()
+t.join()
+"""
+
+
+def test_only_the_calling_threads_collections_are_explicit(tmp_path):
+    script = write_script(tmp_path, THREADS)
+    proc = run([launcher(), "run", "--json", "--python", sys.executable, script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    causes = summary(proc.stderr)["causes"]
+    assert causes["explicit"]["count"] == 7, causes
+    assert causes["automatic"]["count"] >= 1, causes
