@@ -44,7 +44,7 @@ extern "C" {
 #define GCM_BLOCK_MAGIC "GCMBLOCK" /* 8 bytes, no terminator stored */
 #define GCM_LAYOUT_VERSION 2u      /* the layout this build writes */
 #define GCM_LAYOUT_VERSION_MIN 1u  /* the oldest layout it still reads */
-/* Version 1 had no cause aggregates: its ring started this many bytes sooner. */
+/* Version 1 had no cause aggregates: its ring started at this offset. */
 #define GCM_LAYOUT_V1_RING_OFFSET 68000u
 #define GCM_BYTE_ORDER_MARK 0x01020304u /* reads back differently on the other endianness */
 
@@ -120,12 +120,12 @@ typedef struct gcm_gen_stats {
     _Atomic uint64_t hist[GCM_HIST_BUCKETS];
 } gcm_gen_stats;
 
-/* Exact aggregates of the collections of one cause. */
+/* Exact aggregates of the collections of one cause.  Their count is the sum
+ * of gen_count: not stored, so the recorder does one addition less. */
 typedef struct gcm_cause_stats {
-    _Atomic uint64_t count;
     _Atomic uint64_t total_ns;
     _Atomic uint64_t max_ns;
-    _Atomic uint64_t gen_count[GCM_GENERATIONS]; /* of count, how many of each generation */
+    _Atomic uint64_t gen_count[GCM_GENERATIONS]; /* collections of each generation */
 } gcm_cause_stats;
 
 typedef struct gcm_aggregates {
@@ -193,7 +193,7 @@ typedef struct gcm_gen_snapshot {
 
 /* A reader's copy of one cause's aggregates. */
 typedef struct gcm_cause_snapshot {
-    uint64_t count;
+    uint64_t count; /* the sum of gen_count */
     uint64_t total_ns;
     uint64_t max_ns;
     uint64_t gen_count[GCM_GENERATIONS];

@@ -287,7 +287,6 @@ int gcm_block_record(gcm_block *b, const gcm_event *ev)
     GCM__ADD(&gs->buckets[i], 1u);
     GCM__ADD(&gs->hist[gcm__hist_index(d)], 1u);
 
-    GCM__ADD(&cs->count, 1u);
     GCM__ADD(&cs->total_ns, d);
     if (d > GCM__LOAD(&cs->max_ns))
         GCM__STORE(&cs->max_ns, d);
@@ -354,11 +353,13 @@ static void copy_cause(const gcm_cause_stats *src, gcm_cause_snapshot *dst)
 {
     uint32_t g;
 
-    dst->count = GCM__LOAD(&src->count);
     dst->total_ns = GCM__LOAD(&src->total_ns);
     dst->max_ns = GCM__LOAD(&src->max_ns);
-    for (g = 0; g < GCM_GENERATIONS; g++)
+    dst->count = 0;
+    for (g = 0; g < GCM_GENERATIONS; g++) {
         dst->gen_count[g] = GCM__LOAD(&src->gen_count[g]);
+        dst->count += dst->gen_count[g];
+    }
 }
 
 /* Copies the aggregates the writer updates under the sequence counter, with

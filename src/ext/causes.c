@@ -7,8 +7,9 @@
  * - explicit: GCMonitor replaces gc.collect with a C function (below) that
  *   notes the calling thread, calls the real gc.collect, and clears the note.
  *   A collection whose "stop" callback runs in the noted thread is the one
- *   that call started.  Reading the note costs the callback one load; only
- *   when it is set does the callback ask for its own thread state.  Code that
+ *   that call started.  The note and the shutdown mark share one word, so
+ *   the callback pays one load and one branch for both; only when the word
+ *   is set does it ask for its own thread state.  Code that
  *   took `from gc import collect` before monitoring started holds the real
  *   function, and C code that calls PyGC_Collect() goes around it too: those
  *   collections count as automatic (docs/reports.md says so).
@@ -21,15 +22,26 @@
  */
 #include "ext.h"
 
-_Atomic uintptr_t gcm__explicit_tstate = 0;
-_Atomic int gcm__shutdown_mark = 0;
+_Atomic uintptr_t gcm__cause_word = 0;
+
+uint32_t
+gcm__cause_marked(uintptr_t word)
+{
+    /* A gc.collect() call comes first: it is the program's choice, even
+     * during shutdown. */
+    if ((word & ~GCM__SHUTDOWN_BIT) == (uintptr_t)PyThreadState_Get())
+        return GCM_CAUSE_EXPLICIT;
+    if (word & GCM__SHUTDOWN_BIT)
+        return GCM_CAUSE_SHUTDOWN;
+    return GCM_CAUSE_AUTOMATIC;
+}
 
 /* gc.collect as the monitor installs it: `orig` is the function it replaced. */
 static PyObject *
 collect_wrapper(PyObject *orig, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     uintptr_t me = (uintptr_t)PyThreadState_Get();
-    uintptr_t none = 0;
+    uintptr_t expected;
     int owned;
     PyObject *result;
 
@@ -37,12 +49,14 @@ collect_wrapper(PyObject *orig, PyObject *const *args, Py_ssize_t nargs, PyObjec
      * call can only come while the first one's collection runs (from a
      * finalizer), and then it collects nothing; on a free-threaded build two
      * threads may race, and the loser's collection, if it runs at all, counts
-     * as automatic: rare, and never the other way round. */
-    owned = atomic_compare_exchange_strong_explicit(&gcm__explicit_tstate, &none, me,
+     * as automatic: rare, and never the other way round.  The shutdown bit
+     * is kept whatever happens to the thread part. */
+    expected = atomic_load_explicit(&gcm__cause_word, memory_order_relaxed) & GCM__SHUTDOWN_BIT;
+    owned = atomic_compare_exchange_strong_explicit(&gcm__cause_word, &expected, expected | me,
                                                     memory_order_relaxed, memory_order_relaxed);
     result = PyObject_Vectorcall(orig, args, (size_t)nargs, kwnames);
     if (owned)
-        atomic_store_explicit(&gcm__explicit_tstate, 0, memory_order_relaxed);
+        atomic_fetch_and_explicit(&gcm__cause_word, GCM__SHUTDOWN_BIT, memory_order_relaxed);
     return result;
 }
 
@@ -104,7 +118,7 @@ PyObject *
 gcm__mark_shutdown_py(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
-    atomic_store_explicit(&gcm__shutdown_mark, 1, memory_order_relaxed);
+    atomic_fetch_or_explicit(&gcm__cause_word, GCM__SHUTDOWN_BIT, memory_order_relaxed);
     Py_RETURN_NONE;
 }
 
@@ -113,6 +127,5 @@ gcm__causes_after_fork(void)
 {
     /* The child runs its own code from here: neither a parent thread's
      * pending gc.collect() nor the parent's shutdown is the child's. */
-    atomic_store_explicit(&gcm__explicit_tstate, 0, memory_order_relaxed);
-    atomic_store_explicit(&gcm__shutdown_mark, 0, memory_order_relaxed);
+    atomic_store_explicit(&gcm__cause_word, 0, memory_order_relaxed);
 }

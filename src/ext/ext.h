@@ -180,24 +180,26 @@ void gcm__nudge_after_fork(void);
 PyObject *gcm__nudge_signal_py(PyObject *module, PyObject *arg);
 PyObject *gcm__nudge_done_py(PyObject *module, PyObject *arg);
 
-/* causes.c: the thread state of a gc.collect() call in progress through the
- * monitor's wrapper (0 when none), and the shutdown mark. */
-extern _Atomic uintptr_t gcm__explicit_tstate;
-extern _Atomic int gcm__shutdown_mark;
+/* causes.c: one word says what the callback needs to know about causes:
+ * the thread state of a gc.collect() call in progress through the monitor's
+ * wrapper (0 when none; a thread state is aligned, so its low bit is free),
+ * or'ed with GCM__SHUTDOWN_BIT once the program's main code is over.  Zero,
+ * the common case, means automatic: one load and one branch. */
+#define GCM__SHUTDOWN_BIT ((uintptr_t)1)
+extern _Atomic uintptr_t gcm__cause_word;
+
+/* The cause when the word is not 0, out of line (causes.c). */
+uint32_t gcm__cause_marked(uintptr_t word);
 
 /* The cause (GCM_CAUSE_*) of the collection the calling thread is running:
- * for the callback's "stop", with the GIL held (or the thread attached).
- * Two relaxed loads when automatic; the thread state is asked for only while
- * some thread is inside gc.collect(). */
+ * for the callback's "stop", with the GIL held (or the thread attached). */
 static inline uint32_t
 gcm__cause_now(void)
 {
-    uintptr_t who = atomic_load_explicit(&gcm__explicit_tstate, memory_order_relaxed);
+    uintptr_t word = atomic_load_explicit(&gcm__cause_word, memory_order_relaxed);
 
-    if (GCM__UNLIKELY(who != 0) && who == (uintptr_t)PyThreadState_Get())
-        return GCM_CAUSE_EXPLICIT;
-    if (GCM__UNLIKELY(atomic_load_explicit(&gcm__shutdown_mark, memory_order_relaxed) != 0))
-        return GCM_CAUSE_SHUTDOWN;
+    if (GCM__UNLIKELY(word != 0))
+        return gcm__cause_marked(word);
     return GCM_CAUSE_AUTOMATIC;
 }
 

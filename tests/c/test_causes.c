@@ -3,7 +3,7 @@
  * aggregates are exact and add up to the generations' counts, the text
  * table and the JSON object show them, and a version 1 block (rebuilt here
  * byte for byte from a version 2 one: the same header and generations, the
- * ring 192 bytes sooner) gives the same figures with causes "not recorded". */
+ * ring 160 bytes sooner) gives the same figures with causes "not recorded". */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

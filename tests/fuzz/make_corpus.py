@@ -34,7 +34,7 @@ OFF_CAPACITY = 24
 OFF_STATE = 352
 OFF_META = 368
 OFF_SEQ = HEADER_SIZE
-AGG_SIZE = 59632  # layout version 2 (version 1: 59440)
+AGG_SIZE = 59600  # layout version 2 (version 1: 59440)
 RING = HEADER_SIZE + AGG_SIZE
 
 WORKLOAD = "import gc\nfor i in range(40):\n    gc.collect(i % 3)\n"
