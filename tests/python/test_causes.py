@@ -199,6 +199,14 @@ def test_capture_report_and_the_merged_tree_carry_causes(tmp_path):
     )
     assert "Causes across the tree: automatic " in text.stdout
     assert ", explicit 4 (" in text.stdout
+    # live's plain lines (one per process: it finds the child's capture too)
+    # carry the causes.
+    live = subprocess.run(
+        [launcher(), "live", "--plain", str(cap)], capture_output=True, text=True, timeout=60
+    )
+    assert live.returncode == 0, live.stderr
+    lines = [dict(f.split("=", 1) for f in x.split()) for x in live.stdout.splitlines()]
+    assert sorted((x["explicit"], x["shutdown"]) for x in lines) == [("1", "0"), ("3", "0")]
 
 
 def test_a_version_1_capture_says_causes_were_not_recorded(tmp_path):
@@ -215,6 +223,11 @@ def test_a_version_1_capture_says_causes_were_not_recorded(tmp_path):
     assert head["layout_version"] == 1
     events = [json.loads(x) for x in js.stdout.splitlines() if x.startswith('{"type":"event"')]
     assert events and all(e["cause"] is None for e in events)
+    live = subprocess.run(
+        [launcher(), "live", "--plain", str(old)], capture_output=True, text=True, timeout=60
+    )
+    assert live.returncode == 0, live.stderr
+    assert " uncollectable=" in live.stdout and " explicit=" not in live.stdout
 
 
 def test_a_newer_capture_is_refused_with_the_versions_read(tmp_path):
