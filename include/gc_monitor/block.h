@@ -42,7 +42,10 @@ extern "C" {
 #endif
 
 #define GCM_BLOCK_MAGIC "GCMBLOCK" /* 8 bytes, no terminator stored */
-#define GCM_LAYOUT_VERSION 1u
+#define GCM_LAYOUT_VERSION 2u      /* the layout this build writes */
+#define GCM_LAYOUT_VERSION_MIN 1u  /* the oldest layout it still reads */
+/* Version 1 had no cause aggregates: its ring started at this offset. */
+#define GCM_LAYOUT_V1_RING_OFFSET 68000u
 #define GCM_BYTE_ORDER_MARK 0x01020304u /* reads back differently on the other endianness */
 
 #define GCM_DEFAULT_CAPACITY 65536u /* default ring size, in events */
@@ -117,6 +120,14 @@ typedef struct gcm_gen_stats {
     _Atomic uint64_t hist[GCM_HIST_BUCKETS];
 } gcm_gen_stats;
 
+/* Exact aggregates of the collections of one cause.  Their count is the sum
+ * of gen_count: not stored, so the recorder does one addition less. */
+typedef struct gcm_cause_stats {
+    _Atomic uint64_t total_ns;
+    _Atomic uint64_t max_ns;
+    _Atomic uint64_t gen_count[GCM_GENERATIONS]; /* collections of each generation */
+} gcm_cause_stats;
+
 typedef struct gcm_aggregates {
     _Atomic uint64_t seq;           /* odd while the writer updates; seq/2 = records written */
     _Atomic uint64_t dropped_stops; /* "stop" callbacks without a "start", dropped */
@@ -128,11 +139,14 @@ typedef struct gcm_aggregates {
                                        saw (it was taken out of gc.callbacks); set at report time */
     _Atomic uint64_t event_flags; /* every GCM_EVENT_* flag any record carried (0 in captures
                                      of writers before it was kept) */
-    _Atomic uint64_t missed; /* collections an outside reader counted but whose pauses it never
+    _Atomic uint64_t missed;      /* collections an outside reader counted but whose pauses it never
                                 saw (they left the interpreter's ring between two polls): in
                                 each generation's count and total_ns, in no histogram, bucket,
                                 minimum, maximum or alert; 0 for an in-process recorder */
     gcm_gen_stats gen[GCM_GENERATIONS];
+    /* Layout version 2 on: the same collections again, by cause (GCM_CAUSE_*,
+     * indexed by the two cause bits of the record's flags). */
+    gcm_cause_stats cause[GCM_CAUSE_SLOTS];
 } gcm_aggregates;
 
 /* A ring slot: a gcm_event whose fields are atomics, so readers in other
@@ -150,7 +164,10 @@ typedef struct gcm_event_slot {
 typedef struct gcm_block {
     gcm_header header;
     gcm_aggregates agg;
-    gcm_event_slot ring[]; /* header.capacity slots; record i lives in ring[i % capacity] */
+    /* header.capacity slots; record i lives in ring[i % capacity].  A version 1
+     * block's ring starts at GCM_LAYOUT_V1_RING_OFFSET instead: readers of
+     * either find it through gcm_block_ring_offset. */
+    gcm_event_slot ring[];
 } gcm_block;
 
 /* What gcm_block_init needs to know; everything else it reads from the clocks. */
@@ -179,6 +196,14 @@ typedef struct gcm_gen_snapshot {
     uint64_t hist[GCM_HIST_BUCKETS];
 } gcm_gen_snapshot;
 
+/* A reader's copy of one cause's aggregates. */
+typedef struct gcm_cause_snapshot {
+    uint64_t count; /* the sum of gen_count */
+    uint64_t total_ns;
+    uint64_t max_ns;
+    uint64_t gen_count[GCM_GENERATIONS];
+} gcm_cause_snapshot;
+
 typedef struct gcm_snapshot {
     int64_t pid;
     int64_t ppid;
@@ -205,7 +230,10 @@ typedef struct gcm_snapshot {
         event_flags; /* every GCM_EVENT_* flag any record carried (gcm_aggregates.event_flags) */
     uint64_t missed; /* collections counted without their pauses (gcm_aggregates.missed) */
     gcm_gen_snapshot gen[GCM_GENERATIONS];
-    gcm_gen_snapshot all; /* the generations summed, histogram and buckets included */
+    gcm_gen_snapshot all;    /* the generations summed, histogram and buckets included */
+    uint32_t layout_version; /* of the block the copy came from */
+    int32_t causes_known;    /* 1 when the block records causes (layout version 2 on), else 0 */
+    gcm_cause_snapshot cause[GCM_CAUSES]; /* all zero when !causes_known */
 } gcm_snapshot;
 
 /* Returns 1 when a pause of `duration_ns` counts as an alert against
@@ -220,6 +248,11 @@ static inline int gcm_is_alert(uint64_t duration_ns, uint64_t threshold_ns)
  * power of two within [GCM_MIN_CAPACITY, GCM_MAX_CAPACITY]. */
 size_t gcm_block_size(uint64_t capacity);
 
+/* Returns the byte offset of the ring in a block that gcm_block_check
+ * accepted: it depends on the block's layout version, since version 2 added
+ * the cause aggregates in front of it. */
+size_t gcm_block_ring_offset(const gcm_block *b);
+
 /* Rounds `n` up to a valid capacity (power of two, clamped to the limits). */
 uint64_t gcm_block_capacity_for(uint64_t n);
 
@@ -229,7 +262,8 @@ uint64_t gcm_block_capacity_for(uint64_t n);
 int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params);
 
 /* Checks that `mem` (`size` bytes, e.g. a mapped file) holds a block this build
- * can read: magic, byte order, version, sizes.  Never reads beyond `size`.
+ * can read: magic, byte order, version (GCM_LAYOUT_VERSION_MIN to
+ * GCM_LAYOUT_VERSION; a newer one is GCM_EVERSION), sizes.  Never reads beyond `size`.
  * Returns 0 or GCM_EBADMAGIC, GCM_EBYTEORDER, GCM_EVERSION, GCM_ETRUNCATED,
  * GCM_ECORRUPT, or GCM_EINVAL when `mem` is NULL or not 8-byte aligned. */
 int gcm_block_check(const void *mem, size_t size);

@@ -23,6 +23,24 @@ extern "C" {
 /* Set when the info dict carried `candidates` (3.15+). */
 #define GCM_EVENT_HAS_CANDIDATES 0x2u
 
+/* Why a collection ran.  The cause is stored in two bits of gcm_event.flags
+ * (layout version 2 on), so a record stays 48 bytes; records of version 1
+ * captures carry 0 there, and a reader must not take that for "automatic"
+ * without checking the capture's version (gcm_snapshot.causes_known). */
+enum {
+    GCM_CAUSE_AUTOMATIC = 0, /* the allocation threshold of generation 0 was crossed */
+    GCM_CAUSE_EXPLICIT = 1,  /* a call of gc.collect() (through the monitor's wrapper) */
+    GCM_CAUSE_SHUTDOWN = 2   /* the program's main code was over: interpreter finalisation */
+};
+#define GCM_CAUSES 3
+/* The block keeps four cause slots, so that the two bits index them without a
+ * bounds check; the fourth is never written by this version. */
+#define GCM_CAUSE_SLOTS 4
+#define GCM_EVENT_CAUSE_SHIFT 2u
+#define GCM_EVENT_CAUSE_MASK (0x3u << GCM_EVENT_CAUSE_SHIFT)
+/* The cause bits of `flags`, 0..3. */
+#define GCM_EVENT_CAUSE(flags) (((flags)&GCM_EVENT_CAUSE_MASK) >> GCM_EVENT_CAUSE_SHIFT)
+
 typedef struct gcm_event {
     uint64_t start_ns;      /* CLOCK_MONOTONIC at the "start" callback */
     uint64_t duration_ns;   /* pause length */

@@ -49,6 +49,24 @@ typedef struct gcm_gen_summary {
     uint64_t alerts;
 } gcm_gen_summary;
 
+/* The collections of one cause (GCM_CAUSE_*): the "GC causes" table of the
+ * text and JSON reports, and the explicit-versus-automatic split that the
+ * verdict and the advice read.  Exact over every collection, like the
+ * per-generation figures: they come from the block's aggregates, not from
+ * the ring. */
+typedef struct gcm_cause_summary {
+    uint64_t count;
+    uint64_t total_ns;
+    double mean_ns; /* 0 when count == 0 */
+    uint64_t max_ns;
+    double share_pct; /* 100 * total_ns / all.total_ns: of all pause time, 0 when none */
+    uint64_t gen_count[GCM_GENERATIONS]; /* of count, how many of each generation */
+} gcm_cause_summary;
+
+/* The cause's word in reports and JSON keys: "automatic", "explicit",
+ * "shutdown"; NULL for anything else. */
+const char *gcm_cause_name(uint32_t cause);
+
 typedef struct gcm_summary {
     int64_t pid;
     gcm_gen_summary all;
@@ -63,10 +81,32 @@ typedef struct gcm_summary {
     uint64_t bursts;
     uint64_t unseen;      /* collections the callback never saw: not in any figure above */
     uint64_t event_flags; /* GCM_EVENT_* flags any record carried: what the interpreter gave */
-    uint64_t missed; /* collections an outside reader counted without their pauses: in the
+    uint64_t missed;      /* collections an outside reader counted without their pauses: in the
                         counts and totals above, not in percentiles, extremes or alerts */
     int32_t torn;
+    /* Why the collections ran.  causes_known is 0 for a capture written
+     * before causes were recorded (layout version 1): cause[] is then all
+     * zero and a report says "not recorded" rather than "none".  The three
+     * counts add up to all.count. */
+    int32_t causes_known;
+    gcm_cause_summary cause[GCM_CAUSES];
 } gcm_summary;
+
+/* The causes of several processes together (a process tree's totals).
+ * Zero it, then add each process's snapshot. */
+typedef struct gcm_cause_totals {
+    uint64_t processes; /* snapshots added */
+    uint64_t known;     /* of them, those that recorded causes (layout version 2 on) */
+    gcm_cause_snapshot cause[GCM_CAUSES];
+} gcm_cause_totals;
+
+/* Adds the causes of `snap` into `t`; a snapshot without causes only counts
+ * as a process. */
+void gcm_cause_totals_add(gcm_cause_totals *t, const gcm_snapshot *snap);
+
+/* Fills `out` (GCM_CAUSES entries) from `t`, shares taken of the pause time
+ * of the processes that recorded causes. */
+void gcm_cause_totals_summarize(const gcm_cause_totals *t, gcm_cause_summary *out);
 
 /* Fills `out` from `snap`.  Returns 0. */
 int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out);

@@ -515,6 +515,9 @@ def main(start_fd: int = 2) -> None:
         status = 1
         uncaught = exc
 
+    # The program's main code is over: from here python would finalise
+    # (join threads first), so the collections left have the cause shutdown.
+    _core.mark_shutdown()
     _wait_for_threads()
     _show_ignored(reporter.report())
     if interrupted is not None:

@@ -106,6 +106,10 @@ class GCMonitor:
             debug = gc.get_debug()
             self._added_debug = _DUMP_GARBAGE_FLAGS & ~debug
             gc.set_debug(debug | _DUMP_GARBAGE_FLAGS)
+        # gc.collect through a C wrapper that marks the collections it
+        # starts as explicit (src/ext/causes.c); it stays for good, calling
+        # the original, since the program may keep a reference to it.
+        _core.wrap_gc_collect()
         gc.callbacks.append(recorder.callback)
         # From here on, the report can say how many collections the callable
         # missed if the program takes it out of gc.callbacks.
@@ -227,6 +231,8 @@ class GCMonitor:
         """The atexit hook's body (called through _atexit_hook, which raises
         what it returns): what a signal handler raised while the report was
         written, which python shows as it shows any from an atexit hook."""
+        # Interpreter finalisation: what collects from here on is shutdown.
+        _core.mark_shutdown()
         _turn, _final, raised = self._stop()
         return None if raised is None else _exitpath.without_own_frames(raised)
 

@@ -50,6 +50,29 @@ size_t gcm_block_size(uint64_t capacity)
     return offsetof(gcm_block, ring) + (size_t)capacity * sizeof(gcm_event_slot);
 }
 
+/* The size of a block of `capacity` slots in layout `version` (1 or 2). */
+static size_t block_size_v(uint32_t version, uint64_t capacity)
+{
+    size_t ring = version == 1u ? (size_t)GCM_LAYOUT_V1_RING_OFFSET : offsetof(gcm_block, ring);
+
+    if (!is_valid_capacity(capacity))
+        return 0;
+    return ring + (size_t)capacity * sizeof(gcm_event_slot);
+}
+
+size_t gcm_block_ring_offset(const gcm_block *b)
+{
+    return b->header.layout_version == 1u ? (size_t)GCM_LAYOUT_V1_RING_OFFSET
+                                          : offsetof(gcm_block, ring);
+}
+
+/* The ring of a checked block of either version. */
+static const gcm_event_slot *ring_of(const gcm_block *b)
+{
+    return (const gcm_event_slot *)(const void *)((const unsigned char *)b +
+                                                  gcm_block_ring_offset(b));
+}
+
 uint64_t gcm_block_capacity_for(uint64_t n)
 {
     uint64_t c = GCM_MIN_CAPACITY;
@@ -144,6 +167,7 @@ int gcm_block_check(const void *mem, size_t size)
     size_t magic_len = sizeof(GCM_BLOCK_MAGIC) - 1u;
     uint32_t order;
     uint32_t count;
+    uint32_t version;
     uint64_t capacity;
     uint64_t block_size;
     uint64_t bounds[GCM_MAX_BUCKETS];
@@ -168,7 +192,10 @@ int gcm_block_check(const void *mem, size_t size)
         status = order == 0x04030201u ? GCM_EBYTEORDER : GCM_ECORRUPT;
         goto done;
     }
-    if (read_u32(p, offsetof(gcm_header, layout_version)) != GCM_LAYOUT_VERSION) {
+    /* Every older layout this build knows is read; anything else, newer
+     * or nonsense, is refused rather than guessed at. */
+    version = read_u32(p, offsetof(gcm_header, layout_version));
+    if (version < GCM_LAYOUT_VERSION_MIN || version > GCM_LAYOUT_VERSION) {
         status = GCM_EVERSION;
         goto done;
     }
@@ -178,7 +205,7 @@ int gcm_block_check(const void *mem, size_t size)
         goto done;
     capacity = read_u64(p, offsetof(gcm_header, capacity));
     block_size = read_u64(p, offsetof(gcm_header, block_size));
-    if (!is_valid_capacity(capacity) || block_size != gcm_block_size(capacity))
+    if (!is_valid_capacity(capacity) || block_size != block_size_v(version, capacity))
         goto done;
     count = read_u32(p, offsetof(gcm_header, bucket_count));
     memcpy(bounds, p + offsetof(gcm_header, bucket_bounds_ns), sizeof bounds);
@@ -216,6 +243,7 @@ static GCM__ALWAYS_INLINE int record(gcm_block *b, const gcm_event *ev, uint64_t
 {
     gcm_aggregates *a = &b->agg;
     gcm_gen_stats *gs;
+    gcm_cause_stats *cs;
     gcm_event_slot *slot;
     uint64_t d = ev->duration_ns;
     uint64_t s;
@@ -226,6 +254,8 @@ static GCM__ALWAYS_INLINE int record(gcm_block *b, const gcm_event *ev, uint64_t
     if (GCM__UNLIKELY(ev->generation >= GCM_GENERATIONS))
         return record_unusable(b);
     gs = &a->gen[ev->generation];
+    /* Two bits index four slots: no bounds check, and no branch. */
+    cs = &a->cause[GCM_EVENT_CAUSE(ev->flags)];
 
     /* Seqlock writer: make seq odd, then a release fence so that no store
      * below becomes visible before the odd value (a reader that sees any of
@@ -266,6 +296,11 @@ static GCM__ALWAYS_INLINE int record(gcm_block *b, const gcm_event *ev, uint64_t
         ;
     GCM__ADD(&gs->buckets[i], 1u);
     GCM__ADD(&gs->hist[gcm__hist_index(d)], 1u);
+
+    GCM__ADD(&cs->total_ns, d);
+    if (d > GCM__LOAD(&cs->max_ns))
+        GCM__STORE(&cs->max_ns, d);
+    GCM__ADD(&cs->gen_count[ev->generation], 1u);
 
     /* A start before the previous stop (overlap) counts as a burst too. */
     last = GCM__LOAD(&a->last_stop_ns);
@@ -339,14 +374,33 @@ static void copy_gen(const gcm_gen_stats *src, gcm_gen_snapshot *dst)
         dst->hist[i] = GCM__LOAD(&src->hist[i]);
 }
 
+static void copy_cause(const gcm_cause_stats *src, gcm_cause_snapshot *dst)
+{
+    uint32_t g;
+
+    dst->total_ns = GCM__LOAD(&src->total_ns);
+    dst->max_ns = GCM__LOAD(&src->max_ns);
+    dst->count = 0;
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        dst->gen_count[g] = GCM__LOAD(&src->gen_count[g]);
+        dst->count += dst->gen_count[g];
+    }
+}
+
 /* Copies the aggregates the writer updates under the sequence counter, with
- * relaxed loads; the caller decides whether the copy was consistent. */
-static void copy_aggregates(const gcm_aggregates *a, gcm_snapshot *out)
+ * relaxed loads; the caller decides whether the copy was consistent.  A
+ * version 1 block has no cause aggregates: the bytes there are its ring. */
+static void copy_aggregates(const gcm_aggregates *a, uint32_t version, gcm_snapshot *out)
 {
     uint32_t g;
 
     for (g = 0; g < GCM_GENERATIONS; g++)
         copy_gen(&a->gen[g], &out->gen[g]);
+    memset(out->cause, 0, sizeof out->cause);
+    if (version >= 2u) {
+        for (g = 0; g < GCM_CAUSES; g++)
+            copy_cause(&a->cause[g], &out->cause[g]);
+    }
     out->dropped_stops = GCM__LOAD(&a->dropped_stops);
     out->unusable_info = GCM__LOAD(&a->unusable_info);
     out->bursts = GCM__LOAD(&a->bursts);
@@ -364,10 +418,12 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     uint64_t s1 = 0;
     uint64_t s2 = 1;
     uint32_t g;
+    uint32_t version;
 
     if (b == NULL || out == NULL)
         goto done;
     a = &b->agg;
+    version = b->header.layout_version;
 
     /* Seqlock reader: acquire seq (even), copy with relaxed loads, then an
      * acquire fence before re-reading seq, so that if any copied value came
@@ -379,7 +435,7 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
             sched_yield();
             continue;
         }
-        copy_aggregates(a, out);
+        copy_aggregates(a, version, out);
         atomic_thread_fence(memory_order_acquire);
         s2 = GCM__LOAD(&a->seq);
         if (s1 == s2)
@@ -389,7 +445,7 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     status = 0;
     if (s1 != s2 || (s1 & 1u)) {
         /* Never clean: take one last copy as it stands and say so. */
-        copy_aggregates(a, out);
+        copy_aggregates(a, version, out);
         s1 = GCM__LOAD(&a->seq);
         out->torn = 1;
         status = GCM_EBUSY;
@@ -409,6 +465,8 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     out->exit_status = GCM__LOAD(&b->header.exit_status);
     out->end_realtime_ns = GCM__LOAD(&b->header.end_realtime_ns);
     out->taken_monotonic_ns = gcm_clock_monotonic_ns();
+    out->layout_version = version;
+    out->causes_known = version >= 2u;
 
     out->events_total = s1 >> 1;
     out->overwritten = out->events_total > out->capacity ? out->events_total - out->capacity : 0;
@@ -445,10 +503,12 @@ int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacit
     uint64_t s2;
     uint64_t keep_from = 0;
     size_t n;
+    const gcm_event_slot *ring;
 
     if (b == NULL || count == NULL || first_index == NULL || (out == NULL && out_capacity > 0))
         goto done;
     cap = b->header.capacity;
+    ring = ring_of(b);
 
     /* A ring of a few MB cannot be copied between two collections, so unlike
      * the snapshot this copy never retries; it drops what it cannot trust.
@@ -463,7 +523,7 @@ int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacit
         lo = h1 - out_capacity;
     /* With no room (out may then be NULL), lo == h1 and nothing is copied. */
     for (k = lo; out != NULL && k < h1; k++)
-        load_slot(&b->ring[k & (cap - 1u)], &out[k - lo]);
+        load_slot(&ring[k & (cap - 1u)], &out[k - lo]);
 
     /* After the copy, an acquire fence and a second read of seq tell how far
      * the writer got meanwhile.  The writer may have touched every record up

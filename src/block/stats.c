@@ -4,6 +4,7 @@
  * runs on the recording path, so clarity wins over speed.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "gc_monitor/errors.h"
 #include "gc_monitor/stats.h"
@@ -152,6 +153,34 @@ static void summarize_gen(const gcm_gen_snapshot *g, gcm_gen_summary *out)
     out->alerts = g->alerts;
 }
 
+/* One cause's row; its share is of `all_ns`, the pause time of every cause. */
+static void fill_cause(const gcm_cause_snapshot *s, uint64_t all_ns, gcm_cause_summary *d)
+{
+    uint32_t g;
+
+    d->count = s->count;
+    d->total_ns = s->total_ns;
+    d->max_ns = s->max_ns;
+    d->mean_ns = s->count > 0 ? (double)s->total_ns / (double)s->count : 0.0;
+    d->share_pct = all_ns > 0 ? 100.0 * (double)s->total_ns / (double)all_ns : 0.0;
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        d->gen_count[g] = s->gen_count[g];
+}
+
+/* The cause table of a summary; the causes split the same collections as
+ * the generations, so the shares are of all.total_ns. */
+static void summarize_causes(const gcm_snapshot *snap, gcm_summary *out)
+{
+    uint32_t c;
+
+    memset(out->cause, 0, sizeof out->cause);
+    out->causes_known = snap->causes_known != 0;
+    if (!out->causes_known)
+        return;
+    for (c = 0; c < GCM_CAUSES; c++)
+        fill_cause(&snap->cause[c], snap->all.total_ns, &out->cause[c]);
+}
+
 int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
 {
     int status = GCM_EINVAL;
@@ -192,6 +221,7 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->event_flags = snap->event_flags;
     out->missed = snap->missed;
     out->torn = snap->torn;
+    summarize_causes(snap, out);
     status = 0;
 done:
     return status;
@@ -203,4 +233,53 @@ int gcm_efficiency_pct(const gcm_gen_summary *s, double *pct)
         return 0;
     *pct = 100.0 * (double)s->collected / (double)s->candidates;
     return 1;
+}
+
+const char *gcm_cause_name(uint32_t cause)
+{
+    switch (cause) {
+    case GCM_CAUSE_AUTOMATIC:
+        return "automatic";
+    case GCM_CAUSE_EXPLICIT:
+        return "explicit";
+    case GCM_CAUSE_SHUTDOWN:
+        return "shutdown";
+    default:
+        return NULL;
+    }
+}
+
+void gcm_cause_totals_add(gcm_cause_totals *t, const gcm_snapshot *snap)
+{
+    uint32_t c;
+    uint32_t g;
+
+    if (t == NULL || snap == NULL)
+        return;
+    t->processes++;
+    if (!snap->causes_known)
+        return;
+    t->known++;
+    for (c = 0; c < GCM_CAUSES; c++) {
+        gcm_cause_snapshot *d = &t->cause[c];
+        const gcm_cause_snapshot *s = &snap->cause[c];
+
+        d->count += s->count;
+        d->total_ns += s->total_ns;
+        if (s->max_ns > d->max_ns)
+            d->max_ns = s->max_ns;
+        for (g = 0; g < GCM_GENERATIONS; g++)
+            d->gen_count[g] += s->gen_count[g];
+    }
+}
+
+void gcm_cause_totals_summarize(const gcm_cause_totals *t, gcm_cause_summary *out)
+{
+    uint64_t all_ns = 0;
+    uint32_t c;
+
+    for (c = 0; c < GCM_CAUSES; c++)
+        all_ns += t->cause[c].total_ns;
+    for (c = 0; c < GCM_CAUSES; c++)
+        fill_cause(&t->cause[c], all_ns, &out[c]);
 }

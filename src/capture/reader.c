@@ -69,6 +69,7 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     size_t size = 0;
     uint64_t capacity;
     uint64_t held;
+    size_t ring;
 
     if (cap == NULL || path == NULL)
         goto done;
@@ -99,9 +100,8 @@ int gcm_capture_open(gcm_capture *cap, const char *path)
     if (status != 0)
         goto done;
     capacity = ((const gcm_block *)mem)->header.capacity;
-    held =
-        data_bytes(fd, (off_t)offsetof(gcm_block, ring),
-                   (off_t)offsetof(gcm_block, ring) + (off_t)(capacity * sizeof(gcm_event_slot)));
+    ring = gcm_block_ring_offset((const gcm_block *)mem);
+    held = data_bytes(fd, (off_t)ring, (off_t)ring + (off_t)(capacity * sizeof(gcm_event_slot)));
     /* Rounded up: a record that starts in data counts. */
     held = (held + sizeof(gcm_event_slot) - 1) / sizeof(gcm_event_slot);
     cap->block = (gcm_block *)mem;
@@ -175,6 +175,29 @@ static int counter_stuck(const gcm_block *b)
     return 1;
 }
 
+/* Returns 1 when the metadata of `b` has the line "source=remote": a capture
+ * that `watch` wrote from outside the process.  Its collections carry no
+ * cause (an outside reader cannot tell a gc.collect() call from the
+ * threshold), whatever the layout version says.  The metadata is set before
+ * recording and never changes, so it is read in place, bounded by its size. */
+static int recorded_from_outside(const gcm_block *b)
+{
+    static const char line[] = "source=remote\n";
+    const char *meta = b->header.meta;
+    size_t len = strnlen(meta, sizeof b->header.meta);
+    size_t i = 0;
+
+    while (i < len) {
+        const char *eol = memchr(meta + i, '\n', len - i);
+        size_t end = eol != NULL ? (size_t)(eol - meta) + 1u : len;
+
+        if (end - i == sizeof line - 1u && memcmp(meta + i, line, sizeof line - 1u) == 0)
+            return 1;
+        i = end;
+    }
+    return 0;
+}
+
 int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_alive, int *gone)
 {
     const gcm_header *h;
@@ -192,13 +215,14 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
         /* A live writer: the seqlock sorts out what is consistent. */
         status = gcm_block_snapshot(cap->block, out);
     } else {
-        /* Only the header and the aggregates are read by the snapshot. */
-        copy = malloc(offsetof(gcm_block, ring));
+        /* Only the header and the aggregates are read by the snapshot (an
+         * older layout's are shorter: the rest of the copy stays zero). */
+        copy = calloc(1, offsetof(gcm_block, ring));
         if (copy == NULL) {
             status = GCM_ENOMEM;
             goto done;
         }
-        memcpy(copy, cap->block, offsetof(gcm_block, ring));
+        memcpy(copy, cap->block, gcm_block_ring_offset(cap->block));
         seq = GCM__LOAD(&copy->agg.seq);
         GCM__STORE(&copy->agg.seq, seq & ~(uint64_t)1);
         status = gcm_block_snapshot(copy, out);
@@ -206,6 +230,10 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
             out->torn = 1;
             status = GCM_EBUSY;
         }
+    }
+    if (out->causes_known && recorded_from_outside(cap->block)) {
+        out->causes_known = 0;
+        memset(out->cause, 0, sizeof out->cause);
     }
     *gone = gcm_capture_resolve_state(out, check_alive);
 done:

@@ -73,8 +73,8 @@ void gcm_capture_open_error(const char *file, int code, int err, char *msg, size
     case GCM_EVERSION:
         (void)snprintf(msg, msg_size,
                        "capture '%s' has a format version this pygcprofiler cannot read "
-                       "(it reads layout version %u): use a newer pygcprofiler",
-                       path, GCM_LAYOUT_VERSION);
+                       "(it reads layout versions %u to %u): use a newer pygcprofiler",
+                       path, GCM_LAYOUT_VERSION_MIN, GCM_LAYOUT_VERSION);
         break;
     case GCM_EBYTEORDER:
         (void)snprintf(msg, msg_size,
@@ -316,7 +316,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "schema_version", GCM_JSON_SCHEMA_VERSION));
     GCM__JSON_ADD(cJSON_AddStringToObject(obj, "version", GCM_VERSION));
     GCM__JSON_ADD(cJSON_AddStringToObject(obj, "file", file));
-    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "layout_version", GCM_LAYOUT_VERSION));
+    GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "layout_version", snap->layout_version));
     GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "pid", (double)snap->pid));
     GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "ppid", (double)snap->ppid));
     GCM__JSON_ADD(cJSON_AddStringToObject(obj, "python_version", version));

@@ -50,7 +50,7 @@ typedef struct proc {
  * p->cap, also on failure), and adds its pauses to `all`.  Returns 0 or a
  * negative GCM_E* code (the caller has already opened each file once, so a
  * failure here means it changed in between). */
-static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
+static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all, gcm_cause_totals *causes)
 {
     static char meta[GCM_META_SIZE + 1];
     gcm_capture *cap = &p->cap;
@@ -88,6 +88,7 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all)
     /* Summing the histograms gives the tree's percentiles, as if every
      * pause had been recorded by one process. */
     gcm_gen_snapshot_add(all, &snap->all);
+    gcm_cause_totals_add(causes, snap);
     status = 0;
 done:
     free(snap);
@@ -289,11 +290,49 @@ static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_sna
         fmt_duration(all->max_ns, max, sizeof max);
         n = snprintf(line, sizeof line,
                      "Totals across the tree: %llu collections, GC time %s of %s process time "
-                     "(%.2f%%), p99 %s, max %s\n\n",
+                     "(%.2f%%), p99 %s, max %s\n",
                      (unsigned long long)all->count, gc, life, share, p99, max);
         status = put(fd, line, n, sizeof line);
     }
     return status;
+}
+
+/* The causes across the tree, one line under the totals, merged by cause
+ * over every process that recorded them. */
+static int write_causes_text(int fd, const gcm_cause_totals *causes)
+{
+    gcm_cause_summary sum[GCM_CAUSES];
+    char line[512];
+    size_t len;
+    uint32_t c;
+    int n;
+
+    if (causes->known == 0) {
+        n = snprintf(line, sizeof line,
+                     "Causes across the tree: not recorded (these captures' format predates "
+                     "them)\n");
+        return put(fd, line, n, sizeof line);
+    }
+    gcm_cause_totals_summarize(causes, sum);
+    n = snprintf(line, sizeof line, "Causes across the tree:");
+    len = n > 0 ? (size_t)n : 0;
+    for (c = 0; c < GCM_CAUSES && len < sizeof line; c++) {
+        n = snprintf(line + len, sizeof line - len, "%s %s %llu (%.1f%% of GC time)",
+                     c == 0 ? "" : ",", gcm_cause_name(c), (unsigned long long)sum[c].count,
+                     sum[c].share_pct);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (len < sizeof line && causes->known < causes->processes) {
+        n = snprintf(line + len, sizeof line - len,
+                     "; from the %llu of %llu processes whose captures record causes",
+                     (unsigned long long)causes->known, (unsigned long long)causes->processes);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (len < sizeof line) {
+        n = snprintf(line + len, sizeof line - len, "\n");
+        len += n > 0 ? (size_t)n : 0;
+    }
+    return put(fd, line, (int)len, sizeof line);
 }
 
 static cJSON *add_ms(cJSON *obj, const char *key, uint64_t ns)
@@ -301,10 +340,30 @@ static cJSON *add_ms(cJSON *obj, const char *key, uint64_t ns)
     return cJSON_AddNumberToObject(obj, key, (double)ns / 1e6);
 }
 
+/* Adds "causes" to the tree's totals: the summary's object, over the
+ * processes that recorded causes (null when none did), and
+ * "causes_processes", how many those were. */
+static int add_causes_json(cJSON *totals, const gcm_cause_totals *causes)
+{
+    gcm_summary sum;
+    int status = -1;
+
+    memset(&sum, 0, sizeof sum);
+    sum.causes_known = causes->known > 0;
+    if (sum.causes_known)
+        gcm_cause_totals_summarize(causes, sum.cause);
+    if (gcm__add_causes_json(totals, &sum) != 0 ||
+        cJSON_AddNumberToObject(totals, "causes_processes", (double)causes->known) == NULL)
+        goto done;
+    status = 0;
+done:
+    return status;
+}
+
 /* Writes the {"type": "tree"} object as one JSON line.  Every addition is
  * checked: a tree missing a key for want of memory is no report. */
 static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_snapshot *all,
-                      uint64_t proc_ns)
+                      const gcm_cause_totals *causes, uint64_t proc_ns)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *list;
@@ -374,6 +433,8 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
     GCM__JSON_ADD(add_ms(totals, "max_ms", all->max_ns));
     GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "collected", (double)all->collected));
     GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "uncollectable", (double)all->uncollectable));
+    if (add_causes_json(totals, causes) != 0)
+        goto done;
     status = gcm__write_json_line(fd, root);
 done:
     cJSON_Delete(root);
@@ -385,8 +446,9 @@ done:
 struct gcm_capture_tree {
     proc *procs;
     size_t count;
-    uint64_t proc_ns;     /* the processes' lifetimes summed */
-    gcm_gen_snapshot all; /* every process's pauses together */
+    uint64_t proc_ns;        /* the processes' lifetimes summed */
+    gcm_gen_snapshot all;    /* every process's pauses together */
+    gcm_cause_totals causes; /* and their causes */
 };
 
 int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **out)
@@ -403,7 +465,7 @@ int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **o
         goto done;
     tree->count = count;
     for (i = 0; i < count; i++) {
-        status = load_proc(files[i], &tree->procs[i], &tree->all);
+        status = load_proc(files[i], &tree->procs[i], &tree->all, &tree->causes);
         if (status != 0)
             goto done;
         tree->proc_ns += tree->procs[i].sum.wall_ns;
@@ -427,8 +489,16 @@ const gcm_capture *gcm_capture_tree_capture(const gcm_capture_tree *tree, size_t
 
 int gcm_capture_tree_write(int fd, const gcm_capture_tree *tree, int json)
 {
-    return json ? write_json(fd, tree->procs, tree->count, &tree->all, tree->proc_ns)
-                : write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);
+    int status;
+
+    if (json)
+        return write_json(fd, tree->procs, tree->count, &tree->all, &tree->causes, tree->proc_ns);
+    status = write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);
+    if (status == 0)
+        status = write_causes_text(fd, &tree->causes);
+    if (status == 0)
+        status = put(fd, "\n", 1, 2);
+    return status;
 }
 
 void gcm_capture_tree_free(gcm_capture_tree *tree)

@@ -82,10 +82,18 @@ int gcm__live_write_lines(const live_state *st)
         if (!p->have_now)
             continue;
         gcm__live_interval_of(p, &iv);
+        /* Causes first, then the keys only some lines have; a capture
+         * written before causes were recorded has no cause keys. */
+        if (s->causes_known)
+            (void)snprintf(tail, sizeof tail, " explicit=%llu shutdown=%llu",
+                           (unsigned long long)s->cause[GCM_CAUSE_EXPLICIT].count,
+                           (unsigned long long)s->cause[GCM_CAUSE_SHUTDOWN].count);
         if (p->snap->state == GCM_STATE_EXITED && p->snap->exit_status != GCM_EXIT_STATUS_UNKNOWN)
-            (void)snprintf(tail, sizeof tail, " exit_status=%d", (int)p->snap->exit_status);
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " exit_status=%d",
+                           (int)p->snap->exit_status);
         else if (p->snap->state == GCM_STATE_KILLED)
-            (void)snprintf(tail, sizeof tail, " signal=%d", (int)p->snap->exit_status);
+            (void)snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " signal=%d",
+                           (int)p->snap->exit_status);
         /* CPython 3.15+ counts the candidates its collections examine:
          * figures beside collected and uncollectable, before the tail. */
         if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0) {
@@ -316,6 +324,14 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
     line_add(f, ATTR_PLAIN, "Freed %s objects, %s uncollectable", freed, unfreed);
     if ((s->event_flags & GCM_EVENT_HAS_CANDIDATES) != 0)
         add_efficiency_line(f, s);
+    if (s->causes_known && s->all.count > 0) {
+        char explicit_n[32];
+
+        /* The one cause a program can simply stop: its gc.collect() calls. */
+        gcm__format_count(s->cause[GCM_CAUSE_EXPLICIT].count, explicit_n, sizeof explicit_n);
+        line_add(f, ATTR_PLAIN, "Explicit gc.collect(): %s collections, %.1f%% of GC time",
+                 explicit_n, s->cause[GCM_CAUSE_EXPLICIT].share_pct);
+    }
     if (s->all.count - s->missed > 1) {
         char bursts[32];
         char gaps[32];

@@ -266,6 +266,9 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
     if (generation >= GCM_GENERATIONS)
         goto unusable;
     ev.generation = (uint32_t)generation;
+    /* Asked at "stop", not "start": a gc.collect() call is still inside the
+     * wrapper then, and the "start" phase stays as short as it was. */
+    ev.flags |= gcm__cause_now() << GCM_EVENT_CAUSE_SHIFT;
     /* gcm_block_record counts a bad generation itself; nothing else can fail. */
     (void)gcm_block_record(b, &ev);
     return;

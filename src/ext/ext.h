@@ -180,6 +180,40 @@ void gcm__nudge_after_fork(void);
 PyObject *gcm__nudge_signal_py(PyObject *module, PyObject *arg);
 PyObject *gcm__nudge_done_py(PyObject *module, PyObject *arg);
 
+/* causes.c: one word says what the callback needs to know about causes:
+ * the thread state of a gc.collect() call in progress through the monitor's
+ * wrapper (0 when none; a thread state is aligned, so its low bit is free),
+ * or'ed with GCM__SHUTDOWN_BIT once the program's main code is over.  Zero,
+ * the common case, means automatic: one load and one branch. */
+#define GCM__SHUTDOWN_BIT ((uintptr_t)1)
+extern _Atomic uintptr_t gcm__cause_word;
+
+/* The cause when the word is not 0, out of line (causes.c). */
+uint32_t gcm__cause_marked(uintptr_t word);
+
+/* The cause (GCM_CAUSE_*) of the collection the calling thread is running:
+ * for the callback's "stop", with the GIL held (or the thread attached). */
+static inline uint32_t
+gcm__cause_now(void)
+{
+    uintptr_t word = atomic_load_explicit(&gcm__cause_word, memory_order_relaxed);
+
+    if (GCM__UNLIKELY(word != 0))
+        return gcm__cause_marked(word);
+    return GCM_CAUSE_AUTOMATIC;
+}
+
+/* _core.wrap_gc_collect(): puts the C wrapper that marks explicit collections
+ * in place of gc.collect; True if it did, False if it was there already. */
+PyObject *gcm__wrap_gc_collect_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
+/* _core.mark_shutdown(): from now on, this process's collections are "shutdown". */
+PyObject *gcm__mark_shutdown_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
+/* In a fork child (the atfork handler: atomic stores only): clears the
+ * parent's pending gc.collect() and shutdown mark. */
+void gcm__causes_after_fork(void);
+
 /* Returns the interpreter's version ("3.13.0") in a static buffer. */
 const char *gcm__python_version(void);
 

@@ -22,11 +22,12 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static int install_status = 0;
 
 /* Runs in the child right after fork(2), possibly in a process whose other
- * threads vanished mid-operation: an atomic increment is all it may do. */
+ * threads vanished mid-operation: atomic stores are all it may do. */
 static void
 fork_child_handler(void)
 {
     atomic_fetch_add_explicit(&gcm__fork_epoch, 1, memory_order_relaxed);
+    gcm__causes_after_fork();
 }
 
 static void

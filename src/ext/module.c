@@ -148,6 +148,12 @@ static PyMethodDef core_methods[] = {
     {"_after_fork_child", core_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nGives every live recorder a fresh block labelled with this "
      "process (os.register_at_fork hook)."},
+    {"wrap_gc_collect", gcm__wrap_gc_collect_py, METH_NOARGS,
+     "wrap_gc_collect()\n--\n\nPuts a C wrapper in place of gc.collect that marks the "
+     "collection it starts as explicit; True if it did, False if it was there already."},
+    {"mark_shutdown", gcm__mark_shutdown_py, METH_NOARGS,
+     "mark_shutdown()\n--\n\nFrom now on this process's collections have the cause "
+     "\"shutdown\": the program's main code is over."},
     {"parse_rule", gcm__parse_rule, METH_O,
      "parse_rule(text)\n--\n\nReturns a budget rule's canonical text; ValueError if invalid."},
     {"nudge_signal", gcm__nudge_signal_py, METH_O,

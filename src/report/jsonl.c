@@ -55,6 +55,15 @@ static int render_event(const gcm_snapshot *snap, const gcm_event *ev, const gcm
     gcm__line_json_u64(&l, ev->collected);
     GCM__LINE_LIT(&l, ",\"uncollectable\":");
     gcm__line_json_u64(&l, ev->uncollectable);
+    /* A version 1 capture's records carry no cause: null, never a guess. */
+    GCM__LINE_LIT(&l, ",\"cause\":");
+    if (snap->causes_known && gcm_cause_name(GCM_EVENT_CAUSE(ev->flags)) != NULL) {
+        GCM__LINE_LIT(&l, "\"");
+        gcm__line_str(&l, gcm_cause_name(GCM_EVENT_CAUSE(ev->flags)));
+        GCM__LINE_LIT(&l, "\"");
+    } else {
+        GCM__LINE_LIT(&l, "null");
+    }
     GCM__LINE_LIT(&l, "}");
     return gcm__line_emit(&l, sink);
 }

@@ -163,6 +163,16 @@ int gcm__render_start(const gcm_config *config, const char *command, int64_t pid
 int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
                              const gcm_sink *sink);
 
+/* causes.c: the "GC causes" table under the pause times (nothing when there
+ * were no collections; one "not recorded" line for a version 1 capture).
+ * Returns 0 or the sink's error. */
+int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink);
+
+/* causes.c: adds the summary's "causes" member to `root` (null when not
+ * recorded).  Returns 0 or -1 when memory runs out. */
+struct cJSON;
+int gcm__add_causes_json(struct cJSON *root, const gcm_summary *sum);
+
 /* "=== GC THRESHOLD RECOMMENDATIONS ===" and its advice lines, rendered after
  * the summary.  Writes nothing, heading included, when no rule fired. */
 int gcm__render_advice_text(const gcm_report_input *in, const gcm_summary *sum,

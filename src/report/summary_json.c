@@ -13,6 +13,7 @@
 
 #include "gc_monitor/report.h"
 #include "gc_monitor/stats.h"
+#include "report_internal.h"
 
 /* The largest integer a double (and so every JSON reader using doubles)
  * holds exactly.  Counts above it do not occur in practice (2^53 collections
@@ -164,6 +165,8 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
         goto done;
     /* Only from an outside reader: pauses counted in the totals, not in the percentiles. */
     if (sum.missed > 0 && add_number(root, "missed_pauses", json_int(sum.missed)) != 0)
+        goto done;
+    if (gcm__add_causes_json(root, &sum) != 0)
         goto done;
     result = root;
     root = NULL;

@@ -455,6 +455,9 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
         if (status != 0)
             goto done;
     }
+    status = gcm__render_causes_text(sum, sink);
+    if (status != 0)
+        goto done;
     status = render_share_and_objects(sum, in->snapshot->alert_threshold_ns, sink);
     if (status != 0)
         goto done;

@@ -1,5 +1,6 @@
 /* test_layout.c: pins the recording block's layout, so that changing it is a
- * deliberate act that also bumps GCM_LAYOUT_VERSION.  The numbers below were
+ * deliberate act that also bumps GCM_LAYOUT_VERSION (2 since the cause
+ * aggregates; version 1 differed only in having none, its ring at 68,000).  The numbers below were
  * derived by hand from the field list in block.h (8-byte fields, no hidden
  * padding) and must only change together with the version. */
 #include <stddef.h>
@@ -10,7 +11,12 @@
 
 static void test_version_and_constants(void)
 {
-    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 1);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 2);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION_MIN, 1);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_V1_RING_OFFSET, 68000);
+    GCM_CHECK_EQ_U64(GCM_CAUSES, 3);
+    GCM_CHECK_EQ_U64(GCM_CAUSE_SLOTS, 4);
+    GCM_CHECK_EQ_U64(GCM_EVENT_CAUSE_MASK, 0xCu);
     GCM_CHECK_EQ_U64(GCM_BYTE_ORDER_MARK, 0x01020304u);
     GCM_CHECK_EQ_U64(sizeof(GCM_BLOCK_MAGIC) - 1, 8);
     GCM_CHECK_EQ_U64(GCM_HIST_BUCKETS, 2433);
@@ -23,20 +29,21 @@ static void test_sizes(void)
 {
     GCM_CHECK_EQ_U64(sizeof(gcm_header), 8560);
     GCM_CHECK_EQ_U64(sizeof(gcm_gen_stats), 19792);
-    GCM_CHECK_EQ_U64(sizeof(gcm_aggregates), 59440);
+    GCM_CHECK_EQ_U64(sizeof(gcm_aggregates), 59600);
+    GCM_CHECK_EQ_U64(sizeof(gcm_cause_stats), 40);
     GCM_CHECK_EQ_U64(sizeof(gcm_event_slot), 48);
     GCM_CHECK_EQ_U64(offsetof(gcm_block, header), 0);
     GCM_CHECK_EQ_U64(offsetof(gcm_block, agg), 8560);
-    GCM_CHECK_EQ_U64(offsetof(gcm_block, ring), 68000);
+    GCM_CHECK_EQ_U64(offsetof(gcm_block, ring), 68160);
     GCM_CHECK_EQ_U64(_Alignof(gcm_block), 8);
 }
 
 static void test_block_size(void)
 {
-    GCM_CHECK_EQ_U64(gcm_block_size(16), 68000 + 16 * 48);
-    GCM_CHECK_EQ_U64(gcm_block_size(1024), 68000 + 1024 * 48);
-    GCM_CHECK_EQ_U64(gcm_block_size(65536), 3213728);
-    GCM_CHECK_EQ_U64(gcm_block_size(1u << 26), 68000 + (uint64_t)48 * (1u << 26));
+    GCM_CHECK_EQ_U64(gcm_block_size(16), 68160 + 16 * 48);
+    GCM_CHECK_EQ_U64(gcm_block_size(1024), 68160 + 1024 * 48);
+    GCM_CHECK_EQ_U64(gcm_block_size(65536), 3213888);
+    GCM_CHECK_EQ_U64(gcm_block_size(1u << 26), 68160 + (uint64_t)48 * (1u << 26));
     /* Not a power of two, or out of range: no size. */
     GCM_CHECK_EQ_U64(gcm_block_size(0), 0);
     GCM_CHECK_EQ_U64(gcm_block_size(8), 0);
@@ -90,6 +97,10 @@ static void test_field_offsets(void)
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, event_flags), 48);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, missed), 56);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, gen), 64);
+    GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, cause), 59440);
+    GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, total_ns), 0);
+    GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, max_ns), 8);
+    GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, gen_count), 16);
     GCM_CHECK_EQ_U64(offsetof(gcm_gen_stats, count), 0);
     GCM_CHECK_EQ_U64(offsetof(gcm_gen_stats, total_ns), 8);
     GCM_CHECK_EQ_U64(offsetof(gcm_gen_stats, min_ns), 16);

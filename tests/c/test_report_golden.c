@@ -100,7 +100,7 @@ static void test_jsonl(void)
     /* The first event started 12 ms after init: 17:00:00.012 UTC. */
     GCM_CHECK(strstr(out, "{\"type\":\"event\",\"ts\":1764349200.012000,\"pid\":4242,"
                           "\"generation\":0,\"duration_ms\":0.156,\"collected\":156,"
-                          "\"uncollectable\":0}\n") != NULL);
+                          "\"uncollectable\":0,\"cause\":\"automatic\"}\n") != NULL);
     free(out);
     fixture_release(&f);
 }

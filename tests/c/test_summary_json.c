@@ -28,7 +28,8 @@ static const char *const top_keys[] = {"type",        "schema_version", "pid",
                                        "gen1",        "gen2",           "share",
                                        "wall_ms",     "alerts",         "alert_threshold_ms",
                                        "bursts",      "buckets",        "events",
-                                       "overwritten", "dropped_stops",  "unusable_info"};
+                                       "overwritten", "dropped_stops",  "unusable_info",
+                                       "causes"};
 
 static double num(const cJSON *obj, const char *key)
 {

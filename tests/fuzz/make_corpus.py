@@ -9,6 +9,12 @@ that died mid-record, truncations, a bad magic, a newer version, the other
 byte order, a contradicting capacity, a hostile ring, aggregates and
 metadata, plus an empty file and random bytes.  Random parts use a fixed
 seed, so a rerun differs only in what the real runs recorded.
+
+The committed seeds were recorded by a layout version 1 writer (before the
+cause aggregates), so they also keep the reader's version 1 path fuzzed; only
+newer-version.gcm was patched since, to version 3, and exited-v2.gcm (the
+same workload, recorded by a version 2 writer) added.  A rerun records the
+current layout: keep the old seeds beside the new ones.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ OFF_CAPACITY = 24
 OFF_STATE = 352
 OFF_META = 368
 OFF_SEQ = HEADER_SIZE
-AGG_SIZE = 59440
+AGG_SIZE = 59600  # layout version 2 (version 1: 59440)
 RING = HEADER_SIZE + AGG_SIZE
 
 WORKLOAD = "import gc\nfor i in range(40):\n    gc.collect(i % 3)\n"
@@ -71,7 +77,7 @@ def main() -> None:
         "half-magic.gcm": exited[:5],
         "empty.gcm": b"",
         "bad-magic.gcm": patched(exited, 0, b"GCMBLOCX"),
-        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 2)),
+        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 3)),
         "other-byte-order.gcm": patched(exited, OFF_BYTE_ORDER, struct.pack(">I", 0x01020304)),
         "bad-capacity.gcm": patched(exited, OFF_CAPACITY, struct.pack("<Q", 17)),
         "hostile-ring.gcm": exited[:RING]

@@ -402,6 +402,7 @@ CORPUS_EXPECTED = {
     "died-mid-record.gcm": (0, "State: gone without a clean exit"),
     "empty.gcm": (2, "is empty"),
     "exited.gcm": (0, "State: exited with status 0 at "),
+    "exited-v2.gcm": (0, "State: exited with status 0 at "),
     "half-magic.gcm": (2, "is truncated: shorter than its header says"),
     "header-only.gcm": (2, "is truncated: shorter than its header says"),
     "hostile-aggregates.gcm": (0, "State: exited with status 0 at "),

@@ -55,3 +55,32 @@ def test_the_comparison_detects_an_allocating_callback(allocount):
     allocating = _allocations(allocount, [allocount.allocating_callback])
     # Two calls per collection, one allocation each.
     assert allocating - empty == 2 * N
+
+
+def _call_allocations(
+    allocount: ModuleType, fn: Callable[[], object], callbacks: list[Callable[..., object]]
+) -> int:
+    gc.callbacks[:] = callbacks
+    try:
+        allocount.count_calls(fn, 5)
+        return int(allocount.count_calls(fn, N))
+    finally:
+        gc.callbacks[:] = []
+
+
+def test_explicit_collections_through_the_wrapper_allocate_nothing_more(allocount):
+    """gc.collect() through the monitor's wrapper, recorded as explicit (the
+    callback then asks for its thread state), costs the allocator what the
+    original gc.collect with an empty callback costs."""
+    gc.disable()
+    monitor = GCMonitor()
+    wrapper = gc.collect
+    original = wrapper.__self__
+    empty = _call_allocations(allocount, original, [allocount.empty_callback])
+    ours = _call_allocations(allocount, wrapper, [monitor._recorder.callback])
+    empty_again = _call_allocations(allocount, original, [allocount.empty_callback])
+    snap = monitor.stop_monitoring(write_report=False)
+
+    assert empty == empty_again, "the baseline itself is not stable"
+    assert ours == empty
+    assert snap["causes"]["explicit"]["count"] == 5 + N

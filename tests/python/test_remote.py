@@ -150,6 +150,7 @@ def test_live_pid_counts_equal_the_programs_own(tmp_path: Path) -> None:
     total_ms = sum(d["duration"] for d in deltas) * 1e3
     assert abs(float(last["gc_ms"]) - total_ms) < 1e-3, (last["gc_ms"], total_ms)
     assert int(last["missed_pauses"]) >= 0
+    assert "explicit" not in last and "shutdown" not in last, last
 
 
 @needs315
@@ -192,6 +193,11 @@ def test_watch_counts_the_pauses_it_missed(tmp_path: Path) -> None:
     assert summary["events"] + missed == summary["count"], summary
     text = report(capture).stdout
     assert f"{missed} collections left the interpreter's ring" in text, text
+    # From outside, a gc.collect() call looks like any other collection: the
+    # capture claims no cause, in the summary or on any event.
+    assert summary["causes"] is None, summary
+    assert all(x["cause"] is None for x in lines if x.get("type") == "event")
+    assert "GC causes: not recorded (" in text, text
 
 
 @needs315

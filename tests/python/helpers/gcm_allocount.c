@@ -4,7 +4,8 @@
  * compiler and headers.  It wraps the RAW, MEM and OBJ allocator domains with
  * PyMem_SetAllocator and counts every malloc, calloc and realloc, then runs N
  * collections from C (so no Python bytecode runs between them) and returns the
- * count.  It also provides the two reference callbacks the test compares ours
+ * count (count_calls does the same for calls of a Python callable, such as
+ * gc.collect).  It also provides the two reference callbacks the test compares ours
  * with: one that does nothing, and one that allocates, to prove that the
  * comparison can fail.
  */
@@ -80,6 +81,42 @@ count_collections(PyObject *module, PyObject *arg)
     return PyLong_FromUnsignedLongLong(total);
 }
 
+/* count_calls(fn, n) -> allocations made while calling fn() n times from C
+ * (gc.collect, wrapped by the monitor or not). */
+static PyObject *
+count_calls(PyObject *module, PyObject *args)
+{
+    PyObject *fn;
+    long n;
+    unsigned long long total;
+    int i;
+    int failed = 0;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "Ol:count_calls", &fn, &n))
+        return NULL;
+    for (i = 0; i < 3; i++) {
+        PyMemAllocatorEx wrapper = {&saved[i], counting_malloc, counting_calloc,
+                                    counting_realloc, counting_free};
+
+        PyMem_GetAllocator(domains[i], &saved[i]);
+        PyMem_SetAllocator(domains[i], &wrapper);
+    }
+    atomic_store(&allocations, 0);
+    for (long k = 0; k < n && !failed; k++) {
+        PyObject *r = PyObject_CallNoArgs(fn);
+
+        failed = r == NULL;
+        Py_XDECREF(r);
+    }
+    total = atomic_load(&allocations);
+    for (i = 0; i < 3; i++)
+        PyMem_SetAllocator(domains[i], &saved[i]);
+    if (failed)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(total);
+}
+
 static PyObject *
 empty_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -106,6 +143,7 @@ allocating_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"count_collections", count_collections, METH_O, NULL},
+    {"count_calls", count_calls, METH_VARARGS, NULL},
     {"empty_callback", (PyCFunction)(void (*)(void))empty_callback, METH_FASTCALL, NULL},
     {"allocating_callback", (PyCFunction)(void (*)(void))allocating_callback, METH_FASTCALL,
      NULL},
