@@ -182,7 +182,27 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->bursts = snap->bursts;
     out->unseen = snap->unseen;
     out->torn = snap->torn;
+    out->rate_per_s = wall > 0 ? (double)snap->all.count * 1e9 / (double)wall : 0.0;
+    /* The verdict needs more than a snapshot: see gcm_verdict_fill. */
+    out->verdict_known = 0;
+    out->verdict = GCM_VERDICT_NOT_ENOUGH_DATA;
+    out->slo_ns = 0;
+    out->window_pct = 0.0;
     status = 0;
 done:
     return status;
+}
+
+static const char *const verdict_names[] = {"NOT ENOUGH DATA", "FINE", "NOTICEABLE",
+                                            "HURTING LATENCY"};
+static const char *const verdict_words[] = {"not-enough-data", "fine", "noticeable", "hurting"};
+
+const char *gcm_verdict_name(int verdict)
+{
+    return verdict >= 0 && verdict <= GCM_VERDICT_HURTING ? verdict_names[verdict] : "?";
+}
+
+const char *gcm_verdict_word(int verdict)
+{
+    return verdict >= 0 && verdict <= GCM_VERDICT_HURTING ? verdict_words[verdict] : NULL;
 }

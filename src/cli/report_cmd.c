@@ -83,6 +83,10 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .help = "count alerts for this threshold instead of the recorded one (recomputed "
                  "from the histogram: approximate)"},
         {.kind = GCM__OPT_CONFIG,
+         .name = "slo-ms",
+         .store = &a->cli,
+         .help = "judge the verdict by this pause budget instead of the recorded one"},
+        {.kind = GCM__OPT_CONFIG,
          .name = "duration-buckets",
          .store = &a->cli,
          .help = "bucket bounds instead of the recorded ones (recomputed from the histogram: "
