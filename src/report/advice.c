@@ -62,8 +62,16 @@ static double per_collection(const gcm_gen_summary *g)
     return g->count > 0 ? (double)g->collected / (double)g->count : 0.0;
 }
 
-/* Collections of generation `g` that free almost nothing: under
- * GCM__FEW_FREED objects each, or, where CPython 3.15 reports the objects it
+/* Objects freed per millisecond of `g`'s pauses, 0 without pause time. */
+static double freed_per_ms(const gcm_gen_summary *g)
+{
+    return g->total_ns > 0 ? (double)g->collected * 1e6 / (double)g->total_ns : 0.0;
+}
+
+/* Collections of generation `g` that free almost nothing for the time they
+ * take: under GCM__FEW_FREED_PER_MS objects per millisecond of pause (a
+ * collection examines some 10^4 to 10^5 objects a millisecond, so that is
+ * about 1% of them or less), or, where CPython 3.15 reports the objects it
  * examined, under GCM__LOW_EFFICIENCY_PCT of them. */
 static int frees_little(const gcm_snapshot *snap, const gcm_gen_summary *g, unsigned gen)
 {
@@ -71,35 +79,45 @@ static int frees_little(const gcm_snapshot *snap, const gcm_gen_summary *g, unsi
 
     if (candidates > 0)
         return pct(g->collected, candidates) < GCM__LOW_EFFICIENCY_PCT;
-    return per_collection(g) < (double)GCM__FEW_FREED;
+    return (double)g->collected * 1e6 < (double)GCM__FEW_FREED_PER_MS * (double)g->total_ns;
+}
+
+/* The median of three. */
+static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
+{
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    return c <= a ? a : c >= b ? b : c;
 }
 
 /* The shape of the heap at the end of the run, from the newest
- * GCM__SHAPE_PAUSES generation 2 pauses of the retained events (a full
- * collection's pause grows with the heap it walks): growing when the newer
- * half of them is on average more than GCM__GROWTH times the older half,
- * stable otherwise.  With fewer full collections the shape is unknown and
- * neither flag is set. */
+ * GCM__SHAPE_PAUSES (six) generation 2 pauses of the retained events (a full
+ * collection's pause grows with the heap it walks): growing when the median
+ * of the newer three is more than GCM__GROWTH times the median of the older
+ * three, stable otherwise.  Medians, so one pause stretched by a busy
+ * machine decides nothing; a heap that grows by a quarter between full
+ * collections, as CPython's default schedule lets it, doubles over three.
+ * With fewer full collections the shape is unknown and neither flag is set. */
 static void heap_shape(const gcm_report_input *in, gcm__advice_flags *flags)
 {
     const gcm_event *ev = in->events;
-    uint64_t newer = 0, older = 0;
+    uint64_t d[GCM__SHAPE_PAUSES];
     size_t i = in->event_count, seen = 0;
 
     while (i > 0 && seen < GCM__SHAPE_PAUSES) {
         i--;
         if (ev[i].generation != 2)
             continue;
-        if (seen < GCM__SHAPE_PAUSES / 2)
-            newer += ev[i].duration_ns;
-        else
-            older += ev[i].duration_ns;
-        seen++;
+        d[seen++] = ev[i].duration_ns;
         flags->heap_at_ns = gcm__event_offset_ns(in->snapshot, &ev[i]);
     }
     if (seen < GCM__SHAPE_PAUSES)
         return;
-    flags->heap_growing = (double)newer > GCM__GROWTH * (double)older;
+    flags->heap_growing =
+        (double)median3(d[0], d[1], d[2]) > GCM__GROWTH * (double)median3(d[3], d[4], d[5]);
     flags->heap_early = !flags->heap_growing;
 }
 
@@ -130,9 +148,18 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, cons
         flags->over_budget[g] =
             v->slo_ns > 0 && sum->gen[g].count > 0 && sum->gen[g].p99_ns >= v->slo_ns;
 
+    /* An automatic full collection needs more than threshold 2 generation 1
+     * collections since the last full one, so there are at most as many of
+     * them as generation 1 collections: the rest were the program's own
+     * gc.collect() calls.  When they are most of the full collections, the
+     * rules about automatic ones keep out of it. */
+    if (!v->explicit_known && g2->count > sum->gen[1].count)
+        flags->explicit_min = g2->count - sum->gen[1].count;
+    flags->explicit_full = 2u * flags->explicit_min >= g2->count && g2->count > 0;
+
     /* Full collections: long, freeing little, over a heap built early ->
      * gc.freeze(); freeing little at a cost otherwise -> overhead. */
-    if (g2->count >= 3 && frees_little(snap, g2, 2)) {
+    if (!flags->explicit_full && g2->count >= 3 && frees_little(snap, g2, 2)) {
         int costs = pct(g2->total_ns, sum->wall_ns) >= GCM__COSTS_PCT ||
                     (v->slo_ns > 0 && g2->p99_ns >= v->slo_ns);
         heap_shape(in, flags);
@@ -269,10 +296,10 @@ static void freeze_items(const gcm_report_input *in, const gcm_summary *sum,
         GCM__LINE_LIT(&it->message, " full collections, p99 ");
         gcm__line_duration(&it->message, g2->p99_ns);
         gcm__line_printf(&it->message,
-                         ", freeing %.1f objects each: they rescan a long-lived"
-                         " heap that stopped growing (the last 4 since T+%.1fs"
+                         ", freeing %.1f objects each (%.1f per ms of pause): they"
+                         " rescan a long-lived heap that stopped growing (the last 6 since T+%.1fs"
                          " took about as long each).",
-                         per_collection(g2), (double)f->heap_at_ns / 1e9);
+                         per_collection(g2), freed_per_ms(g2), (double)f->heap_at_ns / 1e9);
         item_code(it, "gc.freeze() after start-up:");
         it->snippet = freeze_snippet;
         it->snippet_lines = sizeof freeze_snippet / sizeof freeze_snippet[0];
@@ -303,8 +330,8 @@ static void wasted_item(const gcm_report_input *in, const gcm_summary *sum,
 
     if (!f->wasted[2])
         return;
-    it = item_begin(items, n, "MEDIUM", "wasted_collections", 2, per_collection(g2),
-                    (double)GCM__FEW_FREED, "objects");
+    it = item_begin(items, n, "MEDIUM", "wasted_collections", 2, freed_per_ms(g2),
+                    (double)GCM__FEW_FREED_PER_MS, "objects_per_ms");
     GCM__LINE_LIT(&it->message, "Generation 2: ");
     gcm__line_u64(&it->message, g2->count);
     GCM__LINE_LIT(&it->message, " full collections took ");
@@ -312,7 +339,8 @@ static void wasted_item(const gcm_report_input *in, const gcm_summary *sum,
     gcm__line_printf(&it->message, " (%.1f%% of wall time) and freed ",
                      pct(g2->total_ns, sum->wall_ns));
     gcm__line_u64(&it->message, g2->collected);
-    gcm__line_printf(&it->message, " objects (%.1f each", per_collection(g2));
+    gcm__line_printf(&it->message, " objects (%.1f each, %.1f per ms of pause", per_collection(g2),
+                     freed_per_ms(g2));
     if (candidates > 0)
         gcm__line_printf(&it->message, ", %.2f%% of those examined",
                          pct(g2->collected, candidates));
@@ -407,6 +435,66 @@ static void young_item(const gcm_report_input *in, const gcm_summary *sum,
                               " peak RSS allows.");
 }
 
+/* Full collections that must have been the program's own gc.collect()
+ * calls, told apart by count alone (see gcm__advice_derive). */
+static void explicit_full_item(const gcm_summary *sum, const gcm__advice_flags *f,
+                               advice_item *items, size_t *n)
+{
+    const gcm_gen_summary *g2 = &sum->gen[2];
+    advice_item *it;
+
+    if (!f->explicit_full)
+        return;
+    it = item_begin(items, n, "MEDIUM", "explicit_collections", 2, (double)f->explicit_min, 0.0,
+                    "collections");
+    GCM__LINE_LIT(&it->message, "At least ");
+    of_count(&it->message, f->explicit_min, g2->count);
+    GCM__LINE_LIT(&it->message, " full collections were the program's own gc.collect() calls"
+                                " (an automatic one needs a generation 1 collection before it,"
+                                " and there were ");
+    gcm__line_u64(&it->message, sum->gen[1].count);
+    GCM__LINE_LIT(&it->message, "); full collections took ");
+    gcm__line_duration(&it->message, g2->total_ns);
+    gcm__line_printf(&it->message,
+                     ", %.1f%% of GC time: the program's choice, so the rules about automatic"
+                     " collections leave them out.",
+                     pct(g2->total_ns, sum->gc_ns));
+    item_code(it, "call gc.collect() less often, or gc.collect(0) where only young garbage"
+                  " needs freeing");
+    GCM__LINE_LIT(&it->check, "rerun: generation 2 collections should fall to about as many as"
+                              " generation 1 collections allow.");
+}
+
+/* GC that hurts with no rule to name a cause: say so rather than nothing,
+ * and point at the likeliest cause the recording cannot tell apart. */
+static void unexplained_item(const gcm_summary *sum, const gcm__advice_flags *f, advice_item *items,
+                             size_t *n)
+{
+    const gcm_gen_summary *g2 = &sum->gen[2];
+    advice_item *it;
+    unsigned g;
+
+    if (!f->enough || f->v.level < GCM_VERDICT_NOTICEABLE || f->mislead != GCM__GENS_MEANINGFUL ||
+        f->freeze || f->wasted[2] || f->young || f->frozen || f->explicit_full)
+        return;
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        if (f->over_budget[g] && g < 2)
+            return;
+    it = item_begin(items, n, "NOTE", "unexplained", -1, sum->share_pct, 0.0, "%");
+    GCM__LINE_LIT(&it->message, "No rule found a cause to name.");
+    if (f->v.explicit_known || g2->count == 0 || 2u * g2->total_ns < sum->gc_ns)
+        return;
+    GCM__LINE_LIT(&it->message, " ");
+    gcm__line_u64(&it->message, g2->count);
+    GCM__LINE_LIT(&it->message, " full collections took ");
+    gcm__line_duration(&it->message, g2->total_ns);
+    gcm__line_printf(&it->message,
+                     " (%.1f%% of GC time), and this recording does not tell the program's"
+                     " gc.collect() calls from automatic collections: if it calls"
+                     " gc.collect(), look there first.",
+                     pct(g2->total_ns, sum->gc_ns));
+}
+
 /* Phase 2: builds every item the flags call for, in the fixed order. */
 static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
                             const gcm__advice_flags *f, advice_item *items)
@@ -452,10 +540,12 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
                          " of the rules about automatic collections.",
                          pct(v->explicit_ns, sum->gc_ns));
     }
+    explicit_full_item(sum, f, items, &n);
     budget_items(in, sum, v, f, items, &n);
     freeze_items(in, sum, f, items, &n);
     wasted_item(in, sum, f, items, &n);
     young_item(in, sum, f, items, &n);
+    unexplained_item(sum, f, items, &n);
     if (f->uncollectable) {
         it = item_begin(items, &n, "MEDIUM", "uncollectable", -1, (double)sum->all.uncollectable,
                         0.0, "objects");

@@ -291,11 +291,13 @@ int gcm__verdict_lines(const gcm_report_input *in, const gcm_summary *sum, const
 /* What the advice rules found, computed once from the aggregates (and, for
  * the shape of the heap over time, the retained generation 2 pauses). */
 typedef struct gcm__advice_flags {
-    int mislead;      /* GCM__GENS_*: per-generation rules left out when not 0 */
-    int dump_garbage; /* --dump-garbage was on: pauses are not representative */
-    int enough;       /* the evidence minimum was met */
-    gcm__verdict v;   /* the verdict the advice follows */
-    int frozen;       /* the program froze objects itself (gc.get_freeze_count() > 0) */
+    int mislead;           /* GCM__GENS_*: per-generation rules left out when not 0 */
+    int dump_garbage;      /* --dump-garbage was on: pauses are not representative */
+    int enough;            /* the evidence minimum was met */
+    gcm__verdict v;        /* the verdict the advice follows */
+    int frozen;            /* the program froze objects itself (gc.get_freeze_count() > 0) */
+    uint64_t explicit_min; /* full collections that must have been gc.collect() calls */
+    int explicit_full;     /* ... and they are at least half of the full collections */
     int over_budget[GCM_GENERATIONS]; /* a generation's p99 reached the pause budget */
     int wasted[GCM_GENERATIONS];      /* its collections freed almost nothing, at a cost */
     int heap_early;      /* the newest generation 2 pauses are flat: the heap stopped growing */
@@ -311,14 +313,14 @@ typedef struct gcm__advice_flags {
 
 /* The advice limits, documented in docs/recommendations.md. */
 #define GCM__LONG_FULL_NS 10000000u /* a long generation 2 pause */
-#define GCM__FEW_FREED 100u         /* "almost nothing": objects freed per collection */
+#define GCM__FEW_FREED_PER_MS 100u  /* "almost nothing": objects freed per ms of pause */
 #define GCM__LOW_EFFICIENCY_PCT 1.0 /* 3.15+: collected / candidates under this */
 #define GCM__COSTS_PCT 1.0          /* a generation's GC time worth advice, of wall time */
 #define GCM__YOUNG_SHARE_PCT 2.0    /* young collections' share that calls for a step */
 #define GCM__YOUNG_MIN 100u         /* young collections needed to judge their rate */
 #define GCM__CYCLES_FREED 10u       /* objects freed per young collection: cycles */
 #define GCM__STEP_MAX 4u            /* the largest factor of threshold 0 in one step */
-#define GCM__SHAPE_PAUSES 4u        /* the newest full collections that tell the heap's shape */
+#define GCM__SHAPE_PAUSES 6u        /* the newest full collections that tell the heap's shape */
 #define GCM__GROWTH 1.3             /* the newer half over the older: a growing heap */
 
 /* Fills `flags` from `sum`, the facts of `in` and the verdict `v`. */

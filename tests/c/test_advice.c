@@ -213,6 +213,7 @@ static void add_server(fixture *f)
 {
     double at = add_many(f, 10.0, 5, 2, MS(5), 0, 100.0);
     at = add_many(f, at, 200, 0, MS(0.05), 50, 20.0);
+    at = add_many(f, at, 130, 1, MS(0.2), 50, 1.0);
     add_many(f, at, 8, 2, MS(40), 0, 500.0);
 }
 
@@ -253,6 +254,7 @@ static void test_freeze_needs_its_evidence(void)
 
     /* Full collections that free plenty are not rescanning a dead heap. */
     fixture_init(&f, 1024, MS(50));
+    add_many(&f, 5.0, 20, 1, MS(0.1), 50, 0.1);
     add_many(&f, 10.0, 5, 2, MS(40), 5000, 100.0);
     add_many(&f, 1000.0, 8, 2, MS(40), 5000, 500.0);
     add_many(&f, 5500.0, 10, 0, MS(0.05), 50, 20.0);
@@ -274,6 +276,7 @@ static void test_growing_heap_is_wasted_not_frozen(void)
     fixture_init(&f, 1024, MS(50));
     for (i = 0; i < 19; i++, pause *= 1.25, at += 600.0) {
         add_many(&f, at, 20, 0, MS(0.05), 0, 10.0);
+        add_many(&f, at + 250.0, 10, 1, MS(0.1), 0, 1.0);
         fixture_add(&f, at + 300.0, 2, MS(pause), 0, 0);
     }
     fixture_finish(&f, at, "3.12.1", 0);
@@ -287,7 +290,8 @@ static void test_growing_heap_is_wasted_not_frozen(void)
     GCM_CHECK(fl.heap_growing && !fl.freeze && fl.wasted[2]);
     out = advice_text(&f);
     GCM_CHECK(strstr(out, "MEDIUM: Generation 2: 19 full collections took ") != NULL);
-    GCM_CHECK(strstr(out, "and freed 0 objects (0.0 each): they are overhead. The heap kept"
+    GCM_CHECK(strstr(out, "and freed 0 objects (0.0 each, 0.0 per ms of pause): they are"
+                          " overhead. The heap kept"
                           " growing") != NULL);
     GCM_CHECK(strstr(out, "gc.disable() around the phases that build long-lived data") != NULL);
     GCM_CHECK(strstr(out, "gc.set_threshold(700, 10, 40)") != NULL);
@@ -348,6 +352,44 @@ static void test_young_step_is_bounded(void)
     fixture_finish(&f, 10000.0, "3.12.1", 0);
     fl = flags_of(&f);
     GCM_CHECK(!fl.young);
+    fixture_release(&f);
+}
+
+/* More full collections than generation 1 ones: most were gc.collect() calls. */
+static void test_explicit_full_collections(void)
+{
+    gcm__advice_flags fl;
+    fixture f;
+    char *out;
+
+    fixture_init(&f, 1024, MS(50));
+    add_many(&f, 10.0, 11, 1, MS(1), 0, 100.0);
+    add_many(&f, 20.0, 300, 2, MS(3), 0, 4.0);
+    fixture_finish(&f, 1300.0, "3.12.1", 0);
+    f.in.have_gc_state = 1;
+    f.in.gc_threshold[0] = 700;
+    fl = flags_of(&f);
+    GCM_CHECK(fl.explicit_full);
+    GCM_CHECK_EQ_U64(fl.explicit_min, 289);
+    /* Freeing nothing, but the program's own choice: neither freeze nor overhead. */
+    GCM_CHECK(!fl.freeze && !fl.wasted[2] && !fl.young);
+    out = advice_text(&f);
+    GCM_CHECK(strstr(out,
+                     "MEDIUM: At least 289 of 300 full collections were the program's own"
+                     " gc.collect() calls (an automatic one needs a generation 1 collection"
+                     " before it, and there were 11); full collections took 900.0ms,") != NULL);
+    GCM_CHECK(strstr(out, "set_threshold") == NULL);
+    GCM_CHECK(strstr(out, "No rule found") == NULL);
+    free(out);
+    fixture_release(&f);
+
+    /* As many generation 1 collections as full ones: no claim. */
+    fixture_init(&f, 1024, MS(50));
+    add_many(&f, 10.0, 300, 1, MS(1), 0, 4.0);
+    add_many(&f, 20.0, 300, 2, MS(3), 0, 4.0);
+    fixture_finish(&f, 1300.0, "3.12.1", 0);
+    fl = flags_of(&f);
+    GCM_CHECK(!fl.explicit_full && fl.explicit_min == 0);
     fixture_release(&f);
 }
 
@@ -503,6 +545,7 @@ int main(void)
     GCM_RUN(test_freeze_needs_its_evidence);
     GCM_RUN(test_growing_heap_is_wasted_not_frozen);
     GCM_RUN(test_young_step_is_bounded);
+    GCM_RUN(test_explicit_full_collections);
     GCM_RUN(test_pause_budget);
     GCM_RUN(test_uncollectable);
     GCM_RUN(test_generations_mislead);
