@@ -352,7 +352,7 @@ static void wasted_item(const gcm_report_input *in, const gcm_summary *sum,
     (void)snprintf(code, sizeof code,
                    "gc.disable() around the phases that build long-lived data, gc.enable()"
                    " after; or fewer full collections: gc.set_threshold(%lld, %lld, %lld)",
-                   (long long)t[0], (long long)t[1], (long long)(t[2] * 4));
+                   (long long)t[0], (long long)t[1], (long long)t[2] * 4);
     item_code(it, code);
     GCM__LINE_LIT(&it->cost, "garbage cycles made while the collector waits stay in memory"
                              " until it runs");
