@@ -288,7 +288,7 @@ static int report_tree(report_args *a)
     gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)
-        rc = gcm_capture_tree_write(1, tree, 0);
+        rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 0);
     if (rc != 0) {
         status = 1;
         if (rc != GCM_EIO)
@@ -305,7 +305,7 @@ static int report_tree(report_args *a)
             goto done;
     }
     if (json) {
-        rc = gcm_capture_tree_write(1, tree, 1);
+        rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 1);
         if (rc != 0) {
             status = 1;
             if (rc != GCM_EIO)
