@@ -22,7 +22,6 @@ sends from its workers, so ``-n 2`` reports every worker's tests.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Generator
 from typing import Any
 
@@ -243,11 +242,11 @@ class _Session:
             f"GC report: {len(shown)} of {len(rows)} tests, most GC time outside full "
             "collections first",
         )
-        # On a terminal (or with COLUMNS set), the test column takes what its
-        # width leaves, at least 20 columns; a log file gets whole node ids.
+        # On a terminal, the test column takes what its width leaves (COLUMNS
+        # included), at least 20 columns; a pipe or a log file gets whole node ids.
         longest = max([len("test"), *(len(nodeid) for nodeid, _ in shown)])
         width = longest
-        if getattr(tr, "isatty", False) or "COLUMNS" in os.environ:
+        if bool(getattr(tr, "isatty", False)):
             columns = int(getattr(getattr(tr, "_tw", None), "fullwidth", 80))
             width = max(20, min(longest, columns - 2 - _FIGURES_WIDTH))
         tr.write_line(

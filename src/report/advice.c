@@ -148,13 +148,11 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, cons
         flags->over_budget[g] =
             v->slo_ns > 0 && sum->gen[g].count > 0 && sum->gen[g].p99_ns >= v->slo_ns;
 
-    /* An automatic full collection needs more than threshold 2 generation 1
-     * collections since the last full one, so there are at most as many of
-     * them as generation 1 collections: the rest were the program's own
-     * gc.collect() calls.  When they are most of the full collections, the
-     * rules about automatic ones keep out of it. */
-    if (!v->explicit_known && g2->count > sum->gen[1].count)
-        flags->explicit_min = g2->count - sum->gen[1].count;
+    /* Full collections that must have been the program's own gc.collect()
+     * calls (the verdict counts them): when they are most of the full
+     * collections, the rules about automatic ones keep out of it. */
+    if (!v->explicit_known)
+        flags->explicit_min = v->explicit_min;
     flags->explicit_full = 2u * flags->explicit_min >= g2->count && g2->count > 0;
 
     /* Full collections: long, freeing little, over a heap built early ->
@@ -450,8 +448,8 @@ static void explicit_full_item(const gcm_summary *sum, const gcm__advice_flags *
     GCM__LINE_LIT(&it->message, "At least ");
     of_count(&it->message, f->explicit_min, g2->count);
     GCM__LINE_LIT(&it->message, " full collections were the program's own gc.collect() calls"
-                                " (an automatic one needs a generation 1 collection before it,"
-                                " and there were ");
+                                " (after the first, an automatic one needs a generation 1"
+                                " collection before it, and there were ");
     gcm__line_u64(&it->message, sum->gen[1].count);
     GCM__LINE_LIT(&it->message, "); full collections took ");
     gcm__line_duration(&it->message, g2->total_ns);

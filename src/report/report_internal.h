@@ -268,7 +268,8 @@ typedef struct gcm__verdict {
     int explicit_known;      /* 1 once collections record why they ran; 0 today */
     uint64_t explicit_count; /* gc.collect() calls among the collections */
     uint64_t explicit_ns;
-    gcm__line why; /* the figure that decided, as a clause */
+    uint64_t explicit_min; /* full collections that must have been gc.collect() calls */
+    gcm__line why;         /* the figure that decided, as a clause */
 } gcm__verdict;
 
 /* Computes the verdict of `in` and its summary `sum` from the aggregates
@@ -321,7 +322,7 @@ typedef struct gcm__advice_flags {
 #define GCM__CYCLES_FREED 10u       /* objects freed per young collection: cycles */
 #define GCM__STEP_MAX 4u            /* the largest factor of threshold 0 in one step */
 #define GCM__SHAPE_PAUSES 6u        /* the newest full collections that tell the heap's shape */
-#define GCM__GROWTH 1.3             /* the newer half over the older: a growing heap */
+#define GCM__GROWTH 1.5             /* the newer half over the older: a growing heap */
 
 /* Fills `flags` from `sum`, the facts of `in` and the verdict `v`. */
 void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, const gcm__verdict *v,

@@ -95,6 +95,15 @@ void gcm__verdict_compute(const gcm_report_input *in, const gcm_summary *sum, gc
     else
         v->window_pct = sum->share_pct;
     v->window_partial = sum->overwritten > 0;
+    /* An automatic full collection needs more than threshold 2 generation 1
+     * collections since the last full one, so after the first (whose
+     * generation 1 collections may predate monitoring) each needs one seen:
+     * full collections beyond the generation 1 count plus one were the
+     * program's own gc.collect() calls (where generation numbers mean what
+     * they say). */
+    if (gcm__generations_mislead(in) == GCM__GENS_MEANINGFUL &&
+        sum->gen[2].count > sum->gen[1].count + 1u)
+        v->explicit_min = sum->gen[2].count - sum->gen[1].count - 1u;
     /* Collections do not record why they ran yet: explicit_known stays 0 and
      * the report says "unknown" rather than guess. */
     v->enough = sum->wall_ns >= GCM__MIN_WALL_NS && all->count >= GCM__MIN_COLLECTIONS;
@@ -266,6 +275,13 @@ int gcm__verdict_lines(const gcm_report_input *in, const gcm_summary *sum, const
         GCM__LINE_LIT(&l, " automatic");
     } else {
         GCM__LINE_LIT(&l, "unknown (this recording does not say why a collection ran)");
+        if (v.explicit_min > 0) {
+            GCM__LINE_LIT(&l, "; at least ");
+            gcm__line_u64(&l, v.explicit_min);
+            gcm__line_str(&l, v.explicit_min == 1
+                                  ? " full collection was a gc.collect() call, by count"
+                                  : " full collections were gc.collect() calls, by count");
+        }
     }
     status = gcm__line_emit(&l, sink);
 done:
@@ -351,6 +367,7 @@ int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "explicit"));
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "explicit_ms"));
     }
+    GCM__JSON_ADD(add_count(obj, "explicit_at_least", v.explicit_min));
     limits = cJSON_AddObjectToObject(obj, "limits");
     GCM__JSON_ADD(limits);
     GCM__JSON_ADD(cJSON_AddNumberToObject(limits, "min_collections", GCM__MIN_COLLECTIONS));

@@ -9,7 +9,11 @@ pytest-xdist with two workers when it is installed.
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -150,7 +154,7 @@ def test_gc_report_lists_every_test_worst_first(pytester, extra, monkeypatch):
     assert total[-1] == "-"
 
 
-def test_gc_report_ranks_a_full_collection_last_and_fits_the_terminal(pytester, monkeypatch):
+def test_gc_report_ranks_a_full_collection_last_and_fits_the_terminal(pytester):
     # One test makes young garbage; one only happens to trigger a full
     # collection of the session's heap: it is shown with it, ranked after.
     pytester.makepyfile(
@@ -169,9 +173,31 @@ def test_full_only():
     gc.collect()
 """
     )
-    monkeypatch.setenv("COLUMNS", "100")
-    result = run(pytester, "--gc-report")
-    lines = result.stdout.lines
+    # On a terminal 100 columns wide (a pseudo-terminal, as a user's shell).
+    main, sub = pty.openpty()
+    env = dict(os.environ, COLUMNS="100", LINES="40")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--gc-report", "--color=no"],
+        cwd=pytester.path,
+        stdin=subprocess.DEVNULL,
+        stdout=sub,
+        stderr=subprocess.STDOUT,
+        env=env,
+    ) as proc:
+        os.close(sub)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=120) == 0
+    os.close(main)
+    lines = b"".join(chunks).decode().replace("\r\n", "\n").splitlines()
     start = next(i for i, line in enumerate(lines) if "GC report: 2 of 2 tests" in line)
     rows = lines[start + 2 : start + 4]
     assert rows[0].split()[0].endswith("::test_young"), rows
