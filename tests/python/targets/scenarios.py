@@ -119,11 +119,12 @@ def short(args: argparse.Namespace, started: float) -> None:
 
 
 def quiet(args: argparse.Namespace, started: float) -> None:
-    # A little long-lived data now and then, between long waits: a few dozen
-    # young collections of a small heap.
+    # A little long-lived data now and then, between long waits: enough
+    # collections of a small heap to judge (a dozen on a free-threaded build,
+    # whose collections walk everything), each a small part of the run.
     for _ in range(15):
-        KEPT.extend([j] for j in range(1000))
-        time.sleep(0.08)
+        KEPT.extend([j] for j in range(4000))
+        time.sleep(0.25)
     print("QUIET", len(KEPT), flush=True)
     pad(started)
 
