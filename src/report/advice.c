@@ -82,42 +82,42 @@ static int frees_little(const gcm_snapshot *snap, const gcm_gen_summary *g, unsi
     return (double)g->collected * 1e6 < (double)GCM__FEW_FREED_PER_MS * (double)g->total_ns;
 }
 
-/* The median of three. */
-static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
-{
-    if (a > b) {
-        uint64_t t = a;
-        a = b;
-        b = t;
-    }
-    return c <= a ? a : c >= b ? b : c;
-}
-
-/* The shape of the heap at the end of the run, from the newest
- * GCM__SHAPE_PAUSES (six) generation 2 pauses of the retained events (a full
- * collection's pause grows with the heap it walks): growing when the median
- * of the newer three is more than GCM__GROWTH times the median of the older
- * three, stable otherwise.  Medians, so one pause stretched by a busy
- * machine decides nothing; a heap that grows by a quarter between full
- * collections, as CPython's default schedule lets it, doubles over three.
- * With fewer full collections the shape is unknown and neither flag is set. */
+/* The shape of the heap at the end of the run, from the young collections
+ * between the newest GCM__SHAPE_PAUSES (six) full collections of the
+ * retained events.  CPython (before 3.14, and from 3.14.5) runs a full
+ * collection once the objects promoted since the last one exceed a quarter
+ * of the long-lived heap, so at a steady rate of promotion the young
+ * collections between two full ones stay steady while the heap does, and
+ * grow with it (by a quarter each time when everything survives).  Growing
+ * when the newest two of the five gaps hold more than GCM__GROWTH times the
+ * young collections of the oldest two.  Counts, not pauses: a busy machine
+ * stretches pauses, never counts.  With fewer full collections the shape is
+ * unknown and neither flag is set. */
 static void heap_shape(const gcm_report_input *in, gcm__advice_flags *flags)
 {
     const gcm_event *ev = in->events;
-    uint64_t d[GCM__SHAPE_PAUSES];
+    uint64_t gaps[GCM__SHAPE_PAUSES - 1];
+    uint64_t young = 0;
     size_t i = in->event_count, seen = 0;
 
     while (i > 0 && seen < GCM__SHAPE_PAUSES) {
         i--;
-        if (ev[i].generation != 2)
+        if (ev[i].generation != 2) {
+            young++;
             continue;
-        d[seen++] = ev[i].duration_ns;
+        }
+        /* Gap k holds the young collections after the (k+1)th newest full one. */
+        if (seen > 0)
+            gaps[seen - 1] = young;
+        young = 0;
+        seen++;
         flags->heap_at_ns = gcm__event_offset_ns(in->snapshot, &ev[i]);
     }
     if (seen < GCM__SHAPE_PAUSES)
         return;
     flags->heap_growing =
-        (double)median3(d[0], d[1], d[2]) > GCM__GROWTH * (double)median3(d[3], d[4], d[5]);
+        (double)(gaps[0] + gaps[1]) >
+        GCM__GROWTH * (double)(gaps[GCM__SHAPE_PAUSES - 3] + gaps[GCM__SHAPE_PAUSES - 2]);
     flags->heap_early = !flags->heap_growing;
 }
 
@@ -295,8 +295,8 @@ static void freeze_items(const gcm_report_input *in, const gcm_summary *sum,
         gcm__line_duration(&it->message, g2->p99_ns);
         gcm__line_printf(&it->message,
                          ", freeing %.1f objects each (%.1f per ms of pause): they"
-                         " rescan a long-lived heap that stopped growing (the last 6 since T+%.1fs"
-                         " took about as long each).",
+                         " rescan a long-lived heap that stopped growing (the young collections"
+                         " between the last 6, since T+%.1fs, stayed steady).",
                          per_collection(g2), freed_per_ms(g2), (double)f->heap_at_ns / 1e9);
         item_code(it, "gc.freeze() after start-up:");
         it->snippet = freeze_snippet;
@@ -344,8 +344,8 @@ static void wasted_item(const gcm_report_input *in, const gcm_summary *sum,
                          pct(g2->collected, candidates));
     GCM__LINE_LIT(&it->message, "): they are overhead.");
     if (f->heap_growing)
-        GCM__LINE_LIT(&it->message, " The heap kept growing (generation 2 pauses grew to the"
-                                    " end), so gc.freeze() would not help.");
+        GCM__LINE_LIT(&it->message, " The heap kept growing (more young collections between"
+                                    " full ones each time), so gc.freeze() would not help.");
     thresholds_of(in, t, &known);
     (void)snprintf(code, sizeof code,
                    "gc.disable() around the phases that build long-lived data, gc.enable()"

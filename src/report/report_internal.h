@@ -301,8 +301,8 @@ typedef struct gcm__advice_flags {
     int explicit_full;     /* ... and they are at least half of the full collections */
     int over_budget[GCM_GENERATIONS]; /* a generation's p99 reached the pause budget */
     int wasted[GCM_GENERATIONS];      /* its collections freed almost nothing, at a cost */
-    int heap_early;      /* the newest generation 2 pauses are flat: the heap stopped growing */
-    int heap_growing;    /* they still grow at the end */
+    int heap_early;      /* young collections between the newest full ones are steady */
+    int heap_growing;    /* they grow: so does the long-lived heap */
     uint64_t heap_at_ns; /* the start of the oldest of them, from the start of monitoring */
     int freeze;          /* gc.freeze() after start-up, with its evidence */
     int young;           /* young collections cost enough to raise threshold 0 */
@@ -322,7 +322,7 @@ typedef struct gcm__advice_flags {
 #define GCM__CYCLES_FREED 10u       /* objects freed per young collection: cycles */
 #define GCM__STEP_MAX 4u            /* the largest factor of threshold 0 in one step */
 #define GCM__SHAPE_PAUSES 6u        /* the newest full collections that tell the heap's shape */
-#define GCM__GROWTH 1.5             /* the newer half over the older: a growing heap */
+#define GCM__GROWTH 1.3             /* young collections between full ones, newer over older */
 
 /* Fills `flags` from `sum`, the facts of `in` and the verdict `v`. */
 void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, const gcm__verdict *v,

@@ -212,9 +212,15 @@ static void test_verdict_levels(void)
 static void add_server(fixture *f)
 {
     double at = add_many(f, 10.0, 5, 2, MS(5), 0, 100.0);
-    at = add_many(f, at, 200, 0, MS(0.05), 50, 20.0);
-    at = add_many(f, at, 130, 1, MS(0.2), 50, 1.0);
-    add_many(f, at, 8, 2, MS(40), 0, 500.0);
+    size_t i;
+
+    /* Serving: the same number of young collections before each full one. */
+    for (i = 0; i < 8; i++) {
+        at = add_many(f, at + 10.0, 25, 0, MS(0.05), 50, 10.0);
+        at = add_many(f, at, 16, 1, MS(0.2), 50, 1.0);
+        fixture_add(f, at + 100.0, 2, MS(40), 0, 0);
+        at += 400.0;
+    }
 }
 
 static void test_freeze_needs_its_evidence(void)
@@ -269,13 +275,15 @@ static void test_growing_heap_is_wasted_not_frozen(void)
 {
     gcm__advice_flags fl;
     fixture f;
-    double at = 100.0, pause = 2.0;
+    double at = 100.0, pause = 2.0, young = 10.0;
     size_t i;
     char *out;
 
-    fixture_init(&f, 1024, MS(50));
-    for (i = 0; i < 19; i++, pause *= 1.25, at += 600.0) {
-        add_many(&f, at, 20, 0, MS(0.05), 0, 10.0);
+    /* Everything survives: each full collection comes after a quarter more
+     * young collections than the one before, and takes a quarter longer. */
+    fixture_init(&f, 4096, MS(50));
+    for (i = 0; i < 19; i++, pause *= 1.25, young *= 1.25, at += 600.0) {
+        add_many(&f, at, (size_t)young, 0, MS(0.05), 0, 0.5);
         add_many(&f, at + 250.0, 10, 1, MS(0.1), 0, 1.0);
         fixture_add(&f, at + 300.0, 2, MS(pause), 0, 0);
     }
