@@ -184,6 +184,11 @@ def test_quiet_program_is_fine_without_advice(tmp_path: Path):
     assert result.verdict() == "FINE", result.text
     assert "=== GC THRESHOLD RECOMMENDATIONS ===" not in result.text
     assert result.rules() == []
+    # Judged again by a budget no pause can meet, from the capture.
+    again = run([launcher(), "report", "--stats-only", "--slo-ms", "0.001", "quiet.gcm"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "GC verdict: HURTING LATENCY (p99 pause " in again.stdout, again.stdout
+    assert "budget (--slo-ms), from the histogram" in again.stdout
 
 
 @needs_generations
