@@ -10,7 +10,10 @@
  * Metrics are the summary's keys: count, total, mean, min, max, p50, p90,
  * p99, p999, collected and uncollectable, each also per generation as
  * "gen0." to "gen2."; share (GC time as a percentage of wall time), wall,
- * alerts and bursts only overall.  Durations take ns, us, ms or s and mean ms
+ * alerts and bursts only overall; and the verdict's figures: rate
+ * (collections a second), window (the worst one-second window's share) and
+ * verdict (its level, "verdict>=noticeable").  window and verdict need a
+ * summary that gcm_verdict_fill (report.h) completed.  Durations take ns, us, ms or s and mean ms
  * without a unit; share takes % (or nothing); counts take no unit.
  *
  * Ownership: gcm_budget_rule is a pointer-free value the caller owns (the
@@ -50,6 +53,9 @@ typedef enum gcm_metric {
     GCM_METRIC_WALL,    /* overall only */
     GCM_METRIC_ALERTS,  /* overall only */
     GCM_METRIC_BURSTS,  /* overall only */
+    GCM_METRIC_RATE,    /* collections per second of wall time; overall only */
+    GCM_METRIC_WINDOW,  /* the worst one-second window's GC share (the verdict's); overall only */
+    GCM_METRIC_VERDICT, /* the verdict's level, compared as words (fine < noticeable < hurting) */
     GCM_METRIC_COUNT_OF /* how many metrics there are; not a metric */
 } gcm_metric;
 
@@ -57,7 +63,9 @@ typedef enum gcm_metric {
 typedef enum gcm_metric_kind {
     GCM_KIND_DURATION, /* nanoseconds; written in ns, us, ms (the default) or s */
     GCM_KIND_PERCENT,  /* a percentage; written with % or nothing */
-    GCM_KIND_COUNT     /* a whole count; written without a unit */
+    GCM_KIND_COUNT,    /* a whole count; written without a unit */
+    GCM_KIND_RATE,     /* a number per second; written without a unit */
+    GCM_KIND_LEVEL     /* a verdict level, written as its word: not-enough-data, fine, ... */
 } gcm_metric_kind;
 
 /* The comparison that breaks a rule. */

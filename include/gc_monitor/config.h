@@ -35,6 +35,7 @@ typedef struct gcm_config {
     int dump_garbage;                            /* --dump-garbage */
     char log_file[GCM_PATH_MAX];                 /* --log-file, "" for stderr */
     double alert_threshold_ms;                   /* --alert-threshold-ms, >= 0 */
+    double slo_ms;                               /* --slo-ms, >= 0; 0: the alert threshold */
     char flamegraph_file[GCM_PATH_MAX];          /* --flamegraph-file, "" for none */
     double flamegraph_bucket_s;                  /* --flamegraph-bucket, > 0 */
     int terminal_flamegraph;                     /* --terminal-flamegraph */

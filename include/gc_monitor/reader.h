@@ -94,10 +94,13 @@ int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **o
  * (that of the `files` gcm_capture_tree_load reordered). */
 const gcm_capture *gcm_capture_tree_capture(const gcm_capture_tree *tree, size_t index);
 
-/* Writes the process table and the totals across `tree` to `fd`, as text or
- * (when `json` is 1) as one {"type": "tree"} JSON line.  Returns 0 or a
- * negative GCM_E* code (GCM_EIO when `fd` fails). */
-int gcm_capture_tree_write(int fd, const gcm_capture_tree *tree, int json);
+/* Writes the process table, the totals across `tree` and the worst of the
+ * processes' verdicts to `fd`, as text or (when `json` is 1) as one
+ * {"type": "tree"} JSON line.  Each process is judged first as its own
+ * section judges it, with the pause budget `slo_ms` (--slo-ms given to
+ * `report`), or, when 0, the one its run recorded.  Returns 0 or a negative
+ * GCM_E* code (GCM_EIO when `fd` fails). */
+int gcm_capture_tree_write(int fd, gcm_capture_tree *tree, double slo_ms, int json);
 
 /* Frees a tree from gcm_capture_tree_load; NULL is ignored. */
 void gcm_capture_tree_free(gcm_capture_tree *tree);

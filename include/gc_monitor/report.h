@@ -82,6 +82,8 @@ typedef struct gcm_report_input {
     int64_t gc_threshold[GCM_GENERATIONS]; /* gc.get_threshold() */
     int have_freeze_count;                 /* 1 when freeze_count was read at exit */
     uint64_t freeze_count;                 /* gc.get_freeze_count() */
+    int have_peak_rss;                     /* 1 when peak_rss_bytes was read at exit */
+    uint64_t peak_rss_bytes;               /* getrusage(RUSAGE_SELF) ru_maxrss, in bytes */
     int world_unsafe;                      /* 1: a fork child of a free-threaded build, where the
                                       freeze count and the object census, which stop the
                                       world, were skipped */
@@ -101,6 +103,13 @@ struct cJSON;
  * those two.  The caller owns the result and frees it with cJSON_Delete().
  * Returns NULL only if memory runs out. */
 struct cJSON *gcm_summary_json(const gcm_snapshot *snap);
+
+/* Fills the verdict fields of `sum` (gcm_summarize's summary of
+ * in->snapshot): the verdict, the pause budget (in->config->slo_ms, or the
+ * snapshot's alert threshold) and the worst one-second window of the
+ * retained events.  docs/recommendations.md documents the levels and their
+ * limits.  Returns 0 or GCM_EINVAL. */
+int gcm_verdict_fill(const gcm_report_input *in, gcm_summary *sum);
 
 /* Renders the exit report that `in->config` asks for (text or JSON Lines)
  * into `sink`.  Returns 0 or the first negative GCM_E* code. */

@@ -90,6 +90,15 @@ typedef struct gcm_summary {
      * counts add up to all.count. */
     int32_t causes_known;
     gcm_cause_summary cause[GCM_CAUSES];
+    double rate_per_s; /* collections per second of wall time, 0 when wall_ns == 0 */
+    /* The verdict and the figures only it has (docs/json.md, "verdict").  They
+     * need the retained events and the pause budget, which a snapshot lacks:
+     * gcm_summarize leaves verdict_known 0 and gcm_verdict_fill (report.h)
+     * sets them. */
+    int verdict_known;
+    int verdict;       /* GCM_VERDICT_* */
+    uint64_t slo_ns;   /* the pause budget the verdict used */
+    double window_pct; /* GC share of the worst one-second window, percent */
 } gcm_summary;
 
 /* The causes of several processes together (a process tree's totals).
@@ -107,6 +116,20 @@ void gcm_cause_totals_add(gcm_cause_totals *t, const gcm_snapshot *snap);
 /* Fills `out` (GCM_CAUSES entries) from `t`, shares taken of the pause time
  * of the processes that recorded causes. */
 void gcm_cause_totals_summarize(const gcm_cause_totals *t, gcm_cause_summary *out);
+
+/* The verdict's levels, in the order --fail-on compares them. */
+enum {
+    GCM_VERDICT_NOT_ENOUGH_DATA = 0,
+    GCM_VERDICT_FINE = 1,
+    GCM_VERDICT_NOTICEABLE = 2,
+    GCM_VERDICT_HURTING = 3
+};
+
+/* The verdict's name as reports print it ("HURTING LATENCY"), or "?". */
+const char *gcm_verdict_name(int verdict);
+
+/* The verdict's word as --fail-on rules spell it ("hurting"), or NULL. */
+const char *gcm_verdict_word(int verdict);
 
 /* Fills `out` from `snap`.  Returns 0. */
 int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out);

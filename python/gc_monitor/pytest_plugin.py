@@ -38,6 +38,8 @@ _MARKER_RULES = {
 _RECORDER_OPTIONS = {"buffer_events": "16"}
 
 _STATS_KEY = pytest.StashKey[dict[str, Any]]()
+# The columns of the report's figures after the test's name, separators included.
+_FIGURES_WIDTH = 2 + 11 + 2 + 11 + 2 + 4 + 2 + 11 + 2 + 11 + 2 + 11
 _PLUGIN_NAME = "gc_monitor_session"
 
 
@@ -184,6 +186,8 @@ class _Session:
             "total_ms": snapshot["total_ms"],
             "max_ms": snapshot["max_ms"],
             "p99_ms": snapshot["p99_ms"],
+            "full": snapshot["gen2"]["count"],
+            "full_ms": snapshot["gen2"]["total_ms"],
             "missed": missed,
             "broken": failures,
         }
@@ -206,7 +210,7 @@ class _Session:
         # A plain dict of numbers: pytest-xdist carries it from the worker to
         # the controller with the rest of the report.
         report.gc_monitor = {  # type: ignore[attr-defined]
-            key: stats[key] for key in ("count", "total_ms", "max_ms", "p99_ms")
+            key: stats[key] for key in ("count", "total_ms", "max_ms", "p99_ms", "full", "full_ms")
         }
         if stats["broken"] and report.passed:
             # One whole line per budget: the short summary shows the first.
@@ -223,17 +227,54 @@ class _Session:
         # Workers send their reports to the controller, which prints them all.
         if not self.report or self.is_worker:
             return
-        rows = sorted(self.results, key=lambda r: (-r[1]["total_ms"], -r[1]["count"], r[0]))
+        # Ranked by the GC time of young collections: a full collection walks
+        # the whole session's heap, so the test that happens to trigger one
+        # pays for every test before it.  Its full collections get their own
+        # columns instead, so it is shown as such, not ranked as the culprit.
+        rows = sorted(
+            self.results,
+            key=lambda r: (-(r[1]["total_ms"] - r[1].get("full_ms", 0.0)), -r[1]["count"], r[0]),
+        )
         shown = rows if self.top <= 0 else rows[: self.top]
         tr = terminalreporter
-        tr.write_sep("=", f"GC report: {len(shown)} of {len(rows)} tests, most GC time first")
-        width = max([len("test"), *(len(nodeid) for nodeid, _ in shown)])
+        tr.write_sep(
+            "=",
+            f"GC report: {len(shown)} of {len(rows)} tests, most GC time outside full "
+            "collections first",
+        )
+        # On a terminal, the test column takes what its width leaves (COLUMNS
+        # included), at least 20 columns; a pipe or a log file gets whole node ids.
+        longest = max([len("test"), *(len(nodeid) for nodeid, _ in shown)])
+        width = longest
+        if bool(getattr(tr, "isatty", False)):
+            columns = int(getattr(getattr(tr, "_tw", None), "fullwidth", 80))
+            width = max(20, min(longest, columns - 2 - _FIGURES_WIDTH))
         tr.write_line(
-            f"{'test':<{width}}  {'collections':>11}  {'GC time':>11}  {'max pause':>11}  "
-            f"{'p99':>11}"
+            f"{'test':<{width}}  {'collections':>11}  {'GC time':>11}  {'full':>4}  "
+            f"{'full time':>11}  {'max pause':>11}  {'p99':>11}"
         )
         for nodeid, s in shown:
-            tr.write_line(
-                f"{nodeid:<{width}}  {s['count']:>11}  {s['total_ms']:>9.3f}ms  "
-                f"{s['max_ms']:>9.3f}ms  {s['p99_ms']:>9.3f}ms"
-            )
+            tr.write_line(f"{_cut(nodeid, width):<{width}}  {_figures(s)}")
+        total = {
+            "count": sum(s["count"] for _, s in rows),
+            "total_ms": sum(s["total_ms"] for _, s in rows),
+            "full": sum(s.get("full", 0) for _, s in rows),
+            "full_ms": sum(s.get("full_ms", 0.0) for _, s in rows),
+            "max_ms": max([s["max_ms"] for _, s in rows], default=0.0),
+            "p99_ms": None,
+        }
+        tr.write_line(f"{_cut(f'all {len(rows)} tests', width):<{width}}  {_figures(total)}")
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in at most `width` columns, its start replaced by '...' when longer."""
+    return text if len(text) <= width else "..." + text[len(text) - width + 3 :]
+
+
+def _figures(s: dict[str, Any]) -> str:
+    """The figure columns of one row; the totals have no p99 ('-')."""
+    p99 = "-" if s["p99_ms"] is None else f"{s['p99_ms']:.3f}ms"
+    return (
+        f"{s['count']:>11}  {s['total_ms']:>9.3f}ms  {s.get('full', 0):>4}  "
+        f"{s.get('full_ms', 0.0):>9.3f}ms  {s['max_ms']:>9.3f}ms  {p99:>11}"
+    )

@@ -222,6 +222,12 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->missed = snap->missed;
     out->torn = snap->torn;
     summarize_causes(snap, out);
+    out->rate_per_s = wall > 0 ? (double)snap->all.count * 1e9 / (double)wall : 0.0;
+    /* The verdict needs more than a snapshot: see gcm_verdict_fill. */
+    out->verdict_known = 0;
+    out->verdict = GCM_VERDICT_NOT_ENOUGH_DATA;
+    out->slo_ns = 0;
+    out->window_pct = 0.0;
     status = 0;
 done:
     return status;
@@ -282,4 +288,18 @@ void gcm_cause_totals_summarize(const gcm_cause_totals *t, gcm_cause_summary *ou
         all_ns += t->cause[c].total_ns;
     for (c = 0; c < GCM_CAUSES; c++)
         fill_cause(&t->cause[c], all_ns, &out[c]);
+}
+
+static const char *const verdict_names[] = {"NOT ENOUGH DATA", "FINE", "NOTICEABLE",
+                                            "HURTING LATENCY"};
+static const char *const verdict_words[] = {"not-enough-data", "fine", "noticeable", "hurting"};
+
+const char *gcm_verdict_name(int verdict)
+{
+    return verdict >= 0 && verdict <= GCM_VERDICT_HURTING ? verdict_names[verdict] : "?";
+}
+
+const char *gcm_verdict_word(int verdict)
+{
+    return verdict >= 0 && verdict <= GCM_VERDICT_HURTING ? verdict_words[verdict] : NULL;
 }

@@ -158,6 +158,8 @@ static void apply_given(gcm_config *cfg, const gcm_capture_request *req)
             tmp.stats_only = src->stats_only;
         else if (strcmp(flag, "alert-threshold-ms") == 0)
             tmp.alert_threshold_ms = src->alert_threshold_ms;
+        else if (strcmp(flag, "slo-ms") == 0)
+            tmp.slo_ms = src->slo_ms;
         else if (strcmp(flag, "flamegraph-file") == 0)
             memcpy(tmp.flamegraph_file, src->flamegraph_file, sizeof tmp.flamegraph_file);
         else if (strcmp(flag, "flamegraph-bucket") == 0)

@@ -44,6 +44,8 @@ typedef struct proc {
     size_t parent; /* index of the parent in the array, or SIZE_MAX */
     size_t depth;
     gcm_capture cap; /* kept open for the process's own section */
+    int verdict;     /* GCM_VERDICT_* of its section, by judge() */
+    char why[GCM__LINE_CAP + 1];
 } proc;
 
 /* Reads one capture into `p`, which keeps it open (the caller closes
@@ -93,6 +95,89 @@ static int load_proc(const char *file, proc *p, gcm_gen_snapshot *all, gcm_cause
 done:
     free(snap);
     return status;
+}
+
+/* The pause budget the run of `meta` recorded (its --slo-ms), 0 for none. */
+static double recorded_slo(const char *meta)
+{
+    static char options[GCM_META_SIZE + 1];
+    gcm_config cfg;
+    const char *at;
+    char value[32];
+    size_t len;
+
+    if (gcm_capture_meta_get(meta, "options", options, sizeof options) != 0)
+        return 0.0;
+    at = strstr(options, "slo-ms=");
+    if (at == NULL || (at != options && at[-1] != ';'))
+        return 0.0;
+    at += strlen("slo-ms=");
+    len = strcspn(at, ";");
+    if (len >= sizeof value)
+        return 0.0;
+    memcpy(value, at, len);
+    value[len] = '\0';
+    gcm_config_init(&cfg);
+    if (gcm_config_set_name(&cfg, "slo-ms", value, NULL) != 0)
+        return 0.0;
+    return cfg.slo_ms;
+}
+
+/* Sets p->verdict and p->why as the process's own section judges it: from
+ * its aggregates and the ring records its file holds (as report.c reads
+ * them), with the pause budget `slo_ms` given to `report`, else the one
+ * its run recorded.  What cannot be read leaves NOT ENOUGH DATA. */
+static void judge(proc *p, double slo_ms)
+{
+    static char meta[GCM_META_SIZE + 1];
+    const gcm_capture *cap = &p->cap;
+    gcm_snapshot *snap = malloc(sizeof *snap);
+    gcm_event *events = NULL;
+    gcm_report_input in;
+    gcm_config cfg;
+    gcm_summary sum;
+    gcm__verdict v;
+    uint64_t want, first = 0;
+    size_t count = 0, kept = 0;
+    int gone = 0;
+    int rc;
+
+    p->verdict = GCM_VERDICT_NOT_ENOUGH_DATA;
+    p->why[0] = '\0';
+    if (snap == NULL)
+        goto done;
+    rc = gcm_capture_snapshot(cap, snap, 1, &gone);
+    if ((rc != 0 && rc != GCM_EBUSY) || gcm_summarize(snap, &sum) != 0)
+        goto done;
+    want = snap->events_total < snap->capacity ? snap->events_total : snap->capacity;
+    if (!cap->writable && cap->held_slots < want)
+        want = cap->held_slots;
+    if (want > GCM_READER_MAX_EVENTS)
+        want = GCM_READER_MAX_EVENTS;
+    events = want > 0 ? malloc((size_t)want * sizeof *events) : NULL;
+    if (events != NULL) {
+        (void)gcm_block_copy_events(cap->block, events, (size_t)want, &count, &first);
+        /* Records of no generation come only from a damaged file. */
+        for (size_t i = 0; i < count; i++)
+            if (events[i].generation < GCM_GENERATIONS)
+                events[kept++] = events[i];
+    }
+    gcm_config_init(&cfg);
+    gcm_capture_meta_copy(cap->block, meta, sizeof meta);
+    cfg.slo_ms = slo_ms > 0.0 ? slo_ms : recorded_slo(meta);
+    memset(&in, 0, sizeof in);
+    in.snapshot = snap;
+    in.events = events;
+    in.event_count = kept;
+    in.first_event_index = first;
+    in.config = &cfg;
+    gcm__verdict_compute(&in, &sum, &v);
+    p->verdict = v.level;
+    memcpy(p->why, v.why.buf, v.why.len);
+    p->why[v.why.len] = '\0';
+done:
+    free(events);
+    free(snap);
 }
 
 /* Links each process to its parent among the captures: the latest-started
@@ -294,6 +379,19 @@ static int write_text(int fd, const proc *procs, size_t count, const gcm_gen_sna
                      (unsigned long long)all->count, gc, life, share, p99, max);
         status = put(fd, line, n, sizeof line);
     }
+    if (status == 0 && count > 0) {
+        /* The worst verdict of the processes, the first in tree order among equals:
+         * each section below has its own. */
+        const proc *worst = &procs[0];
+        for (size_t i = 1; i < count; i++)
+            if (procs[i].verdict > worst->verdict)
+                worst = &procs[i];
+        n = snprintf(line, sizeof line, "Worst GC verdict in the tree: %s (pid %lld: %s)\n\n",
+                     gcm_verdict_name(worst->verdict), (long long)worst->pid, worst->why);
+        status = put(fd, line, n, sizeof line);
+    } else if (status == 0) {
+        status = put(fd, "\n", 1, 2);
+    }
     return status;
 }
 
@@ -415,6 +513,7 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
         GCM__JSON_ADD(add_ms(obj, "p99_ms", p->sum.all.p99_ns));
         GCM__JSON_ADD(add_ms(obj, "max_ms", p->sum.all.max_ns));
         GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", p->torn));
+        GCM__JSON_ADD(cJSON_AddStringToObject(obj, "verdict", gcm_verdict_name(p->verdict)));
         GCM__JSON_ADD(kids = cJSON_AddArrayToObject(obj, "children"));
         for (size_t j = 0; j < count; j++) {
             if (procs[j].parent == i &&
@@ -487,10 +586,12 @@ const gcm_capture *gcm_capture_tree_capture(const gcm_capture_tree *tree, size_t
     return &tree->procs[index].cap;
 }
 
-int gcm_capture_tree_write(int fd, const gcm_capture_tree *tree, int json)
+int gcm_capture_tree_write(int fd, gcm_capture_tree *tree, double slo_ms, int json)
 {
     int status;
 
+    for (size_t i = 0; i < tree->count; i++)
+        judge(&tree->procs[i], slo_ms);
     if (json)
         return write_json(fd, tree->procs, tree->count, &tree->all, &tree->causes, tree->proc_ns);
     status = write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);

@@ -33,7 +33,7 @@ typedef struct help_group {
 
 static const help_group groups[] = {
     {"Output", {"json", "stats-only", "log-file", NULL}},
-    {"Pauses and alerts", {"alert-threshold-ms", "duration-buckets", "interval", NULL}},
+    {"Pauses and alerts", {"alert-threshold-ms", "slo-ms", "duration-buckets", "interval", NULL}},
     {"Flame graphs",
      {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
       "terminal-flamegraph-color", NULL}},

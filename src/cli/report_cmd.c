@@ -83,6 +83,10 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .help = "count alerts for this threshold instead of the recorded one (recomputed "
                  "from the histogram: approximate)"},
         {.kind = GCM__OPT_CONFIG,
+         .name = "slo-ms",
+         .store = &a->cli,
+         .help = "judge the verdict by this pause budget instead of the recorded one"},
+        {.kind = GCM__OPT_CONFIG,
          .name = "duration-buckets",
          .store = &a->cli,
          .help = "bucket bounds instead of the recorded ones (recomputed from the histogram: "
@@ -284,7 +288,7 @@ static int report_tree(report_args *a)
     gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)
-        rc = gcm_capture_tree_write(1, tree, 0);
+        rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 0);
     if (rc != 0) {
         status = 1;
         if (rc != GCM_EIO)
@@ -301,7 +305,7 @@ static int report_tree(report_args *a)
             goto done;
     }
     if (json) {
-        rc = gcm_capture_tree_write(1, tree, 1);
+        rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 1);
         if (rc != 0) {
             status = 1;
             if (rc != GCM_EIO)

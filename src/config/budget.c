@@ -58,6 +58,11 @@ static const metric_info metrics[] = {
     {"wall", GCM_KIND_DURATION, 0, "wall_ms"},
     {"alerts", GCM_KIND_COUNT, 0, "alerts"},
     {"bursts", GCM_KIND_COUNT, 0, "bursts"},
+    /* The verdict's figures are not keys of the summary object: `compare`
+     * cannot read them, and a JSON report carries them in its verdict line. */
+    {"rate", GCM_KIND_RATE, 0, NULL},
+    {"window", GCM_KIND_PERCENT, 0, NULL},
+    {"verdict", GCM_KIND_LEVEL, 0, NULL},
 };
 
 _Static_assert(sizeof metrics / sizeof metrics[0] == GCM_METRIC_COUNT_OF,
@@ -149,7 +154,8 @@ static int parse_name(const char *text, size_t len, int *generation, gcm_metric 
     if (!find_metric(name, name_len, metric)) {
         (void)snprintf(why, why_size,
                        "unknown metric '%s' (count, total, mean, min, max, p50, p90, p99, "
-                       "p999, collected, uncollectable, share, wall, alerts, bursts)",
+                       "p999, collected, uncollectable, share, wall, alerts, bursts, rate, "
+                       "window, verdict)",
                        shown);
         goto done;
     }
@@ -196,12 +202,51 @@ static int parse_unit(const char *u, size_t len, gcm_metric_kind kind, const cha
         (void)snprintf(why, why_size, "'%s' is a percentage: use %% or no unit", metric_name);
         goto done;
     }
-    if (kind == GCM_KIND_COUNT) {
-        (void)snprintf(why, why_size, "'%s' is a count: it takes no unit, got '%s'", metric_name,
-                       shown);
+    if (kind == GCM_KIND_COUNT || kind == GCM_KIND_RATE) {
+        (void)snprintf(why, why_size, "'%s' is a %s: it takes no unit, got '%s'", metric_name,
+                       kind == GCM_KIND_COUNT ? "count" : "rate a second", shown);
         goto done;
     }
     *out = (gcm_budget_unit)i;
+    status = 0;
+done:
+    return status;
+}
+
+/* Reads the verdict word after the operator of `rule` ("noticeable") as its
+ * level, and writes the rule's canonical text. */
+static int parse_level(const char *p, gcm_budget_rule *rule, char *why, size_t why_size)
+{
+    char shown[NAME_TEXT_MAX + 4];
+    size_t len = strcspn(p, " \t");
+    int level;
+    int status = GCM_ECONFIG;
+
+    gcm__copy_shown(shown, sizeof shown, p, len < NAME_TEXT_MAX ? len : NAME_TEXT_MAX,
+                    GCM__SHOWN_ASCII);
+    if (len == 0) {
+        gcm__copy_cut(why, why_size, "has no limit after the operator");
+        goto done;
+    }
+    if (*skip_spaces(p + len) != '\0') {
+        gcm__copy_cut(why, why_size, "has text after the limit");
+        goto done;
+    }
+    for (level = GCM_VERDICT_NOT_ENOUGH_DATA; level <= GCM_VERDICT_HURTING; level++) {
+        const char *word = gcm_verdict_word(level);
+        if (strlen(word) == len && strncmp(p, word, len) == 0)
+            break;
+    }
+    if (level > GCM_VERDICT_HURTING) {
+        (void)snprintf(why, why_size,
+                       "unknown verdict '%s' (not-enough-data, fine, noticeable or hurting)",
+                       shown);
+        goto done;
+    }
+    rule->unit = GCM_UNIT_NONE;
+    rule->limit = (double)level;
+    (void)snprintf(rule->text, sizeof rule->text, "%s%s%s", metrics[rule->metric].name,
+                   op_texts[rule->op], gcm_verdict_word(level));
     status = 0;
 done:
     return status;
@@ -262,6 +307,12 @@ size_t gcm_budget_example(const char *text, char *buf, size_t size)
         break;
     case GCM_KIND_PERCENT:
         n = snprintf(buf, size, "%s>2%%", name);
+        break;
+    case GCM_KIND_RATE:
+        n = snprintf(buf, size, "%s>100", name);
+        break;
+    case GCM_KIND_LEVEL:
+        n = snprintf(buf, size, "%s>=noticeable", name);
         break;
     default:
         n = snprintf(buf, size, "%s>%d", name, metric == GCM_METRIC_UNCOLLECTABLE ? 0 : 5);
@@ -345,6 +396,12 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     }
     p = skip_spaces(p);
 
+    if (metrics[rule.metric].kind == GCM_KIND_LEVEL) {
+        status = parse_level(p, &rule, why, why_size);
+        if (status == 0)
+            memcpy(out, &rule, sizeof rule);
+        goto done;
+    }
     if (*p == '-') {
         gcm__copy_cut(why, why_size, "limit must not be negative");
         goto done;
@@ -388,6 +445,12 @@ int gcm_budget_parse(const char *text, gcm_budget_rule *out, char *why, size_t w
     case GCM_KIND_PERCENT:
         if (limit > 100.0) {
             gcm__copy_cut(why, why_size, "limit must be at most 100%");
+            goto done;
+        }
+        break;
+    case GCM_KIND_RATE:
+        if (limit > MAX_LIMIT_COUNT) {
+            gcm__copy_cut(why, why_size, "limit is out of range");
             goto done;
         }
         break;
@@ -481,6 +544,16 @@ int gcm_budget_measure(const gcm_summary *sum, int generation, gcm_metric metric
     case GCM_METRIC_BURSTS:
         v = (double)sum->bursts;
         break;
+    case GCM_METRIC_RATE:
+        v = sum->rate_per_s;
+        break;
+    case GCM_METRIC_WINDOW:
+    case GCM_METRIC_VERDICT:
+        /* Only a summary whose verdict was filled in has these. */
+        if (!sum->verdict_known)
+            goto done;
+        v = metric == GCM_METRIC_WINDOW ? sum->window_pct : (double)sum->verdict;
+        break;
     default:
         goto done;
     }
@@ -510,6 +583,8 @@ int gcm_budget_measure_json(const struct cJSON *summary, int generation, gcm_met
         if (!cJSON_IsObject(obj))
             goto done;
     }
+    if (metrics[metric].json_key == NULL)
+        goto done;
     item = cJSON_GetObjectItemCaseSensitive(obj, metrics[metric].json_key);
     if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || item->valuedouble < 0.0)
         goto done;
@@ -574,7 +649,12 @@ size_t gcm_budget_format_value(gcm_metric metric, gcm_budget_unit unit, double v
     if ((unsigned)unit >= sizeof unit_scale / sizeof unit_scale[0])
         unit = GCM_UNIT_NONE;
     scaled = value / unit_scale[unit];
-    if (!isfinite(scaled) || scaled < 0.0) {
+    if (gcm_budget_metric_kind(metric) == GCM_KIND_LEVEL) {
+        const char *word = scaled >= 0.0 && scaled <= (double)GCM_VERDICT_HURTING
+                               ? gcm_verdict_word((int)scaled)
+                               : NULL;
+        n = snprintf(buf, size, "%s", word != NULL ? word : "?");
+    } else if (!isfinite(scaled) || scaled < 0.0) {
         n = snprintf(buf, size, "?%s", unit_texts[unit]);
     } else if (gcm_budget_metric_kind(metric) == GCM_KIND_COUNT || unit == GCM_UNIT_NS ||
                scaled >= 1e15) {

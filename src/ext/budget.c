@@ -61,6 +61,46 @@ verdict_dict(const gcm_budget_rule *rule, const gcm_budget_verdict *verdict)
                          rule->limit / unit_scale, "unit", gcm_budget_unit_text(rule->unit));
 }
 
+/* Returns 1 when a rule names a figure of the verdict, which needs the
+ * retained events as well as the aggregates. */
+static int
+needs_verdict(const gcm_budget_rule *rules, size_t count)
+{
+    size_t i;
+
+    for (i = 0; i < count; i++)
+        if (rules[i].metric == GCM_METRIC_WINDOW || rules[i].metric == GCM_METRIC_VERDICT)
+            return 1;
+    return 0;
+}
+
+/* Completes `sum` with the verdict the report gives, from a copy of the
+ * retained events.  Returns 0, or -1 with MemoryError set. */
+static int
+fill_verdict(gcm__recorder *self, const gcm_snapshot *snap, gcm_summary *sum)
+{
+    uint64_t capacity = self->block->header.capacity;
+    gcm_event *events = PyMem_RawMalloc((size_t)capacity * sizeof *events);
+    gcm_report_input in;
+    size_t count = 0;
+    uint64_t first = 0;
+
+    if (events == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    (void)gcm_block_copy_events(self->block, events, (size_t)capacity, &count, &first);
+    memset(&in, 0, sizeof in);
+    in.snapshot = snap;
+    in.events = events;
+    in.event_count = count;
+    in.first_event_index = first;
+    in.config = &self->config;
+    (void)gcm_verdict_fill(&in, sum);
+    PyMem_RawFree(events);
+    return 0;
+}
+
 PyObject *
 gcm__recorder_check_budgets(PyObject *op, PyObject *args, PyObject *kwargs)
 {
@@ -119,6 +159,8 @@ gcm__recorder_check_budgets(PyObject *op, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_RuntimeError, "gc_monitor: cannot summarize the recording");
         goto done;
     }
+    if (needs_verdict(rules, count) && fill_verdict(self, snap, &sum) != 0)
+        goto done;
     broken = gcm_budget_evaluate(rules, count, &sum, verdicts);
     if (broken < 0) {
         PyErr_Format(PyExc_RuntimeError, "gc_monitor: %s", gcm_strerror(broken));

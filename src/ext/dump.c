@@ -11,6 +11,7 @@
 #include "dump.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Types with a count, keyed by the type object's address. */
@@ -382,6 +383,23 @@ gather_gc_state(gcm__exit_facts *facts, PyObject *gc)
     Py_XDECREF(frozen);
 }
 
+/* The process's peak resident set so far, the memory side of the threshold
+ * advice: Linux and the BSDs count ru_maxrss in KiB, macOS in bytes. */
+static void
+gather_peak_rss(gcm__exit_facts *facts)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss <= 0)
+        return;
+#ifdef __APPLE__
+    facts->peak_rss_bytes = (uint64_t)ru.ru_maxrss;
+#else
+    facts->peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024u;
+#endif
+    facts->have_peak_rss = 1;
+}
+
 static void
 gather_objects(gcm__exit_facts *facts, PyObject *gc)
 {
@@ -442,6 +460,7 @@ gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config)
      * them, and the report says so. */
     facts->world_unsafe = atomic_load_explicit(&gcm__fork_epoch, memory_order_relaxed) != 0;
 #endif
+    gather_peak_rss(facts);
     gc = PyImport_ImportModule("gc");
     if (gc == NULL) {
         PyErr_Clear();
@@ -466,6 +485,8 @@ gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in)
         in->gc_threshold[g] = facts->threshold[g];
     in->have_freeze_count = facts->have_freeze_count;
     in->freeze_count = facts->freeze_count;
+    in->have_peak_rss = facts->have_peak_rss;
+    in->peak_rss_bytes = facts->peak_rss_bytes;
     in->world_unsafe = facts->world_unsafe;
     in->objects.gathered = facts->objects.gathered;
     in->objects.types = facts->objects.types;

@@ -29,7 +29,9 @@ typedef struct gcm__exit_facts {
     int64_t threshold[GCM_GENERATIONS];
     int have_freeze_count;
     uint64_t freeze_count;
-    int world_unsafe; /* the census and the freeze count were skipped (see gather) */
+    int have_peak_rss;
+    uint64_t peak_rss_bytes; /* getrusage(RUSAGE_SELF) ru_maxrss, KiB on Linux, in bytes */
+    int world_unsafe;        /* the census and the freeze count were skipped (see gather) */
     gcm__census objects;
     gcm__census garbage;
     gcm_garbage_repr reprs[GCM_GARBAGE_REPRS]; /* strings PyMem_RawMalloc'd */

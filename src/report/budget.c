@@ -43,6 +43,19 @@ static void json_metric(const gcm_budget_rule *rule, char *buf, size_t size)
         (void)snprintf(buf, size, "%s%s", name, suffix);
 }
 
+/* Adds `value` of `rule` under `key`: a verdict's level as its word
+ * ("noticeable"), any other figure as json_value gives it. */
+static cJSON *add_value(cJSON *item, const char *key, const gcm_budget_rule *rule, double value)
+{
+    const char *word;
+
+    if (gcm_budget_metric_kind(rule->metric) != GCM_KIND_LEVEL)
+        return cJSON_AddNumberToObject(item, key, json_value(rule, value));
+    word =
+        value >= 0.0 && value <= (double)GCM_VERDICT_HURTING ? gcm_verdict_word((int)value) : NULL;
+    return cJSON_AddStringToObject(item, key, word != NULL ? word : "?");
+}
+
 static int render_json(const gcm_budget_rule *rules, size_t count,
                        const gcm_budget_verdict *verdicts, int broken, uint64_t unseen,
                        const gcm_sink *sink)
@@ -72,9 +85,8 @@ static int render_json(const gcm_budget_rule *rules, size_t count,
         if (cJSON_AddStringToObject(item, "rule", rules[i].text) == NULL ||
             cJSON_AddStringToObject(item, "metric", key) == NULL ||
             cJSON_AddStringToObject(item, "op", gcm_budget_op_text(rules[i].op)) == NULL ||
-            cJSON_AddNumberToObject(item, "limit", json_value(&rules[i], rules[i].limit)) == NULL ||
-            cJSON_AddNumberToObject(item, "measured",
-                                    json_value(&rules[i], verdicts[i].measured)) == NULL ||
+            add_value(item, "limit", &rules[i], rules[i].limit) == NULL ||
+            add_value(item, "measured", &rules[i], verdicts[i].measured) == NULL ||
             cJSON_AddBoolToObject(item, "broken", verdicts[i].broken) == NULL)
             goto done;
     }

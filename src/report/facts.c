@@ -28,6 +28,11 @@ static int parse_version(const char *text, long out[3])
     return 1;
 }
 
+int gcm__version_of(const gcm_report_input *in, long v[3])
+{
+    return in->python_version != NULL && parse_version(in->python_version, v);
+}
+
 int gcm__generations_mislead(const gcm_report_input *in)
 {
     long v[3];

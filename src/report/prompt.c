@@ -1,7 +1,7 @@
 /* src/report/prompt.c: the --prompt section, an "AI optimization prompt" to paste.
  *
  * The prompt is self-contained text: the environment (Python version and
- * build, GC thresholds, freeze count), the summary figures, the advice with
+ * build, GC thresholds, freeze count), the verdict and its KPIs, the summary figures, the advice with
  * its figures, the object-type table when there is one, and one precise
  * question.  Nothing is sent anywhere; the user decides where it goes.  The
  * body is built once in memory, then written as lines (text) or as the
@@ -176,6 +176,7 @@ done:
 static int body(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink)
 {
     gcm__advice_flags flags;
+    gcm__verdict verdict;
     gcm__line l;
     size_t count = 0;
     gcm__membuf advice;
@@ -190,10 +191,13 @@ static int body(const gcm_report_input *in, const gcm_summary *sum, const gcm_si
     if (status == 0)
         status = environment(in, sink);
     if (status == 0)
+        status = gcm__verdict_lines(in, sum, sink);
+    if (status == 0)
         status = summary(in, sum, sink);
     if (status != 0)
         goto done;
-    gcm__advice_derive(in, sum, &flags);
+    gcm__verdict_compute(in, sum, &verdict);
+    gcm__advice_derive(in, sum, &verdict, &flags);
     mem.write = gcm__membuf_write;
     mem.ctx = &advice;
     status = gcm__advice_lines(in, sum, &flags, &mem, &count);

@@ -75,18 +75,28 @@ int gcm_report_render(const gcm_report_input *in, const gcm_sink *sink)
         sink->write == NULL || (in->events == NULL && in->event_count > 0))
         goto done;
     status = gcm_summarize(in->snapshot, &sum);
+    if (status == 0)
+        status = gcm_verdict_fill(in, &sum);
     if (status != 0)
         goto done;
     if (in->config->json) {
-        /* The objects of the other options come before the summary, which
-         * stays the last line of every report, as readers of schema 1 rely on. */
-        status = gcm__render_jsonl_events(in, sink);
+        /* The verdict comes first, so a reader that stops early has the
+         * answer; the objects of the other options come before the summary,
+         * which stays the last line of every report, as readers of schema 1
+         * rely on. */
+        status = gcm__render_verdict_jsonl(in, &sum, sink);
+        if (status == 0)
+            status = gcm__render_jsonl_events(in, sink);
         if (status == 0)
             status = render_extras(in, &sum, sink);
         if (status == 0)
             status = gcm__render_jsonl_summary(in->snapshot, sink);
     } else {
+        /* The event lines are the log; the report body they lead into
+         * opens with the verdict, before the figures it rests on. */
         status = gcm__render_text_events(in, sink);
+        if (status == 0)
+            status = gcm__render_verdict_text(in, &sum, sink);
         if (status == 0)
             status = gcm__render_summary_text(in, &sum, sink);
         if (status == 0)

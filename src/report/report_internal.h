@@ -195,6 +195,14 @@ enum {
 /* Returns GCM__GENS_* for the interpreter `in` describes. */
 int gcm__generations_mislead(const gcm_report_input *in);
 
+/* Reads the interpreter's version ("3.13.1") into v[0..2]; 0 when unknown. */
+int gcm__version_of(const gcm_report_input *in, long v[3]);
+
+/* Pauses of `g` at or over the budget `slo`: the exact alert count when
+ * `slo` is the recorder's alert threshold `threshold`, else counted from the
+ * histogram (a bucket counts when its midpoint reaches the budget). */
+uint64_t gcm__over_budget(const gcm_gen_snapshot *g, uint64_t slo, uint64_t threshold);
+
 /* Appends a count of seconds given in nanoseconds with the fewest decimals
  * that show it exactly (5000000000 -> "5", 250000000 -> "0.25"). */
 void gcm__line_seconds_exact(gcm__line *l, uint64_t ns);
@@ -239,41 +247,95 @@ typedef struct gcm__membuf {
 /* gcm_sink writer over a gcm__membuf at `ctx`.  Returns 0 or GCM_ENOMEM. */
 int gcm__membuf_write(void *ctx, const char *data, size_t len);
 
-/* Phase 1 of the advice: the flags derived from the exact aggregates. */
+/* ---- the verdict (verdict.c) ---- */
+
+/* The evidence minimum: below a second of wall time or ten collections,
+ * shares and rates are extrapolations, so nothing is judged or advised from
+ * them (docs/recommendations.md). */
+#define GCM__MIN_WALL_NS 1000000000u
+#define GCM__MIN_COLLECTIONS 10u
+/* The width of the worst window. */
+#define GCM__WINDOW_NS 1000000000u
+/* The verdict's limits: HURTING LATENCY at or over the first, NOTICEABLE at
+ * or over the second (and a pause budget, --slo-ms, see verdict.c). */
+#define GCM__HURT_SHARE_PCT 10.0
+#define GCM__HURT_WINDOW_PCT 25.0
+#define GCM__NOTICE_SHARE_PCT 2.0
+#define GCM__NOTICE_WINDOW_PCT 10.0
+
+typedef struct gcm__verdict {
+    int level;                /* GCM_VERDICT_* */
+    int enough;               /* the evidence minimum was met */
+    uint64_t slo_ns;          /* the pause budget; 0 judges no pause (an alert threshold of 0) */
+    int slo_given;            /* 1 for --slo-ms, 0 for the alert threshold */
+    uint64_t over_slo;        /* pauses at or over the budget ... */
+    int over_exact;           /* ... counted exactly (1), or from the histogram (0) */
+    int have_window;          /* the run lasted a whole window */
+    uint64_t window_ns;       /* GC time in the worst one-second window of the retained events */
+    uint64_t window_start_ns; /* its start, from the start of monitoring */
+    double window_pct;
+    int window_partial;      /* the ring lost older collections: the window is of the newest */
+    int explicit_known;      /* 1 when the recording has causes (gcm_summary.causes_known) */
+    uint64_t explicit_count; /* gc.collect() calls among the collections */
+    uint64_t explicit_ns;
+    uint64_t explicit_min; /* full collections that must have been gc.collect() calls */
+    gcm__line why;         /* the figure that decided, as a clause */
+} gcm__verdict;
+
+/* Computes the verdict of `in` and its summary `sum` from the aggregates
+ * (the worst window from the retained events). */
+void gcm__verdict_compute(const gcm_report_input *in, const gcm_summary *sum, gcm__verdict *v);
+
+/* "=== GC VERDICT ===", the verdict line and its KPI lines. */
+int gcm__render_verdict_text(const gcm_report_input *in, const gcm_summary *sum,
+                             const gcm_sink *sink);
+
+/* The {"type": "verdict"} object. */
+int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum,
+                              const gcm_sink *sink);
+
+/* The verdict line and the KPI lines without the heading (the prompt's). */
+int gcm__verdict_lines(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
+
+/* ---- the advice (advice.c) ---- */
+
+/* What the advice rules found, computed once from the aggregates (and, for
+ * the shape of the heap over time, the retained generation 2 pauses). */
 typedef struct gcm__advice_flags {
-    int mislead;                     /* GCM__GENS_*: per-generation rules left out when not 0 */
-    int dump_garbage;                /* --dump-garbage was on: pauses are not representative */
-    int gen2_mean;                   /* generation 2 mean pause > GCM__GEN2_MEAN_NS */
-    int gen2_share;                  /* generation 2 > GCM__GEN2_SHARE_PCT of collections */
-    int p95_near[GCM_GENERATIONS];   /* p95 >= 0.8 x the alert threshold */
-    int over_share[GCM_GENERATIONS]; /* > 20% of a generation's pauses reached the threshold */
-    int max_pause;                   /* the longest pause reached the alert threshold */
-    int gc_share;                    /* 0, 1 (> 2% of wall time) or 2 (> 5%) */
-    int uncollectable;               /* uncollectable objects were found */
-    int gen0_rate;                   /* > 800 generation 0 collections a minute */
-    double gen0_per_min;
-    uint64_t threshold_factor; /* gen0 threshold multiplier of the gen0 rule */
-    int bursts;                /* > 30% of the gaps between collections under 50 ms */
-    /* CPython 3.15+: a generation's collections freed < 1% of the candidates
-     * they examined, over at least GCM__EFFICIENCY_MIN_COUNT of them */
-    int low_efficiency[GCM_GENERATIONS];
+    int mislead;           /* GCM__GENS_*: per-generation rules left out when not 0 */
+    int dump_garbage;      /* --dump-garbage was on: pauses are not representative */
+    int enough;            /* the evidence minimum was met */
+    gcm__verdict v;        /* the verdict the advice follows */
+    int frozen;            /* the program froze objects itself (gc.get_freeze_count() > 0) */
+    uint64_t explicit_min; /* full collections that must have been gc.collect() calls */
+    int explicit_full;     /* ... and they are at least half of the full collections */
+    int over_budget[GCM_GENERATIONS]; /* a generation's p99 reached the pause budget */
+    int wasted[GCM_GENERATIONS];      /* its collections freed almost nothing, at a cost */
+    int heap_early;      /* young collections between the newest full ones are steady */
+    int heap_growing;    /* they grow: so does the long-lived heap */
+    uint64_t heap_at_ns; /* the start of the oldest of them, from the start of monitoring */
+    int freeze;          /* gc.freeze() after start-up, with its evidence */
+    int young;           /* young collections cost enough to raise threshold 0 */
+    double young_share;  /* their share of wall time, percent */
+    int young_cycles;    /* ... and free many objects each: reference cycles */
+    uint64_t step;       /* the bounded factor of threshold 0 */
+    int uncollectable;
 } gcm__advice_flags;
 
-/* The rule limits, documented in docs/recommendations.md. */
-#define GCM__GEN2_MEAN_NS 10000000u
-#define GCM__GEN2_SHARE_PCT 10.0
-#define GCM__P95_FRACTION 0.8
-#define GCM__OVER_SHARE_PCT 20.0
-#define GCM__SHARE_WARN_PCT 2.0
-#define GCM__SHARE_CRIT_PCT 5.0
-#define GCM__GEN0_RATE_PER_MIN 800.0
-#define GCM__GEN0_TARGET_PER_MIN 400.0
-#define GCM__BURST_SHARE_PCT 30.0
-#define GCM__EFFICIENCY_PCT 1.0
-#define GCM__EFFICIENCY_MIN_COUNT 5u
+/* The advice limits, documented in docs/recommendations.md. */
+#define GCM__LONG_FULL_NS 10000000u /* a long generation 2 pause */
+#define GCM__FEW_FREED_PER_MS 100u  /* "almost nothing": objects freed per ms of pause */
+#define GCM__LOW_EFFICIENCY_PCT 1.0 /* 3.15+: collected / candidates under this */
+#define GCM__COSTS_PCT 1.0          /* a generation's GC time worth advice, of wall time */
+#define GCM__YOUNG_SHARE_PCT 2.0    /* young collections' share that calls for a step */
+#define GCM__YOUNG_MIN 100u         /* young collections needed to judge their rate */
+#define GCM__CYCLES_FREED 10u       /* objects freed per young collection: cycles */
+#define GCM__STEP_MAX 4u            /* the largest factor of threshold 0 in one step */
+#define GCM__SHAPE_PAUSES 6u        /* the newest full collections that tell the heap's shape */
+#define GCM__GROWTH 1.3             /* young collections between full ones, newer over older */
 
-/* Fills `flags` from the aggregates in `sum` and the facts of `in`. */
-void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum,
+/* Fills `flags` from `sum`, the facts of `in` and the verdict `v`. */
+void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, const gcm__verdict *v,
                         gcm__advice_flags *flags);
 
 /* Writes every advice line of `flags`, in the fixed order, without a header.

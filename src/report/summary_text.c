@@ -208,7 +208,34 @@ done:
     return status;
 }
 
-static int render_share_and_objects(const gcm_summary *sum, uint64_t threshold_ns,
+/* "Objects freed per collection: gen 0 839.3, gen 1 12.0, gen 2 0.0": how
+ * much each generation's collections earn, the figure that says whether a
+ * generation is overhead; with CPython 3.15's candidates, the share of the
+ * objects examined that were freed too. */
+static int freed_line(const gcm_snapshot *snap, const gcm_summary *sum, const gcm_sink *sink)
+{
+    gcm__line l;
+    unsigned g;
+    int any = 0;
+
+    gcm__line_reset(&l);
+    GCM__LINE_LIT(&l, "Objects freed per collection:");
+    for (g = 0; g < GCM_GENERATIONS; g++) {
+        const gcm_gen_summary *s = &sum->gen[g];
+        if (s->count == 0)
+            continue;
+        gcm__line_str(&l, any ? ", gen " : " gen ");
+        gcm__line_u64(&l, g);
+        gcm__line_printf(&l, " %.1f", (double)s->collected / (double)s->count);
+        if (snap->gen[g].candidates > 0)
+            gcm__line_printf(&l, " (%.1f%% of those examined)",
+                             100.0 * (double)s->collected / (double)snap->gen[g].candidates);
+        any = 1;
+    }
+    return gcm__line_emit(&l, sink);
+}
+
+static int render_share_and_objects(const gcm_summary *sum, const gcm_snapshot *snap,
                                     const gcm_sink *sink)
 {
     gcm__line l;
@@ -236,13 +263,15 @@ static int render_share_and_objects(const gcm_summary *sum, uint64_t threshold_n
     GCM__LINE_LIT(&l, ", uncollectable: ");
     gcm__line_u64(&l, sum->all.uncollectable);
     status = gcm__line_emit(&l, sink);
+    if (status == 0 && sum->all.count > 0)
+        status = freed_line(snap, sum, sink);
     if (status != 0)
         goto done;
     /* With --stats-only there are no alert lines, so the count is stated here;
      * it counts every collection, including any the ring overwrote. */
     gcm__line_reset(&l);
     GCM__LINE_LIT(&l, "Pauses at or over the ");
-    gcm__line_duration(&l, threshold_ns);
+    gcm__line_duration(&l, snap->alert_threshold_ns);
     GCM__LINE_LIT(&l, " alert threshold: ");
     gcm__line_u64(&l, sum->all.alerts);
     status = gcm__line_emit(&l, sink);
@@ -458,7 +487,7 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
     status = gcm__render_causes_text(sum, sink);
     if (status != 0)
         goto done;
-    status = render_share_and_objects(sum, in->snapshot->alert_threshold_ns, sink);
+    status = render_share_and_objects(sum, in->snapshot, sink);
     if (status != 0)
         goto done;
     status = render_efficiency(sum, sink);

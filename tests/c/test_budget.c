@@ -383,6 +383,64 @@ static void test_verdicts(void)
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 1, NULL, verdicts), GCM_EINVAL);
 }
 
+/* The verdict's figures: rate, window and the verdict's level as a word. */
+static void test_verdict_metrics(void)
+{
+    gcm_budget_rule r;
+    gcm_budget_verdict verdict;
+    gcm_summary sum;
+    char buf[96];
+    double v;
+
+    r = parse_ok(" verdict >= noticeable ");
+    GCM_CHECK_EQ_INT(r.metric, GCM_METRIC_VERDICT);
+    GCM_CHECK_EQ_INT(r.op, GCM_OP_GE);
+    GCM_CHECK(r.limit == (double)GCM_VERDICT_NOTICEABLE);
+    GCM_CHECK_STREQ(r.text, "verdict>=noticeable");
+    GCM_CHECK_STREQ(parse_ok(r.text).text, r.text);
+    GCM_CHECK_STREQ(parse_ok("verdict>fine").text, "verdict>fine");
+    r = parse_ok("rate>2.5");
+    GCM_CHECK_EQ_INT(r.metric, GCM_METRIC_RATE);
+    GCM_CHECK(r.limit == 2.5);
+    r = parse_ok("window>25%");
+    GCM_CHECK_EQ_INT(r.metric, GCM_METRIC_WINDOW);
+    GCM_CHECK(r.limit == 25.0);
+    parse_bad("verdict>bad",
+              "unknown verdict 'bad' (not-enough-data, fine, noticeable or hurting)");
+    parse_bad("verdict>2", "unknown verdict '2'");
+    parse_bad("verdict>=", "has no limit after the operator");
+    parse_bad("verdict>=fine x", "has text after the limit");
+    parse_bad("rate>5ms", "'rate' is a rate a second: it takes no unit");
+    parse_bad("gen2.verdict>fine", "'verdict' has no per-generation figure");
+
+    fabricate(&sum);
+    GCM_CHECK(measure(&sum, "rate") == sum.rate_per_s);
+    /* A summary without its verdict has no window and no level ... */
+    sum.verdict_known = 0;
+    GCM_CHECK_EQ_INT(gcm_budget_measure(&sum, -1, GCM_METRIC_VERDICT, &v), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_budget_measure(&sum, -1, GCM_METRIC_WINDOW, &v), GCM_EINVAL);
+    /* ... one with it compares the level. */
+    sum.verdict_known = 1;
+    sum.verdict = GCM_VERDICT_HURTING;
+    sum.window_pct = 31.5;
+    r = parse_ok("verdict>=noticeable");
+    GCM_CHECK_EQ_INT(gcm_budget_evaluate(&r, 1, &sum, &verdict), 1);
+    (void)gcm_budget_describe(&r, &verdict, buf, sizeof buf);
+    GCM_CHECK_STREQ(buf, "verdict hurting >= noticeable");
+    sum.verdict = GCM_VERDICT_FINE;
+    GCM_CHECK_EQ_INT(gcm_budget_evaluate(&r, 1, &sum, &verdict), 0);
+    (void)gcm_budget_describe(&r, &verdict, buf, sizeof buf);
+    GCM_CHECK_STREQ(buf, "verdict fine, not >= noticeable");
+    GCM_CHECK(measure(&sum, "window") == 31.5);
+    /* The JSON summary has none of them: compare cannot read them. */
+    {
+        cJSON *obj = cJSON_CreateObject();
+        GCM_CHECK(obj != NULL);
+        GCM_CHECK_EQ_INT(gcm_budget_measure_json(obj, -1, GCM_METRIC_VERDICT, &v), GCM_ECORRUPT);
+        cJSON_Delete(obj);
+    }
+}
+
 static void test_format_value(void)
 {
     char buf[48];
@@ -555,6 +613,7 @@ int main(void)
     GCM_RUN(test_measure_summary);
     GCM_RUN(test_measure_json);
     GCM_RUN(test_verdicts);
+    GCM_RUN(test_verdict_metrics);
     GCM_RUN(test_format_value);
     GCM_RUN(test_render);
     GCM_RUN(test_config_option);

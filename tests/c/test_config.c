@@ -90,6 +90,7 @@ static void test_table_invariants(void)
                                         "dump-garbage",
                                         "log-file",
                                         "alert-threshold-ms",
+                                        "slo-ms",
                                         "flamegraph-file",
                                         "flamegraph-bucket",
                                         "terminal-flamegraph",
@@ -109,6 +110,7 @@ static void test_table_invariants(void)
                                            "dump_garbage",
                                            "log_file",
                                            "alert_threshold_ms",
+                                           "slo_ms",
                                            "flamegraph_file",
                                            "flamegraph_bucket",
                                            "terminal_flamegraph",
@@ -798,6 +800,7 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "dump-garbage", NULL);
     set_ok(cfg, "log-file", odd_path);
     set_ok(cfg, "alert-threshold-ms", "0.3");
+    set_ok(cfg, "slo-ms", "7.5");
     (void)snprintf(path, sizeof path, "%s/flame graph.txt", scratch_dir);
     set_ok(cfg, "flamegraph-file", path);
     set_ok(cfg, "flamegraph-bucket", "1e-05");
@@ -825,7 +828,7 @@ static void test_encode_defaults_exactly(void)
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, &needed), 0);
     GCM_CHECK_STREQ(buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
-                         "alert-threshold-ms=50;flamegraph-file=;flamegraph-bucket=5;"
+                         "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;flamegraph-bucket=5;"
                          "terminal-flamegraph=0;terminal-flamegraph-width=80;"
                          "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
                          "buffer-events=65536;python=;output=;fail-on=;follow-children=0");

@@ -209,7 +209,9 @@ static void test_prompt_text(void)
     GCM_CHECK(strstr(out, "gc.get_threshold() == (700, 10, 10)") != NULL);
     GCM_CHECK(strstr(out, "gc.get_freeze_count()): 1234") != NULL);
     GCM_CHECK(strstr(out, "- collections: 3 in 2.00s of wall time") != NULL);
-    GCM_CHECK(strstr(out, "\nHIGH: Maximum pause 62.5ms") != NULL);
+    GCM_CHECK(strstr(out, "\nGC verdict: NOT ENOUGH DATA (3 collections in 2.00s") != NULL);
+    GCM_CHECK(strstr(out, "\nNOTE: 3 collections in 2.00s of wall time is under the evidence") !=
+              NULL);
     GCM_CHECK(strstr(out, "  type_00\n") != NULL);
     GCM_CHECK(strstr(out, "\nQuestion: ") != NULL);
     GCM_CHECK(strncmp(out, "=== AI OPTIMIZATION PROMPT", 26) == 0);
@@ -280,8 +282,8 @@ static void test_prompt_json_is_the_text(void)
 /* --json --prompt --dump-objects --dump-garbage: every line one object. */
 static void test_json_report_parses_line_by_line(void)
 {
-    static const char *const order[] = {"event",   "timeline", "advice", "objects",
-                                        "garbage", "prompt",   "summary"};
+    static const char *const order[] = {"verdict", "event",   "timeline", "advice",
+                                        "objects", "garbage", "prompt",   "summary"};
     fixture f;
     memsink m;
     gcm_sink s = memsink_sink(&m);

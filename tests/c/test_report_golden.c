@@ -76,7 +76,9 @@ static void test_text_stats_only(void)
     fixture_finish(&f, 2500.0, "3.12.1", 0);
     f.config.stats_only = 1;
     out = render_golden(&f, "text_stats_only.txt");
-    GCM_CHECK(strncmp(out, "=== GC MONITORING SUMMARY ===\n", 30) == 0);
+    /* The verdict heads the report, then the figures it rests on. */
+    GCM_CHECK(strncmp(out, "=== GC VERDICT ===\nGC verdict: HURTING LATENCY (", 48) == 0);
+    GCM_CHECK(strstr(out, "\n=== GC MONITORING SUMMARY ===\n") != NULL);
     GCM_CHECK_EQ_U64(count_prefixed(out, "GMEM"), 0);
     /* Without alert lines, the summary still says how many pauses alerted. */
     GCM_CHECK(strstr(out, "\nPauses at or over the 50.0ms alert threshold: 1\n") != NULL);
@@ -97,6 +99,9 @@ static void test_jsonl(void)
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"event\","), 12);
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"alert\","), 1);
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"summary\","), 1);
+    /* The verdict object is the first line, before the events. */
+    GCM_CHECK(count_prefixed(out, "{\"type\":\"verdict\",\"verdict\":\"HURTING LATENCY\",") == 1);
+    GCM_CHECK(strncmp(out, "{\"type\":\"verdict\",", 18) == 0);
     /* The first event started 12 ms after init: 17:00:00.012 UTC. */
     GCM_CHECK(strstr(out, "{\"type\":\"event\",\"ts\":1764349200.012000,\"pid\":4242,"
                           "\"generation\":0,\"duration_ms\":0.156,\"collected\":156,"
@@ -117,10 +122,14 @@ static void test_jsonl_stats_only(void)
     f.config.stats_only = 1;
     out = render_golden(&f, "report_stats_only.jsonl");
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"summary\","), 1);
+    /* The verdict object is the first line, before the events. */
+    GCM_CHECK(count_prefixed(out, "{\"type\":\"verdict\",\"verdict\":\"HURTING LATENCY\",") == 1);
+    GCM_CHECK(strncmp(out, "{\"type\":\"verdict\",", 18) == 0);
     /* No event or alert objects; the summary-level ones stay. */
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"event\","), 0);
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"alert\","), 0);
-    GCM_CHECK_EQ_U64(count_prefixed(out, "{"), 1 + count_prefixed(out, "{\"type\":\"timeline\",") +
+    /* The verdict and the summary, and the section objects. */
+    GCM_CHECK_EQ_U64(count_prefixed(out, "{"), 2 + count_prefixed(out, "{\"type\":\"timeline\",") +
                                                    count_prefixed(out, "{\"type\":\"advice\","));
     free(out);
     fixture_release(&f);
@@ -298,6 +307,8 @@ static void test_empty(void)
     f.config.json = 1;
     out = render_golden(&f, "report_empty.jsonl");
     GCM_CHECK_EQ_U64(count_prefixed(out, "{\"type\":\"summary\","), 1);
+    /* A second without a collection is FINE, and says so. */
+    GCM_CHECK(count_prefixed(out, "{\"type\":\"verdict\",\"verdict\":\"FINE\",") == 1);
     free(out);
     fixture_release(&f);
 }

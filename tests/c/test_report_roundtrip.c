@@ -173,7 +173,8 @@ static void test_json_reads_back(void)
             summary_seen = 1;
             GCM_CHECK_EQ_U64((uint64_t)number(obj, "count"), COUNT);
         } else if (strcmp(type->valuestring, "timeline") == 0 ||
-                   strcmp(type->valuestring, "advice") == 0) {
+                   strcmp(type->valuestring, "advice") == 0 ||
+                   strcmp(type->valuestring, "verdict") == 0) {
             /* The section objects before the summary; test_timeline.c and
              * test_advice.c check their contents. */
             others++;

@@ -208,6 +208,7 @@ def test_help_lists_every_option_with_default(args):
         "dump-garbage",
         "log-file",
         "alert-threshold-ms",
+        "slo-ms",
         "flamegraph-file",
         "flamegraph-bucket",
         "terminal-flamegraph",

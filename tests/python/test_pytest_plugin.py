@@ -9,7 +9,11 @@ pytest-xdist with two workers when it is installed.
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -105,13 +109,26 @@ def test_every_marker_keyword(pytester, extra):
 
 
 @pytest.mark.parametrize("extra", XDIST, ids=XDIST_IDS)
-def test_gc_report_lists_every_test_worst_first(pytester, extra):
+def test_gc_report_lists_every_test_worst_first(pytester, extra, monkeypatch):
+    # Not on a terminal and without COLUMNS: whole node ids.
+    monkeypatch.delenv("COLUMNS", raising=False)
     pytester.makepyfile(test_budgets=TESTS)
     result = run(pytester, "--gc-report", "--gc-report-top", "0", *extra)
     lines = result.stdout.lines
     start = next(i for i, line in enumerate(lines) if "GC report: 3 of 3 tests" in line)
     header = lines[start + 1].split()
-    assert header == ["test", "collections", "GC", "time", "max", "pause", "p99"]
+    assert header == [
+        "test",
+        "collections",
+        "GC",
+        "time",
+        "full",
+        "full",
+        "time",
+        "max",
+        "pause",
+        "p99",
+    ]
     rows = [line.split() for line in lines[start + 2 : start + 5]]
     names = [row[0] for row in rows]
     counts = {row[0]: int(row[1]) for row in rows}
@@ -120,20 +137,83 @@ def test_gc_report_lists_every_test_worst_first(pytester, extra):
         "test_budgets.py::test_over_budget": 3,
         "test_budgets.py::test_within_budget": 1,
     }
-    # Worst first: the GC times are in decreasing order.
-    times = [float(row[2].removesuffix("ms")) for row in rows]
-    # Which test spent the most GC time depends on the machine's load, so only the order
-    # of the printed figures is checked, never which test comes first.
-    assert times == sorted(times, reverse=True)
+    # Every collection here is a gc.collect(), a full one: its own columns.
+    assert {row[0]: int(row[3]) for row in rows} == counts
+    # Worst first: the GC times outside full collections are in decreasing
+    # order.  Which test spent the most depends on the machine's load, so only
+    # the order of the printed figures is checked, never which test comes first.
+    young = [float(row[2].removesuffix("ms")) - float(row[4].removesuffix("ms")) for row in rows]
+    assert young == sorted(young, reverse=True)
     assert sorted(names) == sorted(counts)
     for row in rows:
-        assert all(re.fullmatch(r"\d+\.\d{3}ms", v) for v in row[2:5]), row
+        assert all(re.fullmatch(r"\d+\.\d{3}ms", v) for v in (row[2], *row[4:7])), row
+    # The totals row sums the tests.
+    total = lines[start + 5].split()
+    assert total[:3] == ["all", "3", "tests"]
+    assert int(total[3]) == 9 and int(total[5]) == 9
+    assert total[-1] == "-"
+
+
+def test_gc_report_ranks_a_full_collection_last_and_fits_the_terminal(pytester):
+    # One test makes young garbage; one only happens to trigger a full
+    # collection of the session's heap: it is shown with it, ranked after.
+    pytester.makepyfile(
+        test_a_very_long_module_name_that_does_not_fit_a_narrow_terminal="""
+import gc
+
+class Node:
+    def __init__(self):
+        self.me = self
+
+def test_young():
+    for _ in range(20000):
+        Node()
+
+def test_full_only():
+    gc.collect()
+"""
+    )
+    # On a terminal 100 columns wide (a pseudo-terminal, as a user's shell).
+    main, sub = pty.openpty()
+    env = dict(os.environ, COLUMNS="100", LINES="40")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--gc-report", "--color=no"],
+        cwd=pytester.path,
+        stdin=subprocess.DEVNULL,
+        stdout=sub,
+        stderr=subprocess.STDOUT,
+        env=env,
+    ) as proc:
+        os.close(sub)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=120) == 0
+    os.close(main)
+    lines = b"".join(chunks).decode().replace("\r\n", "\n").splitlines()
+    start = next(i for i, line in enumerate(lines) if "GC report: 2 of 2 tests" in line)
+    rows = lines[start + 2 : start + 4]
+    assert rows[0].split()[0].endswith("::test_young"), rows
+    assert rows[1].split()[0].endswith("::test_full_only"), rows
+    assert int(rows[1].split()[3]) >= 1, rows
+    # Cut to the terminal: the start of the long name gives way to "...".
+    assert all(len(line) <= 100 for line in lines[start + 1 : start + 5]), lines[start:]
+    assert rows[0].startswith("..."), rows
 
 
 def test_gc_report_top(pytester):
     pytester.makepyfile(test_budgets=TESTS)
     result = run(pytester, "--gc-report", "--gc-report-top", "1")
-    result.stdout.fnmatch_lines(["*GC report: 1 of 3 tests, most GC time first*"])
+    result.stdout.fnmatch_lines(
+        ["*GC report: 1 of 3 tests, most GC time outside full collections first*"]
+    )
     assert "test_budgets.py::test_within_budget " not in result.stdout.str()
 
 
@@ -158,8 +238,10 @@ def test_bad_gc_fail_on_is_a_usage_error(pytester):
     result = run(pytester, "--gc-fail-on", "max")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*--gc-fail-on: invalid rule 'max': has no operator*"
-         "quote the whole rule, as in --gc-fail-on 'max>50ms'*"]
+        [
+            "*--gc-fail-on: invalid rule 'max': has no operator*"
+            "quote the whole rule, as in --gc-fail-on 'max>50ms'*"
+        ]
     )
     result = run(pytester, "--gc-fail-on", "p98>1ms")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -16,7 +16,18 @@ import pytest
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 JSONL = sorted(GOLDEN.glob("*.jsonl"))
-TYPES = {"start", "event", "alert", "summary", "timeline", "advice", "objects", "garbage", "prompt"}
+TYPES = {
+    "start",
+    "verdict",
+    "event",
+    "alert",
+    "summary",
+    "timeline",
+    "advice",
+    "objects",
+    "garbage",
+    "prompt",
+}
 EXACT = 2**53 - 1
 
 # The fixture's clock: 2025-11-28 17:00:00 UTC at init (tests/c/test_report_fixture.h).
