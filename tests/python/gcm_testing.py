@@ -89,6 +89,14 @@ def clean_env(**extra):
     return env
 
 
+def tool_env():
+    """The environment for a system tool a test runs to look at processes
+    (ps, pgrep): the caller's, minus a sanitizer runtime preloaded into
+    pytest, which is no part of what is tested there (procps' pgrep never
+    gets past its start with libasan preloaded: it waits on a futex)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def run(args, cwd, env=None, stdin=""):
     return subprocess.run(
         [str(a) for a in args],

@@ -30,12 +30,14 @@ from pathlib import Path
 import pytest
 from gcm_testing import (
     TARGETS,
+    TIMEOUT,
     Started,
     assert_bad_input,
     clean_env,
     launcher,
     launcher_path,
     run,
+    tool_env,
     write_script,
 )
 
@@ -324,14 +326,22 @@ def test_ps_shows_the_target(tmp_path, target):
         if pgrep is not None and target[0] != "-c":
             words = " ".join(target)
             found = subprocess.run(
-                [pgrep, "-f", f"python[0-9.]*t? {words}$"], capture_output=True, text=True
+                [pgrep, "-f", f"python[0-9.]*t? {words}$"],
+                capture_output=True,
+                text=True,
+                env=tool_env(),
+                timeout=TIMEOUT,
             )
             assert str(started.pid) in found.stdout.split(), (found, cmdline(started.pid))
         if shutil.which("ps") is not None:
             # -ww: without a terminal ps cuts its lines at 80 columns, and a
             # CI clone's venv path is long.
             shown = subprocess.run(
-                ["ps", "-ww", "-o", "args=", "-p", str(started.pid)], capture_output=True, text=True
+                ["ps", "-ww", "-o", "args=", "-p", str(started.pid)],
+                capture_output=True,
+                text=True,
+                env=tool_env(),
+                timeout=TIMEOUT,
             ).stdout.strip()
             if target[0] != "-c":
                 assert shown == " ".join([python, *target]), shown
