@@ -40,6 +40,8 @@ _RECORDER_OPTIONS = {"buffer_events": "16"}
 _STATS_KEY = pytest.StashKey[dict[str, Any]]()
 # The columns of the report's figures after the test's name, separators included.
 _FIGURES_WIDTH = 2 + 11 + 2 + 11 + 2 + 4 + 2 + 11 + 2 + 11 + 2 + 11
+# The mark after a test's name, and the space before it.
+_MARK_WIDTH = 2
 _PLUGIN_NAME = "gc_monitor_session"
 
 
@@ -149,6 +151,9 @@ class _Session:
             yield
             return
         recorder = _core().Recorder(_RECORDER_OPTIONS)
+        # gc.collect() through the wrapper that marks its collections as
+        # explicit, so a test that calls it is told apart (src/ext/causes.c).
+        _core().wrap_gc_collect()
         callback = recorder.callback
         gc.callbacks.append(callback)
         recorder.watch_gc_stats()
@@ -188,6 +193,7 @@ class _Session:
             "p99_ms": snapshot["p99_ms"],
             "full": snapshot["gen2"]["count"],
             "full_ms": snapshot["gen2"]["total_ms"],
+            "explicit": snapshot["causes"]["explicit"]["count"],
             "missed": missed,
             "broken": failures,
         }
@@ -210,7 +216,8 @@ class _Session:
         # A plain dict of numbers: pytest-xdist carries it from the worker to
         # the controller with the rest of the report.
         report.gc_monitor = {  # type: ignore[attr-defined]
-            key: stats[key] for key in ("count", "total_ms", "max_ms", "p99_ms", "full", "full_ms")
+            key: stats[key]
+            for key in ("count", "total_ms", "max_ms", "p99_ms", "full", "full_ms", "explicit")
         }
         if stats["broken"] and report.passed:
             # One whole line per budget: the short summary shows the first.
@@ -248,13 +255,15 @@ class _Session:
         width = longest
         if bool(getattr(tr, "isatty", False)):
             columns = int(getattr(getattr(tr, "_tw", None), "fullwidth", 80))
-            width = max(20, min(longest, columns - 2 - _FIGURES_WIDTH))
+            width = max(20, min(longest, columns - 2 - _MARK_WIDTH - _FIGURES_WIDTH))
         tr.write_line(
-            f"{'test':<{width}}  {'collections':>11}  {'GC time':>11}  {'full':>4}  "
-            f"{'full time':>11}  {'max pause':>11}  {'p99':>11}"
+            f"{'test':<{width}}{'':<{_MARK_WIDTH}}  {'collections':>11}  {'GC time':>11}  "
+            f"{'full':>4}  {'full time':>11}  {'max pause':>11}  {'p99':>11}"
         )
         for nodeid, s in shown:
-            tr.write_line(f"{_cut(nodeid, width):<{width}}  {_figures(s)}")
+            # A test that called gc.collect() chose those collections itself.
+            mark = " *" if s.get("explicit", 0) > 0 else ""
+            tr.write_line(f"{_cut(nodeid, width):<{width}}{mark:<{_MARK_WIDTH}}  {_figures(s)}")
         total = {
             "count": sum(s["count"] for _, s in rows),
             "total_ms": sum(s["total_ms"] for _, s in rows),
@@ -263,7 +272,16 @@ class _Session:
             "max_ms": max([s["max_ms"] for _, s in rows], default=0.0),
             "p99_ms": None,
         }
-        tr.write_line(f"{_cut(f'all {len(rows)} tests', width):<{width}}  {_figures(total)}")
+        tr.write_line(
+            f"{_cut(f'all {len(rows)} tests', width):<{width}}{'':<{_MARK_WIDTH}}  "
+            f"{_figures(total)}"
+        )
+        marked = sum(1 for _, s in rows if s.get("explicit", 0) > 0)
+        if marked:
+            tr.write_line(
+                f"* called gc.collect() itself ({marked} of {len(rows)} tests): those "
+                "collections are the test's own choice"
+            )
 
 
 def _cut(text: str, width: int) -> str:
