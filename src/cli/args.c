@@ -32,13 +32,14 @@ typedef struct help_group {
 } help_group;
 
 static const help_group groups[] = {
-    {"Output", {"json", "stats-only", "log-file", NULL}},
+    {"Output", {"json", "stats-only", "log-file", "output", NULL}},
     {"Pauses and alerts", {"alert-threshold-ms", "duration-buckets", "interval", NULL}},
     {"Flame graphs",
      {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
       "terminal-flamegraph-color", NULL}},
     {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
-    {"Recording and interpreter", {"buffer-events", "python", NULL}},
+    {"Recording and interpreter", {"buffer-events", "python", "follow-children", NULL}},
+    {"CI budgets", {"fail-on", NULL}},
 };
 
 static int in_any_group(const char *flag)
@@ -69,6 +70,10 @@ static gcm__opt config_row(gcm_config *cfg, const gcm_option *opt)
      * paragraph after the options says. */
     if (def == NULL && strcmp(opt->flag, "python") == 0)
         def = "searched, see below";
+    /* Without --log-file the report goes to stderr: "none" would read as
+     * "no report". */
+    if (def == NULL && strcmp(opt->flag, "log-file") == 0)
+        def = "stderr";
     if (def == NULL)
         def = opt->kind == GCM_OPT_FLAG ? "off" : "none";
     memset(&row, 0, sizeof row);
@@ -87,6 +92,7 @@ size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
     static const gcm__opt help = GCM__OPT_HELP_ROW;
     static const gcm__opt version = {.kind = GCM__OPT_ACTION,
                                      .name = "version",
+                                     .short_name = 'V',
                                      .value = GCM__ACTION_VERSION,
                                      .help = "show the version and exit"};
     size_t table_count = 0;
