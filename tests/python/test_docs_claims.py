@@ -1,0 +1,73 @@
+"""Claims of README.md and docs/ that scripts rely on, checked on real runs.
+
+Each test runs the launcher as a user would and checks what a page says
+about the output: which JSON lines --stats-only keeps, and how the reports
+of a process tree's log files say whose they are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gcm_testing import launcher, run, write_script
+
+FORKING = """\
+import gc, os
+gc.collect()
+pid = os.fork()
+if pid == 0:
+    gc.collect()
+else:
+    os.waitpid(pid, 0)
+"""
+
+
+def test_json_stats_only_keeps_every_line_but_events_and_alerts(tmp_path: Path) -> None:
+    # json.md: "--stats-only leaves out only the per-collection event and
+    # alert objects", and the summary is always the last line.  A threshold of
+    # 0 makes every pause an alert, so a full report has both kinds.
+    script = write_script(tmp_path, "import gc\nfor _ in range(3):\n    gc.collect()\n")
+    full = run([launcher(), "run", "--json", "--alert-threshold-ms", "0", script], tmp_path)
+    brief = run(
+        [launcher(), "run", "--json", "--stats-only", "--alert-threshold-ms", "0", script],
+        tmp_path,
+    )
+    assert full.returncode == 0 and brief.returncode == 0, (full.stderr, brief.stderr)
+    full_types = [json.loads(line)["type"] for line in full.stderr.splitlines()]
+    brief_types = [json.loads(line)["type"] for line in brief.stderr.splitlines()]
+    assert {"event", "alert"} <= set(full_types)
+    assert brief_types == [t for t in full_types if t not in ("event", "alert")]
+    assert brief_types[0] == "start" and brief_types[-1] == "summary"
+    assert "timeline" in brief_types
+
+
+def test_each_log_file_report_says_whose_it_is(tmp_path: Path) -> None:
+    # cli.md: the first report in gc.log is the started process's, after its
+    # start lines; a fork child's derived log starts with its pid and parent.
+    script = write_script(tmp_path, FORKING)
+    proc = run([launcher(), "run", "--stats-only", "--log-file", "gc.log", script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    first = (tmp_path / "gc.log").read_text().splitlines()
+    assert first[0].startswith("GMEM Monitoring initialized")
+    assert first[1].startswith("GMEM Running: ")
+    assert first[2] == "=== GC MONITORING SUMMARY ==="
+    (child_log,) = [p for p in tmp_path.glob("gc.*.log")]
+    child_pid = int(child_log.name.split(".")[1])
+    head = child_log.read_text().splitlines()[0]
+    assert head.startswith(f"GMEM Report of pid {child_pid} (forked from pid ")
+
+
+def test_each_json_report_ends_with_a_summary_naming_its_pid(tmp_path: Path) -> None:
+    script = write_script(tmp_path, FORKING)
+    proc = run([launcher(), "run", "--json", "--log-file", "gc.jsonl", script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (child_log,) = [p for p in tmp_path.glob("gc.*.jsonl")]
+    child_pid = int(child_log.name.split(".")[1])
+    for path, pid in ((child_log, child_pid), (tmp_path / "gc.jsonl", None)):
+        last = json.loads(path.read_text().splitlines()[-1])
+        assert last["type"] == "summary"
+        if pid is not None:
+            assert last["pid"] == pid
+        else:
+            assert last["pid"] != child_pid
