@@ -71,3 +71,15 @@ def test_each_json_report_ends_with_a_summary_naming_its_pid(tmp_path: Path) -> 
             assert last["pid"] == pid
         else:
             assert last["pid"] != child_pid
+
+
+def test_every_python_that_cannot_run_gets_the_one_message(tmp_path: Path) -> None:
+    # cli.md: one message whatever makes --python unusable.
+    (tmp_path / "plain.txt").write_text("not a program\n")
+    for given in ("/nonexistent-gcm-dir/python", "python3.99-gcm", str(tmp_path), "plain.txt"):
+        proc = run([launcher(), "run", "--python", given, "-c", "pass"], tmp_path)
+        assert proc.returncode == 2, given
+        assert proc.stderr.splitlines() == [
+            f"error: python interpreter not found or not executable: '{given}' (from --python)",
+            "try 'pygcprofiler --help'",
+        ]
