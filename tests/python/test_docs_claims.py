@@ -8,6 +8,7 @@ of a process tree's log files say whose they are.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from gcm_testing import launcher, run, write_script
@@ -83,3 +84,46 @@ def test_every_python_that_cannot_run_gets_the_one_message(tmp_path: Path) -> No
             f"error: python interpreter not found or not executable: '{given}' (from --python)",
             "try 'pygcprofiler --help'",
         ]
+
+
+def test_reports_md_start_lines_are_the_golden_file() -> None:
+    # The sample of reports.md is the golden file the C test renders.
+    root = Path(__file__).resolve().parents[2]
+    golden = (root / "tests/data/golden/start.txt").read_bytes()
+    page = (root / "docs/reports.md").read_bytes()
+    assert b"```\n" + golden + b"```\n" in page
+
+
+def test_sections_come_in_the_order_reports_md_gives(tmp_path: Path) -> None:
+    # reports.md: summary, recommendations, --terminal-flamegraph,
+    # --dump-objects, --dump-garbage, --prompt, then the --fail-on verdict.
+    script = write_script(tmp_path, "import gc\nx = [[i] for i in range(30000)]\ngc.collect()\n")
+    options = ["--terminal-flamegraph", "--dump-objects", "--dump-garbage", "--prompt"]
+    proc = run(
+        [launcher(), "run", "--stats-only", *options, "--fail-on", "count>0", script], tmp_path
+    )
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.splitlines()
+    heads = [
+        "=== GC MONITORING SUMMARY ===",
+        "=== GC THRESHOLD RECOMMENDATIONS ===",
+        "GC time per",
+        "=== OBJECTS TRACKED BY THE GC AT EXIT ===",
+        "=== GC.GARBAGE AT EXIT",
+        "=== AI OPTIMIZATION PROMPT",
+        "GMEM BUDGET | ",
+    ]
+    found = [next(i for i, line in enumerate(lines) if head in line) for head in heads]
+    assert found == sorted(found), list(zip(heads, found))
+
+
+def test_a_budget_line_shows_the_figure_in_the_rules_unit(tmp_path: Path) -> None:
+    # ci.md: in the limit's unit, at most three decimals, no trailing zero.
+    script = write_script(tmp_path, "import gc\nfor _ in range(3):\n    gc.collect()\n")
+    proc = run([launcher(), "run", "--stats-only", "--fail-on", "total>1ns", script], tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("GMEM BUDGET")]
+    assert re.fullmatch(r"GMEM BUDGET \| total [1-9]\d*ns > 1ns", line), line
+    proc = run([launcher(), "run", "--stats-only", "--fail-on", "total>0.001ms", script], tmp_path)
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("GMEM BUDGET")]
+    assert re.fullmatch(r"GMEM BUDGET \| total \d+(\.\d{0,2}[1-9])?ms > 0\.001ms", line), line
