@@ -127,3 +127,56 @@ def test_a_budget_line_shows_the_figure_in_the_rules_unit(tmp_path: Path) -> Non
     proc = run([launcher(), "run", "--stats-only", "--fail-on", "total>0.001ms", script], tmp_path)
     (line,) = [line for line in proc.stderr.splitlines() if line.startswith("GMEM BUDGET")]
     assert re.fullmatch(r"GMEM BUDGET \| total \d+(\.\d{0,2}[1-9])?ms > 0\.001ms", line), line
+
+
+RELOADER = """\
+import signal, subprocess, sys
+# werkzeug's reloader: SIGTERM exits, and subprocess.call kills its child with
+# SIGKILL on the way out.
+signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
+subprocess.call([sys.executable, "server.py"])
+"""
+
+SERVER = """\
+import gc, pathlib, time
+gc.collect()
+pathlib.Path("ready").write_text("ready")
+time.sleep(60)
+"""
+
+
+def test_a_reloader_child_killed_by_sigterm_to_the_reloader_says_so(tmp_path: Path) -> None:
+    # process-trees.md: the serving child gets no report, and its capture
+    # names SIGKILL among what can end a process that way.
+    import signal
+    import subprocess
+    import time
+
+    from gcm_testing import TIMEOUT, clean_env
+
+    reloader = write_script(tmp_path, RELOADER, "reloader.py")
+    write_script(tmp_path, SERVER, "server.py")
+    proc = subprocess.Popen(
+        [launcher(), "run", "--follow-children", "-o", "cap", str(reloader)],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (tmp_path / "ready").exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (child,) = [p.name for p in tmp_path.glob("cap.*")]
+    shown = run([launcher(), "report", "--stats-only", child], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "State: gone without a clean exit or a report (SIGKILL, os._exit or a crash)" in (
+        shown.stdout
+    )
