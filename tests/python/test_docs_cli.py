@@ -2,7 +2,8 @@
 
 `pygcprofiler run --help` is laid out from the option table of the core; the
 options table of docs/cli.md is written by hand with longer explanations.
-These tests read both and compare every option's name, placeholder and
+So is README.md's shorter table.
+These tests read them and compare every option's name, placeholder and
 default, and check that the synopsis names every verb the usage names.
 """
 
@@ -12,6 +13,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from gcm_testing import launcher
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -46,9 +48,9 @@ def help_options() -> dict[str, tuple[str | None, str | None]]:
     return options
 
 
-def doc_options() -> dict[str, tuple[str | None, str]]:
-    """Each row of the options table of docs/cli.md: (placeholder, default)."""
-    text = (DOCS / "cli.md").read_text()
+def doc_options(page: Path = DOCS / "cli.md") -> dict[str, tuple[str | None, str]]:
+    """Each row of a page's options table: (placeholder, default)."""
+    text = page.read_text()
     section = text.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
     rows: dict[str, tuple[str | None, str]] = {}
     for line in section.splitlines():
@@ -58,15 +60,20 @@ def doc_options() -> dict[str, tuple[str | None, str]]:
     return rows
 
 
-def test_cli_md_lists_every_option_of_help_and_no_other():
+PAGES = [DOCS / "cli.md", DOCS.parent / "README.md"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_options_table_lists_every_option_of_help_and_no_other(page):
     shown = help_options()
-    documented = doc_options()
+    documented = doc_options(page)
     assert sorted(shown) == sorted(documented)
 
 
-def test_cli_md_placeholders_and_defaults_are_those_of_help():
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_options_table_has_the_placeholders_and_defaults_of_help(page):
     shown = help_options()
-    documented = doc_options()
+    documented = doc_options(page)
     for name, (metavar, default) in shown.items():
         doc_metavar, doc_default = documented[name]
         assert doc_metavar == metavar, name
