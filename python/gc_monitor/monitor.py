@@ -21,7 +21,7 @@ from gc_monitor import _core, _exitpath
 # early changes what programs such as gevent see; annotations are strings here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from types import TracebackType
     from typing import Any
 
@@ -61,15 +61,37 @@ def _encode_options(options: dict[str, Any]) -> dict[str, str]:
     return {name: _option_text(value) for name, value in options.items() if value is not None}
 
 
+# The keywords of the command line's options that GCMonitor takes under the
+# original tool's name: the spelling the core's option table knows them by.
+_ORIGINAL_NAMES = {"json": "json_output", "prompt": "enable_prompt"}
+
+# Options of `pygcprofiler run` that have no meaning for a monitor started
+# inside a running program, and what to use instead.
+_LAUNCHER_ONLY = {
+    "output": "record into a capture file with 'pygcprofiler run -o FILE'",
+    "fail_on": (
+        "check a budget with 'pygcprofiler run --fail-on RULE', or the pytest "
+        "plugin's gc_budget marker"
+    ),
+    "follow_children": "monitor child interpreters with 'pygcprofiler run --follow-children'",
+    "python": "the monitor runs in this interpreter; 'pygcprofiler run --python' picks another",
+}
+
+
 class GCMonitor:
     """Monitors every garbage collection of this process from construction on.
 
-    Keywords are the original tool's (interval, json_output, stats_only,
-    dump_objects, dump_garbage, log_file, alert_threshold_ms, flamegraph_file,
-    flamegraph_bucket, duration_buckets, terminal_flamegraph,
-    terminal_flamegraph_width, terminal_flamegraph_color, enable_prompt) plus
-    buffer_events and slo_ms (the verdict's pause budget).  An unknown keyword
-    raises TypeError, a bad value ValueError.
+    Every option of ``pygcprofiler run`` that applies inside a program is a
+    keyword here, spelled as the option with ``_`` for ``-`` (``--stats-only``
+    is ``stats_only``); docs/api.md maps them all.  ``json_output`` and
+    ``enable_prompt`` are the original tool's names of ``json`` and
+    ``prompt``, and both spellings work.  A keyword left at None keeps the
+    option's default.
+
+    ``output``, ``fail_on``, ``follow_children`` and ``python`` belong to the
+    launcher only: they are in the signature so that passing one raises a
+    TypeError saying what to do instead.  A bad value raises ValueError
+    naming the keyword; a value of an unsupported type, TypeError.
     """
 
     _recorder: _core.Recorder
@@ -78,8 +100,47 @@ class GCMonitor:
     _after_report: Callable[[], None] | None
     _atexit_hook: Callable[[], None]
 
-    def __init__(self, **options: Any) -> None:
-        self._start(_core.Recorder(_encode_options(options)))
+    def __init__(
+        self,
+        *,
+        interval: float | None = None,
+        json: bool | None = None,
+        stats_only: bool | None = None,
+        dump_objects: bool | None = None,
+        dump_garbage: bool | None = None,
+        log_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+        alert_threshold_ms: float | None = None,
+        slo_ms: float | None = None,
+        flamegraph_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+        flamegraph_bucket: float | None = None,
+        terminal_flamegraph: bool | None = None,
+        terminal_flamegraph_width: int | None = None,
+        terminal_flamegraph_color: bool | None = None,
+        duration_buckets: Sequence[float] | None = None,
+        prompt: bool | None = None,
+        buffer_events: int | None = None,
+        json_output: bool | None = None,
+        enable_prompt: bool | None = None,
+        output: None = None,
+        fail_on: None = None,
+        follow_children: None = None,
+        python: None = None,
+    ) -> None:
+        given = dict(locals())
+        del given["self"]
+        for name, instead in _LAUNCHER_ONLY.items():
+            if given.pop(name) is not None:
+                raise TypeError(f"GCMonitor() takes no {name!r} (a launcher option): {instead}")
+        for name, original in _ORIGINAL_NAMES.items():
+            value = given.pop(name)
+            if value is None:
+                continue
+            if given[original] is not None and given[original] != value:
+                raise TypeError(
+                    f"GCMonitor() got both {name!r} and {original!r}, its original name: give one"
+                )
+            given[original] = value
+        self._start(_core.Recorder(_encode_options(given)))
 
     @classmethod
     def _from_config_text(cls, text: str) -> GCMonitor:

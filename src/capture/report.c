@@ -287,9 +287,13 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
                      "%sState: watched from outside until %s (no exit status is visible there)\n",
                      prefix, when);
     else if (snap->state == GCM_STATE_GONE)
+        /* Only what leaves no chance to report ends here: a signal that
+         * cannot be caught (a reloader's subprocess.call kills its child
+         * with SIGKILL), os._exit, or a crash.  Naming them tells the user
+         * which of their own commands did it. */
         n = snprintf(line, sizeof line,
-                     "%sState: gone without a clean exit (killed or crashed); last collection "
-                     "recorded at %s\n",
+                     "%sState: gone without a clean exit or a report (SIGKILL, os._exit or a "
+                     "crash); last collection recorded at %s\n",
                      prefix, when);
     else
         n = snprintf(line, sizeof line, "%sState: running (a snapshot taken now)\n", prefix);
@@ -333,7 +337,7 @@ static int write_json_head(int fd, const char *file, const gcm_snapshot *snap,
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "signal"));
     if (snap->state != GCM_STATE_RUNNING && snap->end_realtime_ns > 0)
-        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "end_ts", (double)snap->end_realtime_ns / 1e9));
+        GCM__JSON_ADD(gcm__json_add_unix_seconds(obj, "end_ts", (int64_t)snap->end_realtime_ns));
     else
         GCM__JSON_ADD(cJSON_AddNullToObject(obj, "end_ts"));
     GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", facts->torn));

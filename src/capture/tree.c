@@ -15,6 +15,7 @@
  * descriptor it is given.
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,9 +434,18 @@ static int write_causes_text(int fd, const gcm_cause_totals *causes)
     return put(fd, line, (int)len, sizeof line);
 }
 
+/* Milliseconds rounded half up to the microsecond, as every duration of
+ * the JSON reports is (docs/json.md). */
 static cJSON *add_ms(cJSON *obj, const char *key, uint64_t ns)
 {
-    return cJSON_AddNumberToObject(obj, key, (double)ns / 1e6);
+    uint64_t us = ns / 1000u + (ns % 1000u >= 500u ? 1u : 0u);
+    return cJSON_AddNumberToObject(obj, key, (double)us / 1e3);
+}
+
+/* A percentage rounded half up to three decimals, as the summary's share. */
+static cJSON *add_pct(cJSON *obj, const char *key, double pct)
+{
+    return cJSON_AddNumberToObject(obj, key, floor(pct * 1000.0 + 0.5) / 1000.0);
 }
 
 /* Adds "causes" to the tree's totals: the summary's object, over the
@@ -505,11 +515,11 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
             GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "signal", p->exit_status));
         else
             GCM__JSON_ADD(cJSON_AddNullToObject(obj, "signal"));
-        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "start_ts", (double)p->start_ns / 1e9));
+        GCM__JSON_ADD(gcm__json_add_unix_seconds(obj, "start_ts", p->start_ns));
         GCM__JSON_ADD(add_ms(obj, "lifetime_ms", p->sum.wall_ns));
         GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "collections", (double)p->sum.events_total));
         GCM__JSON_ADD(add_ms(obj, "gc_ms", p->sum.gc_ns));
-        GCM__JSON_ADD(cJSON_AddNumberToObject(obj, "share", p->sum.share_pct));
+        GCM__JSON_ADD(add_pct(obj, "share", p->sum.share_pct));
         GCM__JSON_ADD(add_ms(obj, "p99_ms", p->sum.all.p99_ns));
         GCM__JSON_ADD(add_ms(obj, "max_ms", p->sum.all.max_ns));
         GCM__JSON_ADD(cJSON_AddBoolToObject(obj, "died_mid_record", p->torn));
@@ -526,8 +536,8 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
     GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "collections", (double)all->count));
     GCM__JSON_ADD(add_ms(totals, "gc_ms", all->total_ns));
     GCM__JSON_ADD(add_ms(totals, "process_ms", proc_ns));
-    GCM__JSON_ADD(cJSON_AddNumberToObject(
-        totals, "share", proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns : 0.0));
+    GCM__JSON_ADD(add_pct(totals, "share",
+                          proc_ns > 0 ? 100.0 * (double)all->total_ns / (double)proc_ns : 0.0));
     GCM__JSON_ADD(add_ms(totals, "p99_ms", gcm_percentile_ns(all, 0.99)));
     GCM__JSON_ADD(add_ms(totals, "max_ms", all->max_ns));
     GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "collected", (double)all->collected));

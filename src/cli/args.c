@@ -32,13 +32,14 @@ typedef struct help_group {
 } help_group;
 
 static const help_group groups[] = {
-    {"Output", {"json", "stats-only", "log-file", NULL}},
+    {"Output", {"json", "stats-only", "log-file", "output", NULL}},
     {"Pauses and alerts", {"alert-threshold-ms", "slo-ms", "duration-buckets", "interval", NULL}},
     {"Flame graphs",
      {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
       "terminal-flamegraph-color", NULL}},
     {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
-    {"Recording and interpreter", {"buffer-events", "python", NULL}},
+    {"Recording and interpreter", {"buffer-events", "python", "follow-children", NULL}},
+    {"CI budgets", {"fail-on", NULL}},
 };
 
 static int in_any_group(const char *flag)
@@ -62,13 +63,25 @@ static void add_row(gcm__opt *rows, size_t size, size_t *count, gcm__opt row)
  * the table (options.h), its default as --help states it from here. */
 static gcm__opt config_row(gcm_config *cfg, const gcm_option *opt)
 {
+    /* Options whose absence means something other than "none": --python
+     * searches (the paragraph after the options says how), the report goes
+     * to stderr without --log-file, and the verdict's budget is then the
+     * alert threshold. */
+    static const struct {
+        const char *flag;
+        const char *shown;
+    } absent[] = {
+        {"python", "searched, see below"},
+        {"log-file", "stderr"},
+        {"slo-ms", "the alert threshold"},
+    };
     gcm__opt row;
     const char *def = opt->default_text;
+    size_t i;
 
-    /* The table has no default for --python: the launcher searches, as the
-     * paragraph after the options says. */
-    if (def == NULL && strcmp(opt->flag, "python") == 0)
-        def = "searched, see below";
+    for (i = 0; def == NULL && i < sizeof absent / sizeof absent[0]; i++)
+        if (strcmp(opt->flag, absent[i].flag) == 0)
+            def = absent[i].shown;
     if (def == NULL)
         def = opt->kind == GCM_OPT_FLAG ? "off" : "none";
     memset(&row, 0, sizeof row);
@@ -87,6 +100,7 @@ size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
     static const gcm__opt help = GCM__OPT_HELP_ROW;
     static const gcm__opt version = {.kind = GCM__OPT_ACTION,
                                      .name = "version",
+                                     .short_name = 'V',
                                      .value = GCM__ACTION_VERSION,
                                      .help = "show the version and exit"};
     size_t table_count = 0;

@@ -97,8 +97,10 @@ static int user_python(const char *given, const char *source, char *out, size_t 
     if (strchr(given, '/') == NULL) {
         if (search_path(given, out, out_size) == 0)
             return 0;
-        MSG("python interpreter not found on PATH: '%s' (from %s)", gcm__subject(shown, given),
-            source);
+        /* One message for every interpreter that cannot be run, found on
+         * PATH or not (docs/cli.md). */
+        MSG("python interpreter not found or not executable: '%s' (from %s)",
+            gcm__subject(shown, given), source);
         return GCM_EINVAL;
     }
     if (!is_executable(given)) {

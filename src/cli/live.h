@@ -33,9 +33,10 @@
  * for no visible gain, slower than an hour is a typo. */
 #define INTERVAL_MIN 0.05
 #define INTERVAL_MAX 3600.0
-/* A capture still being created is waited for this many times this long
- * (2 s in all) before it is refused. */
-#define CREATE_WAIT_TRIES 40
+/* A capture that does not exist yet, or is still being created, is waited
+ * for this many times this long (5 s in all) before it is refused: python's
+ * start-up before it creates the file takes a second on a loaded machine. */
+#define CREATE_WAIT_TRIES 100
 #define CREATE_WAIT_NS 50000000L
 
 /* While a process is read from outside, its reader's pipe is emptied this

@@ -365,6 +365,16 @@ static int being_created(const char *path)
     return n == 0 || (n == 1 && first == 0);
 }
 
+/* Returns 1 when a capture that could not be opened may still be on its
+ * way: the file does not exist yet (`run -o F & live F` starts the reader
+ * before python has created F) or is still being formatted. */
+static int not_ready_yet(const char *path, int rc, int err)
+{
+    if (rc == GCM_EIO && err == ENOENT)
+        return 1;
+    return (rc == GCM_ETRUNCATED || rc == GCM_EBADMAGIC) && being_created(path);
+}
+
 /* Resolves one argument to a capture path and adds it (and remembers it as
  * a base whose children's captures are watched too). */
 int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg_size)
@@ -398,11 +408,10 @@ int gcm__live_add_target(live_state *st, const char *word, char *msg, size_t msg
     }
     rc = proc_add(st, path);
     err = errno;
-    /* `run -o F & live F` may find F before its header: wait for it a
-     * little rather than refuse a capture that is a moment from ready. */
-    for (int tries = 0; (rc == GCM_ETRUNCATED || rc == GCM_EBADMAGIC) &&
-                        tries < CREATE_WAIT_TRIES && being_created(path);
-         tries++) {
+    /* `run -o F & live F` may find no F yet, or F before its header: wait
+     * for it a little rather than refuse a capture that is a moment from
+     * ready.  The bound is docs/live.md's. */
+    for (int tries = 0; tries < CREATE_WAIT_TRIES && not_ready_yet(path, rc, err); tries++) {
         struct timespec pause = {0, CREATE_WAIT_NS};
         (void)nanosleep(&pause, NULL);
         rc = proc_add(st, path);

@@ -24,7 +24,10 @@
 /* Longest number text we parse; anything longer is not a sensible number. */
 #define NUMBER_TEXT_MAX 64
 
-enum { RULE_POW2 = 0x1u }; /* round an integer up to a valid ring capacity */
+enum {
+    RULE_POW2 = 0x1u, /* round an integer up to a valid ring capacity */
+    RULE_READ = 0x2u  /* a path that is read, not created: its reader says what is wrong */
+};
 
 /* Where an option's value lives and which values it accepts.  For a list,
  * `offset` is the array of doubles and `count_offset` its uint32_t length. */

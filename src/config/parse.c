@@ -325,8 +325,11 @@ done:
 
 /* Checks that a path could be created: non-empty, short enough, not a
  * directory, and inside a directory that exists.  Opening it is left to the
- * user of the path, so nothing is created by merely parsing options. */
-static int parse_path(const char *s, char *why, size_t why_size)
+ * user of the path, so nothing is created by merely parsing options.  A path
+ * that is only read (`read_only`) is checked for its length alone: whoever
+ * reads it refuses it in one message whatever is missing (--python:
+ * src/cli/interp.c). */
+static int parse_path(const char *s, int read_only, char *why, size_t why_size)
 {
     char dir[GCM_PATH_MAX];
     char shown[64];
@@ -341,6 +344,10 @@ static int parse_path(const char *s, char *why, size_t why_size)
     }
     if (len >= GCM_PATH_MAX) {
         (void)snprintf(why, why_size, "is longer than %d bytes", GCM_PATH_MAX - 1);
+        goto done;
+    }
+    if (read_only) {
+        status = 0;
         goto done;
     }
     if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -533,7 +540,8 @@ int gcm__config_set_value(gcm_config *cfg, const gcm_option *opt, const char *va
         break;
     }
     case GCM_OPT_PATH:
-        if (!(empty_path_ok && *value == '\0') && parse_path(value, why, sizeof why) != 0) {
+        if (!(empty_path_ok && *value == '\0') &&
+            parse_path(value, (rule->flags & RULE_READ) != 0, why, sizeof why) != 0) {
             goto refused;
         }
         /* Zero the whole field so equal settings are equal bytes. */

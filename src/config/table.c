@@ -81,7 +81,7 @@ const option_rule gcm__rules[] = {
      .min_exclusive = 1, .max = MAX_PAUSE_MS, .ns_per_unit = 1e6},
     {FIELD(prompt)},
     {FIELD(buffer_events), .min = 1.0, .max = (double)GCM_MAX_CAPACITY, .flags = RULE_POW2},
-    {FIELD(python)},
+    {FIELD(python), .flags = RULE_READ},
     {FIELD(output)},
     {FIELD(fail_on), .count_offset = offsetof(gcm_config, fail_on_count)},
     {FIELD(follow_children)},

@@ -5,6 +5,7 @@
  * decimals from exact nanoseconds, with no printf, no floating point and no
  * locale.  printf remains for the handful of summary lines.
  */
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -286,4 +287,16 @@ void gcm__line_text_escaped(gcm__line *l, const char *text, size_t max_bytes)
         gcm__line_mem(l, esc, n);
         used += n;
     }
+}
+
+cJSON *gcm__json_add_unix_seconds(cJSON *obj, const char *key, int64_t ns)
+{
+    gcm__line line;
+
+    gcm__line_reset(&line);
+    gcm__line_unix_seconds(&line, ns);
+    if (line.overflow || line.len >= sizeof line.buf)
+        return NULL;
+    line.buf[line.len] = '\0';
+    return cJSON_AddRawToObject(obj, key, line.buf);
 }

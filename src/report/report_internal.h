@@ -80,6 +80,12 @@ void gcm__line_ms_exact(gcm__line *l, uint64_t ns);
  * rounded half away from zero: 1764349200012000000 -> "1764349200.012000". */
 void gcm__line_unix_seconds(gcm__line *l, int64_t ns);
 
+/* Adds Unix time `ns` to the JSON object `obj` under `key`, written by
+ * gcm__line_unix_seconds (a double would print noise digits past the
+ * microsecond).  Returns the new item, or NULL when cJSON fails. */
+struct cJSON;
+struct cJSON *gcm__json_add_unix_seconds(struct cJSON *obj, const char *key, int64_t ns);
+
 /* Appends printf-formatted text; for the rare lines only, never per event. */
 void gcm__line_printf(gcm__line *l, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -479,7 +479,6 @@ static const bad_case bad_cases[] = {
     {"log-file", "/tmp/", "is a directory"},
     {"flamegraph-file", "/nonexistent-gcm-dir/f.txt",
      "directory '/nonexistent-gcm-dir' does not exist"},
-    {"python", "/nonexistent-gcm-dir/python", "directory '/nonexistent-gcm-dir' does not exist"},
     {"python", "", "must not be empty"},
 };
 

@@ -64,7 +64,7 @@ def test_every_original_keyword_is_accepted():
     assert monitor._recorder.callback not in gc.callbacks
 
 
-@pytest.mark.parametrize("name", ["json", "stats-only", "python", "verbose", "prompt"])
+@pytest.mark.parametrize("name", ["stats-only", "python", "verbose", "json-output"])
 def test_unknown_keyword_raises_type_error(name):
     callbacks = list(gc.callbacks)
     with pytest.raises(TypeError, match=repr(name)):

@@ -181,9 +181,9 @@ def help_entries(text):
     entries = {}
     flag = None
     for line in text.splitlines():
-        if line.startswith(("  --", "  -h, --")):
+        if line.startswith(("  --", "  -h, --", "  -V, --")):
             words = line.split()
-            flag = words[1] if words[0] == "-h," else words[0]
+            flag = words[1] if words[0] in ("-h,", "-V,") else words[0]
             entries[flag] = " ".join(words[1:])
         elif flag is not None and line.startswith(" " * 10):
             entries[flag] += " " + line.strip()
