@@ -64,9 +64,7 @@ class Exporter(Started):
     """`pygcprofiler export` on a port the system chose, read from its first line."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        super().__init__(
-            [launcher_path(), "export", "--prometheus", "127.0.0.1:0", *args], cwd
-        )
+        super().__init__([launcher_path(), "export", "--prometheus", "127.0.0.1:0", *args], cwd)
         self.wait_for("/metrics\n", stream="err")
         line = self.stderr.splitlines()[0]
         assert line.startswith("pygcprofiler export: serving http://127.0.0.1:"), line
@@ -153,8 +151,7 @@ def test_metrics_equal_the_report(tmp_path: Path) -> None:
         assert value(got, "pygcprofiler_gc_collections_total", **lab) == gen["count"]
         assert value(got, "pygcprofiler_gc_collected_objects_total", **lab) == gen["collected"]
         assert (
-            value(got, "pygcprofiler_gc_uncollectable_objects_total", **lab)
-            == gen["uncollectable"]
+            value(got, "pygcprofiler_gc_uncollectable_objects_total", **lab) == gen["uncollectable"]
         )
         total_s = value(got, "pygcprofiler_gc_pause_time_seconds_total", **lab)
         assert total_s * 1e3 == pytest.approx(gen["total_ms"], abs=0.0006)
@@ -236,13 +233,15 @@ def test_running_processes_children_and_new_matches(tmp_path: Path) -> None:
         before = value(got, "pygcprofiler_gc_collections_total", pid=str(first.pid), generation="0")
         # The counts of a running process grow between scrapes.
         poll(
-            lambda: value(
-                exporter.scrape(),
-                "pygcprofiler_gc_collections_total",
-                pid=str(first.pid),
-                generation="0",
-            )
-            > before,
+            lambda: (
+                value(
+                    exporter.scrape(),
+                    "pygcprofiler_gc_collections_total",
+                    pid=str(first.pid),
+                    generation="0",
+                )
+                > before
+            ),
             "new collections",
         )
         # A new capture that matches the pattern is picked up.
