@@ -365,6 +365,7 @@ def test_help_names_every_flag(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stderr == ""
     for flag in ("--prometheus", "--keep-ended", "--help"):
         assert flag in proc.stdout
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines())
     root = Path(__file__).resolve().parents[2]
     for doc in ("README.md", "docs/cli.md"):
         text = (root / doc).read_text()
