@@ -21,7 +21,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gcm_testing import WAIT, Started, clean_env, launcher_path, report, write_script
+from gcm_testing import (
+    JSON,
+    WAIT,
+    Started,
+    clean_env,
+    get_from_every_worker,
+    kill_group,
+    launcher_path,
+    report,
+    start_server,
+    write_script,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 # Collects cyclic garbage in every generation, then exits.
@@ -290,6 +301,114 @@ def test_killed_process_kept_then_dropped(tmp_path: Path) -> None:
         writer.kill()
         keeping.stop()
         dropping.stop()
+
+
+# Eight threads make reference cycles and collect; a fixed amount of work, so
+# it ends however fast or slow the machine is.
+THREADS = textwrap.dedent(
+    """
+    import gc, sys, threading
+    print("ready", flush=True)
+    def work():
+        for i in range(10000):
+            a = [[] for _ in range(20)]
+            a.append(a)
+            if i % 100 == 0:
+                gc.collect(i % 3)
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    """
+)
+
+
+def test_scraping_as_fast_as_it_can_while_eight_threads_collect(tmp_path: Path) -> None:
+    """No deadlock, no lost update: the run ends while it is scraped over and
+    over, and the last scrape's counts equal the report's."""
+    script = write_script(tmp_path, THREADS, name="threads.py")
+    capture = tmp_path / "t.cap"
+    writer = Started([launcher_path(), "run", *JSON, "-o", str(capture), str(script)], tmp_path)
+    writer.wait_for("ready")
+    exporter = Exporter(tmp_path, str(capture))
+    scrapes = 0
+    try:
+        while writer.proc.poll() is None and scrapes < 1000:
+            exporter.scrape()
+            scrapes += 1
+        assert scrapes >= 1
+        assert writer.finish() == 0, writer.stderr
+        want = summary(capture)
+        got = exporter.scrape()
+        pid = str(writer.pid)
+        for g in range(3):
+            lab = {"pid": pid, "generation": str(g)}
+            assert (
+                value(got, "pygcprofiler_gc_collections_total", **lab) == want[f"gen{g}"]["count"]
+            )
+            assert (
+                value(got, "pygcprofiler_gc_pause_seconds_count", **lab)
+                == (want[f"gen{g}"]["count"])
+            )
+            assert (
+                value(got, "pygcprofiler_gc_collected_objects_total", **lab)
+                == want[f"gen{g}"]["collected"]
+            )
+        assert want["count"] >= 8 * 100
+    finally:
+        writer.kill()
+        exporter.stop()
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_gunicorn_four_workers(app_dir: Path) -> None:
+    """Every worker's series; a worker killed with SIGKILL keeps its final
+    figures (until --keep-ended runs out); the new worker appears."""
+    pytest.importorskip("gunicorn")
+    capture = app_dir / "cap"
+    prefix = [launcher_path(), "run", *JSON, "--follow-children", "-o", str(capture)]
+    args = ["-m", "gunicorn", "--workers", "4", "--bind", "127.0.0.1:{port}", "wsgi_app:app"]
+    started, port = start_server(prefix, args, app_dir, "Booting worker with pid:", workers=4)
+    keeping = dropping = None
+    try:
+        get_from_every_worker(port, 4, 8)
+        workers = {
+            line.rsplit(" ", 1)[1]
+            for line in started.stderr.splitlines()
+            if "Booting worker with pid:" in line
+        }
+        assert len(workers) == 4, started.stderr
+        keeping = Exporter(app_dir, str(capture))
+        dropping = Exporter(app_dir, "--keep-ended", "0", str(capture))
+        got = keeping.scrape()
+        assert pids(got) == {str(started.pid), *workers}
+        for w in workers:
+            assert of(got, "pygcprofiler_process_running", pid=w)[0].labels["role"] == "child"
+            assert value(got, "pygcprofiler_process_running", pid=w) == 1
+        assert value(got, "pygcprofiler_process_running", pid=str(started.pid)) == 1
+        victim = sorted(workers)[0]
+        os.kill(int(victim), signal.SIGKILL)
+        got = poll(
+            lambda: (lambda s: s if len(pids(s) - {str(started.pid)} - workers) == 1 else None)(
+                keeping.scrape()
+            ),
+            "a new worker",
+        )
+        assert value(got, "pygcprofiler_process_running", pid=victim) == 0
+        after = summary(app_dir / f"cap.{victim}")
+        for g in range(3):
+            assert (
+                value(got, "pygcprofiler_gc_collections_total", pid=victim, generation=str(g))
+                == after[f"gen{g}"]["count"]
+            )
+        assert victim not in pids(dropping.scrape())
+    finally:
+        kill_group(started)
+        for exporter in (keeping, dropping):
+            if exporter is not None:
+                exporter.stop()
 
 
 def test_http_answers(tmp_path: Path) -> None:
