@@ -20,18 +20,9 @@
 #include "export.h"
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/metrics.h"
 #include "gc_monitor/reader.h"
 #include "gc_monitor/stats.h"
-
-/* The pause histogram's upper bounds: 10 us to 10 s, three per decade.
- * Each is moved up to the last nanosecond of the block histogram's bucket
- * that holds it, so every cumulative count is exact (docs/metrics.md). */
-static const uint64_t bucket_targets_ns[] = {
-    10000u,     25000u,      50000u,      100000u,     250000u,      500000u,    1000000u,
-    2500000u,   5000000u,    10000000u,   25000000u,   50000000u,    100000000u, 250000000u,
-    500000000u, 1000000000u, 2500000000u, 5000000000u, 10000000000u,
-};
-#define BUCKETS (sizeof bucket_targets_ns / sizeof bucket_targets_ns[0])
 
 static const char *const gen_names[GCM_GENERATIONS] = {"0", "1", "2"};
 
@@ -413,25 +404,16 @@ static void histograms(const export_state *st, export_buf *out)
             continue;
         for (int g = 0; g < GCM_GENERATIONS; g++) {
             const gcm_gen_snapshot *gs = &p->snap->gen[g];
-            uint64_t cumulative = 0;
-            uint32_t next = 0;
-            uint64_t all = 0;
+            uint64_t cumulative[GCM_METRIC_BUCKETS];
+            uint64_t all = gcm_metric_buckets(gs, cumulative);
 
-            for (uint32_t k = 0; k < GCM_HIST_BUCKETS; k++)
-                all += gs->hist[k];
-            for (size_t b = 0; b < BUCKETS; b++) {
-                uint32_t last = gcm_hist_index(bucket_targets_ns[b]);
-                uint64_t lo = 0;
-                uint64_t hi = 0;
-                for (; next <= last; next++)
-                    cumulative += gs->hist[next];
-                gcm_hist_bounds(last, &lo, &hi);
-                seconds_text(hi, secs, sizeof secs);
+            for (uint32_t b = 0; b < GCM_METRIC_BUCKETS; b++) {
+                seconds_text(gcm_metric_bound_ns(b), secs, sizeof secs);
                 (void)snprintf(extra, sizeof extra, "generation=\"%s\",le=\"%s\"", gen_names[g],
                                secs);
                 gcm__export_printf(out, "%s_bucket", name);
                 labels(out, p, extra);
-                gcm__export_printf(out, " %llu\n", (unsigned long long)cumulative);
+                gcm__export_printf(out, " %llu\n", (unsigned long long)cumulative[b]);
             }
             (void)snprintf(extra, sizeof extra, "generation=\"%s\",le=\"+Inf\"", gen_names[g]);
             gcm__export_printf(out, "%s_bucket", name);
