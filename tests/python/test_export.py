@@ -491,3 +491,36 @@ def test_help_names_every_flag(tmp_path: Path) -> None:
         for flag in ("pygcprofiler export", "--prometheus", "--keep-ended"):
             assert flag in text, (doc, flag)
     assert os.path.exists(root / "docs" / "metrics.md")
+
+
+def test_histogram_counts_are_exact_at_every_bound(tmp_path: Path) -> None:
+    """Pauses on either side of every bound land on the right side of it."""
+    from test_capture import with_pauses
+
+    targets = [m * 10**e for e in range(4, 10) for m in (1, 2.5, 5)] + [10**10]
+    bounds = []
+    for target in (int(t) for t in targets):
+        # The last nanosecond of the histogram bucket that holds the target
+        # (docs/architecture.md: 64 buckets to a power of two).
+        width = 1 << (target.bit_length() - 1 - 6)
+        bounds.append(target // width * width + width - 1)
+        assert target <= bounds[-1] < target * 1.016
+    pauses = list(bounds) + [b + 1 for b in bounds] + [20_000_000_000]
+    known = with_pauses(run_capture(tmp_path), pauses)
+    exporter = Exporter(tmp_path, str(known))
+    try:
+        got = exporter.scrape()
+    finally:
+        exporter.stop()
+    buckets = sorted(
+        (float(s.labels["le"]), s.value)
+        for s in of(got, "pygcprofiler_gc_pause_seconds_bucket", generation="0")
+    )
+    assert [le for le, _ in buckets[:-1]] == [b / 1e9 for b in bounds]
+    for le_ns, (_, count) in zip(bounds, buckets):
+        assert count == sum(1 for p in pauses if p <= le_ns), (le_ns, buckets)
+    assert buckets[-1] == (float("inf"), len(pauses))
+    assert value(got, "pygcprofiler_gc_pause_seconds_sum", generation="0") == pytest.approx(
+        sum(pauses) / 1e9, rel=1e-12
+    )
+    assert value(got, "pygcprofiler_gc_pause_max_seconds", generation="0") == 20.0
