@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "cli.h"
 #include "gc_monitor/capture.h"
@@ -26,11 +27,11 @@ typedef struct export_proc {
     char path[GCM_PATH_MAX];
     dev_t dev;
     ino_t ino;
-    gcm_capture cap;     /* closed once the process is dropped */
+    gcm_capture cap;
     gcm_snapshot *snap;  /* the latest snapshot (heap: about 60 KB) */
     int have_snap;       /* snap holds figures of this scrape */
     int child;           /* a FILE.<pid> capture beside another watched capture */
-    int dropped;         /* ended longer ago than --keep-ended: no longer shown */
+    int dropped;         /* ended longer ago than --keep-ended: to leave the table */
     uint64_t prev_gc_ns; /* pause time and wall time at the previous scrape, for the share */
     uint64_t prev_wall_ns;
     int have_prev;
@@ -44,6 +45,15 @@ typedef struct export_state {
     export_proc *procs[EXPORT_MAX_PROCS];
     size_t proc_count;
     size_t skipped; /* captures not watched because the table was full */
+    /* The files of dropped processes, never opened again: 32 bytes each, so
+     * a server that recycles its workers for months keeps a small table. */
+    struct export_gone {
+        dev_t dev;
+        ino_t ino;
+        struct timespec ctime; /* a new file that reuses the inode has another */
+    } * gone;
+    size_t gone_count;
+    size_t gone_cap;
 } export_state;
 
 /* A growing text buffer for one response. */

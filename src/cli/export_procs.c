@@ -112,6 +112,14 @@ static int proc_add(export_state *st, const char *path)
 
     if (lstat(path, &sb) != 0)
         goto done;
+    for (size_t i = 0; i < st->gone_count; i++) {
+        if (st->gone[i].dev == sb.st_dev && st->gone[i].ino == sb.st_ino &&
+            st->gone[i].ctime.tv_sec == sb.st_ctim.tv_sec &&
+            st->gone[i].ctime.tv_nsec == sb.st_ctim.tv_nsec) {
+            status = 1;
+            goto done;
+        }
+    }
     for (size_t i = 0; i < st->proc_count; i++) {
         if (st->procs[i]->dev == sb.st_dev && st->procs[i]->ino == sb.st_ino) {
             status = 1;
@@ -289,9 +297,6 @@ static void proc_refresh(export_proc *p, uint64_t keep_ns, int64_t now_ns)
     if (p->snap->state != GCM_STATE_RUNNING && p->snap->end_realtime_ns > 0 &&
         now_ns - p->snap->end_realtime_ns > (int64_t)keep_ns) {
         p->dropped = 1;
-        gcm_capture_close(&p->cap);
-        free(p->snap);
-        p->snap = NULL;
         return;
     }
     if (gcm_summarize(p->snap, &sum) != 0)
@@ -307,6 +312,41 @@ static void proc_refresh(export_proc *p, uint64_t keep_ns, int64_t now_ns)
         p->have_prev = 1;
     }
     p->have_snap = 1;
+}
+
+/* Takes the dropped processes out of the table, remembering their files so
+ * that the next scan does not open them again.  Without memory for that, a
+ * process stays in the table (unshown) rather than being read anew. */
+static void drop_ended(export_state *st)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < st->proc_count; i++) {
+        export_proc *p = st->procs[i];
+        if (p->dropped && st->gone_count == st->gone_cap) {
+            size_t want = st->gone_cap * 2 + 64;
+            struct export_gone *grown = realloc(st->gone, want * sizeof *grown);
+            if (grown != NULL) {
+                st->gone = grown;
+                st->gone_cap = want;
+            }
+        }
+        if (p->dropped && st->gone_count < st->gone_cap) {
+            struct stat sb;
+            memset(&st->gone[st->gone_count], 0, sizeof st->gone[0]);
+            st->gone[st->gone_count].dev = p->dev;
+            st->gone[st->gone_count].ino = p->ino;
+            if (lstat(p->path, &sb) == 0 && sb.st_dev == p->dev && sb.st_ino == p->ino)
+                st->gone[st->gone_count].ctime = sb.st_ctim;
+            st->gone_count++;
+            proc_free(p);
+            continue;
+        }
+        st->procs[kept++] = p;
+    }
+    for (size_t i = kept; i < st->proc_count; i++)
+        st->procs[i] = NULL;
+    st->proc_count = kept;
 }
 
 void gcm__export_refresh(export_state *st)
@@ -325,6 +365,7 @@ void gcm__export_refresh(export_state *st)
     scan_children(st);
     for (size_t i = 0; i < st->proc_count; i++)
         proc_refresh(st->procs[i], st->keep_ns, now_ns);
+    drop_ended(st);
 }
 
 /* Writes the labels that name process `p` (and `extra`, "" for none). */
@@ -509,4 +550,7 @@ void gcm__export_free(export_state *st)
         st->procs[i] = NULL;
     }
     st->proc_count = 0;
+    free(st->gone);
+    st->gone = NULL;
+    st->gone_count = st->gone_cap = 0;
 }

@@ -297,6 +297,8 @@ def test_killed_process_kept_then_dropped(tmp_path: Path) -> None:
                 == want[f"gen{g}"]["count"]
             )
         assert pids(dropping.scrape()) == set()
+        # Dropped for good: the next scan does not bring it back.
+        assert pids(dropping.scrape()) == set()
     finally:
         writer.kill()
         keeping.stop()
