@@ -369,7 +369,8 @@ int gcm__export_main(int argc, char **argv)
         goto done;
     }
     if (st->arg_count == 0) {
-        gcm__complain("export", "'export' needs at least one capture (from 'pygcprofiler run -o FILE')");
+        gcm__complain("export",
+                      "'export' needs at least one capture (from 'pygcprofiler run -o FILE')");
         goto done;
     }
     st->keep_ns = (uint64_t)(a.keep_s * 1e9);
