@@ -12,6 +12,7 @@
 #include "gc_monitor/clock.h"
 #include "gc_monitor/block.h"
 #include "gc_monitor/stats.h"
+#include "gc_monitor/metrics.h"
 #include "gc_monitor/envvars.h"
 #include "gc_monitor/config.h"
 #include "gc_monitor/report.h"

@@ -202,6 +202,15 @@ class GCMonitor:
             return dict(final)
         return self._recorder.snapshot()
 
+    def metrics(self) -> dict[str, Any]:
+        """Returns the exact figures the metrics collectors export, without stopping.
+
+        Counts, nanosecond totals and maxima, and the pause histogram's
+        cumulative counts at the fixed bounds ``bounds_ns``, per generation
+        (docs/metrics.md); one seqlock copy of the block, no lock.
+        """
+        return self._recorder.metrics()
+
     def stop_monitoring(self, write_report: bool = True) -> dict[str, Any]:
         """Stops monitoring, writes the report once, and returns the final snapshot.
 

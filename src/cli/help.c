@@ -29,6 +29,7 @@ static const struct {
     {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
     {"watch -o FILE PID", NULL},
+    {"export [--prometheus [HOST:]PORT] [options] CAPTURE...", NULL},
 };
 
 int gcm__print_usage(int fd)

@@ -23,7 +23,7 @@ typedef struct verb {
  * back into this file: `run --help` prints them too). */
 static const verb verbs[] = {
     {"run", gcm__run_main},   {"report", gcm__report_main}, {"compare", gcm__compare_main},
-    {"live", gcm__live_main}, {"watch", gcm__watch_main},
+    {"live", gcm__live_main}, {"watch", gcm__watch_main},   {"export", gcm__export_main},
 };
 
 int main(int argc, char **argv)

@@ -266,6 +266,8 @@ static PyMethodDef recorder_methods[] = {
      "report goes where a fork child's would."},
     {"snapshot", recorder_snapshot, METH_NOARGS,
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
+    {"metrics", gcm__recorder_metrics, METH_NOARGS,
+     "metrics()\n--\n\nReturns the exact figures the metrics collectors export, as a dict."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
     {"watch_gc_stats", recorder_watch_gc_stats, METH_NOARGS,

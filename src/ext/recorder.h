@@ -89,6 +89,12 @@ PyObject *gcm__recorder_report_begin(PyObject *op, PyObject *Py_UNUSED(ignored))
 /* Recorder.report_end(): the report claimed by report_begin() is written. */
 PyObject *gcm__recorder_report_end(PyObject *op, PyObject *Py_UNUSED(ignored));
 
+/* ---- metrics.c: the figures the metrics collectors export ---- */
+
+/* Recorder.metrics(): counts, totals, maxima and the histogram's cumulative
+ * counts at the fixed bounds of gc_monitor/metrics.h, per generation. */
+PyObject *gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored));
+
 /* ---- report.c: the exit report ---- */
 
 /* Recorder.mark_exited(status): the capture says how the process ended. */

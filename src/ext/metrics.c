@@ -1,0 +1,125 @@
+/* src/ext/metrics.c: Recorder.metrics(), the exact figures the Python
+ * collectors for Prometheus and OpenTelemetry export.
+ *
+ * One seqlock snapshot of the block, as snapshot() takes: the callback
+ * takes no lock and does no work for it.  The histogram's cumulative
+ * counts at the fixed bounds of gc_monitor/metrics.h come from the core, so
+ * the collectors and `pygcprofiler export` give the same numbers; Python
+ * only turns nanoseconds into seconds and builds its library's objects.
+ */
+#include "ext.h"
+#include "recorder.h"
+#include "gc_monitor/metrics.h"
+
+/* Sets d[key] = an int of `v`.  Returns 0, or -1 with an exception. */
+static int
+put_u64(PyObject *d, const char *key, uint64_t v)
+{
+    PyObject *o = PyLong_FromUnsignedLongLong((unsigned long long)v);
+    int rc = -1;
+
+    if (o == NULL)
+        goto done;
+    rc = PyDict_SetItemString(d, key, o);
+done:
+    Py_XDECREF(o);
+    return rc;
+}
+
+/* A list of `n` ints from `v`, or NULL with an exception. */
+static PyObject *
+u64_list(const uint64_t *v, size_t n)
+{
+    PyObject *list = PyList_New((Py_ssize_t)n);
+
+    if (list == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *o = PyLong_FromUnsignedLongLong((unsigned long long)v[i]);
+        if (o == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, o);
+    }
+    return list;
+}
+
+/* The figures of one generation as a dict, or NULL with an exception. */
+static PyObject *
+generation_dict(const gcm_gen_snapshot *g)
+{
+    uint64_t cumulative[GCM_METRIC_BUCKETS];
+    uint64_t pauses = gcm_metric_buckets(g, cumulative);
+    PyObject *d = PyDict_New();
+    PyObject *buckets = NULL;
+    PyObject *result = NULL;
+
+    if (d == NULL)
+        goto done;
+    if (put_u64(d, "count", g->count) != 0 || put_u64(d, "total_ns", g->total_ns) != 0 ||
+        put_u64(d, "max_ns", g->max_ns) != 0 || put_u64(d, "collected", g->collected) != 0 ||
+        put_u64(d, "uncollectable", g->uncollectable) != 0 || put_u64(d, "pauses", pauses) != 0)
+        goto done;
+    buckets = u64_list(cumulative, GCM_METRIC_BUCKETS);
+    if (buckets == NULL || PyDict_SetItemString(d, "buckets", buckets) != 0)
+        goto done;
+    result = d;
+    d = NULL;
+done:
+    Py_XDECREF(buckets);
+    Py_XDECREF(d);
+    return result;
+}
+
+PyObject *
+gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    gcm_snapshot *snap = NULL;
+    gcm_summary sum;
+    uint64_t bounds[GCM_METRIC_BUCKETS];
+    PyObject *d = NULL;
+    PyObject *list = NULL;
+    PyObject *result = NULL;
+
+    if (gcm__recorder_own_block(self) != 0)
+        goto done;
+    snap = gcm__take_snapshot(self);
+    if (snap == NULL)
+        goto done;
+    if (gcm_summarize(snap, &sum) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot summarize the snapshot");
+        goto done;
+    }
+    for (uint32_t i = 0; i < GCM_METRIC_BUCKETS; i++)
+        bounds[i] = gcm_metric_bound_ns(i);
+    d = PyDict_New();
+    if (d == NULL)
+        goto done;
+    if (put_u64(d, "pid", (uint64_t)snap->pid) != 0 || put_u64(d, "gc_ns", sum.gc_ns) != 0 ||
+        put_u64(d, "wall_ns", sum.wall_ns) != 0)
+        goto done;
+    list = u64_list(bounds, GCM_METRIC_BUCKETS);
+    if (list == NULL || PyDict_SetItemString(d, "bounds_ns", list) != 0)
+        goto done;
+    Py_CLEAR(list);
+    list = PyList_New(GCM_GENERATIONS);
+    if (list == NULL)
+        goto done;
+    for (int g = 0; g < GCM_GENERATIONS; g++) {
+        PyObject *gd = generation_dict(&snap->gen[g]);
+        if (gd == NULL)
+            goto done;
+        PyList_SET_ITEM(list, g, gd);
+    }
+    if (PyDict_SetItemString(d, "generations", list) != 0)
+        goto done;
+    result = d;
+    d = NULL;
+done:
+    Py_XDECREF(list);
+    Py_XDECREF(d);
+    PyMem_Free(snap);
+    return result;
+}
