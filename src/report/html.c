@@ -75,7 +75,8 @@ static const char page_script[] =
     "if(p)p.appendChild(e);return e;}\n"
     "function sv(t,a,p){var e=document.createElementNS('http://www.w3.org/2000/svg',t);"
     "for(var k in a)e.setAttribute(k,a[k]);if(p)p.appendChild(e);return e;}\n"
-    "function ms(v){if(v===null||v===undefined)return '-';if(v>=1000)return (v/1000).toFixed(2)+' s';"
+    "function ms(v){if(v===null||v===undefined)return '-';if(v>=1000)return (v/1000).toFixed(2)+' "
+    "s';"
     "if(v>=1)return v.toFixed(2)+' ms';return (v*1000).toFixed(1)+' \\u00b5s';}\n"
     "function num(v){return Number(v).toLocaleString('en-US');}\n"
     "document.getElementById('what').textContent=D.title;\n"
@@ -148,7 +149,8 @@ static const char page_script[] =
     "function kx(v){return hx(Math.log2(Math.max(v*1e6,1))*D.histogram.per_octave);}\n"
     "[['p50',g.p50_ms],['p90',g.p90_ms],['p99',g.p99_ms],['p99.9',g.p999_ms],['max',g.max_ms]]"
     ".forEach(function(p,j){var x=kx(p[1]);sv('line',{x1:x,x2:x,y1:16,y2:Hh,stroke:'#000',"
-    "'stroke-dasharray':'3,3','class':'pct'},sg);sv('text',{x:x+2,y:24+12*j},sg).textContent="
+    "'stroke-dasharray':'3,3','class':'pct'},sg);var r=x>W-160;sv('text',{x:r?x-3:x+3,y:24+12*j,"
+    "'text-anchor':r?'end':'start'},sg).textContent="
     "p[0]+' '+ms(p[1]);});\n"
     "for(var key=Math.ceil(kmin/D.histogram.per_octave)*D.histogram.per_octave;key<=kmax;"
     "key+=2*D.histogram.per_octave){sv('text',{x:hx(key),y:Hh+14},sg).textContent="
@@ -388,8 +390,8 @@ int gcm_report_write_html(const gcm_report_input *in)
     }
     /* The one output policy (src/base/files.c): a regular file at the path
      * is replaced whole, atomically, anything else there is refused. */
-    status = gcm__create_output(&out, in->config->html_file, GCM__OUTPUT_REPLACE,
-                                O_WRONLY | O_CLOEXEC);
+    status =
+        gcm__create_output(&out, in->config->html_file, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
     if (status != 0)
         goto done;
     status = gcm_html_render_fd(in, out.fd);

@@ -209,6 +209,7 @@ def test_help_lists_every_option_with_default(args):
         "log-file",
         "alert-threshold-ms",
         "flamegraph-file",
+        "html-file",
         "flamegraph-bucket",
         "terminal-flamegraph",
         "terminal-flamegraph-width",
