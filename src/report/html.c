@@ -173,40 +173,44 @@ static double rounded(double v, double scale)
 
 /* Adds the timeline's point arrays: start time in seconds since the
  * recorder started, pause in ms, generation, collected, uncollectable.
- * Every pause above `p99_ns` is kept; of the rest, one in `stride`. */
+ * Every pause above the p99's histogram bucket is kept (the p99 itself is a
+ * bucket's midpoint, so "above the p99" is "above that bucket", which at
+ * most 1% of the pauses are); of the rest, an even sample fills the page. */
 static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns)
 {
+    uint64_t bucket_lo, tail_ns;
     static const char *const keys[] = {"t", "d", "g", "c", "u"};
     cJSON *obj = cJSON_AddObjectToObject(root, "events");
     cJSON *arr[5];
-    size_t above = 0, stride = 1, kept = 0;
+    uint64_t above = 0, rest = 0, room = 0, kept = 0;
     int status = -1;
 
     if (obj == NULL)
         goto done;
+    gcm_hist_bounds(gcm_hist_index(p99_ns), &bucket_lo, &tail_ns);
     for (size_t k = 0; k < 5; k++) {
         arr[k] = cJSON_AddArrayToObject(obj, keys[k]);
         if (arr[k] == NULL)
             goto done;
     }
     for (size_t i = 0; i < in->event_count; i++)
-        if (in->events[i].duration_ns > p99_ns)
+        if (in->events[i].duration_ns > tail_ns)
             above++;
-    if (in->event_count > HTML_POINTS_MAX) {
-        size_t rest = in->event_count - above;
-        size_t room = above < HTML_POINTS_MAX ? HTML_POINTS_MAX - above : 1;
-
-        stride = (rest + room - 1) / room;
-        if (stride == 0)
-            stride = 1;
-    }
-    for (size_t i = 0, nth = 0; i < in->event_count; i++) {
+    /* Of the `rest` pauses at or below the p99, `room` are kept, evenly:
+     * the nth is kept when n * room / rest moves on to the next whole number. */
+    rest = in->event_count - above;
+    room = in->event_count <= HTML_POINTS_MAX ? rest
+           : above < HTML_POINTS_MAX          ? HTML_POINTS_MAX - above
+                                              : 0;
+    for (uint64_t i = 0, nth = 0; i < in->event_count; i++) {
         const gcm_event *e = &in->events[i];
         double t = (double)((int64_t)e->start_ns - in->snapshot->init_monotonic_ns) / 1e9;
         double v[5];
 
-        if (in->event_count > HTML_POINTS_MAX && e->duration_ns <= p99_ns) {
-            if (nth++ % stride != 0)
+        if (e->duration_ns <= tail_ns) {
+            uint64_t n = nth++;
+
+            if ((n + 1) * room / rest == n * room / rest)
                 continue;
         }
         v[0] = rounded(t, 1e6);
@@ -228,6 +232,7 @@ static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns)
     if (add_num(obj, "retained", (double)in->event_count) != 0 ||
         add_num(obj, "shown", (double)kept) != 0 || add_num(obj, "above_p99", (double)above) != 0 ||
         add_num(obj, "p99_ms", (double)p99_ns / 1e6) != 0 ||
+        add_num(obj, "tail_ms", (double)tail_ns / 1e6) != 0 ||
         add_num(obj, "first_index", (double)in->first_event_index) != 0)
         goto done;
     status = 0;
