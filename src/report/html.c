@@ -69,6 +69,7 @@ static const char page_head[] =
 static const char page_script[] =
     "<script>\n\"use strict\";\n"
     "(function(){\n"
+    "var started=performance.now();\n"
     "var D=JSON.parse(document.getElementById('gcm-data').textContent);\n"
     "var S=D.summary,COL=['#1f77b4','#ff7f0e','#d62728'];\n"
     "function el(t,a,p){var e=document.createElement(t);if(a)for(var k in a)e.setAttribute(k,a[k]);"
@@ -98,7 +99,7 @@ static const char page_script[] =
     "document.getElementById('tlnote').textContent=n===E.retained?'showing all '+num(n)+"
     "' retained collections'+(E.retained<S.count?' (the newest of '+num(S.count)+')':''):"
     "'showing '+num(n)+' of '+num(E.retained)+' retained collections (all '+num(E.above_p99)+"
-    "' above the p99 of '+ms(E.p99_ms)+', the rest sampled evenly)'+(E.retained<S.count?"
+    "' above the p99 of '+ms(S.p99_ms)+', the rest sampled evenly)'+(E.retained<S.count?"
     "'; '+num(S.count)+' collections in all':'');\n"
     "var cv=document.getElementById('timeline'),cx=cv.getContext('2d'),tip=document."
     "getElementById('tip');\n"
@@ -146,7 +147,8 @@ static const char page_script[] =
     "H.forEach(function(b){var h=b[1]/cmax*(Hh-30);var r=sv('rect',{x:hx(b[0]),y:Hh-h,"
     "width:Math.max(bw-1,1),height:h,fill:COL[gi]},sg);sv('title',{},r).textContent="
     "ms(Math.pow(2,b[0]/D.histogram.per_octave)/1e6)+' and up: '+num(b[1]);});\n"
-    "function kx(v){return hx(Math.log2(Math.max(v*1e6,1))*D.histogram.per_octave);}\n"
+    "function kx(v){return Math.min(Math.max(hx(Math.log2(Math.max(v*1e6,1))*D.histogram."
+    "per_octave),m),W-m);}\n"
     "[['p50',g.p50_ms],['p90',g.p90_ms],['p99',g.p99_ms],['p99.9',g.p999_ms],['max',g.max_ms]]"
     ".forEach(function(p,j){var x=kx(p[1]);sv('line',{x1:x,x2:x,y1:16,y2:Hh,stroke:'#000',"
     "'stroke-dasharray':'3,3','class':'pct'},sg);var r=x>W-160;sv('text',{x:r?x-3:x+3,y:24+12*j,"
@@ -157,6 +159,7 @@ static const char page_script[] =
     "ms(Math.pow(2,key/D.histogram.per_octave)/1e6);}\n"
     "});\n"
     "document.body.setAttribute('data-rendered','1');\n"
+    "document.body.setAttribute('data-render-ms',String(Math.round(performance.now()-started)));\n"
     "})();\n</script>\n</body>\n</html>\n";
 
 static int add_num(cJSON *obj, const char *key, double v)
