@@ -148,6 +148,11 @@ int gcm_report_write_flamegraph_child(const gcm_report_input *in);
  * first negative GCM_E* code. */
 int gcm_html_render_fd(const gcm_report_input *in, int fd);
 
+/* Renders the retained events as one Chrome trace-event JSON object
+ * ({"traceEvents": [...]}, for ui.perfetto.dev and chrome://tracing) into
+ * `fd` (src/report/trace.c).  Returns 0 or the first negative GCM_E* code. */
+int gcm_trace_render_fd(const gcm_report_input *in, int fd);
+
 /* Writes that page to in->config->html_file, if one is set, by the same
  * policy as gcm_report_write_flamegraph (0600, replaced atomically, only a
  * regular file or nothing at the path).  Returns 0 (also when no file is

@@ -539,6 +539,10 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
         if (rc == 0)
             rc = gcm_report_render_fd(&in, fd);
         break;
+    case GCM_CAPTURE_PERFETTO:
+        /* The trace is one JSON object: nothing may come before it. */
+        rc = gcm_trace_render_fd(&in, fd);
+        break;
     case GCM_CAPTURE_FOLDED:
         rc = write_text_head(fd, "# ", w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)

@@ -35,9 +35,9 @@ typedef struct report_args {
 } report_args;
 
 /* The words of --format, in the order of gcm_capture_format. */
-static const char *const formats[] = {"text", "json", "folded", "terminal", NULL};
+static const char *const formats[] = {"text", "json", "folded", "terminal", "perfetto", NULL};
 _Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
-                   GCM_CAPTURE_TERMINAL == 3,
+                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4,
                "formats[] lists the words in the order of gcm_capture_format");
 
 static void warn(const char *msg)
@@ -62,8 +62,8 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .words = formats,
          .store = &a->format,
          .default_text = "text",
-         .help = "text, json (JSON Lines), folded (flame graph input) or terminal (text with "
-                 "the terminal flame graph)"},
+         .help = "text, json (JSON Lines), folded (flame graph input), terminal (text with "
+                 "the terminal flame graph) or perfetto (a trace for ui.perfetto.dev)"},
         {.kind = GCM__OPT_SET,
          .name = "json",
          .store = &a->format,
@@ -186,6 +186,11 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
     }
     if (a->file_count > 1 && a->cli.flamegraph_file[0] != '\0') {
         (void)snprintf(msg, msg_size, "option '--flamegraph-file' takes one capture file, got %zu",
+                       a->file_count);
+        goto done;
+    }
+    if (a->file_count > 1 && a->format == GCM_CAPTURE_PERFETTO) {
+        (void)snprintf(msg, msg_size, "'--format perfetto' takes one capture file, got %zu",
                        a->file_count);
         goto done;
     }
