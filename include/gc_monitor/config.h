@@ -37,6 +37,7 @@ typedef struct gcm_config {
     double alert_threshold_ms;                   /* --alert-threshold-ms, >= 0 */
     double slo_ms;                               /* --slo-ms, >= 0; 0: the alert threshold */
     char flamegraph_file[GCM_PATH_MAX];          /* --flamegraph-file, "" for none */
+    char html_file[GCM_PATH_MAX];                /* --html-file, "" for none */
     double flamegraph_bucket_s;                  /* --flamegraph-bucket, > 0 */
     int terminal_flamegraph;                     /* --terminal-flamegraph */
     uint32_t terminal_flamegraph_width;          /* --terminal-flamegraph-width, >= 20 */

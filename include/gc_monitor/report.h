@@ -151,6 +151,23 @@ int gcm_report_write_flamegraph(const gcm_report_input *in);
  * gcm_logfile_open_child names log files (flame.txt -> flame.<pid>.txt). */
 int gcm_report_write_flamegraph_child(const gcm_report_input *in);
 
+/* Renders the self-contained HTML page of the report (src/report/html.c):
+ * the summary, the pause timeline and the per-generation histograms, its
+ * data embedded as JSON, no network request possible.  Returns 0 or the
+ * first negative GCM_E* code. */
+int gcm_html_render_fd(const gcm_report_input *in, int fd);
+
+/* Renders the retained events as one Chrome trace-event JSON object
+ * ({"traceEvents": [...]}, for ui.perfetto.dev and chrome://tracing) into
+ * `fd` (src/report/trace.c).  Returns 0 or the first negative GCM_E* code. */
+int gcm_trace_render_fd(const gcm_report_input *in, int fd);
+
+/* Writes that page to in->config->html_file, if one is set, by the same
+ * policy as gcm_report_write_flamegraph (0600, replaced atomically, only a
+ * regular file or nothing at the path).  Returns 0 (also when no file is
+ * configured) or a negative GCM_E* code. */
+int gcm_report_write_html(const gcm_report_input *in);
+
 #ifdef __cplusplus
 }
 #endif

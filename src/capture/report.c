@@ -162,6 +162,8 @@ static void apply_given(gcm_config *cfg, const gcm_capture_request *req)
             tmp.slo_ms = src->slo_ms;
         else if (strcmp(flag, "flamegraph-file") == 0)
             memcpy(tmp.flamegraph_file, src->flamegraph_file, sizeof tmp.flamegraph_file);
+        else if (strcmp(flag, "html-file") == 0)
+            memcpy(tmp.html_file, src->html_file, sizeof tmp.html_file);
         else if (strcmp(flag, "flamegraph-bucket") == 0)
             tmp.flamegraph_bucket_s = src->flamegraph_bucket_s;
         else if (strcmp(flag, "terminal-flamegraph") == 0)
@@ -543,6 +545,10 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
         if (rc == 0)
             rc = gcm_report_render_fd(&in, fd);
         break;
+    case GCM_CAPTURE_PERFETTO:
+        /* The trace is one JSON object: nothing may come before it. */
+        rc = gcm_trace_render_fd(&in, fd);
+        break;
     case GCM_CAPTURE_FOLDED:
         rc = write_text_head(fd, "# ", w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)
@@ -566,6 +572,22 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
                            "cannot write '--flamegraph-file' '%s': %s", cfg->flamegraph_file,
                            rc == GCM_EIO
                                ? gcm__path_error_text(cfg->flamegraph_file, err, why, sizeof why)
+                               : gcm_strerror(rc));
+            goto done;
+        }
+    }
+    if (rc == 0 && cfg->html_file[0] != '\0') {
+        rc = gcm_report_write_html(&in);
+        if (rc != 0) {
+            char why[160];
+            int err = errno;
+
+            status = rc;
+            problem->bad_input = 1;
+            (void)snprintf(problem->text, sizeof problem->text,
+                           "cannot write '--html-file' '%s': %s", cfg->html_file,
+                           rc == GCM_EIO
+                               ? gcm__path_error_text(cfg->html_file, err, why, sizeof why)
                                : gcm_strerror(rc));
             goto done;
         }

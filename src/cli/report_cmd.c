@@ -21,7 +21,7 @@
 #define FILES_MAX 4096 /* captures in one merged report */
 
 /* Room for report's option table. */
-#define REPORT_ROWS 20
+#define REPORT_ROWS 21
 
 typedef struct report_args {
     const char *file;             /* the capture being rendered */
@@ -35,9 +35,9 @@ typedef struct report_args {
 } report_args;
 
 /* The words of --format, in the order of gcm_capture_format. */
-static const char *const formats[] = {"text", "json", "folded", "terminal", NULL};
+static const char *const formats[] = {"text", "json", "folded", "terminal", "perfetto", NULL};
 _Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
-                   GCM_CAPTURE_TERMINAL == 3,
+                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4,
                "formats[] lists the words in the order of gcm_capture_format");
 
 static void warn(const char *msg)
@@ -62,8 +62,8 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .words = formats,
          .store = &a->format,
          .default_text = "text",
-         .help = "text, json (JSON Lines), folded (flame graph input) or terminal (text with "
-                 "the terminal flame graph)"},
+         .help = "text, json (JSON Lines), folded (flame graph input), terminal (text with "
+                 "the terminal flame graph) or perfetto (a trace for ui.perfetto.dev)"},
         {.kind = GCM__OPT_SET,
          .name = "json",
          .store = &a->format,
@@ -93,6 +93,7 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
                  "approximate)"},
         /* These say what they say for `run`, in the option table's words. */
         {.kind = GCM__OPT_CONFIG, .name = "flamegraph-file", .store = &a->cli},
+        {.kind = GCM__OPT_CONFIG, .name = "html-file", .store = &a->cli},
         {.kind = GCM__OPT_CONFIG, .name = "flamegraph-bucket", .store = &a->cli},
         {.kind = GCM__OPT_CONFIG, .name = "terminal-flamegraph", .store = &a->cli},
         {.kind = GCM__OPT_CONFIG, .name = "terminal-flamegraph-width", .store = &a->cli},
@@ -192,6 +193,16 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
                        a->file_count);
         goto done;
     }
+    if (a->file_count > 1 && a->format == GCM_CAPTURE_PERFETTO) {
+        (void)snprintf(msg, msg_size, "'--format perfetto' takes one capture file, got %zu",
+                       a->file_count);
+        goto done;
+    }
+    if (a->file_count > 1 && a->cli.html_file[0] != '\0') {
+        (void)snprintf(msg, msg_size, "option '--html-file' takes one capture file, got %zu",
+                       a->file_count);
+        goto done;
+    }
     if (a->file == NULL) {
         (void)snprintf(msg, msg_size, "missing capture file: give the FILE of 'run -o FILE'");
         goto done;
@@ -205,6 +216,14 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
     if (a->cli.flamegraph_file[0] != '\0' && gcm__same_file(a->cli.flamegraph_file, a->file)) {
         (void)snprintf(msg, msg_size, "'--flamegraph-file' '%s' is the capture being read",
                        a->cli.flamegraph_file);
+        goto done;
+    }
+    if (gcm__cli_check_output("html-file", a->cli.html_file, GCM__OUTPUT_REPLACE, msg, msg_size) !=
+        0)
+        goto done;
+    if (a->cli.html_file[0] != '\0' && gcm__same_file(a->cli.html_file, a->file)) {
+        (void)snprintf(msg, msg_size, "'--html-file' '%s' is the capture being read",
+                       a->cli.html_file);
         goto done;
     }
     status = 0;

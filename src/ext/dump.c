@@ -526,3 +526,15 @@ gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_input *in
     else(void) gcm_report_write_flamegraph(in);
     Py_END_ALLOW_THREADS
 }
+
+void
+gcm__write_html_file(const gcm__recorder *self, const gcm_report_input *in)
+{
+    /* A fork child or a followed interpreter never replaces the page of the
+     * process that started monitoring: one page, one process (for now). */
+    if (self->config.html_file[0] == '\0' || self->followed_pid != 0 ||
+        (int64_t)getpid() != self->origin_pid)
+        return;
+    Py_BEGIN_ALLOW_THREADS(void) gcm_report_write_html(in);
+    Py_END_ALLOW_THREADS
+}

@@ -56,4 +56,8 @@ void gcm__exit_facts_release(gcm__exit_facts *facts);
  * given up silently. */
 void gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_input *in);
 
+/* Writes the --html-file of `self` from `in`, when one is configured, in the
+ * process that started monitoring only. */
+void gcm__write_html_file(const gcm__recorder *self, const gcm_report_input *in);
+
 #endif /* GCM_EXT_DUMP_H */

@@ -380,6 +380,9 @@ int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *
 /* The folded flame graph lines of gcm_flamegraph_render_fd, into any sink. */
 int gcm__render_folded(const gcm_report_input *in, const gcm_sink *sink);
 
+/* The Chrome trace-event JSON of the retained events (trace.c). */
+int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink);
+
 /* The --dump-objects and --dump-garbage sections, text or JSON per the config. */
 int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink);
 int gcm__render_garbage(const gcm_report_input *in, const gcm_sink *sink);

@@ -61,7 +61,8 @@ static int write_input(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const gcm_capture_format formats[] = {GCM_CAPTURE_TEXT, GCM_CAPTURE_JSON,
-                                                 GCM_CAPTURE_FOLDED, GCM_CAPTURE_TERMINAL};
+                                                 GCM_CAPTURE_FOLDED, GCM_CAPTURE_TERMINAL,
+                                                 GCM_CAPTURE_PERFETTO};
     static const char *const limit_flags[] = {"alert-threshold-ms", "duration-buckets"};
     static gcm_config given;
     gcm_capture_request req;
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memset(&req, 0, sizeof req);
     gcm_config_init(&given);
-    req.format = formats[size % 4];
+    req.format = formats[size % (sizeof formats / sizeof formats[0])];
     req.given = &given;
     if ((size / 4) % 2 == 1) {
         if (gcm_config_set_name(&given, "alert-threshold-ms", "0.25", NULL) != 0 ||

@@ -210,6 +210,7 @@ def test_help_lists_every_option_with_default(args):
         "alert-threshold-ms",
         "slo-ms",
         "flamegraph-file",
+        "html-file",
         "flamegraph-bucket",
         "terminal-flamegraph",
         "terminal-flamegraph-width",

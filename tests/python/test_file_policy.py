@@ -172,7 +172,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ---------------------------------------------------------------------------
 # Outputs of `run`
 
-OUTPUT_OPTIONS = ["--log-file", "--flamegraph-file", "-o"]
+OUTPUT_OPTIONS = ["--log-file", "--flamegraph-file", "--html-file", "-o"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -237,7 +237,12 @@ def test_capture_refuses_a_regular_file(tmp_path: Path) -> None:
 
 
 def test_new_outputs_are_private(tmp_path: Path) -> None:
-    names = {"--log-file": "gc.log", "--flamegraph-file": "flame.txt", "-o": "run.gcm"}
+    names = {
+        "--log-file": "gc.log",
+        "--flamegraph-file": "flame.txt",
+        "--html-file": "gc.html",
+        "-o": "run.gcm",
+    }
     args = [x for option, name in names.items() for x in (option, tmp_path / name)]
     proc = launch("run", *args, "-c", WORKLOAD, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

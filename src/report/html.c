@@ -1,0 +1,414 @@
+/* src/report/html.c: --html-file, one self-contained HTML page of a report.
+ *
+ * The page carries its data as one JSON object (built with cJSON) in a
+ * <script type="application/json"> element, and draws it with inline CSS and
+ * JavaScript written for this file: a pause timeline on a canvas and a pause
+ * histogram per generation in SVG.  A Content-Security-Policy meta tag allows
+ * no request to any network, so the page works offline and as a CI artifact
+ * and cannot leak what it shows.  The timeline holds at most HTML_POINTS_MAX
+ * points: for a bigger window every pause above the p99 is kept and the rest
+ * sampled at an even stride, and the page states both counts.
+ */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "gc_monitor/errors.h"
+#include "gc_monitor/report.h"
+#include "gc_monitor/stats.h"
+#include "report_internal.h"
+
+/* Enough points to see the shape of any run; few enough that the page
+ * stays around a megabyte and draws in a blink. */
+#define HTML_POINTS_MAX 20000u
+
+/* Histogram buckets per power of two of the page's chart: coarse enough to
+ * read, fine enough to show two modes apart. */
+#define HTML_HIST_PER_OCTAVE 4
+#define HTML_HIST_KEYS (HTML_HIST_PER_OCTAVE * 64)
+
+static const char page_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+    "connect-src 'none'; base-uri 'none'; form-action 'none'\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>pygcprofiler report</title>\n<style>\n"
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}\n"
+    "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.4em 0 .4em}\n"
+    ".sub{color:#666}.kpis{display:flex;flex-wrap:wrap;gap:.6em}\n"
+    ".kpi{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5em .8em;"
+    "min-width:8em}\n.kpi b{display:block;font-size:1.3em}\n"
+    "table{border-collapse:collapse;background:#fff}"
+    "td,th{border:1px solid #ddd;padding:.2em .6em;text-align:right}\n"
+    "th:first-child,td:first-child{text-align:left}\n"
+    "#timeline{background:#fff;border:1px solid #ddd;cursor:crosshair;width:100%}\n"
+    "#tip{position:fixed;pointer-events:none;background:#333;color:#fff;padding:.3em .5em;"
+    "border-radius:4px;font-size:12px;display:none;white-space:pre}\n"
+    ".legend span{margin-right:1em}.g0{color:#1f77b4}.g1{color:#ff7f0e}.g2{color:#d62728}\n"
+    "svg text{font-size:11px;fill:#444}\n"
+    "</style>\n</head>\n<body>\n"
+    "<h1>pygcprofiler report</h1>\n<p class=\"sub\" id=\"what\"></p>\n"
+    "<h2>Summary</h2>\n<div class=\"kpis\" id=\"kpis\"></div>\n"
+    "<h2>Per generation</h2>\n<table id=\"gens\"></table>\n"
+    "<h2>Pause timeline</h2>\n<p class=\"sub\" id=\"tlnote\"></p>\n"
+    "<p class=\"legend\"><span class=\"g0\">&#9679; gen 0</span>"
+    "<span class=\"g1\">&#9679; gen 1</span><span class=\"g2\">&#9679; gen 2</span>"
+    "<span class=\"sub\">drag to zoom, double-click to reset</span></p>\n"
+    "<canvas id=\"timeline\" width=\"1000\" height=\"320\"></canvas>\n"
+    "<div id=\"tip\"></div>\n"
+    "<h2>Pause histograms</h2>\n<div id=\"hists\"></div>\n";
+
+/* The script reads the data element and builds every part of the page. */
+static const char page_script[] =
+    "<script>\n\"use strict\";\n"
+    "(function(){\n"
+    "var started=performance.now();\n"
+    "var D=JSON.parse(document.getElementById('gcm-data').textContent);\n"
+    "var S=D.summary,COL=['#1f77b4','#ff7f0e','#d62728'];\n"
+    "function el(t,a,p){var e=document.createElement(t);if(a)for(var k in a)e.setAttribute(k,a[k]);"
+    "if(p)p.appendChild(e);return e;}\n"
+    "function sv(t,a,p){var e=document.createElementNS('http://www.w3.org/2000/svg',t);"
+    "for(var k in a)e.setAttribute(k,a[k]);if(p)p.appendChild(e);return e;}\n"
+    "function ms(v){if(v===null||v===undefined)return '-';if(v>=1000)return (v/1000).toFixed(2)+' "
+    "s';"
+    "if(v>=1)return v.toFixed(2)+' ms';return (v*1000).toFixed(1)+' \\u00b5s';}\n"
+    "function num(v){return Number(v).toLocaleString('en-US');}\n"
+    "document.getElementById('what').textContent=D.title;\n"
+    "var kp=document.getElementById('kpis');\n"
+    "[['collections',num(S.count)],['GC time',ms(S.total_ms)],['share of wall time',"
+    "S.share.toFixed(3)+' %'],['p50',ms(S.p50_ms)],['p99',ms(S.p99_ms)],['max',ms(S.max_ms)],"
+    "['alerts (\\u2265 '+ms(S.alert_threshold_ms)+')',num(S.alerts)],['wall time',ms(S.wall_ms)]]"
+    ".forEach(function(k){var d=el('div',{'class':'kpi'},kp);d.textContent=k[0];"
+    "el('b',null,d).textContent=k[1];});\n"
+    "var gt=document.getElementById('gens'),hr=el('tr',null,gt);\n"
+    "['generation','count','total','mean','p50','p90','p99','p99.9','max','collected',"
+    "'uncollectable'].forEach(function(h){el('th',null,hr).textContent=h;});\n"
+    "['gen0','gen1','gen2'].forEach(function(k,i){var g=S[k],r=el('tr',null,gt);"
+    "[String(i),num(g.count),ms(g.total_ms),ms(g.mean_ms),ms(g.p50_ms),ms(g.p90_ms),ms(g.p99_ms),"
+    "ms(g.p999_ms),ms(g.max_ms),num(g.collected),num(g.uncollectable)].forEach(function(c){"
+    "el('td',null,r).textContent=c;});});\n"
+    /* The timeline: time against pause on a log scale, one dot per point. */
+    "var E=D.events,n=E.t.length;\n"
+    "document.getElementById('tlnote').textContent=n===E.retained?'showing all '+num(n)+"
+    "' retained collections'+(E.retained<S.count?' (the newest of '+num(S.count)+')':''):"
+    "'showing '+num(n)+' of '+num(E.retained)+' retained collections (all '+num(E.above_p99)+"
+    "' above the p99 of '+ms(S.p99_ms)+', the rest sampled evenly)'+(E.retained<S.count?"
+    "'; '+num(S.count)+' collections in all':'');\n"
+    "var cv=document.getElementById('timeline'),cx=cv.getContext('2d'),tip=document."
+    "getElementById('tip');\n"
+    "var T0=0,T1=1,L0=-3,L1=0,X0=0,X1=1,M={l:60,r:10,t:10,b:30};\n"
+    "function lg(v){return Math.log10(Math.max(v,1e-4));}\n"
+    "if(n){T0=E.t[0];T1=E.t[n-1];var lo=Infinity,hi=-Infinity;for(var i=0;i<n;i++){"
+    "var l=lg(E.d[i]);if(l<lo)lo=l;if(l>hi)hi=l;}L0=Math.floor(lo);L1=Math.ceil(hi);"
+    "if(L1<=L0)L1=L0+1;if(T1<=T0)T1=T0+1e-3;}\n"
+    "X0=T0;X1=T1;\n"
+    "function px(t){return M.l+(t-X0)/(X1-X0)*(cv.width-M.l-M.r);}\n"
+    "function py(d){return cv.height-M.b-(lg(d)-L0)/(L1-L0)*(cv.height-M.t-M.b);}\n"
+    "function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.strokeStyle='#ccc';"
+    "cx.fillStyle='#444';cx.font='11px sans-serif';\n"
+    "for(var e=L0;e<=L1;e++){var y=py(Math.pow(10,e));cx.beginPath();cx.moveTo(M.l,y);"
+    "cx.lineTo(cv.width-M.r,y);cx.stroke();cx.fillText(ms(Math.pow(10,e)),2,y+4);}\n"
+    "for(var k=0;k<=5;k++){var t=X0+(X1-X0)*k/5;cx.fillText(t.toFixed(3)+' s',px(t)-20,"
+    "cv.height-8);}\n"
+    "for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)continue;cx.fillStyle=COL[E.g[i]];"
+    "cx.fillRect(px(t)-1.5,py(E.d[i])-1.5,3,3);}}\n"
+    "draw();\n"
+    "function near(x,y){var b=-1,bd=64;for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)continue;"
+    "var dx=px(t)-x,dy=py(E.d[i])-y,d=dx*dx+dy*dy;if(d<bd){bd=d;b=i;}}return b;}\n"
+    "function pos(ev){var r=cv.getBoundingClientRect();return [(ev.clientX-r.left)*cv.width/"
+    "r.width,(ev.clientY-r.top)*cv.height/r.height];}\n"
+    "var drag=null;\n"
+    "cv.addEventListener('mousemove',function(ev){var p=pos(ev),i=near(p[0],p[1]);"
+    "if(i<0){tip.style.display='none';return;}tip.style.display='block';"
+    "tip.style.left=(ev.clientX+12)+'px';tip.style.top=(ev.clientY+12)+'px';"
+    "tip.textContent='gen '+E.g[i]+'\\npause '+ms(E.d[i])+'\\nat '+E.t[i].toFixed(6)+' s'+"
+    "'\\ncollected '+num(E.c[i])+'\\nuncollectable '+num(E.u[i]);});\n"
+    "cv.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
+    "cv.addEventListener('mousedown',function(ev){drag=pos(ev)[0];});\n"
+    "cv.addEventListener('mouseup',function(ev){if(drag===null)return;var x=pos(ev)[0];"
+    "if(Math.abs(x-drag)>4){var w=cv.width-M.l-M.r,a=X0+(Math.min(x,drag)-M.l)/w*(X1-X0),"
+    "b=X0+(Math.max(x,drag)-M.l)/w*(X1-X0);X0=a;X1=b;draw();}drag=null;});\n"
+    "cv.addEventListener('dblclick',function(){X0=T0;X1=T1;draw();});\n"
+    /* One histogram per generation, log buckets, percentiles marked. */
+    "var hs=document.getElementById('hists');\n"
+    "['gen0','gen1','gen2'].forEach(function(k,gi){var H=D.histogram[k],g=S[k];"
+    "if(!H.length)return;var W=1000,Hh=180,m=40,kmin=H[0][0],kmax=H[H.length-1][0]+1,cmax=0;"
+    "H.forEach(function(b){if(b[1]>cmax)cmax=b[1];});\n"
+    "var sg=sv('svg',{'class':'hist','id':'hist-'+k,width:'100%',viewBox:'0 0 '+W+' '+(Hh+30)},hs);"
+    "sv('text',{x:4,y:12},sg).textContent='generation '+gi+': '+num(g.count)+' pauses (bar "
+    "heights: log of the count)';\n"
+    "var bw=(W-2*m)/Math.max(kmax-kmin,1);function hx(key){return m+(key-kmin)*bw;}\n"
+    "H.forEach(function(b){var h=Math.log(1+b[1])/Math.log(1+cmax)*(Hh-30);var "
+    "r=sv('rect',{x:hx(b[0]),y:Hh-h,"
+    "width:Math.max(bw-1,1),height:h,fill:COL[gi]},sg);sv('title',{},r).textContent="
+    "ms(Math.pow(2,b[0]/D.histogram.per_octave)/1e6)+' and up: '+num(b[1]);});\n"
+    "function kx(v){return Math.min(Math.max(hx(Math.log2(Math.max(v*1e6,1))*D.histogram."
+    "per_octave),m),W-m);}\n"
+    "[['p50',g.p50_ms],['p90',g.p90_ms],['p99',g.p99_ms],['p99.9',g.p999_ms],['max',g.max_ms]]"
+    ".forEach(function(p,j){var x=kx(p[1]);sv('line',{x1:x,x2:x,y1:16,y2:Hh,stroke:'#000',"
+    "'stroke-dasharray':'3,3','class':'pct'},sg);var r=x>W-160;sv('text',{x:r?x-3:x+3,y:24+12*j,"
+    "'text-anchor':r?'end':'start'},sg).textContent="
+    "p[0]+' '+ms(p[1]);});\n"
+    "for(var key=Math.ceil(kmin/D.histogram.per_octave)*D.histogram.per_octave;key<=kmax;"
+    "key+=2*D.histogram.per_octave){sv('text',{x:hx(key),y:Hh+14},sg).textContent="
+    "ms(Math.pow(2,key/D.histogram.per_octave)/1e6);}\n"
+    "});\n"
+    "document.body.setAttribute('data-rendered','1');\n"
+    "document.body.setAttribute('data-render-ms',String(Math.round(performance.now()-started)));\n"
+    "})();\n</script>\n</body>\n</html>\n";
+
+static int add_num(cJSON *obj, const char *key, double v)
+{
+    return cJSON_AddNumberToObject(obj, key, v) == NULL ? -1 : 0;
+}
+
+/* Rounds to `scale` parts (1e6: microseconds of a second) so that cJSON
+ * prints short numbers. */
+static double rounded(double v, double scale)
+{
+    return floor(v * scale + 0.5) / scale;
+}
+
+/* Adds the timeline's point arrays: start time in seconds since the
+ * recorder started, pause in ms, generation, collected, uncollectable.
+ * Every pause above the p99's histogram bucket is kept (the p99 itself is a
+ * bucket's midpoint, so "above the p99" is "above that bucket", which at
+ * most 1% of the pauses are); of the rest, an even sample fills the page. */
+static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns)
+{
+    uint64_t bucket_lo, tail_ns;
+    static const char *const keys[] = {"t", "d", "g", "c", "u"};
+    cJSON *obj = cJSON_AddObjectToObject(root, "events");
+    cJSON *arr[5];
+    uint64_t above = 0, rest = 0, room = 0, kept = 0;
+    int status = -1;
+
+    if (obj == NULL)
+        goto done;
+    gcm_hist_bounds(gcm_hist_index(p99_ns), &bucket_lo, &tail_ns);
+    for (size_t k = 0; k < 5; k++) {
+        arr[k] = cJSON_AddArrayToObject(obj, keys[k]);
+        if (arr[k] == NULL)
+            goto done;
+    }
+    for (size_t i = 0; i < in->event_count; i++)
+        if (in->events[i].duration_ns > tail_ns)
+            above++;
+    /* Of the `rest` pauses at or below the p99, `room` are kept, evenly:
+     * the nth is kept when n * room / rest moves on to the next whole number. */
+    rest = in->event_count - above;
+    room = in->event_count <= HTML_POINTS_MAX ? rest
+           : above < HTML_POINTS_MAX          ? HTML_POINTS_MAX - above
+                                              : 0;
+    for (uint64_t i = 0, nth = 0; i < in->event_count; i++) {
+        const gcm_event *e = &in->events[i];
+        double t = (double)((int64_t)e->start_ns - in->snapshot->init_monotonic_ns) / 1e9;
+        double v[5];
+
+        if (e->duration_ns <= tail_ns) {
+            uint64_t n = nth++;
+
+            if ((n + 1) * room / rest == n * room / rest)
+                continue;
+        }
+        v[0] = rounded(t, 1e6);
+        v[1] = (double)e->duration_ns / 1e6;
+        v[2] = (double)(e->generation < GCM_GENERATIONS ? e->generation : 0);
+        v[3] = (double)e->collected;
+        v[4] = (double)e->uncollectable;
+        for (size_t k = 0; k < 5; k++) {
+            cJSON *item = cJSON_CreateNumber(v[k]);
+            if (item == NULL)
+                goto done;
+            if (!cJSON_AddItemToArray(arr[k], item)) {
+                cJSON_Delete(item);
+                goto done;
+            }
+        }
+        kept++;
+    }
+    if (add_num(obj, "retained", (double)in->event_count) != 0 ||
+        add_num(obj, "shown", (double)kept) != 0 || add_num(obj, "above_p99", (double)above) != 0 ||
+        add_num(obj, "p99_ms", (double)p99_ns / 1e6) != 0 ||
+        add_num(obj, "tail_ms", (double)tail_ns / 1e6) != 0 ||
+        add_num(obj, "first_index", (double)in->first_event_index) != 0)
+        goto done;
+    status = 0;
+done:
+    return status;
+}
+
+/* Adds "histogram": per generation, [key, count] pairs of the pauses whose
+ * lower histogram bound lies in [2^(key/4), 2^((key+1)/4)) ns, from the
+ * exact histogram of every pause recorded. */
+static int add_histogram(cJSON *root, const gcm_snapshot *snap)
+{
+    static const char *const gen_keys[GCM_GENERATIONS] = {"gen0", "gen1", "gen2"};
+    cJSON *obj = cJSON_AddObjectToObject(root, "histogram");
+    int status = -1;
+
+    if (obj == NULL || add_num(obj, "per_octave", HTML_HIST_PER_OCTAVE) != 0)
+        goto done;
+    for (uint32_t g = 0; g < GCM_GENERATIONS; g++) {
+        uint64_t counts[HTML_HIST_KEYS];
+        cJSON *arr = cJSON_AddArrayToObject(obj, gen_keys[g]);
+
+        if (arr == NULL)
+            goto done;
+        memset(counts, 0, sizeof counts);
+        for (uint32_t i = 0; i < GCM_HIST_BUCKETS; i++) {
+            uint64_t lo, hi;
+            int key;
+
+            if (snap->gen[g].hist[i] == 0)
+                continue;
+            gcm_hist_bounds(i, &lo, &hi);
+            key = lo == 0 ? 0 : (int)floor(log2((double)lo) * HTML_HIST_PER_OCTAVE);
+            if (key < 0)
+                key = 0;
+            if (key >= HTML_HIST_KEYS)
+                key = HTML_HIST_KEYS - 1;
+            counts[key] += snap->gen[g].hist[i];
+        }
+        for (int k = 0; k < HTML_HIST_KEYS; k++) {
+            cJSON *pair;
+            const double v[2] = {(double)k, (double)counts[k]};
+
+            if (counts[k] == 0)
+                continue;
+            pair = cJSON_CreateDoubleArray(v, 2);
+            if (pair == NULL)
+                goto done;
+            if (!cJSON_AddItemToArray(arr, pair)) {
+                cJSON_Delete(pair);
+                goto done;
+            }
+        }
+    }
+    status = 0;
+done:
+    return status;
+}
+
+/* The page's data object.  Returns NULL only if memory runs out. */
+static cJSON *page_data(const gcm_report_input *in)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *result = NULL;
+    cJSON *summary;
+    gcm_summary sum;
+    char title[256];
+
+    if (root == NULL || gcm_summarize(in->snapshot, &sum) != 0)
+        goto done;
+    summary = gcm_summary_json(in->snapshot);
+    if (summary == NULL)
+        goto done;
+    if (!cJSON_AddItemToObject(root, "summary", summary)) {
+        cJSON_Delete(summary);
+        goto done;
+    }
+    (void)snprintf(title, sizeof title, "process %lld, Python %s%s", (long long)sum.pid,
+                   in->python_version != NULL ? in->python_version : "unknown",
+                   in->free_threaded ? " (free-threaded)" : "");
+    if (cJSON_AddStringToObject(root, "title", title) == NULL ||
+        add_num(root, "schema_version", 1) != 0 || add_events(root, in, sum.all.p99_ns) != 0 ||
+        add_histogram(root, in->snapshot) != 0)
+        goto done;
+    result = root;
+    root = NULL;
+done:
+    cJSON_Delete(root);
+    return result;
+}
+
+/* Writes `json` into the page: every '<' becomes \u003c, which JSON reads
+ * back as the same character, so no text in the data (a path, a command)
+ * can close the script element. */
+static int write_json(int fd, const char *json)
+{
+    static const char esc[] = "\\u003c";
+    const char *p = json;
+    int status = 0;
+
+    while (status == 0 && *p != '\0') {
+        const char *lt = strchr(p, '<');
+        size_t len = lt != NULL ? (size_t)(lt - p) : strlen(p);
+
+        if (len > 0)
+            status = gcm__write_all(fd, p, len) == 0 ? 0 : GCM_EIO;
+        if (status == 0 && lt != NULL)
+            status = gcm__write_all(fd, esc, sizeof esc - 1) == 0 ? 0 : GCM_EIO;
+        p += len + (lt != NULL ? 1 : 0);
+    }
+    return status;
+}
+
+int gcm_html_render_fd(const gcm_report_input *in, int fd)
+{
+    static const char open_data[] = "<script type=\"application/json\" id=\"gcm-data\">";
+    static const char close_data[] = "</script>\n";
+    cJSON *data = NULL;
+    char *json = NULL;
+    int status = GCM_EINVAL;
+
+    if (in == NULL || in->snapshot == NULL || in->config == NULL ||
+        (in->events == NULL && in->event_count > 0))
+        goto done;
+    status = GCM_ENOMEM;
+    data = page_data(in);
+    if (data == NULL)
+        goto done;
+    json = cJSON_PrintUnformatted(data);
+    if (json == NULL)
+        goto done;
+    status = GCM_EIO;
+    if (gcm__write_all(fd, page_head, sizeof page_head - 1) != 0 ||
+        gcm__write_all(fd, open_data, sizeof open_data - 1) != 0)
+        goto done;
+    status = write_json(fd, json);
+    if (status != 0)
+        goto done;
+    status = GCM_EIO;
+    if (gcm__write_all(fd, close_data, sizeof close_data - 1) != 0 ||
+        gcm__write_all(fd, page_script, sizeof page_script - 1) != 0)
+        goto done;
+    status = 0;
+done:
+    cJSON_free(json);
+    cJSON_Delete(data);
+    return status;
+}
+
+int gcm_report_write_html(const gcm_report_input *in)
+{
+    gcm__output out;
+    int status = GCM_EINVAL;
+
+    if (in == NULL || in->config == NULL || in->snapshot == NULL)
+        goto done;
+    if (in->config->html_file[0] == '\0') {
+        status = 0;
+        goto done;
+    }
+    /* The one output policy (src/base/files.c): a regular file at the path
+     * is replaced whole, atomically, anything else there is refused. */
+    status =
+        gcm__create_output(&out, in->config->html_file, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
+        goto done;
+    status = gcm_html_render_fd(in, out.fd);
+    if (status == 0)
+        status = gcm__output_commit(&out);
+    else
+        gcm__output_discard(&out);
+done:
+    return status;
+}

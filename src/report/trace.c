@@ -1,0 +1,159 @@
+/* src/report/trace.c: `report --format perfetto`, a Chrome trace-event file.
+ *
+ * The JSON object format of the trace-event specification, which
+ * ui.perfetto.dev and chrome://tracing open: {"traceEvents": [...]}.  One
+ * complete ("ph": "X") event per retained collection, on the recorded
+ * process, with its generation, objects and cause in "args"; two counter
+ * ("ph": "C") tracks per --interval bucket, the GC share of the bucket and
+ * its collections; process and thread names as metadata ("ph": "M").
+ * Timestamps are microseconds since monitoring started, written from integer
+ * nanoseconds with three decimals, so they are exact and locale-free.  Each
+ * event is one line; every line after the first event starts with its comma.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gc_monitor/errors.h"
+#include "gc_monitor/report.h"
+#include "gc_monitor/stats.h"
+#include "report_internal.h"
+
+/* Writes `ns` as microseconds with exactly three decimals into `buf`. */
+static void micros(char *buf, size_t size, uint64_t ns)
+{
+    (void)snprintf(buf, size, "%" PRIu64 ".%03" PRIu64, ns / 1000u, ns % 1000u);
+}
+
+/* Writes one line built by snprintf into `sink`.  Returns 0 or GCM_E*. */
+static int emit(const gcm_sink *sink, const char *line, int n, size_t size)
+{
+    if (n < 0 || (size_t)n >= size)
+        return GCM_ENOMEM;
+    return sink->write(sink->ctx, line, (size_t)n);
+}
+
+/* The two counters of one interval bucket starting at `start_ns`. */
+static int emit_counters(const gcm_sink *sink, int64_t pid, uint64_t start_ns, uint64_t width_ns,
+                         uint64_t count, uint64_t gc_ns)
+{
+    char line[256];
+    char ts[32];
+    /* The share in thousandths of a percent, in integers. */
+    uint64_t milli_pct = width_ns > 0 ? gcm__div_round(gc_ns * 100000u, width_ns) : 0;
+    int status;
+
+    micros(ts, sizeof ts, start_ns);
+    status = emit(sink, line,
+                  snprintf(line, sizeof line,
+                           ",{\"name\":\"GC share %%\",\"ph\":\"C\",\"ts\":%s,\"pid\":%" PRId64
+                           ",\"args\":{\"percent\":%" PRIu64 ".%03" PRIu64 "}}\n",
+                           ts, pid, milli_pct / 1000u, milli_pct % 1000u),
+                  sizeof line);
+    if (status == 0)
+        status = emit(sink, line,
+                      snprintf(line, sizeof line,
+                               ",{\"name\":\"collections\",\"ph\":\"C\",\"ts\":%s,\"pid\":%" PRId64
+                               ",\"args\":{\"count\":%" PRIu64 "}}\n",
+                               ts, pid, count),
+                      sizeof line);
+    return status;
+}
+
+int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink)
+{
+    const gcm_snapshot *snap = in->snapshot;
+    const int64_t pid = snap->pid;
+    const uint64_t origin = (uint64_t)snap->init_monotonic_ns;
+    const uint64_t width_ns = (uint64_t)(in->config->interval_s * 1e9 + 0.5);
+    uint64_t bucket = 0, bucket_count = 0, bucket_gc = 0;
+    char line[512];
+    gcm__line l;
+    int status;
+
+    status =
+        emit(sink, line,
+             snprintf(line, sizeof line,
+                      "{\"traceEvents\":[\n"
+                      "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
+                      ",\"args\":{\"name\":\"python (pid %" PRId64 ")\"}}\n"
+                      ",{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
+                      ",\"args\":{\"name\":\"garbage collections\"}}\n",
+                      pid, pid, pid, pid, pid),
+             sizeof line);
+    for (size_t i = 0; status == 0 && i < in->event_count; i++) {
+        const gcm_event *e = &in->events[i];
+        uint64_t rel = e->start_ns > origin ? e->start_ns - origin : 0;
+        const char *cause = snap->causes_known ? gcm_cause_name(GCM_EVENT_CAUSE(e->flags)) : NULL;
+        uint64_t b = width_ns > 0 ? rel / width_ns : 0;
+
+        /* A bucket's counters go out when the first collection of a later
+         * bucket arrives, with a zero for each bucket between. */
+        if (i > 0 && b != bucket) {
+            status = emit_counters(sink, pid, bucket * width_ns, width_ns, bucket_count, bucket_gc);
+            if (status == 0 && b > bucket + 1)
+                status = emit_counters(sink, pid, (bucket + 1) * width_ns, width_ns, 0, 0);
+            bucket_count = 0;
+            bucket_gc = 0;
+        }
+        bucket = b;
+        bucket_count++;
+        bucket_gc += e->duration_ns;
+        if (status != 0)
+            break;
+        /* The line of every collection is built by appends, not snprintf:
+         * a million of them are most of the trace's time. */
+        gcm__line_reset(&l);
+        GCM__LINE_LIT(&l, ",{\"name\":\"gen ");
+        gcm__line_u64(&l, e->generation);
+        GCM__LINE_LIT(&l, "\",\"ph\":\"X\",\"ts\":");
+        gcm__line_fixed(&l, rel, 3);
+        GCM__LINE_LIT(&l, ",\"dur\":");
+        gcm__line_fixed(&l, e->duration_ns, 3);
+        GCM__LINE_LIT(&l, ",\"pid\":");
+        gcm__line_i64(&l, pid);
+        GCM__LINE_LIT(&l, ",\"tid\":");
+        gcm__line_i64(&l, pid);
+        GCM__LINE_LIT(&l, ",\"args\":{\"generation\":");
+        gcm__line_u64(&l, e->generation);
+        GCM__LINE_LIT(&l, ",\"collected\":");
+        gcm__line_json_u64(&l, e->collected);
+        GCM__LINE_LIT(&l, ",\"uncollectable\":");
+        gcm__line_json_u64(&l, e->uncollectable);
+        if (cause != NULL) {
+            GCM__LINE_LIT(&l, ",\"cause\":\"");
+            gcm__line_str(&l, cause);
+            GCM__LINE_LIT(&l, "\"");
+        }
+        GCM__LINE_LIT(&l, "}}");
+        status = gcm__line_emit(&l, sink);
+    }
+    if (status == 0 && in->event_count > 0)
+        status = emit_counters(sink, pid, bucket * width_ns, width_ns, bucket_count, bucket_gc);
+    if (status == 0)
+        status = emit(sink, line,
+                      snprintf(line, sizeof line,
+                               "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"pid\":%" PRId64
+                               ",\"retained\":%zu,\"first_index\":%" PRIu64 "}}\n",
+                               pid, in->event_count, in->first_event_index),
+                      sizeof line);
+    return status;
+}
+
+int gcm_trace_render_fd(const gcm_report_input *in, int fd)
+{
+    char buf[1 << 16];
+    gcm__fdbuf fb;
+    gcm_sink sink;
+    int status, flushed;
+
+    if (in == NULL || in->snapshot == NULL || in->config == NULL ||
+        (in->events == NULL && in->event_count > 0))
+        return GCM_EINVAL;
+    gcm__fdbuf_init(&fb, fd, buf, gcm__fdbuf_capacity_for(fd, sizeof buf));
+    sink.write = gcm__fdbuf_write;
+    sink.ctx = &fb;
+    status = gcm__render_trace(in, &sink);
+    flushed = gcm__fdbuf_flush(&fb);
+    return status != 0 ? status : flushed;
+}
