@@ -81,7 +81,8 @@ static int take_address(void *store, const char *value, char *msg, size_t msg_si
         memcpy(a->host, host, host_len);
         a->host[host_len] = '\0';
     }
-    (void)snprintf(a->port, sizeof a->port, "%ld", n);
+    /* n <= 65535 here; as an unsigned int the compiler sees it fits. */
+    (void)snprintf(a->port, sizeof a->port, "%u", (unsigned int)n);
     a->address = value;
     return 0;
 }

@@ -434,10 +434,15 @@ int gcm__remote_block(const gcm__remote *r, const char *path, gcm_capture *cap)
      * polls did not see. */
     if (gcm_config_encode(&cfg, options, sizeof options, &needed) != 0)
         options[0] = '\0';
-    (void)snprintf(meta, sizeof meta,
-                   "command=%s\npython_version=%s\npython_executable=%s\nsource=remote\n"
-                   "remote_reader=_remote_debugging.GCMonitor\nremote_poll_ms=%d\noptions=%s\n",
-                   r->command, r->version, r->interpreter, GCM__REMOTE_POLL_MS, options);
+    /* A text longer than the header's metadata is cut at its end, which
+     * readers take as it is: the short keys that say how the capture was made
+     * come first, the command and the options (the long ones) last.  The
+     * result is checked only for an encoding error. */
+    if (snprintf(meta, sizeof meta,
+                 "source=remote\nremote_reader=_remote_debugging.GCMonitor\nremote_poll_ms=%d\n"
+                 "python_version=%s\npython_executable=%s\ncommand=%s\noptions=%s\n",
+                 GCM__REMOTE_POLL_MS, r->version, r->interpreter, r->command, options) < 0)
+        meta[0] = '\0';
     if (path != NULL)
         return gcm_capture_create(cap, path, &params, meta);
     memset(cap, 0, sizeof *cap);
