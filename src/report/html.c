@@ -53,8 +53,13 @@ static const char page_head[] =
     "border-radius:4px;font-size:12px;display:none;white-space:pre}\n"
     ".legend span{margin-right:1em}.g0{color:#1f77b4}.g1{color:#ff7f0e}.g2{color:#d62728}\n"
     "svg text{font-size:11px;fill:#444}\n"
+    ".verdict{font-size:1.15em;font-weight:bold;padding:.4em .7em;border-radius:6px;"
+    "display:inline-block;background:#eee}\n"
+    ".hurting{background:#fdd;color:#900}.noticeable{background:#ffe9c2;color:#7a4b00}"
+    ".fine{background:#dfd;color:#161}\n"
     "</style>\n</head>\n<body>\n"
     "<h1>pygcprofiler report</h1>\n<p class=\"sub\" id=\"what\"></p>\n"
+    "<p class=\"verdict\" id=\"verdict\"></p>\n"
     "<h2>Summary</h2>\n<div class=\"kpis\" id=\"kpis\"></div>\n"
     "<h2>Per generation</h2>\n<table id=\"gens\"></table>\n"
     "<h2>Pause timeline</h2>\n<p class=\"sub\" id=\"tlnote\"></p>\n"
@@ -81,6 +86,8 @@ static const char page_script[] =
     "if(v>=1)return v.toFixed(2)+' ms';return (v*1000).toFixed(1)+' \\u00b5s';}\n"
     "function num(v){return Number(v).toLocaleString('en-US');}\n"
     "document.getElementById('what').textContent=D.title;\n"
+    "var V=D.verdict,ve=document.getElementById('verdict');\n"
+    "ve.textContent='GC verdict: '+V.verdict+' ('+V.reason+')';ve.className='verdict '+V.level;\n"
     "var kp=document.getElementById('kpis');\n"
     "[['collections',num(S.count)],['GC time',ms(S.total_ms)],['share of wall time',"
     "S.share.toFixed(3)+' %'],['p50',ms(S.p50_ms)],['p99',ms(S.p99_ms)],['max',ms(S.max_ms)],"
@@ -303,6 +310,7 @@ static cJSON *page_data(const gcm_report_input *in)
     cJSON *root = cJSON_CreateObject();
     cJSON *result = NULL;
     cJSON *summary;
+    cJSON *verdict;
     gcm_summary sum;
     char title[256];
 
@@ -313,6 +321,14 @@ static cJSON *page_data(const gcm_report_input *in)
         goto done;
     if (!cJSON_AddItemToObject(root, "summary", summary)) {
         cJSON_Delete(summary);
+        goto done;
+    }
+    /* The answer first, as every report gives it (recommendations.md). */
+    verdict = gcm__verdict_json(in, &sum);
+    if (verdict == NULL)
+        goto done;
+    if (!cJSON_AddItemToObject(root, "verdict", verdict)) {
+        cJSON_Delete(verdict);
         goto done;
     }
     (void)snprintf(title, sizeof title, "process %lld, Python %s%s", (long long)sum.pid,

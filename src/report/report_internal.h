@@ -296,7 +296,11 @@ void gcm__verdict_compute(const gcm_report_input *in, const gcm_summary *sum, gc
 int gcm__render_verdict_text(const gcm_report_input *in, const gcm_summary *sum,
                              const gcm_sink *sink);
 
-/* The {"type": "verdict"} object. */
+/* The {"type": "verdict"} object, for the caller to own and cJSON_Delete;
+ * NULL only if memory runs out. */
+struct cJSON *gcm__verdict_json(const gcm_report_input *in, const gcm_summary *sum);
+
+/* The {"type": "verdict"} object as one JSON line. */
 int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum,
                               const gcm_sink *sink);
 

@@ -330,14 +330,13 @@ static cJSON *add_count(cJSON *obj, const char *key, uint64_t n)
                                    (double)(n < GCM__JSON_MAX_EXACT ? n : GCM__JSON_MAX_EXACT));
 }
 
-int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum,
-                              const gcm_sink *sink)
+cJSON *gcm__verdict_json(const gcm_report_input *in, const gcm_summary *sum)
 {
     gcm__verdict v;
     cJSON *obj = NULL;
     cJSON *limits;
+    cJSON *result = NULL;
     char why[GCM__LINE_CAP + 1];
-    int status = GCM_ENOMEM;
 
     gcm__verdict_compute(in, sum, &v);
     memcpy(why, v.why.buf, v.why.len);
@@ -387,8 +386,19 @@ int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum
     GCM__JSON_ADD(cJSON_AddNumberToObject(limits, "hurting_window", GCM__HURT_WINDOW_PCT));
     GCM__JSON_ADD(cJSON_AddNumberToObject(limits, "noticeable_share", GCM__NOTICE_SHARE_PCT));
     GCM__JSON_ADD(cJSON_AddNumberToObject(limits, "noticeable_window", GCM__NOTICE_WINDOW_PCT));
-    status = gcm__sink_json_line(obj, sink);
+    result = obj;
+    obj = NULL;
 done:
+    cJSON_Delete(obj);
+    return result;
+}
+
+int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum,
+                              const gcm_sink *sink)
+{
+    cJSON *obj = gcm__verdict_json(in, sum);
+    int status = obj != NULL ? gcm__sink_json_line(obj, sink) : GCM_ENOMEM;
+
     cJSON_Delete(obj);
     return status;
 }

@@ -177,6 +177,11 @@ def test_report_page_holds_the_reports_figures(recorded: tuple[Path, Path], tmp_
     assert_offline(html, page)
     assert_consistent(data)
     assert data["summary"] == json_summary(capture, tmp_path)
+    # The page leads with the verdict that the report gives (its JSON line).
+    proc = launch("report", "--json", "--stats-only", capture, cwd=tmp_path)
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    (verdict,) = [x for x in lines if x.get("type") == "verdict"]
+    assert data["verdict"] == verdict
     assert stat.S_IMODE(html.stat().st_mode) == 0o600
 
 
@@ -282,6 +287,7 @@ def test_chromium_renders_the_page(recorded: tuple[Path, Path], tmp_path: Path) 
     # The script ran to its end and built every part.
     assert 'data-rendered="1"' in dom
     assert re.search(r'<div class="kpi">collections<b>[\d,]+</b></div>', dom), dom[:2000]
+    assert re.search(r'<p class="verdict [a-z-]+" id="verdict">GC verdict: [A-Z ]+ \(', dom)
     for g in (0, 1, 2):
         assert f'id="hist-gen{g}"' in dom
     assert dom.count('class="pct"') == 3 * 5
