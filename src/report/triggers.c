@@ -313,7 +313,8 @@ int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
     if (root == NULL || cJSON_AddStringToObject(root, "type", "triggers") == NULL ||
         cJSON_AddNumberToObject(root, "stacks", (double)t->used) == NULL ||
         cJSON_AddNumberToObject(root, "table_size", (double)t->entries) == NULL ||
-        cJSON_AddNumberToObject(root, "depth", (double)t->depth) == NULL)
+        cJSON_AddNumberToObject(root, "depth", (double)t->depth) == NULL ||
+        cJSON_AddNumberToObject(root, "unnamed_frames", (double)t->unnamed) == NULL)
         goto done;
     list = cJSON_AddArrayToObject(root, "triggers");
     if (list == NULL)
