@@ -68,7 +68,8 @@ class GCMonitor:
     dump_objects, dump_garbage, log_file, alert_threshold_ms, flamegraph_file,
     flamegraph_bucket, duration_buckets, terminal_flamegraph,
     terminal_flamegraph_width, terminal_flamegraph_color, enable_prompt) plus
-    buffer_events.  An unknown keyword raises TypeError, a bad value ValueError.
+    buffer_events, stacks and stack_depth.  An unknown keyword raises TypeError, a bad
+    value ValueError (stacks=True on a Python whose frames it cannot read too).
     """
 
     _recorder: _core.Recorder
