@@ -60,13 +60,13 @@ typedef struct gcm_stack_entry {
 } gcm_stack_entry;
 
 typedef struct gcm_stack_table {
-    uint64_t size;        /* bytes of the whole region */
-    uint32_t entries;     /* capacity in stacks */
-    uint32_t depth;       /* frames kept per stack, 1..GCM_STACK_MAX_DEPTH */
-    uint32_t sites;       /* capacity in sites */
-    uint32_t index_slots; /* a power of two, at least twice `entries` */
-    uint32_t used;        /* entries taken */
-    uint32_t sites_used;  /* sites taken */
+    uint64_t size;         /* bytes of the whole region */
+    uint32_t entries;      /* capacity in stacks */
+    uint32_t depth;        /* frames kept per stack, 1..GCM_STACK_MAX_DEPTH */
+    uint32_t sites;        /* capacity in sites */
+    uint32_t index_slots;  /* a power of two, at least twice `entries` */
+    uint32_t used;         /* entries taken */
+    uint32_t sites_used;   /* sites taken */
     uint64_t other_stacks; /* collections whose new stack found the table full */
     uint64_t other_count[GCM_GENERATIONS];
     uint64_t other_total_ns;

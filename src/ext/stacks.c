@@ -29,9 +29,9 @@ struct gcm__stacks {
     gcm_stack_table *table; /* PyMem_RawMalloc'd */
     cache_slot *cache;      /* PyMem_RawMalloc'd, cache_mask + 1 slots */
     uint32_t cache_mask;
-    uint32_t cached;     /* code objects in the cache */
-    uint32_t pending;    /* the entry of the started collection, GCM_STACK_OTHER for "other" */
-    int pending_set;     /* 1 between a "start" and its "stop" */
+    uint32_t cached;  /* code objects in the cache */
+    uint32_t pending; /* the entry of the started collection, GCM_STACK_OTHER for "other" */
+    int pending_set;  /* 1 between a "start" and its "stop" */
     gcm__raw_frame raw[GCM_STACK_MAX_DEPTH];
     gcm_stack_frame frames[GCM_STACK_MAX_DEPTH];
 };
@@ -97,7 +97,8 @@ name_code(gcm_stack_table *t, PyCodeObject *code)
      * even at 4 bytes a character. */
     char file[1024];
     char func[GCM_STACK_FUNC_SIZE * 4];
-    Py_ssize_t flen = PyUnicode_Check(code->co_filename) ? PyUnicode_GET_LENGTH(code->co_filename) : 0;
+    Py_ssize_t flen =
+        PyUnicode_Check(code->co_filename) ? PyUnicode_GET_LENGTH(code->co_filename) : 0;
     size_t fn, un;
 
     fn = utf8_of(code->co_filename, flen - (GCM_STACK_FILE_SIZE + 8), file, sizeof file);

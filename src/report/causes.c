@@ -101,7 +101,8 @@ int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink)
         goto done;
     gcm__line_reset(&l);
     if (!sum->causes_known) {
-        GCM__LINE_LIT(&l, "GC causes: not recorded (an older capture format, or a capture read from outside the process)");
+        GCM__LINE_LIT(&l, "GC causes: not recorded (an older capture format, or a capture read "
+                          "from outside the process)");
         status = gcm__line_emit(&l, sink);
         goto done;
     }

@@ -325,8 +325,8 @@ int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
     }
     if (t->other_stacks > 0) {
         other = cJSON_AddObjectToObject(root, "other");
-        if (other == NULL || add_figures(other, t->other_count, t->other_total_ns,
-                                         t->other_max_ns, all_ns) != 0)
+        if (other == NULL ||
+            add_figures(other, t->other_count, t->other_total_ns, t->other_max_ns, all_ns) != 0)
             goto done;
     } else if (cJSON_AddNullToObject(root, "other") == NULL) {
         goto done;

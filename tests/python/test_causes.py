@@ -215,7 +215,10 @@ def test_a_version_1_capture_says_causes_were_not_recorded(tmp_path):
     assert struct.unpack_from("<I", old.read_bytes(), 8)[0] == 1
     text = report(old)
     assert text.returncode == 0, text.stderr
-    assert "GC causes: not recorded (an older capture format, or a capture read from outside the process)" in text.stdout
+    assert (
+        "GC causes: not recorded (an older capture format, or a capture read from outside the"
+        " process)" in text.stdout
+    )
     js = report(old, "--json")
     assert js.returncode == 0, js.stderr
     assert summary(js.stdout)["causes"] is None

@@ -12,7 +12,6 @@ import json
 import sys
 
 import pytest
-
 from gcm_testing import assert_bad_input, launcher, run, summaries, write_script
 
 SUPPORTED = sys.version_info < (3, 14)
@@ -66,8 +65,17 @@ def triggers(stderr: str) -> dict:
 def run_json(tmp_path, source, *options):
     script = write_script(tmp_path, source)
     proc = run(
-        [launcher(), "run", "--json", "--stats-only", "--stacks", *options,
-         "--python", sys.executable, script],
+        [
+            launcher(),
+            "run",
+            "--json",
+            "--stats-only",
+            "--stacks",
+            *options,
+            "--python",
+            sys.executable,
+            script,
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -113,13 +121,15 @@ def test_collections_are_attributed_to_the_lines_that_triggered_them(tmp_path):
 @needs_stacks
 def test_the_text_report_names_the_call_sites(tmp_path):
     script = write_script(tmp_path, KNOWN_LINES)
-    proc = run([launcher(), "run", "--stacks", "--stats-only", "--python", sys.executable, script],
-               tmp_path)
+    proc = run(
+        [launcher(), "run", "--stacks", "--stats-only", "--python", sys.executable, script],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("Top GC triggers"))
     assert "call site" in lines[head + 1]
-    table = lines[head + 2: head + 5]
+    table = lines[head + 2 : head + 5]
     assert any(line.endswith(f"{script}:12 in explicit") for line in table), proc.stderr
     assert any(" in make_cycles" in line for line in table), proc.stderr
 
@@ -241,8 +251,9 @@ with GCMonitor(stacks=True, stack_depth=8, json_output=True, stats_only=True,
 @pytest.mark.parametrize("value", ["0", "129", "x"])
 def test_a_bad_stack_depth_is_refused(tmp_path, value):
     script = write_script(tmp_path, "pass\n")
-    proc = run([launcher(), "run", "--stack-depth", value, "--python", sys.executable, script],
-               tmp_path)
+    proc = run(
+        [launcher(), "run", "--stack-depth", value, "--python", sys.executable, script], tmp_path
+    )
     assert_bad_input(proc, "--stack-depth", value)
 
 
