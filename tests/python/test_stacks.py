@@ -263,3 +263,53 @@ def test_stacks_is_refused_where_frames_cannot_be_read_without_allocating(tmp_pa
     proc = run([launcher(), "run", "--stacks", "--python", sys.executable, script], tmp_path)
     assert_bad_input(proc, "'--stacks' is not supported")
     assert "ran" not in proc.stdout
+
+
+@needs_stacks
+def test_a_fork_child_reports_its_own_stacks(tmp_path):
+    source = """\
+import gc
+import os
+import sys
+
+def in_parent():
+    for _ in range(4):
+        gc.collect()
+
+def in_child():
+    for _ in range(2):
+        gc.collect()
+
+in_parent()
+pid = os.fork()
+if pid == 0:
+    in_child()
+    sys.exit(0)
+os.waitpid(pid, 0)
+"""
+    script = write_script(tmp_path, source)
+    proc = run(
+        [
+            launcher(),
+            "run",
+            "--json",
+            "--stats-only",
+            "--stacks",
+            "--python",
+            sys.executable,
+            script,
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = [
+        json.loads(line)
+        for line in proc.stderr.splitlines()
+        if line.startswith('{"type":"triggers"')
+    ]
+    assert len(found) == 2, proc.stderr
+    by_process = [{r["function"]: r["count"] for r in t["triggers"]} for t in found]
+    child = next(rows for rows in by_process if "in_child" in rows)
+    parent = next(rows for rows in by_process if "in_parent" in rows)
+    assert child.get("in_child") == 2 and "in_parent" not in child
+    assert parent.get("in_parent") == 4 and "in_child" not in parent
