@@ -29,6 +29,9 @@
 typedef struct trigger_row {
     uint32_t site; /* GCM_STACK_NO_SITE for an unnamed frame or an empty stack */
     int32_t line;
+    uint32_t own_site; /* the first frame in the program's own code when the innermost
+                          one is in a library, else GCM_STACK_NO_SITE */
+    int32_t own_line;
     uint32_t stacks; /* distinct stacks merged into the row */
     uint64_t count[GCM_GENERATIONS];
     uint64_t total_ns;
@@ -54,6 +57,37 @@ static int by_total_desc(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* 1 when `file` is library code: the standard library, an installed
+ * package, or a frozen module.  Judged from the path alone, since a report
+ * may be rendered far from the interpreter that ran the program. */
+static int is_library(const char *file)
+{
+    return strncmp(file, "<frozen ", 8) == 0 || strstr(file, "/site-packages/") != NULL ||
+           strstr(file, "/dist-packages/") != NULL || strstr(file, "/lib/python") != NULL;
+}
+
+/* Sets *site and *line to the first frame of `f` (`n` frames, innermost
+ * first) in the program's own code when the innermost one is a library's. */
+static void own_frame(const gcm_stack_table *t, const gcm_stack_frame *f, uint32_t n,
+                      uint32_t *site, int32_t *line)
+{
+    const gcm_stack_site *s = n > 0 ? gcm_stacks_site(t, f[0].site) : NULL;
+    uint32_t i;
+
+    *site = GCM_STACK_NO_SITE;
+    *line = -1;
+    if (s == NULL || !is_library(s->file))
+        return;
+    for (i = 1; i < n; i++) {
+        s = gcm_stacks_site(t, f[i].site);
+        if (s != NULL && !is_library(s->file)) {
+            *site = f[i].site;
+            *line = f[i].line;
+            return;
+        }
+    }
+}
+
 /* Merges the table's stacks by innermost frame into a new array (free()),
  * sorted by total pause, most first.  Returns 0 or GCM_ENOMEM. */
 static int merge_rows(const gcm_stack_table *t, trigger_row **out, size_t *count)
@@ -76,17 +110,23 @@ static int merge_rows(const gcm_stack_table *t, trigger_row **out, size_t *count
         const gcm_stack_frame *f = gcm_stacks_frames_const(t, i);
         uint32_t site = e->depth > 0 ? f[0].site : GCM_STACK_NO_SITE;
         int32_t line = e->depth > 0 ? f[0].line : -1;
+        uint32_t own_site;
+        int32_t own_line;
 
         if (e->count[0] + e->count[1] + e->count[2] == 0)
             continue;
+        own_frame(t, f, e->depth, &own_site, &own_line);
         /* Linear: the table holds about a thousand stacks, and this runs once. */
         for (j = 0; j < n; j++) {
-            if (rows[j].site == site && rows[j].line == line)
+            if (rows[j].site == site && rows[j].line == line && rows[j].own_site == own_site &&
+                rows[j].own_line == own_line)
                 break;
         }
         if (j == n) {
             rows[n].site = site;
             rows[n].line = line;
+            rows[n].own_site = own_site;
+            rows[n].own_line = own_line;
             n++;
         }
         rows[j].stacks++;
@@ -146,9 +186,9 @@ static void cells(gcm__line *l, const uint64_t count[GCM_GENERATIONS], uint64_t 
     GCM__LINE_LIT(l, "  ");
 }
 
-static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row *r)
+static void frame_text(gcm__line *l, const gcm_stack_table *t, uint32_t site, int32_t line)
 {
-    const gcm_stack_site *s = gcm_stacks_site(t, r->site);
+    const gcm_stack_site *s = gcm_stacks_site(t, site);
 
     if (s == NULL) {
         GCM__LINE_LIT(l, "(unknown)");
@@ -156,12 +196,23 @@ static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row 
     }
     gcm__line_text_escaped(l, s->file, SITE_BYTES);
     GCM__LINE_LIT(l, ":");
-    if (r->line >= 0)
-        gcm__line_u64(l, (uint64_t)r->line);
+    if (line >= 0)
+        gcm__line_u64(l, (uint64_t)line);
     else
         GCM__LINE_LIT(l, "?");
     GCM__LINE_LIT(l, " in ");
     gcm__line_text_escaped(l, s->func, SITE_BYTES);
+}
+
+/* The call site, and where the program's own code called the library it is in. */
+static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row *r)
+{
+    frame_text(l, t, r->site, r->line);
+    if (r->own_site != GCM_STACK_NO_SITE) {
+        GCM__LINE_LIT(l, " (from ");
+        frame_text(l, t, r->own_site, r->own_line);
+        GCM__LINE_LIT(l, ")");
+    }
 }
 
 static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *sink)
@@ -265,17 +316,11 @@ static int add_figures(cJSON *obj, const uint64_t count[GCM_GENERATIONS], uint64
     return 0;
 }
 
-static int add_row(cJSON *list, const gcm_stack_table *t, const trigger_row *r, uint64_t all_ns)
+/* Adds "file", "function" and "line" of a frame to `obj`, each null when unknown. */
+static int add_frame(cJSON *obj, const gcm_stack_table *t, uint32_t site, int32_t line)
 {
-    const gcm_stack_site *s = gcm_stacks_site(t, r->site);
-    cJSON *obj = cJSON_CreateObject();
+    const gcm_stack_site *s = gcm_stacks_site(t, site);
 
-    if (obj == NULL)
-        return -1;
-    if (!cJSON_AddItemToArray(list, obj)) {
-        cJSON_Delete(obj);
-        return -1;
-    }
     if (s != NULL) {
         if (cJSON_AddStringToObject(obj, "file", s->file) == NULL ||
             cJSON_AddStringToObject(obj, "function", s->func) == NULL)
@@ -284,9 +329,33 @@ static int add_row(cJSON *list, const gcm_stack_table *t, const trigger_row *r, 
                cJSON_AddNullToObject(obj, "function") == NULL) {
         return -1;
     }
-    if ((r->line >= 0 ? cJSON_AddNumberToObject(obj, "line", (double)r->line)
-                      : cJSON_AddNullToObject(obj, "line")) == NULL ||
-        cJSON_AddNumberToObject(obj, "stacks", (double)r->stacks) == NULL)
+    return (line >= 0 ? cJSON_AddNumberToObject(obj, "line", (double)line)
+                      : cJSON_AddNullToObject(obj, "line")) == NULL
+               ? -1
+               : 0;
+}
+
+static int add_row(cJSON *list, const gcm_stack_table *t, const trigger_row *r, uint64_t all_ns)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON *own;
+
+    if (obj == NULL)
+        return -1;
+    if (!cJSON_AddItemToArray(list, obj)) {
+        cJSON_Delete(obj);
+        return -1;
+    }
+    if (add_frame(obj, t, r->site, r->line) != 0)
+        return -1;
+    if (r->own_site != GCM_STACK_NO_SITE) {
+        own = cJSON_AddObjectToObject(obj, "from");
+        if (own == NULL || add_frame(own, t, r->own_site, r->own_line) != 0)
+            return -1;
+    } else if (cJSON_AddNullToObject(obj, "from") == NULL) {
+        return -1;
+    }
+    if (cJSON_AddNumberToObject(obj, "stacks", (double)r->stacks) == NULL)
         return -1;
     return add_figures(obj, r->count, r->total_ns, r->max_ns, all_ns);
 }

@@ -313,3 +313,26 @@ os.waitpid(pid, 0)
     parent = next(rows for rows in by_process if "in_parent" in rows)
     assert child.get("in_child") == 2 and "in_parent" not in child
     assert parent.get("in_parent") == 4 and "in_child" not in parent
+
+
+@needs_stacks
+def test_a_collection_inside_a_library_names_the_programs_call_too(tmp_path):
+    source = """\
+import copy
+
+def use_library(data):
+    for _ in range(30):
+        copy.deepcopy(data)
+
+data = [[{"k": [i, str(i)]} for i in range(50)] for _ in range(100)]
+use_library(data)
+"""
+    _, summary, t = run_json(tmp_path, source)
+    script = str(tmp_path / "target.py")
+    in_copy = [r for r in t["triggers"] if (r["file"] or "").endswith("/copy.py")]
+    assert in_copy, t
+    for r in in_copy:
+        assert r["from"] == {"file": script, "function": "use_library", "line": 5}, r
+    # The program's own rows have no "from".
+    assert all(r["from"] is None for r in t["triggers"] if r["file"] == script)
+    assert row_total(t["triggers"], t["other"]) == summary["count"]
