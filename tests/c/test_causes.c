@@ -191,8 +191,8 @@ static void test_version_1_block(void)
 
     v1.config.stats_only = 1;
     GCM_CHECK_EQ_INT(gcm_report_render(&v1.in, &sink), 0);
-    GCM_CHECK(strstr(m.buf, "GC causes: not recorded (an older capture format, or a capture read from outside the process)\n") !=
-              NULL);
+    GCM_CHECK(strstr(m.buf, "GC causes: not recorded (an older capture format, or a capture read "
+                            "from outside the process)\n") != NULL);
     GCM_CHECK(strstr(m.buf, "automatic") == NULL);
     free(m.buf);
     json = gcm_summary_json(&v1.snap);
