@@ -50,7 +50,9 @@ typedef struct gcm_config {
     char output[GCM_PATH_MAX]; /* -o/--output (launcher only): the capture file, "" for none */
     uint32_t fail_on_count;    /* --fail-on: how many rules */
     gcm_budget_rule fail_on[GCM_MAX_RULES]; /* --fail-on (launcher only), in the order given */
-    int follow_children; /* --follow-children (launcher only): new interpreters too */
+    int follow_children;  /* --follow-children (launcher only): new interpreters too */
+    int stacks;           /* --stacks: the call stack that triggered each collection */
+    uint32_t stack_depth; /* --stack-depth: innermost frames kept, 1..GCM_STACK_MAX_DEPTH */
 } gcm_config;
 
 /* How an option takes its value. */

@@ -17,5 +17,6 @@
 #include "gc_monitor/config.h"
 #include "gc_monitor/report.h"
 #include "gc_monitor/capture.h"
+#include "gc_monitor/stacks.h"
 
 #endif /* GC_MONITOR_GC_MONITOR_H */

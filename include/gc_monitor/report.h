@@ -93,6 +93,7 @@ typedef struct gcm_report_input {
     const gcm_garbage_repr
         *garbage_reprs; /* the first items of gc.garbage, at most GCM_GARBAGE_REPRS */
     size_t garbage_repr_count;
+    const struct gcm_stack_table *stacks; /* --stacks: the trigger table, NULL without */
 } gcm_report_input;
 
 struct cJSON;

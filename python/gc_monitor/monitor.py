@@ -120,6 +120,8 @@ class GCMonitor:
         duration_buckets: Sequence[float] | None = None,
         prompt: bool | None = None,
         buffer_events: int | None = None,
+        stacks: bool | None = None,
+        stack_depth: int | None = None,
         json_output: bool | None = None,
         enable_prompt: bool | None = None,
         output: None = None,

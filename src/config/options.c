@@ -23,6 +23,7 @@
 #include "gc_monitor/block.h"
 #include "gc_monitor/budget.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/stacks.h"
 
 /* The default --duration-buckets, in ms: the table's "1,5,20,50,100". */
 static const double default_buckets_ms[] = {1.0, 5.0, 20.0, 50.0, 100.0};
@@ -37,6 +38,7 @@ void gcm_config_init(gcm_config *cfg)
     cfg->bucket_count = (uint32_t)(sizeof default_buckets_ms / sizeof default_buckets_ms[0]);
     memcpy(cfg->duration_buckets_ms, default_buckets_ms, sizeof default_buckets_ms);
     cfg->buffer_events = GCM_DEFAULT_CAPACITY;
+    cfg->stack_depth = GCM_STACK_DEFAULT_DEPTH;
 }
 
 const gcm_option *gcm_config_options(size_t *count)

@@ -12,6 +12,7 @@
 #include "config_internal.h"
 #include "gc_monitor/block.h"
 #include "gc_monitor/config.h"
+#include "gc_monitor/stacks.h"
 
 #define BOTH (GCM_SCOPE_CLI | GCM_SCOPE_API)
 
@@ -49,6 +50,10 @@ const gcm_option gcm__options[] = {
      "print an optimization prompt for an AI assistant at exit"},
     {"buffer-events", "buffer_events", GCM_OPT_INTEGER, BOTH, "N", "65536",
      "collections kept in memory, rounded up to a power of two"},
+    {"stacks", "stacks", GCM_OPT_FLAG, BOTH, NULL, NULL,
+     "record the call stack that triggered each collection (\"Top GC triggers\")"},
+    {"stack-depth", "stack_depth", GCM_OPT_INTEGER, BOTH, "N", "32",
+     "innermost frames kept per stack with --stacks (1 to 128)"},
     {"python", NULL, GCM_OPT_PATH, GCM_SCOPE_CLI, "PATH", NULL,
      "Python interpreter to run the target with"},
     {"output", NULL, GCM_OPT_PATH, GCM_SCOPE_CLI, "PATH", NULL,
@@ -84,6 +89,8 @@ const option_rule gcm__rules[] = {
      .min_exclusive = 1, .max = MAX_PAUSE_MS, .ns_per_unit = 1e6},
     {FIELD(prompt)},
     {FIELD(buffer_events), .min = 1.0, .max = (double)GCM_MAX_CAPACITY, .flags = RULE_POW2},
+    {FIELD(stacks)},
+    {FIELD(stack_depth), .min = 1.0, .max = (double)GCM_STACK_MAX_DEPTH},
     {FIELD(python), .flags = RULE_READ},
     {FIELD(output)},
     {FIELD(fail_on), .count_offset = offsetof(gcm_config, fail_on_count)},

@@ -265,6 +265,12 @@ gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
     if (self == NULL)
         goto done;
     self->config = *cfg;
+    /* Before any capture exists: a refused --stacks leaves no file behind. */
+    if (self->config.stacks) {
+        self->stacks = gcm__stacks_new(&self->config);
+        if (self->stacks == NULL)
+            goto done;
+    }
     /* The report files are opened at exit, when the program may have changed
      * directory (gunicorn --chdir, daemons): they are resolved now, where
      * the user named them.  A path that cannot be made absolute stays as it

@@ -269,6 +269,8 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
     /* Asked at "stop", not "start": a gc.collect() call is still inside the
      * wrapper then, and the "start" phase stays as short as it was. */
     ev.flags |= gcm__cause_now() << GCM_EVENT_CAUSE_SHIFT;
+    if (self->stacks != NULL)
+        gcm__stacks_stop(self->stacks, ev.generation, ev.duration_ns);
     /* gcm_block_record counts a bad generation itself; nothing else can fail. */
     (void)gcm_block_record(b, &ev);
     return;
@@ -299,6 +301,9 @@ gcm__recorder_gc_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     if (ascii_equals(phase, "start", 5)) {
         /* 0 means "no start pending"; the monotonic clock is never 0 once the
          * system has been up for a nanosecond. */
+        /* The stack first, so that its walk is not part of the pause. */
+        if (self->stacks != NULL)
+            gcm__stacks_start(self->stacks);
         atomic_store_explicit(&self->start_ns, gcm_clock_monotonic_ns(), memory_order_relaxed);
     } else if (ascii_equals(phase, "stop", 4)) {
         /* CPython 3.15 times the collection itself and passes the duration

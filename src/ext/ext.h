@@ -35,6 +35,7 @@
 #define GCM__EPOCH_STOPPED UINT64_MAX
 
 typedef struct gcm__recorder gcm__recorder;
+typedef struct gcm__stacks gcm__stacks;
 
 /* States of a recorder's watch over gc.get_stats() (src/ext/unseen.c). */
 enum {
@@ -77,8 +78,46 @@ struct gcm__recorder {
      * writing the report, in one word so that one compare-and-swap moves
      * them together. */
     _Atomic uint64_t report_word;
+    gcm__stacks *stacks; /* --stacks: the trigger table and its code cache (stacks.c), else NULL */
     gcm_config config;
 };
+
+/* One frame as the walk finds it: its code object (borrowed, alive while
+ * the frame runs) and its instruction offset in bytes. */
+typedef struct gcm__raw_frame {
+    PyObject *code;
+    uint32_t offset;
+} gcm__raw_frame;
+
+/* 1 when this build can read the running thread's frames without
+ * allocating (src/ext/frames.c), 0 when --stacks must be refused. */
+int gcm__frames_supported(void);
+
+/* Fills `out` with up to `max` frames of the running thread, innermost
+ * first, skipping frames owned by C; sets *truncated to 1 when there were
+ * more.  Allocates nothing.  Returns how many it filled. */
+uint32_t gcm__frames_walk(gcm__raw_frame *out, uint32_t max, uint32_t *truncated);
+
+/* The line of the instruction at `offset` bytes into `code`, -1 if none. */
+int gcm__frames_line(PyObject *code, uint32_t offset);
+
+/* Makes the trigger table of a recorder whose config asks for --stacks.
+ * Returns it, or NULL with ValueError (this Python cannot) or MemoryError. */
+gcm__stacks *gcm__stacks_new(const gcm_config *cfg);
+
+/* Releases the table and the code objects its cache holds. */
+void gcm__stacks_free(gcm__stacks *s);
+
+/* Empties the stacks in a fork child, which records its own; the names stay. */
+void gcm__stacks_reset(gcm__stacks *s);
+
+/* The recording path: the stack of the collection starting now, then its
+ * figures once it stopped.  Allocate nothing, never raise. */
+void gcm__stacks_start(gcm__stacks *s);
+void gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns);
+
+/* The table, for the report; NULL when `s` is. */
+const struct gcm_stack_table *gcm__stacks_table(const gcm__stacks *s);
 
 /* The process-wide fork epoch, bumped by the atfork child handler. */
 extern _Atomic uint64_t gcm__fork_epoch;

@@ -77,6 +77,7 @@ recorder_reattach(gcm__recorder *r, int *revived)
     if (r->gc_watch != GCM__GC_WATCH_OFF)
         r->gc_watch = GCM__GC_WATCH_REBASE;
     atomic_store(&r->start_ns, 0);
+    gcm__stacks_reset(r->stacks);
     if (gcm__report_revive(r) && revived != NULL)
         *revived = 1;
     /* Release: a callback that sees the new epoch also sees the new block. */

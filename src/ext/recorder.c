@@ -115,6 +115,8 @@ recorder_dealloc(PyObject *op)
     if (self->block != NULL)
         gcm__block_release(self->block, self->block_size, self->mapped);
     self->block = NULL;
+    gcm__stacks_free(self->stacks);
+    self->stacks = NULL;
     type->tp_free(op);
     Py_DECREF(type);
 }

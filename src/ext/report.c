@@ -261,6 +261,8 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     in.first_event_index = first;
     in.config = &self->config;
     in.python_version = gcm__python_version();
+    /* The recorder is stopped by now: nothing writes the table while it renders. */
+    in.stacks = gcm__stacks_table(self->stacks);
 #ifdef Py_GIL_DISABLED
     in.free_threaded = 1;
 #endif

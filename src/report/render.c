@@ -36,6 +36,10 @@ static int render_extras(const gcm_report_input *in, const gcm_summary *sum, con
     int json = in->config->json;
     int status;
 
+    /* --stacks: which code triggered the pauses, first after the summary. */
+    status = json ? gcm__render_triggers_jsonl(in, sink) : gcm__render_triggers_text(in, sink);
+    if (status != 0)
+        goto done;
     if (json) {
         status = gcm__render_timeline_jsonl(in, sink);
         if (status != 0)

@@ -174,6 +174,11 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
  * Returns 0 or the sink's error. */
 int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink);
 
+/* triggers.c: the "Top GC triggers" table, or the JSON line of type
+ * "triggers" (nothing without in->stacks).  Returns 0 or a GCM_E* code. */
+int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink);
+int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink);
+
 /* causes.c: adds the summary's "causes" member to `root` (null when not
  * recorded).  Returns 0 or -1 when memory runs out. */
 struct cJSON;

@@ -17,6 +17,7 @@
 
 #include "gc_monitor/config.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/stacks.h"
 #include "gcm_test.h"
 
 /* A scratch directory with a regular file in it, made once per run. */
@@ -77,6 +78,8 @@ static void test_defaults(void)
     GCM_CHECK(cfg.duration_buckets_ms[5] == 0.0);
     GCM_CHECK_EQ_INT(cfg.prompt, 0);
     GCM_CHECK_EQ_U64(cfg.buffer_events, GCM_DEFAULT_CAPACITY);
+    GCM_CHECK_EQ_U64(cfg.stacks, 0);
+    GCM_CHECK_EQ_U64(cfg.stack_depth, GCM_STACK_DEFAULT_DEPTH);
     GCM_CHECK_STREQ(cfg.python, "");
 }
 
@@ -101,6 +104,8 @@ static void test_table_invariants(void)
                                         "duration-buckets",
                                         "prompt",
                                         "buffer-events",
+                                        "stacks",
+                                        "stack-depth",
                                         "python",
                                         "output",
                                         "fail-on",
@@ -122,6 +127,8 @@ static void test_table_invariants(void)
                                            "duration_buckets",
                                            "enable_prompt",
                                            "buffer_events",
+                                           "stacks",
+                                           "stack_depth",
                                            NULL,
                                            NULL,
                                            NULL,
@@ -211,11 +218,13 @@ static void test_default_text_parses_to_default(void)
         if (opts[i].kind == GCM_OPT_LIST) {
             GCM_CHECK_EQ_INT(gcm_config_set(&cfg, &opts[i], "2", &err), 0);
         } else {
-            GCM_CHECK_EQ_INT(gcm_config_set(&cfg, &opts[i], "512", &err), 0);
+            /* 512 is past --stack-depth's 128. */
+            const char *other = strcmp(opts[i].flag, "stack-depth") == 0 ? "64" : "512";
+            GCM_CHECK_EQ_INT(gcm_config_set(&cfg, &opts[i], other, &err), 0);
         }
         GCM_CHECK(memcmp(&cfg, &fresh, sizeof cfg) != 0);
     }
-    GCM_CHECK_EQ_U64(with_text, 6);
+    GCM_CHECK_EQ_U64(with_text, 7);
 }
 
 static void test_find(void)
@@ -346,6 +355,12 @@ static void test_set_every_option(void)
     set_ok(&cfg, "enable_prompt", "false");
     GCM_CHECK_EQ_INT(cfg.prompt, 0);
 
+    set_ok(&cfg, "stack-depth", "1");
+    GCM_CHECK_EQ_U64(cfg.stack_depth, 1);
+    set_ok(&cfg, "stack_depth", "128");
+    GCM_CHECK_EQ_U64(cfg.stack_depth, GCM_STACK_MAX_DEPTH);
+    set_ok(&cfg, "stacks", NULL);
+    GCM_CHECK_EQ_U64(cfg.stacks, 1);
     set_ok(&cfg, "buffer-events", "1");
     GCM_CHECK_EQ_U64(cfg.buffer_events, GCM_MIN_CAPACITY);
     set_ok(&cfg, "buffer_events", "65537");
@@ -814,6 +829,8 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "duration-buckets", "0.1,0.7,3.3333333333333335,1e3,86400000");
     set_ok(cfg, "prompt", NULL);
     set_ok(cfg, "buffer-events", "100");
+    set_ok(cfg, "stacks", NULL);
+    set_ok(cfg, "stack-depth", "7");
     set_ok(cfg, "python", "/usr/bin/python3");
     (void)snprintf(path, sizeof path, "%s/run.gcm", scratch_dir);
     set_ok(cfg, "output", path);
@@ -831,11 +848,13 @@ static void test_encode_defaults_exactly(void)
 
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, &needed), 0);
-    GCM_CHECK_STREQ(buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
-                         "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;flamegraph-bucket=5;"
-                         "terminal-flamegraph=0;terminal-flamegraph-width=80;"
-                         "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-                         "buffer-events=65536;python=;output=;fail-on=;follow-children=0");
+    GCM_CHECK_STREQ(
+        buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
+             "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;flamegraph-bucket=5;"
+             "terminal-flamegraph=0;terminal-flamegraph-width=80;"
+             "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
+             "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
+             "follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 

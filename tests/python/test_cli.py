@@ -218,6 +218,8 @@ def test_help_lists_every_option_with_default(args):
         "duration-buckets",
         "prompt",
         "buffer-events",
+        "stacks",
+        "stack-depth",
         "python",
         "output",
         "fail-on",

@@ -1,0 +1,338 @@
+"""Which code triggered each collection (--stacks), as users get it.
+
+Each test runs a real program under the real launcher with --stacks and
+compares the "Top GC triggers" of its report with what the program did: the
+functions and lines that allocate or call gc.collect(), and the collections
+gc.get_stats() counted.  Nothing depends on timing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from gcm_testing import assert_bad_input, launcher, run, summaries, write_script
+
+SUPPORTED = sys.version_info < (3, 14)
+needs_stacks = pytest.mark.skipif(not SUPPORTED, reason="--stacks is refused on this version")
+
+# Automatic collections from a loop of cycles in one function, explicit ones
+# at a known line in another, and the interpreter's own count around both.
+KNOWN_LINES = """\
+import gc
+import json
+import sys
+
+def make_cycles(n):
+    for _ in range(n):
+        a = []
+        a.append(a)
+
+def explicit(n):
+    for _ in range(n):
+        gc.collect()
+
+gc.collect()
+before = sum(s["collections"] for s in gc.get_stats())
+make_cycles(300_000)
+explicit(7)
+after = sum(s["collections"] for s in gc.get_stats())
+print(json.dumps({"counted": after - before}), flush=True)
+"""
+
+
+def lines_of(source: str, function: str) -> set[int]:
+    """The line numbers of `function`'s body in `source`."""
+    lines = source.splitlines()
+    start = next(i for i, text in enumerate(lines) if text.startswith(f"def {function}("))
+    body = set()
+    for i in range(start + 1, len(lines)):
+        if not lines[i].startswith(" "):
+            break
+        body.add(i + 1)
+    return body
+
+
+def triggers(stderr: str) -> dict:
+    found = [
+        json.loads(line) for line in stderr.splitlines() if line.startswith('{"type":"triggers"')
+    ]
+    assert len(found) == 1, stderr
+    return found[0]
+
+
+def run_json(tmp_path, source, *options):
+    script = write_script(tmp_path, source)
+    proc = run(
+        [
+            launcher(),
+            "run",
+            "--json",
+            "--stats-only",
+            "--stacks",
+            *options,
+            "--python",
+            sys.executable,
+            script,
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (summary,) = summaries(proc.stderr).values()
+    return proc, summary, triggers(proc.stderr)
+
+
+def row_total(rows, other=None):
+    return sum(r["count"] for r in rows) + (other["count"] if other else 0)
+
+
+@needs_stacks
+def test_collections_are_attributed_to_the_lines_that_triggered_them(tmp_path):
+    proc, summary, t = run_json(tmp_path, KNOWN_LINES)
+    counted = json.loads(proc.stdout.splitlines()[-1])["counted"]
+    rows = t["triggers"]
+    script = str(tmp_path / "target.py")
+
+    # Exact: every collection is under one row, none twice.
+    assert t["other"] is None
+    assert row_total(rows) == summary["count"]
+    by_function = {}
+    for r in rows:
+        # Collections of start-up (an import's) may come from other files.
+        if r["file"] == script:
+            by_function.setdefault(r["function"], []).append(r)
+    # The seven gc.collect() calls, at their line, all of generation 2.
+    (exp,) = by_function["explicit"]
+    assert exp["line"] == 12
+    assert (exp["count"], exp["gen2"]) == (7, 7)
+    # Before 3.12 a collection runs in the allocation that crossed the
+    # threshold; from 3.12 at the next eval-breaker check, a few bytecodes
+    # later in the same loop: either way, make_cycles' loop.
+    auto = by_function["make_cycles"]
+    assert {r["line"] for r in auto} <= lines_of(KNOWN_LINES, "make_cycles")
+    # What gc.get_stats() counted during the two calls is exactly theirs.
+    assert sum(r["count"] for r in auto) + exp["count"] == counted
+    assert sum(r["gen2"] for r in auto) == 0
+    # Shares add up to the whole.
+    assert abs(sum(r["share"] for r in rows) - 100.0) < 0.5
+
+
+@needs_stacks
+def test_the_text_report_names_the_call_sites(tmp_path):
+    script = write_script(tmp_path, KNOWN_LINES)
+    proc = run(
+        [launcher(), "run", "--stacks", "--stats-only", "--python", sys.executable, script],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("Top GC triggers"))
+    assert "call site" in lines[head + 1]
+    table = lines[head + 2 : head + 5]
+    assert any(line.endswith(f"{script}:12 in explicit") for line in table), proc.stderr
+    assert any(" in make_cycles" in line for line in table), proc.stderr
+
+
+@needs_stacks
+def test_deep_recursion_keeps_the_innermost_frames(tmp_path):
+    source = """\
+import gc
+
+def down(n):
+    if n == 0:
+        gc.collect()
+        return
+    down(n - 1)
+
+for _ in range(3):
+    down(200)
+"""
+    _, summary, t = run_json(tmp_path, source, "--stack-depth", "4")
+    assert t["depth"] == 4
+    (row,) = [r for r in t["triggers"] if r["function"] == "down"]
+    assert (row["line"], row["count"]) == (5, 3)
+    assert row_total(t["triggers"]) == summary["count"]
+
+
+@needs_stacks
+def test_each_thread_is_attributed_its_own_stack(tmp_path):
+    source = """\
+import gc
+import threading
+
+def in_thread_a():
+    for _ in range(3):
+        gc.collect()
+
+def in_thread_b():
+    for _ in range(5):
+        gc.collect()
+
+for target in (in_thread_a, in_thread_b):
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+"""
+    _, _, t = run_json(tmp_path, source)
+    rows = {r["function"]: r for r in t["triggers"]}
+    assert (rows["in_thread_a"]["line"], rows["in_thread_a"]["count"]) == (6, 3)
+    assert (rows["in_thread_b"]["line"], rows["in_thread_b"]["count"]) == (10, 5)
+
+
+@needs_stacks
+def test_a_full_table_counts_the_rest_as_other_stacks_and_totals_stay_exact(tmp_path):
+    # 1,500 functions of their own code objects, each collecting once from
+    # its own stack: more than the table's 1,024 stacks.  Each code object is
+    # dropped right after its call (the table holds its names, never a
+    # pointer it would follow).
+    source = """\
+import gc
+for i in range(1500):
+    ns = {"gc": gc}
+    exec(compile(f"def f{i}():\\n    gc.collect(0)\\n", f"<gen {i}>", "exec"), ns)
+    ns[f"f{i}"]()
+    del ns
+"""
+    _, summary, t = run_json(tmp_path, source)
+    assert t["stacks"] == t["table_size"] == 1024
+    other = t["other"]
+    assert other is not None and other["count"] > 0
+    assert row_total(t["triggers"], other) == summary["count"]
+    total_ms = sum(r["total_ms"] for r in t["triggers"]) + other["total_ms"]
+    assert abs(total_ms - summary["total_ms"]) < 0.01 * len(t["triggers"]) + 0.01
+    named = {r["function"] for r in t["triggers"]}
+    assert "f0" in named and "f1499" not in named
+
+
+@needs_stacks
+def test_thousands_of_dropped_code_objects_leave_no_dangling_name(tmp_path):
+    # More code objects than the table names (4,096): later ones are
+    # "(unknown)" (null in JSON) and every collection is still counted.
+    source = """\
+import gc
+for i in range(5000):
+    code = compile(f"gc.collect(0) if {i} % 1 == 0 else None", f"<gen {i}>", "exec")
+    exec(code, {"gc": gc})
+    del code
+"""
+    _, summary, t = run_json(tmp_path, source)
+    rows = t["triggers"]
+    assert row_total(rows, t["other"]) == summary["count"]
+    files = {r["file"] for r in rows}
+    assert "<gen 0>" in files
+    # The first 4,096 code objects were named, the rest counted as unnamed.
+    assert 0 < t["unnamed_frames"] <= 5000 - 4096 + 16
+    assert t["other"] is not None
+
+
+@needs_stacks
+def test_the_library_keywords_turn_stacks_on(tmp_path):
+    log = tmp_path / "report.jsonl"
+    source = f"""\
+import gc
+from gc_monitor import GCMonitor
+
+def work():
+    gc.collect()
+
+with GCMonitor(stacks=True, stack_depth=8, json_output=True, stats_only=True,
+               log_file={str(log)!r}):
+    work()
+"""
+    script = write_script(tmp_path, source)
+    proc = run([sys.executable, script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    t = triggers(log.read_text())
+    assert t["depth"] == 8
+    assert [(r["function"], r["line"]) for r in t["triggers"]] == [("work", 5)]
+
+
+@pytest.mark.parametrize("value", ["0", "129", "x"])
+def test_a_bad_stack_depth_is_refused(tmp_path, value):
+    script = write_script(tmp_path, "pass\n")
+    proc = run(
+        [launcher(), "run", "--stack-depth", value, "--python", sys.executable, script], tmp_path
+    )
+    assert_bad_input(proc, "--stack-depth", value)
+
+
+@pytest.mark.skipif(SUPPORTED, reason="--stacks works on this version")
+def test_stacks_is_refused_where_frames_cannot_be_read_without_allocating(tmp_path):
+    script = write_script(tmp_path, "print('ran')\n")
+    proc = run([launcher(), "run", "--stacks", "--python", sys.executable, script], tmp_path)
+    assert_bad_input(proc, "'--stacks' is not supported")
+    assert "ran" not in proc.stdout
+
+
+@needs_stacks
+def test_a_fork_child_reports_its_own_stacks(tmp_path):
+    source = """\
+import gc
+import os
+import sys
+
+def in_parent():
+    for _ in range(4):
+        gc.collect()
+
+def in_child():
+    for _ in range(2):
+        gc.collect()
+
+in_parent()
+pid = os.fork()
+if pid == 0:
+    in_child()
+    sys.exit(0)
+os.waitpid(pid, 0)
+"""
+    script = write_script(tmp_path, source)
+    proc = run(
+        [
+            launcher(),
+            "run",
+            "--json",
+            "--stats-only",
+            "--stacks",
+            "--python",
+            sys.executable,
+            script,
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = [
+        json.loads(line)
+        for line in proc.stderr.splitlines()
+        if line.startswith('{"type":"triggers"')
+    ]
+    assert len(found) == 2, proc.stderr
+    by_process = [{r["function"]: r["count"] for r in t["triggers"]} for t in found]
+    child = next(rows for rows in by_process if "in_child" in rows)
+    parent = next(rows for rows in by_process if "in_parent" in rows)
+    assert child.get("in_child") == 2 and "in_parent" not in child
+    assert parent.get("in_parent") == 4 and "in_child" not in parent
+
+
+@needs_stacks
+def test_a_collection_inside_a_library_names_the_programs_call_too(tmp_path):
+    source = """\
+import copy
+
+def use_library(data):
+    for _ in range(30):
+        copy.deepcopy(data)
+
+data = [[{"k": [i, str(i)]} for i in range(50)] for _ in range(100)]
+use_library(data)
+"""
+    _, summary, t = run_json(tmp_path, source)
+    script = str(tmp_path / "target.py")
+    in_copy = [r for r in t["triggers"] if (r["file"] or "").endswith("/copy.py")]
+    assert in_copy, t
+    for r in in_copy:
+        assert r["from"] == {"file": script, "function": "use_library", "line": 5}, r
+    # The program's own rows have no "from".
+    assert all(r["from"] is None for r in t["triggers"] if r["file"] == script)
+    assert row_total(t["triggers"], t["other"]) == summary["count"]
