@@ -134,6 +134,20 @@ static size_t compare_options(compare_args *args, gcm__opt rows[COMPARE_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__compare_rows(gcm__opt *rows, size_t size)
+{
+    /* Only the rows' names, kinds and texts are read; the values would go
+     * here, and never do. */
+    static compare_args unused;
+    gcm__opt all[COMPARE_ROWS];
+    size_t count = compare_options(&unused, all);
+
+    if (count > size)
+        count = size;
+    memcpy(rows, all, count * sizeof all[0]);
+    return count;
+}
+
 /* Takes BASE, then NEW. */
 static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
 {

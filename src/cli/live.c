@@ -81,6 +81,20 @@ static size_t live_options(live_args *a, gcm__opt rows[LIVE_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__live_rows(gcm__opt *rows, size_t size)
+{
+    /* Only the rows' names, kinds and texts are read; the values would go
+     * here, and never do. */
+    static live_args unused;
+    gcm__opt all[LIVE_ROWS];
+    size_t count = live_options(&unused, all);
+
+    if (count > size)
+        count = size;
+    memcpy(rows, all, count * sizeof all[0]);
+    return count;
+}
+
 static int print_live_help(live_args *a)
 {
     static const char head[] =

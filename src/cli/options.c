@@ -526,3 +526,18 @@ int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
 done:
     return status;
 }
+
+int gcm__opt_takes_value(const gcm__opt *row)
+{
+    return takes_value(row);
+}
+
+const char *gcm__opt_metavar(const gcm__opt *row)
+{
+    return metavar_of(row);
+}
+
+const char *gcm__opt_help_text(const gcm__opt *row)
+{
+    return help_of(row);
+}

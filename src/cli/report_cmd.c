@@ -102,6 +102,20 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__report_rows(gcm__opt *rows, size_t size)
+{
+    /* Only the rows' names, kinds and texts are read; the values would go
+     * here, and never do. */
+    static report_args unused;
+    gcm__opt all[REPORT_ROWS];
+    size_t count = report_options(&unused, all);
+
+    if (count > size)
+        count = size;
+    memcpy(rows, all, count * sizeof all[0]);
+    return count;
+}
+
 static int print_report_help(report_args *a)
 {
     static const char head[] =

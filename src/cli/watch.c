@@ -78,6 +78,20 @@ static size_t watch_options(watch_args *a, gcm__opt rows[WATCH_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__watch_rows(gcm__opt *rows, size_t size)
+{
+    /* Only the rows' names, kinds and texts are read; the values would go
+     * here, and never do. */
+    static watch_args unused;
+    gcm__opt all[WATCH_ROWS];
+    size_t count = watch_options(&unused, all);
+
+    if (count > size)
+        count = size;
+    memcpy(rows, all, count * sizeof all[0]);
+    return count;
+}
+
 static int print_watch_help(watch_args *a)
 {
     static const char head[] =
