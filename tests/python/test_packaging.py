@@ -1,0 +1,128 @@
+"""The ways in a user has: an sdist that builds or says what is missing, and a wheel
+that carries its own cJSON.
+
+A configure with cJSON hidden runs everywhere (a few seconds).  The rest builds
+packages and whole environments, minutes on a loaded machine, so it runs only
+with GCM_PACKAGING_TESTS=1, which CI sets once on one interpreter, not per
+interpreter; it needs the pip packages `build` and `auditwheel` and patchelf.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from gcm_testing import clean_env
+
+REPO = Path(__file__).resolve().parents[2]
+# A bound on a hung build, not a speed claim: a full build of the extension and
+# the launcher on two busy cores.
+BUILD_TIMEOUT = 1800
+# The one line the configure prints without cJSON, part by part: every family's package.
+NO_CJSON = (
+    "cJSON not found: install libcjson-dev (Debian/Ubuntu: apt-get install libcjson-dev), "
+    "cjson-devel (Fedora: dnf install cjson-devel), cjson-dev (Alpine: apk add cjson-dev) "
+    "or cjson (macOS: brew install cjson)"
+)
+# What hides cJSON from the configure: its CMake package and pkg-config, the two ways
+# CMakeLists.txt looks for it.
+HIDE_CJSON = ("CMAKE_DISABLE_FIND_PACKAGE_cJSON=ON", "CMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON")
+
+packaging = pytest.mark.skipif(
+    os.environ.get("GCM_PACKAGING_TESTS") != "1",
+    reason="builds packages (minutes): set GCM_PACKAGING_TESTS=1, as CI does once",
+)
+
+
+def sh(args, cwd=None, env=None, timeout=BUILD_TIMEOUT, check=True):
+    proc = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout[-4000:], proc.stderr[-4000:])
+    return proc
+
+
+def assert_says_install_cjson(output):
+    # One line, whole, with nothing wrapped away from it.
+    lines = [line.strip() for line in output.splitlines() if "cJSON not found" in line]
+    assert lines == [NO_CJSON], output[-4000:]
+
+
+def test_configure_without_cjson_names_the_package_to_install(tmp_path):
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    proc = sh(
+        ["cmake", "-S", REPO, "-B", tmp_path / "build", "-DGCM_BUILD_EXTENSION=OFF"]
+        + [f"-D{d}" for d in HIDE_CJSON],
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert_says_install_cjson(proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sdist")
+    sh([sys.executable, "-m", "build", "--sdist", "--outdir", out, REPO])
+    (path,) = out.glob("pygcprofiler-*.tar.gz")
+    return path
+
+
+@packaging
+def test_sdist_holds_the_sources_and_no_cjson(sdist):
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    for needed in (
+        "pyproject.toml",
+        "CMakeLists.txt",
+        "cmake/gcm_man.cmake",
+        "README.md",
+        "LICENSE",
+        "PKG-INFO",
+        "include/gc_monitor/config.h",
+        "src/cli/main.c",
+        "src/ext/callback.c",
+        "python/gc_monitor/__init__.py",
+    ):
+        assert needed in names, needed
+    # cJSON comes from the system or from auditwheel, never from a copy in the tree.
+    assert not [n for n in names if "cjson" in n.lower()], names
+    assert not [n for n in names if n.startswith((".venv", "build/"))], names
+
+
+def fresh_venv(path):
+    sh([sys.executable, "-m", "venv", path])
+    return path / "bin"
+
+
+@packaging
+def test_sdist_builds_and_runs_in_a_fresh_venv(sdist, tmp_path):
+    bin_dir = fresh_venv(tmp_path / "venv")
+    sh([bin_dir / "python", "-m", "pip", "install", "-q", sdist])
+    proc = sh([bin_dir / "pygcprofiler", "run", "--stats-only", REPO / "examples" / "gc_heavy.py"])
+    assert "=== GC MONITORING SUMMARY ===" in proc.stderr, proc.stderr[-2000:]
+    assert (tmp_path / "venv" / "share" / "man" / "man1" / "pygcprofiler.1").is_file()
+
+
+@packaging
+def test_sdist_without_cjson_fails_with_the_line(sdist, tmp_path):
+    bin_dir = fresh_venv(tmp_path / "venv")
+    proc = sh(
+        [bin_dir / "python", "-m", "pip", "install", sdist]
+        + [f"--config-settings=cmake.define.{d}" for d in HIDE_CJSON],
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert_says_install_cjson(proc.stdout + proc.stderr)
