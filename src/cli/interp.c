@@ -392,8 +392,9 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
         prefix_len = wheel_prefix_len(self, dir_len);
         for (size_t i = 0; prefix_len > 0 && i < 2; i++) {
             char bin[GCM_PATH_MAX];
-            if (snprintf(bin, sizeof bin, "%.*s/bin", (int)prefix_len, self) < (int)sizeof bin &&
-                join(out, out_size, bin, strlen(bin), candidates[i]) == 0 && is_executable(out)) {
+            int m = snprintf(bin, sizeof bin, "%.*s/bin", (int)prefix_len, self);
+            if (m > 0 && (size_t)m < sizeof bin &&
+                join(out, out_size, bin, (size_t)m, candidates[i]) == 0 && is_executable(out)) {
                 status = 0;
                 goto done;
             }

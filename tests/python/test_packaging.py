@@ -202,6 +202,7 @@ def test_repaired_wheel_carries_cjson_and_runs_without_the_system_one(repaired_w
     script = (
         f"mount --bind /dev/null {system.resolve()} || exit 97\n"
         f"{bin_dir / 'pygcprofiler'} --version || exit 98\n"
+        f"{bin_dir / 'python'} -m gc_monitor --version || exit 96\n"
         f"exec {bin_dir / 'pygcprofiler'} run --stats-only {REPO / 'examples' / 'gc_heavy.py'}\n"
     )
     proc = sh(["unshare", "-m", "sh", "-c", script], check=False)
@@ -209,6 +210,7 @@ def test_repaired_wheel_carries_cjson_and_runs_without_the_system_one(repaired_w
         pytest.skip(f"cannot hide the system libcjson here: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.startswith("pygcprofiler "), proc.stdout
+    assert proc.stdout.count("pygcprofiler ") == 2, proc.stdout
     assert "=== GC MONITORING SUMMARY ===" in proc.stderr, proc.stderr[-4000:]
     # The launcher auditwheel moved into site-packages still runs the venv's own python.
     assert f"GMEM Running: {bin_dir}/python" in proc.stderr, proc.stderr[-4000:]
