@@ -74,8 +74,9 @@ as_root() {
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'; }
 
 if [ "$do_apt" = 1 ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
-	# chromium: the HTML report's page is opened headless (tests/python/test_html.py).
-	need=(gcc make pkg-config libcjson-dev tmux locales strace chromium)
+	# chromium: the HTML report's page is opened headless (tests/python/test_html.py);
+	# zsh, fish and man-db: test_completion.py tries the scripts and the page in them.
+	need=(gcc make pkg-config libcjson-dev tmux locales strace chromium zsh fish man-db)
 	command -v cmake >/dev/null || need+=(cmake)
 	if [ "$("$PYTHON" -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" = /usr ]; then
 		need+=(python3-dev python3-venv)

@@ -76,6 +76,28 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
  * Returns the number of rows. */
 size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size);
 
+/* The option tables of the other verbs, as their --help shows them, for the
+ * completion scripts and the man page (complete.c): each fills `rows` (room
+ * for `size`) and returns the number of rows; the rows' stores point at
+ * storage nothing reads. */
+size_t gcm__report_rows(gcm__opt *rows, size_t size);
+size_t gcm__compare_rows(gcm__opt *rows, size_t size);
+size_t gcm__live_rows(gcm__opt *rows, size_t size);
+size_t gcm__watch_rows(gcm__opt *rows, size_t size);
+size_t gcm__export_rows(gcm__opt *rows, size_t size);
+
+/* `pygcprofiler completion bash|zsh|fish`: the completion script of a shell
+ * on stdout (complete.c).  Returns the exit status. */
+int gcm__completion_main(int argc, char **argv);
+
+/* Writes the man page pygcprofiler(1), in roff, to `fd` (complete.c; the
+ * build runs the hidden `pygcprofiler --man`).  Returns 0 or GCM_EIO. */
+int gcm__print_man(int fd);
+
+/* The usage line of `verb` without "pygcprofiler " ("run [options] ..."),
+ * or NULL for a verb that has none (help.c). */
+const char *gcm__verb_synopsis(const char *verb);
+
 /* Room enough for `run`'s option table. */
 #define GCM__RUN_ROWS_MAX 48
 

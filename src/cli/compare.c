@@ -134,6 +134,15 @@ static size_t compare_options(compare_args *args, gcm__opt rows[COMPARE_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__compare_rows(gcm__opt *rows, size_t size)
+{
+    /* The values would be stored here, and never are. */
+    static compare_args unused;
+    gcm__opt all[COMPARE_ROWS];
+
+    return gcm__opts_lend(rows, size, all, compare_options(&unused, all));
+}
+
 /* Takes BASE, then NEW. */
 static int add_file(void *ctx, const char *word, char *msg, size_t msg_size)
 {

@@ -115,6 +115,15 @@ static size_t export_options(export_args *a, gcm__opt rows[EXPORT_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__export_rows(gcm__opt *rows, size_t size)
+{
+    /* The values would be stored here, and never are. */
+    static export_args unused;
+    gcm__opt all[EXPORT_ROWS];
+
+    return gcm__opts_lend(rows, size, all, export_options(&unused, all));
+}
+
 static int print_export_help(export_args *a)
 {
     static const char head[] =

@@ -30,7 +30,18 @@ static const struct {
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
     {"watch -o FILE PID", NULL},
     {"export [--prometheus [HOST:]PORT] [options] CAPTURE...", NULL},
+    {"completion bash|zsh|fish", NULL},
 };
+
+const char *gcm__verb_synopsis(const char *verb)
+{
+    size_t len = strlen(verb);
+
+    for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++)
+        if (strncmp(usages[i].synopsis, verb, len) == 0 && usages[i].synopsis[len] == ' ')
+            return usages[i].synopsis;
+    return NULL;
+}
 
 int gcm__print_usage(int fd)
 {

@@ -62,6 +62,30 @@ static int join(char *out, size_t size, const char *dir, size_t dir_len, const c
     return (n > 0 && (size_t)n < size) ? 0 : -1;
 }
 
+/* The length of the environment's prefix when `dir` (`dir_len` bytes) is
+ * PREFIX/lib/pythonX.Y/site-packages/pygcprofiler.scripts, 0 otherwise.
+ * That is where auditwheel moves a launcher it grafted cJSON into (leaving a
+ * Python shim in bin/ that execs it), so its interpreter is PREFIX/bin's. */
+static size_t wheel_prefix_len(const char *dir, size_t dir_len)
+{
+    static const char tail[] = "/site-packages/pygcprofiler.scripts";
+    size_t len = dir_len;
+    size_t tail_len = sizeof tail - 1;
+
+    if (len <= tail_len || memcmp(dir + len - tail_len, tail, tail_len) != 0)
+        return 0;
+    len -= tail_len;
+    /* Two more components up: pythonX.Y, then lib (or lib64). */
+    for (int up = 0; up < 2; up++) {
+        while (len > 0 && dir[len - 1] != '/')
+            len--;
+        if (len == 0)
+            return 0;
+        len--;
+    }
+    return len;
+}
+
 /* Looks `name` up in $PATH the way execvp would; returns 0 with the path in
  * `out`, or -1 if no directory has it. */
 static int search_path(const char *name, char *out, size_t size)
@@ -353,6 +377,7 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
     if (n > 0) {
         const char *candidates[2];
         size_t dir_len;
+        size_t prefix_len;
         self[n] = '\0';
         dir_len = (size_t)(strrchr(self, '/') - self);
         (void)snprintf(name, sizeof name, "python%s", want);
@@ -362,6 +387,16 @@ int gcm__find_python(const gcm_config *cfg, char *out, size_t out_size, char *ms
         for (size_t i = 0; i < 2; i++) {
             if (join(out, out_size, self, dir_len == 0 ? 1 : dir_len, candidates[i]) == 0 &&
                 is_executable(out)) {
+                status = 0;
+                goto done;
+            }
+        }
+        prefix_len = wheel_prefix_len(self, dir_len);
+        for (size_t i = 0; prefix_len > 0 && i < 2; i++) {
+            char bin[GCM_PATH_MAX];
+            int m = snprintf(bin, sizeof bin, "%.*s/bin", (int)prefix_len, self);
+            if (m > 0 && (size_t)m < sizeof bin &&
+                join(out, out_size, bin, (size_t)m, candidates[i]) == 0 && is_executable(out)) {
                 status = 0;
                 goto done;
             }

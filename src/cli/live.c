@@ -81,6 +81,15 @@ static size_t live_options(live_args *a, gcm__opt rows[LIVE_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__live_rows(gcm__opt *rows, size_t size)
+{
+    /* The values would be stored here, and never are. */
+    static live_args unused;
+    gcm__opt all[LIVE_ROWS];
+
+    return gcm__opts_lend(rows, size, all, live_options(&unused, all));
+}
+
 static int print_live_help(live_args *a)
 {
     static const char head[] =

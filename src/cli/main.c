@@ -22,8 +22,13 @@ typedef struct verb {
 /* The verbs, in the order of the usage lines (help.c, which must not call
  * back into this file: `run --help` prints them too). */
 static const verb verbs[] = {
-    {"run", gcm__run_main},   {"report", gcm__report_main}, {"compare", gcm__compare_main},
-    {"live", gcm__live_main}, {"watch", gcm__watch_main},   {"export", gcm__export_main},
+    {"run", gcm__run_main},
+    {"report", gcm__report_main},
+    {"compare", gcm__compare_main},
+    {"live", gcm__live_main},
+    {"watch", gcm__watch_main},
+    {"export", gcm__export_main},
+    {"completion", gcm__completion_main},
 };
 
 int main(int argc, char **argv)
@@ -44,6 +49,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         status = gcm__print_version() == 0 ? 0 : 1;
+        goto done;
+    }
+    /* Hidden: the build writes the man page with it (complete.c). */
+    if (strcmp(argv[1], "--man") == 0) {
+        status = gcm__print_man(1) == 0 ? 0 : 1;
         goto done;
     }
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {

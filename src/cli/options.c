@@ -526,3 +526,26 @@ int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count,
 done:
     return status;
 }
+
+int gcm__opt_takes_value(const gcm__opt *row)
+{
+    return takes_value(row);
+}
+
+const char *gcm__opt_metavar(const gcm__opt *row)
+{
+    return metavar_of(row);
+}
+
+const char *gcm__opt_help_text(const gcm__opt *row)
+{
+    return help_of(row);
+}
+
+size_t gcm__opts_lend(gcm__opt *rows, size_t size, const gcm__opt *all, size_t count)
+{
+    if (count > size)
+        count = size;
+    memcpy(rows, all, count * sizeof all[0]);
+    return count;
+}

@@ -97,4 +97,16 @@ int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *actio
  * defaults, wrapped within 80 columns), then `tail`.  Returns 0 or GCM_EIO. */
 int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count, const char *tail);
 
+/* Copies the first `count` rows of `all` into `rows` (`size` at most) and
+ * returns how many: how a verb lends its table to complete.c, which reads the
+ * rows' names, kinds and texts, never the values they would store. */
+size_t gcm__opts_lend(gcm__opt *rows, size_t size, const gcm__opt *all, size_t count);
+
+/* What --help shows of a row, for the completion scripts and the man page
+ * (complete.c): whether it takes a value, its placeholder (NULL for none)
+ * and its line of help, a CONFIG row's from the option table. */
+int gcm__opt_takes_value(const gcm__opt *row);
+const char *gcm__opt_metavar(const gcm__opt *row);
+const char *gcm__opt_help_text(const gcm__opt *row);
+
 #endif /* GCM_CLI_OPTIONS_H */

@@ -107,6 +107,15 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__report_rows(gcm__opt *rows, size_t size)
+{
+    /* The values would be stored here, and never are. */
+    static report_args unused;
+    gcm__opt all[REPORT_ROWS];
+
+    return gcm__opts_lend(rows, size, all, report_options(&unused, all));
+}
+
 static int print_report_help(report_args *a)
 {
     static const char head[] =

@@ -78,6 +78,15 @@ static size_t watch_options(watch_args *a, gcm__opt rows[WATCH_ROWS])
     return sizeof table / sizeof table[0];
 }
 
+size_t gcm__watch_rows(gcm__opt *rows, size_t size)
+{
+    /* The values would be stored here, and never are. */
+    static watch_args unused;
+    gcm__opt all[WATCH_ROWS];
+
+    return gcm__opts_lend(rows, size, all, watch_options(&unused, all));
+}
+
 static int print_watch_help(watch_args *a)
 {
     static const char head[] =
