@@ -16,10 +16,10 @@
 #include "base/base.h"
 #include "gc_monitor/block.h"
 
-/* GCC 13+ warns that ThreadSanitizer does not model atomic_thread_fence.
+/* GCC 12+ warns that ThreadSanitizer does not model atomic_thread_fence.
  * Every field the fences order is itself an atomic, so TSan still sees no
  * plain-memory race; the warning would only break -Werror TSan builds. */
-#if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 13
+#if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
