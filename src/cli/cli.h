@@ -61,6 +61,11 @@ int gcm__package_file(const char *module, char *out, size_t out_size, char *msg,
 /* The `watch` verb: records a process from outside into a capture (watch.c). */
 int gcm__watch_main(int argc, char **argv);
 
+/* The `attach` and `detach` verbs: a CPython 3.14+ process starts or stops
+ * recording itself into a capture (attach.c). */
+int gcm__attach_main(int argc, char **argv);
+int gcm__detach_main(int argc, char **argv);
+
 /* Parses `run`'s words (argv[0] is "run") into `cli`, validating every
  * option through gcm_config_set; cli->target_index counts from argv[0].
  * Returns 0, or GCM_EINVAL with one message line (no "error: " prefix, no

@@ -29,6 +29,8 @@ static const struct {
     {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
     {"watch -o FILE PID", NULL},
+    {"attach [-o FILE] PID", NULL},
+    {"detach PID", NULL},
 };
 
 int gcm__print_usage(int fd)

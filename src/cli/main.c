@@ -22,8 +22,9 @@ typedef struct verb {
 /* The verbs, in the order of the usage lines (help.c, which must not call
  * back into this file: `run --help` prints them too). */
 static const verb verbs[] = {
-    {"run", gcm__run_main},   {"report", gcm__report_main}, {"compare", gcm__compare_main},
-    {"live", gcm__live_main}, {"watch", gcm__watch_main},
+    {"run", gcm__run_main},       {"report", gcm__report_main}, {"compare", gcm__compare_main},
+    {"live", gcm__live_main},     {"watch", gcm__watch_main},   {"attach", gcm__attach_main},
+    {"detach", gcm__detach_main},
 };
 
 int main(int argc, char **argv)
