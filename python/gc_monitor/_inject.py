@@ -50,7 +50,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     remote_exec = getattr(sys, "remote_exec", None)
     if sys.version_info < (3, 14) or remote_exec is None:
-        version = "%d.%d.%d" % sys.version_info[:3]
+        version = ".".join(str(part) for part in sys.version_info[:3])
         print(f"refuse {REFUSE_VERSION} {version}", flush=True)
         return 2
     try:
