@@ -242,6 +242,7 @@ def test_attach_without_o_prints_a_private_capture(
     )
     assert launch("detach", app.pid).returncode == 0
     assert refusal("detach", app.pid).startswith(f"error: pid {app.pid} is not attached: ")
+    app.work()
     assert app.end() == 0
     assert app.proc.stderr == ""
 
