@@ -15,6 +15,7 @@ The attaching tests skip when the CI's extra interpreters are absent
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -71,24 +72,37 @@ def venv_python(version: str) -> Path:
     given = os.environ.get("GCM_ATTACH_VENVS")
     venv = Path(given) / f"python{version}" if given else REPO / "build" / f"attach-venv{version}"
     if not given:
-        env = clean_env(
-            PYTHON=str(base),
-            VENV=str(venv),
-            GCM_PIP_WHEELS=str(XPY_BIN.parent / "wheels"),
-            GCM_EXTRA_REQUIREMENTS="",
-        )
-        built = subprocess.run(
-            ["bash", str(REPO / "tests" / "run.sh"), "--no-apt", "--no-c", "--install-only"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30 * 60,
-        )
-        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        # pytest-xdist workers each run session fixtures: one builds, the
+        # others wait for it and then find the venv up to date.
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(venv.parent / f".attach-venv{version}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            build_venv(base, venv)
+        finally:
+            os.close(lock)
     python = venv / "bin" / "python"
     assert os.access(python, os.X_OK), python
     return python
+
+
+def build_venv(base: Path, venv: Path) -> None:
+    """Creates (or updates) `venv` of `base` with this package installed."""
+    env = clean_env(
+        PYTHON=str(base),
+        VENV=str(venv),
+        GCM_PIP_WHEELS=str(XPY_BIN.parent / "wheels"),
+        GCM_EXTRA_REQUIREMENTS="",
+    )
+    built = subprocess.run(
+        ["bash", str(REPO / "tests" / "run.sh"), "--no-apt", "--no-c", "--install-only"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30 * 60,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
 
 
 @pytest.fixture(scope="session", params=["3.14", "3.15"])
