@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,10 @@
 
 extern char **environ;
 
-#define ATTACH_ROWS 4
+#define ATTACH_ROWS 5
+/* The limits of --duration, in seconds: from a hundredth to a year. */
+#define DURATION_MIN 0.01
+#define DURATION_MAX 31536000.0
 /* The target runs the script at its next safe point: a program blocked in
  * C code for longer than this is reported as not answering. */
 #define ANSWER_TIMEOUT_MS 10000
@@ -44,6 +48,7 @@ extern char **environ;
 
 typedef struct attach_args {
     int detach;
+    double duration_s; /* --duration, 0 when not given */
     const char *output;
     const char *pid_word;
     int64_t pid;
@@ -79,6 +84,14 @@ static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
          .add = take_output,
          .help = "the capture file the process creates (default: a new one in a private "
                  "directory, printed; never replaced)"},
+        {.kind = GCM__OPT_NUMBER,
+         .name = "duration",
+         .metavar = "SECONDS",
+         .store = &a->duration_s,
+         .min = DURATION_MIN,
+         .max = DURATION_MAX,
+         .refusal = "must be seconds from 0.01 to 31536000",
+         .help = "record for that long, then detach and print the report to stdout"},
         GCM__OPT_HELP_ROW,
     };
     const gcm__opt detach_table[] = {
@@ -99,7 +112,7 @@ static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
 static int print_attach_help(attach_args *a)
 {
     static const char attach_head[] =
-        "usage: pygcprofiler attach [-o FILE] PID\n"
+        "usage: pygcprofiler attach [-o FILE] [--duration SECONDS] PID\n"
         "\n"
         "Makes a running CPython 3.14+ process start recording its collections into a\n"
         "capture file, with no restart (sys.remote_exec, PEP 768), then returns.\n"
@@ -566,6 +579,61 @@ done:
     return status;
 }
 
+/* The signal that ends a --duration early, 0 while none came. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Waits --duration seconds, or until Ctrl-C, SIGTERM or SIGHUP. */
+static void wait_duration(double seconds)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    struct timespec left;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    if (sigemptyset(&sa.sa_mask) == 0) {
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            (void)sigaction(sigs[i], &sa, NULL);
+    }
+    left.tv_sec = (time_t)seconds;
+    left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
+    while (stop_signal == 0 && nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+/* --duration's end: detaches, then writes the capture's report to stdout.
+ * Returns the exit status: the report's, or detach's when it failed while
+ * the process lives. */
+static int detach_and_report(const attach_args *a, const char *capture)
+{
+    attach_args d = *a;
+    char answer[GCM__MSG_MAX];
+    char msg[GCM__MSG_MAX];
+    char *words[3];
+    int status;
+
+    d.detach = 1;
+    status = remote_run(&d, NULL, answer, sizeof answer, msg, sizeof msg);
+    if (status != 0) {
+        /* A process that ended meanwhile left its capture whole: report it. */
+        if (kill((pid_t)a->pid, 0) != 0 && errno == ESRCH)
+            status = 0;
+        else
+            gcm__complain("attach", msg);
+    }
+    words[0] = "report";
+    words[1] = (char *)capture;
+    words[2] = NULL;
+    if (gcm__report_main(2, words) != 0 && status == 0)
+        status = 1;
+    return status;
+}
+
 /* The common body of both verbs. */
 static int attach_main(int argc, char **argv, int detach)
 {
@@ -618,7 +686,10 @@ static int attach_main(int argc, char **argv, int detach)
                      (long long)args.pid, answer, (long long)args.pid);
     if (n > 0)
         (void)gcm__write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    if (!detach) {
+    if (!detach && args.duration_s > 0) {
+        wait_duration(args.duration_s);
+        status = detach_and_report(&args, answer);
+    } else if (!detach) {
         /* The path alone on stdout, for a script to take. */
         n = snprintf(line, sizeof line, "%s\n", answer);
         if (n > 0 &&

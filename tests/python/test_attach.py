@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -381,5 +382,31 @@ def test_refusal_when_remote_debugging_is_disabled(tmp_path: Path, apps: list[Ap
         "'pygcprofiler run -o FILE'"
     )
     app.work()
+    assert app.end() == 0
+    assert app.proc.stderr == ""
+
+
+def test_duration_detaches_and_prints_the_report(
+    py314: Path, tmp_path: Path, apps: list[App]
+) -> None:
+    app = App(py314, tmp_path)
+    apps.append(app)
+    capture = tmp_path / "timed.capture"
+    # A long duration that Ctrl-C ends once the program has worked: the
+    # window is the test's to choose, never a race with the clock.
+    attach = Started(
+        [launcher_path(), "attach", "-o", capture, "--duration", "3600", app.pid], cwd=tmp_path
+    )
+    try:
+        attach.wait_for(f"pid {app.pid} records into '{capture}'", stream="err")
+        deltas = app.work()
+        os.kill(attach.pid, signal.SIGINT)
+        assert attach.finish() == 0, attach.stderr
+    finally:
+        attach.kill()
+    assert attach.stdout.startswith(f"Capture: {capture}\n"), attach.stdout
+    assert "State: detached at " in attach.stdout
+    total = sum(d["collections"] for d in deltas)
+    assert f"Total GC collections: {total}\n" in attach.stdout, (attach.stdout, deltas)
     assert app.end() == 0
     assert app.proc.stderr == ""
