@@ -18,15 +18,27 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gcm_testing import TIMEOUT, XPY_BIN, Started, clean_env, launcher_path, report
+from gcm_testing import (
+    TIMEOUT,
+    XPY_BIN,
+    Started,
+    clean_env,
+    get,
+    kill_group,
+    launcher_path,
+    report,
+    start_server,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +91,7 @@ def venv_python(version: str) -> Path:
         lock = os.open(venv.parent / f".attach-venv{version}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            build_venv(base, venv)
+            build_venv(base, venv, servers=version == "3.14")
         finally:
             os.close(lock)
     python = venv / "bin" / "python"
@@ -87,13 +99,14 @@ def venv_python(version: str) -> Path:
     return python
 
 
-def build_venv(base: Path, venv: Path) -> None:
-    """Creates (or updates) `venv` of `base` with this package installed."""
+def build_venv(base: Path, venv: Path, servers: bool) -> None:
+    """Creates (or updates) `venv` of `base` with this package installed (and,
+    with `servers`, the web servers of tests/requirements-servers.txt)."""
     env = clean_env(
         PYTHON=str(base),
         VENV=str(venv),
         GCM_PIP_WHEELS=str(XPY_BIN.parent / "wheels"),
-        GCM_EXTRA_REQUIREMENTS="",
+        GCM_EXTRA_REQUIREMENTS="tests/requirements-servers.txt" if servers else "",
     )
     built = subprocess.run(
         ["bash", str(REPO / "tests" / "run.sh"), "--no-apt", "--no-c", "--install-only"],
@@ -410,3 +423,45 @@ def test_duration_detaches_and_prints_the_report(
     assert f"Total GC collections: {total}\n" in attach.stdout, (attach.stdout, deltas)
     assert app.end() == 0
     assert app.proc.stderr == ""
+
+
+def test_attach_to_a_uvicorn_server_under_load(py314: Path, tmp_path: Path) -> None:
+    if subprocess.run([py314, "-c", "import uvicorn"], capture_output=True).returncode != 0:
+        pytest.skip("no uvicorn in the python3.14 venv")
+    shutil.copy(Path(__file__).parent / "servers" / "asgi_app.py", tmp_path)
+    args = ["-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "{port}"]
+    server, port = start_server([py314], args, tmp_path, "Uvicorn running on")
+    done = threading.Event()
+    served: list[str] = []
+
+    def load() -> None:
+        while not done.is_set():
+            served.append(get(port))
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    capture = tmp_path / "server.capture"
+    try:
+        attached = launch("attach", "-o", capture, server.pid)
+        assert attached.returncode == 0, attached.stderr
+        # Every request collects: wait (bounded) until the capture has some.
+        for _ in range(600):
+            if int(str(json_summary(capture)["count"])) > 0:
+                break
+            served_before = len(served)
+            while len(served) == served_before and loader.is_alive():
+                done.wait(0.05)
+        detached = launch("detach", server.pid)
+        assert detached.returncode == 0, detached.stderr
+        done.set()
+        loader.join(timeout=TIMEOUT)
+        # It serves on after detach.
+        assert get(port) == f"pid {server.pid}\n"
+    finally:
+        done.set()
+        loader.join(timeout=TIMEOUT)
+        kill_group(server)
+    assert int(str(json_summary(capture)["count"])) > 0
+    assert "State: detached at " in report(capture, "--stats-only").stdout
+    assert served and all(body == f"pid {server.pid}\n" for body in served)
+    assert "Traceback" not in server.stderr and "pygcprofiler" not in server.stderr, server.stderr
