@@ -465,3 +465,27 @@ def test_attach_to_a_uvicorn_server_under_load(py314: Path, tmp_path: Path) -> N
     assert "State: detached at " in report(capture, "--stats-only").stdout
     assert served and all(body == f"pid {server.pid}\n" for body in served)
     assert "Traceback" not in server.stderr and "pygcprofiler" not in server.stderr, server.stderr
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_refusal_without_permission(py314: Path, tmp_path: Path, apps: list[App]) -> None:
+    app = App(py314, tmp_path)
+    apps.append(app)
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        + [str(launcher_path()), "attach", str(app.pid)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=clean_env(),
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        f"error: no permission to read the memory of pid {app.pid}: run as its user or as "
+        "root (ptrace access; see /proc/sys/kernel/yama/ptrace_scope)"
+    )
+    app.work()
+    assert app.end() == 0
+    assert app.proc.stderr == ""
