@@ -72,7 +72,8 @@ enum {
     GCM_STATE_RUNNING = 0, /* the writer has not said it is done */
     GCM_STATE_EXITED = 1,  /* the writer exited cleanly; exit_status is valid */
     GCM_STATE_GONE = 2,    /* a reader found the writer dead without a clean exit */
-    GCM_STATE_KILLED = 3 /* the writer was killed by the signal in exit_status, after its report */
+    GCM_STATE_KILLED = 3, /* the writer was killed by the signal in exit_status, after its report */
+    GCM_STATE_DETACHED = 4 /* the writer stopped recording and runs on (`pygcprofiler detach`) */
 };
 
 /* The exit_status of a GCM_STATE_EXITED writer that ended by os._exit after its

@@ -74,7 +74,7 @@ void gcm_capture_open_error(const char *path, int code, int err, char *msg, size
 int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_capture_request *req,
                        int fd, gcm_capture_problem *problem);
 
-/* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone",
+/* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone", "detached",
  * or "running" for any other value. */
 const char *gcm_capture_state_word(uint32_t state);
 

@@ -21,6 +21,8 @@ const char *gcm_capture_state_word(uint32_t state)
         return "killed";
     case GCM_STATE_GONE:
         return "gone";
+    case GCM_STATE_DETACHED:
+        return "detached";
     default:
         return "running";
     }

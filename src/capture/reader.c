@@ -131,7 +131,7 @@ int gcm_capture_resolve_state(gcm_snapshot *snap, int check_alive)
     if (snap == NULL)
         goto done;
     if (snap->state == GCM_STATE_EXITED || snap->state == GCM_STATE_KILLED ||
-        snap->state == GCM_STATE_GONE)
+        snap->state == GCM_STATE_GONE || snap->state == GCM_STATE_DETACHED)
         goto done;
     snap->state = GCM_STATE_RUNNING;
     if (check_alive && gcm_capture_writer_alive(snap->pid, snap->process_start_ticks))

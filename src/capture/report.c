@@ -288,6 +288,10 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
         n = snprintf(line, sizeof line,
                      "%sState: watched from outside until %s (no exit status is visible there)\n",
                      prefix, when);
+    else if (snap->state == GCM_STATE_DETACHED)
+        n = snprintf(line, sizeof line,
+                     "%sState: detached at %s (recording stopped; the process ran on)\n", prefix,
+                     when);
     else if (snap->state == GCM_STATE_GONE)
         /* Only what leaves no chance to report ends here: a signal that
          * cannot be caught (a reloader's subprocess.call kills its child

@@ -61,6 +61,11 @@ int gcm__package_file(const char *module, char *out, size_t out_size, char *msg,
 /* The `watch` verb: records a process from outside into a capture (watch.c). */
 int gcm__watch_main(int argc, char **argv);
 
+/* The `attach` and `detach` verbs: a CPython 3.14+ process starts or stops
+ * recording itself into a capture (attach.c). */
+int gcm__attach_main(int argc, char **argv);
+int gcm__detach_main(int argc, char **argv);
+
 /* The `export` verb: serves the captures' figures to Prometheus (export.c). */
 int gcm__export_main(int argc, char **argv);
 
@@ -85,6 +90,8 @@ size_t gcm__compare_rows(gcm__opt *rows, size_t size);
 size_t gcm__live_rows(gcm__opt *rows, size_t size);
 size_t gcm__watch_rows(gcm__opt *rows, size_t size);
 size_t gcm__export_rows(gcm__opt *rows, size_t size);
+size_t gcm__attach_rows(gcm__opt *rows, size_t size);
+size_t gcm__detach_rows(gcm__opt *rows, size_t size);
 
 /* `pygcprofiler completion bash|zsh|fish`: the completion script of a shell
  * on stdout (complete.c).  Returns the exit status. */

@@ -60,6 +60,8 @@ static const doc_verb verbs[] = {
     {"compare", "compare two runs and fail on a regression", gcm__compare_rows, NULL},
     {"live", "watch running captures or processes as they record", gcm__live_rows, NULL},
     {"watch", "record a CPython 3.15+ process from outside into a capture", gcm__watch_rows, NULL},
+    {"attach", "make a running CPython 3.14+ process record itself", gcm__attach_rows, NULL},
+    {"detach", "make an attached process stop recording", gcm__detach_rows, NULL},
     {"export", "serve capture files' figures to Prometheus", gcm__export_rows, NULL},
     {"completion", "write the completion script of a shell", completion_rows, "bash zsh fish"},
 };

@@ -27,6 +27,8 @@ static const verb verbs[] = {
     {"compare", gcm__compare_main},
     {"live", gcm__live_main},
     {"watch", gcm__watch_main},
+    {"attach", gcm__attach_main},
+    {"detach", gcm__detach_main},
     {"export", gcm__export_main},
     {"completion", gcm__completion_main},
 };

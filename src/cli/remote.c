@@ -48,9 +48,9 @@ extern char **environ;
 #define HELLO_TIMEOUT_MS 20000
 /* Words of the process's command line kept to run its interpreter: the
  * dynamic loader and its options, when python was started through one. */
-#define PREFIX_MAX 16
+#define PREFIX_MAX GCM__REMOTE_WORDS_MAX
 /* Bytes of /proc/PID/cmdline read. */
-#define CMDLINE_MAX 4096
+#define CMDLINE_MAX GCM__REMOTE_CMDLINE_MAX
 /* The pipe is asked to hold this much, so a slow refresh never makes the
  * reader wait (and miss collections) on a full pipe. */
 #define PIPE_BYTES (1 << 20)
@@ -312,19 +312,13 @@ static void refusal_text(const gcm__remote *r, const char *line, char *msg, size
             line[0] != '\0' ? line : "the reader stopped without a word");
 }
 
-int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
+int gcm__remote_locate(gcm__remote *r, int64_t pid, char cmdline[GCM__REMOTE_CMDLINE_MAX],
+                       char *words[GCM__REMOTE_WORDS_MAX + 1], int *count_out, char *msg,
+                       size_t msg_size)
 {
-    char cmdline[CMDLINE_MAX];
-    char file[GCM_PATH_MAX];
-    char *words[PREFIX_MAX + 1];
-    char last[256] = "";
     ssize_t cmd_len;
-    ssize_t n;
     int count;
     int status = GCM_EINVAL;
-    int major = 0;
-    int minor = 0;
-    int micro = 0;
 
     memset(r, 0, sizeof *r);
     r->pid = pid;
@@ -335,7 +329,7 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
         MSG("no process with pid %lld", (long long)pid);
         goto done;
     }
-    cmd_len = read_cmdline(pid, cmdline, sizeof cmdline);
+    cmd_len = read_cmdline(pid, cmdline, GCM__REMOTE_CMDLINE_MAX);
     count = interpreter_words(r, cmdline, cmd_len, words);
     /* Shown from python on: a dynamic loader's words say nothing of the program. */
     keep_command(r, cmdline, cmd_len, count > 1 ? count - 1 : 0);
@@ -372,6 +366,27 @@ int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
         goto done;
     }
     words[count] = NULL;
+    *count_out = count;
+    status = 0;
+done:
+    return status;
+}
+
+int gcm__remote_start(gcm__remote *r, int64_t pid, char *msg, size_t msg_size)
+{
+    char cmdline[CMDLINE_MAX];
+    char file[GCM_PATH_MAX];
+    char *words[PREFIX_MAX + 1];
+    char last[256] = "";
+    ssize_t n;
+    int count = 0;
+    int status = GCM_EINVAL;
+    int major = 0;
+    int minor = 0;
+    int micro = 0;
+
+    if (gcm__remote_locate(r, pid, cmdline, words, &count, msg, msg_size) != 0)
+        goto done;
     if (gcm__package_file("gc_monitor._remote", file, sizeof file, msg, msg_size) != 0)
         goto done;
     if (spawn_reader(r, words, count, file) != 0) {

@@ -49,6 +49,23 @@ typedef struct gcm__remote {
     size_t len;
 } gcm__remote;
 
+/* Words of a process's command line kept to run its interpreter (the
+ * dynamic loader and its options, when python was started through one), and
+ * the bytes of /proc/PID/cmdline read. */
+#define GCM__REMOTE_WORDS_MAX 16
+#define GCM__REMOTE_CMDLINE_MAX 4096
+
+/* Finds how to run the interpreter of process `pid`, without running
+ * anything: checks that it lives, is python, and that its build is still on
+ * disk; fills r->pid, r->start_ticks, r->interpreter and r->command, and
+ * `words` (NULL-terminated, pointing into `cmdline` and r) with `*count`
+ * words.  Returns 0, or GCM_EINVAL with one line in `msg` (no such process,
+ * no permission, not a Python process, a replaced build).  `live PID` and
+ * `attach` (attach.c) share it. */
+int gcm__remote_locate(gcm__remote *r, int64_t pid, char cmdline[GCM__REMOTE_CMDLINE_MAX],
+                       char *words[GCM__REMOTE_WORDS_MAX + 1], int *count, char *msg,
+                       size_t msg_size);
+
 /* Starts reading process `pid` from outside: checks it, runs the reader with
  * the process's interpreter and waits for its first answer.  Returns 0, or
  * GCM_EINVAL with one line in `msg` (no such process, not a Python process,

@@ -11,6 +11,8 @@
  * - a death by a signal after the report (the bootstrap's SIGTERM and SIGHUP,
  *   gcm__exit_die_by_signal, or the C handlers gcm__exit_arm_signals installs
  *   once the report is written) stores "killed by that signal" first.
+ * - a capture marked detached keeps that state: it stopped recording while
+ *   the process ran on.
  * - os._exit, SIGKILL and crashes store nothing: the capture stays "running"
  *   and readers find the writer gone, which is the truth.
  *
@@ -25,6 +27,7 @@
 #include "ext.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,10 @@ own_exit_block(void)
     gcm_block *block = exit_block;
 
     if (block == NULL || getpid() != exit_pid || block->header.pid != (int64_t)exit_pid)
+        return NULL;
+    /* A detached capture (`pygcprofiler detach`) ended its story there: how
+     * the process ends later is none of its business. */
+    if (atomic_load_explicit(&block->header.state, memory_order_acquire) == GCM_STATE_DETACHED)
         return NULL;
     return block;
 }

@@ -286,6 +286,9 @@ static PyMethodDef recorder_methods[] = {
      "mark_exited(status)\n--\n\nRecords in the capture file (-o) that the program exited "
      "with `status`, or None when it ends by os._exit with a status unknown here; does "
      "nothing without one."},
+    {"mark_detached", gcm__recorder_mark_detached, METH_NOARGS,
+     "mark_detached()\n--\n\nRecords in the capture file (-o) that the process stopped "
+     "recording and runs on (pygcprofiler detach); does nothing without one."},
     {"write_report", (PyCFunction)(void (*)(void))gcm__recorder_write_report,
      METH_VARARGS | METH_KEYWORDS,
      "write_report(fd=-1)\n--\n\nRenders the report into fd (default: the log file or "

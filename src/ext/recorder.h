@@ -100,6 +100,10 @@ PyObject *gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored));
 /* Recorder.mark_exited(status): the capture says how the process ended. */
 PyObject *gcm__recorder_mark_exited(PyObject *op, PyObject *arg);
 
+/* Recorder.mark_detached(): the capture says its process stopped recording
+ * and runs on (`pygcprofiler detach`). */
+PyObject *gcm__recorder_mark_detached(PyObject *op, PyObject *Py_UNUSED(arg));
+
 /* Recorder.write_report(...): renders the exit report (GIL released). */
 PyObject *gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs);
 

@@ -48,6 +48,17 @@ mark:
     Py_RETURN_NONE;
 }
 
+PyObject *
+gcm__recorder_mark_detached(PyObject *op, PyObject *Py_UNUSED(arg))
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+
+    /* As for mark_exited: only the writer's own process may say so. */
+    if (self->mapped && self->block->header.pid == (int64_t)getpid())
+        gcm_block_set_state(self->block, GCM_STATE_DETACHED, 0, gcm_clock_realtime_ns());
+    Py_RETURN_NONE;
+}
+
 /* Opens the --log-file for the report: the process that created the
  * recorder appends to the file itself; a fork child creates its own derived
  * file (gc.<pid>.log), so that no process truncates or interleaves with

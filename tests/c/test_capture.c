@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "gc_monitor/gc_monitor.h"
+#include "gc_monitor/reader.h"
 #include "gcm_test.h"
 
 static char dir[256];
@@ -295,6 +296,13 @@ static void test_dead_writer_state_and_torn_counter(void)
     /* The end is the end of the last collection, in wall-clock time. */
     expect = w.block->header.init_realtime_ns + 2001000000;
     GCM_CHECK_EQ_INT(snap->end_realtime_ns, expect);
+
+    /* A detached writer stays detached, though it is no longer alive. */
+    gcm_block_set_state(w.block, GCM_STATE_DETACHED, 0, 77);
+    GCM_CHECK_EQ_INT(gcm_capture_snapshot(&r, snap, 1, &gone), GCM_EBUSY);
+    GCM_CHECK_EQ_INT(snap->state, GCM_STATE_DETACHED);
+    GCM_CHECK_EQ_INT(snap->end_realtime_ns, 77);
+    GCM_CHECK(strcmp(gcm_capture_state_word(snap->state), "detached") == 0);
 
     /* A state outside the known ones is treated as running, then gone. */
     atomic_store(&w.block->header.state, 9u);
