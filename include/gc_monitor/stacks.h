@@ -57,6 +57,7 @@ typedef struct gcm_stack_entry {
     uint64_t count[GCM_GENERATIONS];
     uint64_t total_ns;
     uint64_t max_ns;
+    uint64_t explicit_count; /* of them, collections a gc.collect() call ran */
 } gcm_stack_entry;
 
 typedef struct gcm_stack_table {
@@ -99,9 +100,10 @@ uint32_t gcm_stacks_find(gcm_stack_table *t, const gcm_stack_frame *frames, uint
                          uint32_t truncated, int *added);
 
 /* Hot path: counts one collection of `generation` (0..2) that lasted
- * `duration_ns` for `entry` (GCM_STACK_OTHER: the "other" row). */
+ * `duration_ns` for `entry` (GCM_STACK_OTHER: the "other" row); `explicit`
+ * is 1 when a gc.collect() call ran it. */
 void gcm_stacks_record(gcm_stack_table *t, uint32_t entry, uint32_t generation,
-                       uint64_t duration_ns);
+                       uint64_t duration_ns, int explicit);
 
 /* Empties the stacks and the "other" row, keeping the sites: a fork child
  * starts its own figures with names its parent already copied. */

@@ -201,7 +201,7 @@ uint32_t gcm_stacks_find(gcm_stack_table *t, const gcm_stack_frame *frames, uint
 }
 
 void gcm_stacks_record(gcm_stack_table *t, uint32_t entry, uint32_t generation,
-                       uint64_t duration_ns)
+                       uint64_t duration_ns, int explicit)
 {
     if (generation >= GCM_GENERATIONS)
         return;
@@ -220,6 +220,7 @@ void gcm_stacks_record(gcm_stack_table *t, uint32_t entry, uint32_t generation,
         e->total_ns += duration_ns;
         if (duration_ns > e->max_ns)
             e->max_ns = duration_ns;
+        e->explicit_count += explicit != 0;
     }
 }
 

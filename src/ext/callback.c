@@ -270,7 +270,8 @@ record_stop(gcm__recorder *self, PyObject *info, uint64_t start, uint64_t now)
      * wrapper then, and the "start" phase stays as short as it was. */
     ev.flags |= gcm__cause_now() << GCM_EVENT_CAUSE_SHIFT;
     if (self->stacks != NULL)
-        gcm__stacks_stop(self->stacks, ev.generation, ev.duration_ns);
+        gcm__stacks_stop(self->stacks, ev.generation, ev.duration_ns,
+                         GCM_EVENT_CAUSE(ev.flags) == GCM_CAUSE_EXPLICIT);
     /* gcm_block_record counts a bad generation itself; nothing else can fail. */
     (void)gcm_block_record(b, &ev);
     return;

@@ -114,7 +114,7 @@ void gcm__stacks_reset(gcm__stacks *s);
 /* The recording path: the stack of the collection starting now, then its
  * figures once it stopped.  Allocate nothing, never raise. */
 void gcm__stacks_start(gcm__stacks *s);
-void gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns);
+void gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns, int explicit);
 
 /* The table, for the report; NULL when `s` is. */
 const struct gcm_stack_table *gcm__stacks_table(const gcm__stacks *s);

@@ -173,12 +173,12 @@ gcm__stacks_start(gcm__stacks *s)
 }
 
 void
-gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns)
+gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns, int explicit)
 {
     if (!s->pending_set)
         return;
     s->pending_set = 0;
-    gcm_stacks_record(s->table, s->pending, generation, duration_ns);
+    gcm_stacks_record(s->table, s->pending, generation, duration_ns, explicit);
 }
 
 static void

@@ -535,10 +535,17 @@ static size_t collect_items(const gcm_report_input *in, const gcm_summary *sum,
         gcm__line_u64(&it->message, v->explicit_count);
         GCM__LINE_LIT(&it->message, " explicit gc.collect() calls took ");
         gcm__line_duration(&it->message, v->explicit_ns);
-        gcm__line_printf(&it->message,
-                         ", %.1f%% of GC time: the program's own choice, left out"
-                         " of the rules about automatic collections.",
-                         pct(v->explicit_ns, sum->gc_ns));
+        gcm__line_printf(&it->message, ", %.1f%% of GC time", pct(v->explicit_ns, sum->gc_ns));
+        /* With --stacks, the line that calls it (the stack that ran the most). */
+        if (in->stacks != NULL) {
+            size_t before = it->message.len;
+
+            GCM__LINE_LIT(&it->message, ", called at ");
+            if (!gcm__explicit_call_site(in->stacks, &it->message))
+                it->message.len = before;
+        }
+        GCM__LINE_LIT(&it->message, ": the program's own choice, left out of the rules about"
+                                    " automatic collections.");
     }
     explicit_full_item(sum, f, items, &n);
     budget_items(in, sum, v, f, items, &n);

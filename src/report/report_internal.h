@@ -312,6 +312,13 @@ int gcm__render_verdict_jsonl(const gcm_report_input *in, const gcm_summary *sum
 /* The verdict line and the KPI lines without the heading (the prompt's). */
 int gcm__verdict_lines(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink);
 
+/* Appends to `l` the call site of the stack that ran the most gc.collect()
+ * collections ("app.py:12 in tidy", and the program's own caller when that is
+ * a library's), from the --stacks table `t` (triggers.c).  Returns 1, or 0
+ * with `l` untouched when `t` is NULL or holds no explicit collection. */
+struct gcm_stack_table;
+int gcm__explicit_call_site(const struct gcm_stack_table *t, gcm__line *l);
+
 /* ---- the advice (advice.c) ---- */
 
 /* What the advice rules found, computed once from the aggregates (and, for

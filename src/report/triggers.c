@@ -215,6 +215,38 @@ static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row 
     }
 }
 
+int gcm__explicit_call_site(const gcm_stack_table *t, gcm__line *l)
+{
+    const gcm_stack_entry *best = NULL;
+    uint32_t best_i = 0;
+    uint32_t i;
+    trigger_row r;
+
+    if (t == NULL)
+        return 0;
+    for (i = 0; i < t->used; i++) {
+        const gcm_stack_entry *e = gcm_stacks_entry(t, i);
+
+        if (e != NULL && e->explicit_count > 0 && e->depth > 0 &&
+            (best == NULL || e->explicit_count > best->explicit_count)) {
+            best = e;
+            best_i = i;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    {
+        const gcm_stack_frame *f = gcm_stacks_frames_const(t, best_i);
+
+        memset(&r, 0, sizeof r);
+        r.site = f[0].site;
+        r.line = f[0].line;
+        own_frame(t, f, best->depth, &r.own_site, &r.own_line);
+    }
+    site_text(l, t, &r);
+    return 1;
+}
+
 static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *sink)
 {
     static const char *const heads[] = {"total", "max", "share"};

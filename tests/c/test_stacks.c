@@ -59,10 +59,11 @@ static void test_same_stack_same_entry(void)
     /* More frames than the depth are cut to it. */
     GCM_CHECK_EQ_U64(t->used, 3);
 
-    gcm_stacks_record(t, ea, 0, 100);
-    gcm_stacks_record(t, ea, 2, 300);
-    gcm_stacks_record(t, ea, 0, 200);
+    gcm_stacks_record(t, ea, 0, 100, 0);
+    gcm_stacks_record(t, ea, 2, 300, 1);
+    gcm_stacks_record(t, ea, 0, 200, 0);
     e = gcm_stacks_entry(t, ea);
+    GCM_CHECK_EQ_U64(e->explicit_count, 1);
     GCM_CHECK_EQ_U64(e->count[0], 2);
     GCM_CHECK_EQ_U64(e->count[2], 1);
     GCM_CHECK_EQ_U64(e->total_ns, 600);
@@ -84,7 +85,7 @@ static void test_full_table_keeps_totals_exact(void)
         uint32_t e = gcm_stacks_find(t, f, 2, 0, &added);
         uint64_t ns = 1000 + i;
 
-        gcm_stacks_record(t, e, i % 3, ns);
+        gcm_stacks_record(t, e, i % 3, ns, 0);
         total += ns;
         n++;
     }
