@@ -54,24 +54,6 @@ typedef struct attach_args {
     int64_t pid;
 } attach_args;
 
-static int take_output(void *store, const char *value, char *msg, size_t msg_size)
-{
-    attach_args *a = (attach_args *)store;
-    char shown[GCM__SHOWN_MAX];
-
-    if (a->output != NULL) {
-        (void)snprintf(msg, msg_size, "option '--output' given twice ('%s')",
-                       gcm__subject(shown, value));
-        return GCM_EINVAL;
-    }
-    if (value[0] == '\0') {
-        (void)snprintf(msg, msg_size, "option '--output' needs a file name, got ''");
-        return GCM_EINVAL;
-    }
-    a->output = value;
-    return 0;
-}
-
 static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
 {
     const gcm__opt attach_table[] = {
@@ -80,8 +62,8 @@ static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
          .name = "output",
          .short_name = 'o',
          .metavar = "FILE",
-         .store = a,
-         .add = take_output,
+         .store = &a->output,
+         .add = gcm__opts_take_output,
          .help = "the capture file the process creates (default: a new one in a private "
                  "directory, printed; never replaced)"},
         {.kind = GCM__OPT_NUMBER,
@@ -156,28 +138,8 @@ static int print_attach_help(attach_args *a)
 static int take_pid(void *ctx, const char *word, char *msg, size_t msg_size)
 {
     attach_args *a = (attach_args *)ctx;
-    char shown[GCM__SHOWN_MAX];
-    int64_t v = 0;
 
-    if (a->pid_word != NULL) {
-        (void)snprintf(msg, msg_size, "one process at a time: '%s' and '%s'", a->pid_word,
-                       gcm__subject(shown, word));
-        return GCM_EINVAL;
-    }
-    for (const char *p = word; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || v > (INT32_MAX - 9) / 10) {
-            v = 0;
-            break;
-        }
-        v = v * 10 + (*p - '0');
-    }
-    if (v <= 0) {
-        (void)snprintf(msg, msg_size, "not a process id: '%s'", gcm__subject(shown, word));
-        return GCM_EINVAL;
-    }
-    a->pid_word = word;
-    a->pid = v;
-    return 0;
+    return gcm__opts_take_pid(&a->pid_word, &a->pid, word, msg, msg_size);
 }
 
 static int parse_args(attach_args *a, int argc, char **argv, int *help, char *msg, size_t msg_size)

@@ -549,3 +549,49 @@ size_t gcm__opts_lend(gcm__opt *rows, size_t size, const gcm__opt *all, size_t c
     memcpy(rows, all, count * sizeof all[0]);
     return count;
 }
+
+int gcm__opts_take_pid(const char **pid_word, int64_t *pid, const char *word, char *msg,
+                       size_t msg_size)
+{
+    char shown[GCM__SHOWN_MAX];
+    int64_t v = 0;
+
+    if (*pid_word != NULL) {
+        (void)snprintf(msg, msg_size, "one process at a time: '%s' and '%s'", *pid_word,
+                       gcm__subject(shown, word));
+        return GCM_EINVAL;
+    }
+    /* Digits only, and a value a pid_t can hold: no sign, no space, no 0x. */
+    for (const char *p = word; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || v > (INT32_MAX - 9) / 10) {
+            v = 0;
+            break;
+        }
+        v = v * 10 + (*p - '0');
+    }
+    if (v <= 0) {
+        (void)snprintf(msg, msg_size, "not a process id: '%s'", gcm__subject(shown, word));
+        return GCM_EINVAL;
+    }
+    *pid_word = word;
+    *pid = v;
+    return 0;
+}
+
+int gcm__opts_take_output(void *store, const char *value, char *msg, size_t msg_size)
+{
+    const char **output = (const char **)store;
+    char shown[GCM__SHOWN_MAX];
+
+    if (*output != NULL) {
+        (void)snprintf(msg, msg_size, "option '--output' given twice ('%s')",
+                       gcm__subject(shown, value));
+        return GCM_EINVAL;
+    }
+    if (value[0] == '\0') {
+        (void)snprintf(msg, msg_size, "option '--output' needs a file name, got ''");
+        return GCM_EINVAL;
+    }
+    *output = value;
+    return 0;
+}

@@ -15,6 +15,7 @@
 #define GCM_CLI_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* What a row is. */
 typedef enum gcm__opt_kind {
@@ -96,6 +97,17 @@ int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *actio
  * (its prose), the option lines of `rows` (headings, names, help and
  * defaults, wrapped within 80 columns), then `tail`.  Returns 0 or GCM_EIO. */
 int gcm__opts_help(int fd, const char *head, const gcm__opt *rows, size_t count, const char *tail);
+
+/* The `add` of a LIST row `-o, --output FILE` whose store is a `const char *`
+ * (watch, attach): one file name, not empty, given once.  Returns 0, or
+ * GCM_EINVAL with `msg` set. */
+int gcm__opts_take_output(void *store, const char *value, char *msg, size_t msg_size);
+
+/* The operand of a verb that takes one process id (watch, attach, detach):
+ * stores `word` and its value in *pid_word and *pid.  Returns 0, or
+ * GCM_EINVAL with `msg` set for a second pid or a word that is not one. */
+int gcm__opts_take_pid(const char **pid_word, int64_t *pid, const char *word, char *msg,
+                       size_t msg_size);
 
 /* Copies the first `count` rows of `all` into `rows` (`size` at most) and
  * returns how many: how a verb lends its table to complete.c, which reads the
