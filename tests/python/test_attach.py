@@ -22,13 +22,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gcm_testing import (
+    TARGETS,
     TIMEOUT,
     XPY_BIN,
     Started,
@@ -42,39 +42,8 @@ from gcm_testing import (
 
 REPO = Path(__file__).resolve().parents[2]
 
-# argv: GO STOP.  Collections happen only between GO and the line of
-# differences; the program then waits for STOP and says goodbye.
-APP = textwrap.dedent(
-    """
-    import gc, json, os, sys, time
-    go, stop = sys.argv[1], sys.argv[2]
-    gc.disable()
-    print("ready", flush=True)
-    while not os.path.exists(go):
-        time.sleep(0.01)
-    before = gc.get_stats()
-    gc.enable()
-
-    class Node:
-        pass
-
-    for _ in range(100):
-        for _ in range(2000):
-            a = Node()
-            b = Node()
-            a.b = b
-            b.a = a
-        time.sleep(0.002)
-    gc.collect(1)
-    gc.collect()
-    gc.disable()
-    after = gc.get_stats()
-    print(json.dumps([{k: a[k] - b[k] for k in a} for a, b in zip(after, before)]), flush=True)
-    while not os.path.exists(stop):
-        time.sleep(0.01)
-    print("bye", flush=True)
-    """
-)
+# argv: GO STOP ROUNDS BURST (targets/stats_app.py).
+APP = TARGETS / "stats_app.py"
 
 
 def venv_python(version: str) -> Path:
@@ -133,11 +102,9 @@ class App:
     """A plain program of `python`, not started under pygcprofiler."""
 
     def __init__(self, python: Path, tmp_path: Path) -> None:
-        script = tmp_path / "app.py"
-        script.write_text(APP)
         self.go = tmp_path / "go"
         self.stop = tmp_path / "stop"
-        self.proc = Started([python, script, self.go, self.stop], cwd=tmp_path)
+        self.proc = Started([python, APP, self.go, self.stop, "100", "0"], cwd=tmp_path)
         self.proc.wait_for("ready")
 
     @property
@@ -381,12 +348,10 @@ def test_refusal_when_remote_debugging_is_disabled(tmp_path: Path, apps: list[Ap
     base = XPY_BIN / "python3.14"
     if not os.access(base, os.X_OK):
         pytest.skip("no python3.14 among the extra interpreters")
-    script = tmp_path / "app.py"
-    script.write_text(APP)
     app = App.__new__(App)
     app.go, app.stop = tmp_path / "go", tmp_path / "stop"
     env = clean_env(PYTHON_DISABLE_REMOTE_DEBUG="1")
-    app.proc = Started([base, script, app.go, app.stop], cwd=tmp_path, env=env)
+    app.proc = Started([base, APP, app.go, app.stop, "100", "0"], cwd=tmp_path, env=env)
     apps.append(app)
     app.proc.wait_for("ready")
     assert refusal("attach", app.pid) == (

@@ -22,63 +22,27 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from gcm_testing import TIMEOUT, Started, clean_env, launcher_path, python315, report
+from gcm_testing import TARGETS, TIMEOUT, Started, clean_env, launcher_path, python315, report
 
 PY315 = python315()
 needs315 = pytest.mark.skipif(PY315 is None, reason="no python3.15 to watch")
 
-# argv: GO STOP BURST.  Collections happen only between GO and the line of
-# differences: the collector is off before and after, and the program is
-# killed with SIGKILL once the test has read what it needs.
-APP = textwrap.dedent(
-    """
-    import gc, json, os, sys, time
-    go, stop, burst = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    gc.disable()
-    print("ready", flush=True)
-    while not os.path.exists(go):
-        time.sleep(0.01)
-    before = gc.get_stats()
-    gc.enable()
-
-    class Node:
-        pass
-
-    for _ in range(150):
-        for _ in range(2000):
-            a = Node()
-            b = Node()
-            a.b = b
-            b.a = a
-        time.sleep(0.002)
-    gc.collect(1)
-    gc.collect()
-    # Far faster than the reader polls: most of these leave the ring unseen.
-    for _ in range(burst):
-        gc.collect(0)
-    gc.disable()
-    after = gc.get_stats()
-    print(json.dumps([{k: a[k] - b[k] for k in a} for a, b in zip(after, before)]), flush=True)
-    while not os.path.exists(stop):
-        time.sleep(0.01)
-    """
-)
+# argv: GO STOP ROUNDS BURST (targets/stats_app.py); the program is killed
+# with SIGKILL once the test has read what it needs.
+APP = TARGETS / "stats_app.py"
 
 
 class App:
     """A plain python3.15 program, not started under pygcprofiler."""
 
     def __init__(self, tmp_path: Path, burst: int = 0) -> None:
-        script = tmp_path / "app.py"
-        script.write_text(APP)
         self.go = tmp_path / "go"
         self.stop = tmp_path / "stop"
-        self.proc = Started([PY315, script, self.go, self.stop, str(burst)], cwd=tmp_path)
+        self.proc = Started([PY315, APP, self.go, self.stop, "150", str(burst)], cwd=tmp_path)
         self.proc.wait_for("ready")
 
     @property
