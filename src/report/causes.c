@@ -54,16 +54,9 @@ static void share_cell(gcm__line *l, double pct, uint64_t count, size_t width)
 static int cause_row(const char *label, const gcm_cause_summary *c, const gcm_sink *sink)
 {
     gcm__line l;
-    size_t from;
 
     gcm__line_reset(&l);
-    GCM__LINE_LIT(&l, "  ");
-    from = l.len;
-    gcm__line_str(&l, label);
-    gcm__line_pad_to(&l, from, LABEL_WIDTH);
-    from = l.len;
-    gcm__line_u64(&l, c->count);
-    gcm__line_align_right(&l, from, COUNT_WIDTH);
+    gcm__line_table_row(&l, label, LABEL_WIDTH, c->count, COUNT_WIDTH);
     gcm__line_time_cell(&l, c->total_ns, c->count, TIME_WIDTH);
     gcm__line_time_cell(&l, whole_ns(c->mean_ns), c->count, TIME_WIDTH);
     gcm__line_time_cell(&l, c->max_ns, c->count, TIME_WIDTH);
@@ -93,7 +86,7 @@ int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink)
 {
     static const char *const heads[] = {"total", "mean", "max"};
     gcm__line l;
-    size_t i, from;
+    size_t from;
     uint32_t c;
     int status = 0;
 
@@ -111,15 +104,8 @@ int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink)
     if (status != 0)
         goto done;
     gcm__line_reset(&l);
-    gcm__line_fill(&l, ' ', 2 + LABEL_WIDTH);
-    from = l.len;
-    GCM__LINE_LIT(&l, "collections");
-    gcm__line_align_right(&l, from, COUNT_WIDTH);
-    for (i = 0; i < sizeof heads / sizeof heads[0]; i++) {
-        from = l.len;
-        gcm__line_str(&l, heads[i]);
-        gcm__line_align_right(&l, from, TIME_WIDTH);
-    }
+    gcm__line_table_head(&l, LABEL_WIDTH, COUNT_WIDTH, heads, sizeof heads / sizeof heads[0],
+                         TIME_WIDTH);
     from = l.len;
     GCM__LINE_LIT(&l, "share");
     gcm__line_align_right(&l, from, SHARE_WIDTH);

@@ -300,3 +300,34 @@ cJSON *gcm__json_add_unix_seconds(cJSON *obj, const char *key, int64_t ns)
     line.buf[line.len] = '\0';
     return cJSON_AddRawToObject(obj, key, line.buf);
 }
+
+void gcm__line_table_row(gcm__line *l, const char *label, size_t label_width, uint64_t count,
+                         size_t count_width)
+{
+    size_t from;
+
+    GCM__LINE_LIT(l, "  ");
+    from = l->len;
+    gcm__line_str(l, label);
+    gcm__line_pad_to(l, from, label_width);
+    from = l->len;
+    gcm__line_u64(l, count);
+    gcm__line_align_right(l, from, count_width);
+}
+
+void gcm__line_table_head(gcm__line *l, size_t label_width, size_t count_width,
+                          const char *const *heads, size_t n, size_t width)
+{
+    size_t from;
+    size_t i;
+
+    gcm__line_fill(l, ' ', 2 + label_width);
+    from = l->len;
+    GCM__LINE_LIT(l, "collections");
+    gcm__line_align_right(l, from, count_width);
+    for (i = 0; i < n; i++) {
+        from = l->len;
+        gcm__line_str(l, heads[i]);
+        gcm__line_align_right(l, from, width);
+    }
+}

@@ -104,6 +104,16 @@ void gcm__line_time_cell(gcm__line *l, uint64_t ns, uint64_t count, size_t width
 /* Pads with spaces so that the text since offset `from` is `width` columns. */
 void gcm__line_pad_to(gcm__line *l, size_t from, size_t width);
 
+/* The start of a table row: two spaces, `label` padded to `label_width`
+ * columns, then `count` right-aligned in `count_width`. */
+void gcm__line_table_row(gcm__line *l, const char *label, size_t label_width, uint64_t count,
+                         size_t count_width);
+
+/* A table's heading row after an empty label column: "collections" in
+ * `count_width` columns, then each of `heads` right-aligned in `width`. */
+void gcm__line_table_head(gcm__line *l, size_t label_width, size_t count_width,
+                          const char *const *heads, size_t n, size_t width);
+
 /* Appends a JSON integer, clamped to GCM__JSON_MAX_EXACT as the summary's
  * are, so no reader ever sees an integer it cannot hold. */
 void gcm__line_json_u64(gcm__line *l, uint64_t v);

@@ -95,16 +95,9 @@ done:
 static int percentile_row(const char *label, const gcm_gen_summary *s, const gcm_sink *sink)
 {
     gcm__line l;
-    size_t from;
 
     gcm__line_reset(&l);
-    GCM__LINE_LIT(&l, "  ");
-    from = l.len;
-    gcm__line_str(&l, label);
-    gcm__line_pad_to(&l, from, LABEL_WIDTH);
-    from = l.len;
-    gcm__line_u64(&l, s->count);
-    gcm__line_align_right(&l, from, COUNT_WIDTH);
+    gcm__line_table_row(&l, label, LABEL_WIDTH, s->count, COUNT_WIDTH);
     gcm__line_time_cell(&l, s->total_ns, s->count, TIME_WIDTH);
     gcm__line_time_cell(&l, mean_ns_rounded(s->mean_ns), s->count, TIME_WIDTH);
     gcm__line_time_cell(&l, s->p50_ns, s->count, TIME_WIDTH);
@@ -120,7 +113,6 @@ static int render_percentiles(const gcm_summary *sum, const gcm_sink *sink)
     static const char *const heads[] = {"total", "mean", "p50", "p90", "p99", "p99.9", "max"};
     static const char *const labels[GCM_GENERATIONS] = {"gen 0", "gen 1", "gen 2"};
     gcm__line l;
-    size_t i, from;
     unsigned g;
     int status;
 
@@ -130,15 +122,8 @@ static int render_percentiles(const gcm_summary *sum, const gcm_sink *sink)
     if (status != 0)
         goto done;
     gcm__line_reset(&l);
-    gcm__line_fill(&l, ' ', 2 + LABEL_WIDTH);
-    from = l.len;
-    GCM__LINE_LIT(&l, "collections");
-    gcm__line_align_right(&l, from, COUNT_WIDTH);
-    for (i = 0; i < sizeof heads / sizeof heads[0]; i++) {
-        from = l.len;
-        gcm__line_str(&l, heads[i]);
-        gcm__line_align_right(&l, from, TIME_WIDTH);
-    }
+    gcm__line_table_head(&l, LABEL_WIDTH, COUNT_WIDTH, heads, sizeof heads / sizeof heads[0],
+                         TIME_WIDTH);
     status = gcm__line_emit(&l, sink);
     if (status != 0)
         goto done;
