@@ -150,8 +150,13 @@ for _ in range(3):
 """
     _, summary, t = run_json(tmp_path, source, "--stack-depth", "4")
     assert t["depth"] == 4
-    (row,) = [r for r in t["triggers"] if r["function"] == "down"]
-    assert (row["line"], row["count"]) == (5, 3)
+    # The three gc.collect() calls, 200 frames deep, are found at their line.
+    # (Before 3.11 each call allocates a frame object, so automatic
+    # collections may also start at the line of the recursive call.)
+    rows = [r for r in t["triggers"] if r["function"] == "down"]
+    (row,) = [r for r in rows if r["line"] == 5]
+    assert row["count"] >= 3, rows
+    assert all(r["line"] in (5, 7) for r in rows), rows
     assert row_total(t["triggers"]) == summary["count"]
 
 
