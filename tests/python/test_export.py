@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import textwrap
@@ -260,8 +261,12 @@ def test_running_processes_children_and_new_matches(tmp_path: Path) -> None:
         poll(lambda: str(second.pid) in pids(exporter.scrape()), "the second process")
         # A fork child's FILE.<pid> capture is picked up, as a child.
         fork_file.touch()
-        first.wait_for("child ")
-        child = first.stdout.split("child ", 1)[1].split()[0]
+        # The child's whole line: "ready", then "child PID" (read as it
+        # comes, a line may arrive in pieces).
+        first.wait_for("\n", count=2)
+        found = re.search(r"^child (\d+)$", first.stdout, re.M)
+        assert found is not None, first.stdout
+        child = found.group(1)
         got = poll(
             lambda: (lambda s: s if child in pids(s) else None)(exporter.scrape()),
             "the child process",
