@@ -359,7 +359,7 @@ guarded_repr(PyObject *item, PyObject *guard)
 }
 
 static void
-gather_gc_state(gcm__exit_facts *facts, PyObject *gc)
+gather_gc_state(gcm__exit_facts *facts, PyObject *gc, uint64_t freeze_baseline)
 {
     PyObject *thresholds = PyObject_CallMethod(gc, "get_threshold", NULL);
     PyObject *frozen = NULL;
@@ -375,8 +375,10 @@ gather_gc_state(gcm__exit_facts *facts, PyObject *gc)
     if (!facts->world_unsafe)
         frozen = PyObject_CallMethod(gc, "get_freeze_count", NULL);
     if (frozen != NULL) {
-        facts->freeze_count = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
+        uint64_t now = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
+
         facts->have_freeze_count = PyErr_Occurred() == NULL;
+        facts->freeze_count = now > freeze_baseline ? now - freeze_baseline : 0;
     }
     PyErr_Clear();
     Py_XDECREF(thresholds);
@@ -445,8 +447,24 @@ done:
     Py_XDECREF(garbage);
 }
 
+uint64_t
+gcm__freeze_count_now(void)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *frozen = gc != NULL ? PyObject_CallMethod(gc, "get_freeze_count", NULL) : NULL;
+    uint64_t count = frozen != NULL ? (uint64_t)PyLong_AsUnsignedLongLong(frozen) : 0;
+
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        count = 0;
+    }
+    Py_XDECREF(frozen);
+    Py_XDECREF(gc);
+    return count;
+}
+
 void
-gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config)
+gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config, uint64_t freeze_baseline)
 {
     PyObject *gc;
 
@@ -466,7 +484,7 @@ gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config)
         PyErr_Clear();
         return;
     }
-    gather_gc_state(facts, gc);
+    gather_gc_state(facts, gc, freeze_baseline);
     if (config->dump_objects && !facts->world_unsafe)
         gather_objects(facts, gc);
     if (config->dump_garbage)

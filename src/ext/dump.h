@@ -40,8 +40,16 @@ typedef struct gcm__exit_facts {
 
 /* Fills `facts` for the report of `config` (zeroing it first).  Needs the
  * GIL.  Never raises: whatever cannot be read is left out (and the report
- * says "not gathered"), and any exception on the way is cleared. */
-void gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config);
+ * says "not gathered"), and any exception on the way is cleared.  The freeze
+ * count is the objects frozen since monitoring started: `freeze_baseline`
+ * (gcm__freeze_count_now at the start) less. */
+void gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config,
+                            uint64_t freeze_baseline);
+
+/* gc.get_freeze_count() now, 0 if it cannot be read.  Needs the GIL; never
+ * raises.  CPython itself may have frozen objects before the program ran
+ * (3.12 freezes a few hundred at start-up), which are not the program's. */
+uint64_t gcm__freeze_count_now(void);
 
 /* Points the optional fields of `in` at `facts`. */
 void gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in);

@@ -73,6 +73,7 @@ struct gcm__recorder {
     int stderr_was_open;  /* fd 2 was open when the recorder was made: else no stderr report */
     int gc_watch;         /* GCM__GC_WATCH_*: is gc_baseline usable (unseen.c) */
     uint64_t gc_baseline; /* gc.get_stats() collections, less those seen, at the watch's start */
+    uint64_t freeze_baseline; /* gc.get_freeze_count() at the watch's start: CPython's own */
     /* The report's state machine (recorder.c, Recorder.report_begin): the
      * GCM__REPORT_* state, the pid it belongs to and the token of the thread
      * writing the report, in one word so that one compare-and-swap moves

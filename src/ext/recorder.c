@@ -175,8 +175,12 @@ recorder_watch_gc_stats(PyObject *op, PyObject *Py_UNUSED(ignored))
 
     if (gcm__recorder_own_block(self) != 0)
         return NULL;
-    if (!self->stopped)
+    if (!self->stopped) {
         gcm__unseen_rebase(self);
+        /* Objects frozen before monitoring began are not the program's doing
+         * (CPython 3.12 freezes some at start-up): the report counts from here. */
+        self->freeze_baseline = gcm__freeze_count_now();
+    }
     Py_RETURN_NONE;
 }
 

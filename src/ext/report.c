@@ -280,7 +280,7 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     /* The interpreter's facts (thresholds, and the object census or
      * gc.garbage when asked for) are read now, with the GIL, and copied, so
      * that rendering can run without it.  Gathering never raises. */
-    gcm__exit_facts_gather(&facts, &self->config);
+    gcm__exit_facts_gather(&facts, &self->config, self->freeze_baseline);
     gcm__exit_facts_apply(&facts, &in);
 
     if (fd < 0) {
