@@ -82,9 +82,11 @@ typedef struct gcm_report_input {
     int64_t gc_threshold[GCM_GENERATIONS]; /* gc.get_threshold() */
     int have_freeze_count;                 /* 1 when freeze_count was read at exit */
     uint64_t freeze_count;                 /* gc.get_freeze_count() */
-    int have_peak_rss;                     /* 1 when peak_rss_bytes was read at exit */
-    uint64_t peak_rss_bytes;               /* getrusage(RUSAGE_SELF) ru_maxrss, in bytes */
-    int world_unsafe;                      /* 1: a fork child of a free-threaded build, where the
+    uint64_t freeze_at_start;  /* gc.get_freeze_count() when monitoring began: CPython's own
+                                 (3.12 freezes some at start-up), not the program's */
+    int have_peak_rss;         /* 1 when peak_rss_bytes was read at exit */
+    uint64_t peak_rss_bytes;   /* getrusage(RUSAGE_SELF) ru_maxrss, in bytes */
+    int world_unsafe;          /* 1: a fork child of a free-threaded build, where the
                                       freeze count and the object census, which stop the
                                       world, were skipped */
     int is_tty;                /* the report stream is a terminal; gcm_report_render_fd sets it */

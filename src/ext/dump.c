@@ -378,7 +378,8 @@ gather_gc_state(gcm__exit_facts *facts, PyObject *gc, uint64_t freeze_baseline)
         uint64_t now = (uint64_t)PyLong_AsUnsignedLongLong(frozen);
 
         facts->have_freeze_count = PyErr_Occurred() == NULL;
-        facts->freeze_count = now > freeze_baseline ? now - freeze_baseline : 0;
+        facts->freeze_count = now;
+        facts->freeze_at_start = freeze_baseline;
     }
     PyErr_Clear();
     Py_XDECREF(thresholds);
@@ -503,6 +504,7 @@ gcm__exit_facts_apply(const gcm__exit_facts *facts, gcm_report_input *in)
         in->gc_threshold[g] = facts->threshold[g];
     in->have_freeze_count = facts->have_freeze_count;
     in->freeze_count = facts->freeze_count;
+    in->freeze_at_start = facts->freeze_at_start;
     in->have_peak_rss = facts->have_peak_rss;
     in->peak_rss_bytes = facts->peak_rss_bytes;
     in->world_unsafe = facts->world_unsafe;

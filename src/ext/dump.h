@@ -29,6 +29,7 @@ typedef struct gcm__exit_facts {
     int64_t threshold[GCM_GENERATIONS];
     int have_freeze_count;
     uint64_t freeze_count;
+    uint64_t freeze_at_start;
     int have_peak_rss;
     uint64_t peak_rss_bytes; /* getrusage(RUSAGE_SELF) ru_maxrss, KiB on Linux, in bytes */
     int world_unsafe;        /* the census and the freeze count were skipped (see gather) */
@@ -40,9 +41,8 @@ typedef struct gcm__exit_facts {
 
 /* Fills `facts` for the report of `config` (zeroing it first).  Needs the
  * GIL.  Never raises: whatever cannot be read is left out (and the report
- * says "not gathered"), and any exception on the way is cleared.  The freeze
- * count is the objects frozen since monitoring started: `freeze_baseline`
- * (gcm__freeze_count_now at the start) less. */
+ * says "not gathered"), and any exception on the way is cleared.
+ * `freeze_baseline` is gcm__freeze_count_now at the start of monitoring. */
 void gcm__exit_facts_gather(gcm__exit_facts *facts, const gcm_config *config,
                             uint64_t freeze_baseline);
 

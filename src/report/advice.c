@@ -133,7 +133,8 @@ void gcm__advice_derive(const gcm_report_input *in, const gcm_summary *sum, cons
     flags->dump_garbage = in->config->dump_garbage != 0;
     flags->enough = v->enough;
     flags->v = *v;
-    flags->frozen = in->have_freeze_count && in->freeze_count > 0;
+    /* Frozen by the program: since monitoring began, not by CPython at start-up. */
+    flags->frozen = in->have_freeze_count && in->freeze_count > in->freeze_at_start;
     flags->uncollectable = sum->all.uncollectable > 0;
     /* Below the evidence minimum, and when GC is fine, only facts are
      * reported: rates, shares and pauses judged on too little, or on a run
@@ -307,10 +308,10 @@ static void freeze_items(const gcm_report_input *in, const gcm_summary *sum,
         GCM__LINE_LIT(&it->check, "rerun: the generation 2 p99 should fall with the share of the"
                                   " heap frozen (gc.get_freeze_count() says how many).");
     } else if (f->frozen && sum->gen[2].count >= 3 && g2->p99_ns >= GCM__LONG_FULL_NS) {
-        it = item_begin(items, n, "NOTE", "already_frozen", 2, (double)in->freeze_count, 0.0,
-                        "objects");
+        it = item_begin(items, n, "NOTE", "already_frozen", 2,
+                        (double)(in->freeze_count - in->freeze_at_start), 0.0, "objects");
         GCM__LINE_LIT(&it->message, "The program froze ");
-        gcm__line_u64(&it->message, in->freeze_count);
+        gcm__line_u64(&it->message, in->freeze_count - in->freeze_at_start);
         GCM__LINE_LIT(&it->message, " objects (gc.get_freeze_count()): gc.freeze() is not"
                                     " advised again; the long full collections walk objects"
                                     " made after the freeze.");
