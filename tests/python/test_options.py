@@ -49,9 +49,11 @@ def test_live_interval_refuses_what_run_refuses(tmp_path, value):
 
 @pytest.mark.parametrize("value", ["1", "0.5", "1e0", "+2", "3600", "0.05"])
 def test_live_interval_takes_plain_decimals(tmp_path, value):
-    # The interval passes; the missing capture is what gets refused.
-    proc = launch(tmp_path, "live", "--interval", value, "absent.gcm")
-    assert "cannot read capture 'absent.gcm'" in error_lines(proc, "live")
+    # The interval passes; the file that is not a capture is what gets refused
+    # (at once: a missing one would be waited for).
+    (tmp_path / "text.gcm").write_text("not a capture, only a line of text long enough\n")
+    proc = launch(tmp_path, "live", "--interval", value, "text.gcm")
+    assert error_lines(proc, "live") == "error: 'text.gcm' is not a pygcprofiler capture file"
 
 
 @pytest.mark.parametrize("value", ["0.04", "3601", "-1"])
