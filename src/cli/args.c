@@ -93,6 +93,20 @@ static gcm__opt config_row(gcm_config *cfg, const gcm_option *opt)
     return row;
 }
 
+size_t gcm__run_rows_named(gcm_config *cfg, const char *const *flags, gcm__opt *rows, size_t size)
+{
+    size_t table_count = 0;
+    const gcm_option *table = gcm_config_options(&table_count);
+    size_t count = 0;
+
+    for (size_t f = 0; flags[f] != NULL; f++)
+        for (size_t i = 0; i < table_count; i++)
+            if ((table[i].scope & GCM_SCOPE_CLI) != 0 && table[i].flag != NULL &&
+                strcmp(table[i].flag, flags[f]) == 0)
+                add_row(rows, size, &count, config_row(cfg, &table[i]));
+    return count;
+}
+
 size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size)
 {
     static const gcm__opt short_output = {

@@ -12,29 +12,26 @@
  * target answers by creating a result file in the same private directory,
  * which the launcher waits for, reads and removes with the script.
  */
-#define _GNU_SOURCE /* pipe2 */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "gc_monitor/capture.h"
 #include "gc_monitor/errors.h"
+#include "attach.h"
 #include "remote.h"
 
 extern char **environ;
 
-#define ATTACH_ROWS 5
+#define ATTACH_ROWS 16
 /* The limits of --duration, in seconds: from a hundredth to a year. */
 #define DURATION_MIN 0.01
 #define DURATION_MAX 31536000.0
@@ -52,6 +49,7 @@ typedef struct attach_args {
     const char *output;
     const char *pid_word;
     int64_t pid;
+    gcm_config cfg; /* run's recording options given to attach */
 } attach_args;
 
 static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
@@ -80,15 +78,26 @@ static size_t attach_options(attach_args *a, gcm__opt rows[ATTACH_ROWS])
         {.kind = GCM__OPT_GROUP, .help = "Options"},
         GCM__OPT_HELP_ROW,
     };
-    _Static_assert(sizeof attach_table / sizeof attach_table[0] <= ATTACH_ROWS,
-                   "ATTACH_ROWS is too small");
+    /* run's options that the recorder or its capture keeps: the process
+     * records as under run, with run's defaults. */
+    static const char *const recording[] = {
+        "buffer-events", "alert-threshold-ms", "slo-ms", "duration-buckets", "interval",
+        "stacks",        "stack-depth",        NULL};
+    const gcm__opt recording_group = {.kind = GCM__OPT_GROUP, .help = "Recording, as run records"};
+    const size_t head = sizeof attach_table / sizeof attach_table[0] - 1; /* all but --help */
+    size_t count;
 
     if (a->detach) {
         memcpy(rows, detach_table, sizeof detach_table);
         return sizeof detach_table / sizeof detach_table[0];
     }
-    memcpy(rows, attach_table, sizeof attach_table);
-    return sizeof attach_table / sizeof attach_table[0];
+    memcpy(rows, attach_table, head * sizeof attach_table[0]);
+    count = head;
+    rows[count++] = recording_group;
+    count += gcm__run_rows_named(&a->cfg, recording, rows + count, ATTACH_ROWS - 2 - count);
+    rows[count++] = (gcm__opt){.kind = GCM__OPT_GROUP, .help = "Other options"};
+    rows[count++] = attach_table[head];
+    return count;
 }
 
 size_t gcm__attach_rows(gcm__opt *rows, size_t size)
@@ -111,7 +120,7 @@ size_t gcm__detach_rows(gcm__opt *rows, size_t size)
 static int print_attach_help(attach_args *a)
 {
     static const char attach_head[] =
-        "usage: pygcprofiler attach [-o FILE] [--duration SECONDS] PID\n"
+        "usage: pygcprofiler attach [-o FILE] [--duration SECONDS] [recording options] PID\n"
         "\n"
         "Makes a running CPython 3.14+ process start recording its collections into a\n"
         "capture file, with no restart (sys.remote_exec, PEP 768), then returns.\n"
@@ -259,26 +268,17 @@ done:
     return status;
 }
 
-/* Runs `words` then -I -S INJECT PID SCRIPT with stdout and stderr into a
- * pipe, and keeps the last line it wrote in `line`.  Returns 0 when it said
- * "ok", 1 when it said something else (the line says what), -1 when it
- * could not run (errno set). */
+/* Runs `words` then -I -S INJECT PID SCRIPT and keeps the last line it
+ * wrote in `line`.  Returns 0 when it said "ok", 1 when it said something
+ * else (the line says what), -1 when it could not run (errno set). */
 static int run_inject(char **words, int count, const char *inject, int64_t pid, const char *script,
                       char *line, size_t line_size)
 {
     char *argv[GCM__REMOTE_WORDS_MAX + 8];
     char pid_text[24];
-    char buf[4096];
-    size_t len = 0;
-    int fds[2] = {-1, -1};
-    posix_spawn_file_actions_t actions;
-    int have_actions = 0;
-    pid_t child = -1;
-    int wstatus = 0;
-    int status = -1;
     int k = 0;
+    int rc;
 
-    line[0] = '\0';
     for (int i = 0; i < count; i++)
         argv[k++] = words[i];
     (void)snprintf(pid_text, sizeof pid_text, "%lld", (long long)pid);
@@ -288,52 +288,10 @@ static int run_inject(char **words, int count, const char *inject, int64_t pid, 
     argv[k++] = pid_text;
     argv[k++] = (char *)script;
     argv[k] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        goto done;
-    if (posix_spawn_file_actions_init(&actions) != 0)
-        goto done;
-    have_actions = 1;
-    if (posix_spawn_file_actions_adddup2(&actions, fds[1], 1) != 0 ||
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2) != 0 ||
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) != 0)
-        goto done;
-    if (posix_spawn(&child, argv[0], &actions, NULL, argv, environ) != 0) {
-        child = -1;
-        goto done;
-    }
-    (void)close(fds[1]);
-    fds[1] = -1;
-    for (;;) {
-        ssize_t got = read(fds[0], buf + len, sizeof buf - 1 - len);
-        if (got > 0) {
-            len += (size_t)got;
-            if (len == sizeof buf - 1) {
-                /* Only the end matters: keep the second half. */
-                memmove(buf, buf + len / 2, len - len / 2);
-                len -= len / 2;
-            }
-        } else if (got == 0 || errno != EINTR) {
-            break;
-        }
-    }
-    while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
-        ;
-    buf[len] = '\0';
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        buf[--len] = '\0';
-    {
-        char *last = strrchr(buf, '\n');
-        gcm__copy_printable(line, line_size, last != NULL ? last + 1 : buf);
-    }
-    status = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && strcmp(line, "ok") == 0 ? 0 : 1;
-done:
-    if (have_actions)
-        posix_spawn_file_actions_destroy(&actions);
-    if (fds[0] >= 0)
-        (void)close(fds[0]);
-    if (fds[1] >= 0)
-        (void)close(fds[1]);
-    return status;
+    rc = gcm__spawn_answer(argv[0], argv, environ, NULL, 0, line, line_size);
+    if (rc < 0)
+        return -1;
+    return rc == 0 && strcmp(line, "ok") == 0 ? 0 : 1;
 }
 
 /* Waits for the target's answer in `result`.  Returns 0 with its line in
@@ -388,9 +346,13 @@ static void inject_refusal(const gcm__remote *r, const char *line, char *msg, si
                        pid);
     else if (strcmp(kind, "gone") == 0)
         (void)snprintf(msg, msg_size, "no process with pid %lld", pid);
-    else
+    else {
+        char exe[GCM__SHOWN_MAX];
+        char why[GCM__SHOWN_MAX];
         (void)snprintf(msg, msg_size, "cannot attach to pid %lld with '%s': %s", pid,
-                       r->interpreter, line[0] != '\0' ? line : "it stopped without a word");
+                       gcm__subject(exe, r->interpreter),
+                       gcm__subject(why, line[0] != '\0' ? line : "it stopped without a word"));
+    }
 }
 
 /* The launcher's line for the target's refusal. */
@@ -462,15 +424,15 @@ static int capture_path(const attach_args *a, char *capture, size_t size, char *
     return 0;
 }
 
-/* The configuration text of an attached monitor: run's defaults, recording
- * into `capture`. */
-static int config_text(const char *capture, char *text, size_t size, char *msg, size_t msg_size)
+/* The configuration text of an attached monitor: the recording options
+ * given (run's defaults for the others), recording into `capture`. */
+static int config_text(const gcm_config *given, const char *capture, char *text, size_t size,
+                       char *msg, size_t msg_size)
 {
-    gcm_config cfg;
+    gcm_config cfg = *given;
     gcm_config_error err;
     size_t needed = 0;
 
-    gcm_config_init(&cfg);
     if (gcm_config_set_name(&cfg, "output", capture, &err) != 0 ||
         gcm_config_encode(&cfg, text, size, &needed) != 0) {
         (void)snprintf(msg, msg_size, "the capture's path cannot be used: '%s'", capture);
@@ -504,8 +466,20 @@ static int remote_run(const attach_args *a, const char *capture, char *answer, s
         goto done;
     if (gcm__package_file("gc_monitor._inject", inject, sizeof inject, msg, msg_size) != 0)
         goto done;
-    if (capture != NULL && config_text(capture, config, sizeof config, msg, msg_size) != 0)
+    if (capture != NULL && config_text(&a->cfg, capture, config, sizeof config, msg, msg_size) != 0)
         goto done;
+    /* A process that cannot import gc_monitor is refused before anything is
+     * asked of it, when its environment can be reproduced outside. */
+    if (capture != NULL) {
+        char probe[GCM_PATH_MAX];
+
+        if (gcm__package_file("gc_monitor._probe", probe, sizeof probe, msg, msg_size) != 0)
+            goto done;
+        if (gcm__attach_probe(&r, count, probe, line, sizeof line) == 1) {
+            answer_refusal(&r, line, msg, msg_size);
+            goto done;
+        }
+    }
     if (private_dir("attach", work, sizeof work) != 0) {
         (void)snprintf(msg, msg_size, "cannot create a private directory for the script");
         goto done;
@@ -628,6 +602,7 @@ static int attach_main(int argc, char **argv, int detach)
 
     memset(&args, 0, sizeof args);
     args.detach = detach;
+    gcm_config_init(&args.cfg);
     capture[0] = '\0';
     if (parse_args(&args, argc, argv, &help, msg, sizeof msg) != 0) {
         gcm__complain(verb, msg);

@@ -81,6 +81,12 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
  * Returns the number of rows. */
 size_t gcm__run_options(gcm_config *cfg, gcm__opt *rows, size_t size);
 
+/* Fills `rows` (room for `size`) with the rows of run's options named in
+ * the NULL-terminated `flags`, in that order, storing into `cfg` and showing
+ * run's defaults: for verbs that take some of run's options (attach).
+ * Returns the number of rows. */
+size_t gcm__run_rows_named(gcm_config *cfg, const char *const *flags, gcm__opt *rows, size_t size);
+
 /* The option tables of the other verbs, as their --help shows them, for the
  * completion scripts and the man page (complete.c): each fills `rows` (room
  * for `size`) and returns the number of rows; the rows' stores point at

@@ -29,7 +29,7 @@ static const struct {
     {"compare BASE NEW [--max-regression PCT] [--metric M ...]", NULL},
     {"live [--interval SECONDS] [--plain] FILE|PID...", NULL},
     {"watch -o FILE PID", NULL},
-    {"attach [-o FILE] PID", NULL},
+    {"attach [-o FILE] [options] PID", NULL},
     {"detach PID", NULL},
     {"export [--prometheus [HOST:]PORT] [options] CAPTURE...", NULL},
     {"completion bash|zsh|fish", NULL},

@@ -101,10 +101,12 @@ def py314() -> Path:
 class App:
     """A plain program of `python`, not started under pygcprofiler."""
 
-    def __init__(self, python: Path, tmp_path: Path) -> None:
+    def __init__(self, python: Path, tmp_path: Path, **env: str) -> None:
         self.go = tmp_path / "go"
         self.stop = tmp_path / "stop"
-        self.proc = Started([python, APP, self.go, self.stop, "100", "0"], cwd=tmp_path)
+        self.proc = Started(
+            [python, APP, self.go, self.stop, "100", "0"], cwd=tmp_path, env=clean_env(**env)
+        )
         self.proc.wait_for("ready")
 
     @property
@@ -242,23 +244,137 @@ def test_attach_without_o_prints_a_private_capture(
     assert app.proc.stderr == ""
 
 
-def test_refusal_without_gc_monitor_leaves_the_program_alone(
-    tmp_path: Path, apps: list[App]
-) -> None:
-    # The extra interpreter itself, outside any venv: no gc_monitor there.
+def base_python314() -> Path:
+    """The extra python3.14 itself, outside any venv: no gc_monitor there."""
     base = XPY_BIN / "python3.14"
     if not os.access(base, os.X_OK):
         pytest.skip("no python3.14 among the extra interpreters")
-    app = App(base, tmp_path)
+    return base
+
+
+def remote_exec(python: Path, pid: int, script: Path) -> None:
+    """Asks process `pid` to run `script`, as any sys.remote_exec caller can."""
+    subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys; sys.remote_exec(int(sys.argv[1]), sys.argv[2])",
+            str(pid),
+            script,
+        ],
+        check=True,
+        timeout=TIMEOUT,
+    )
+
+
+def test_refusal_without_gc_monitor_asks_nothing_of_the_program(
+    tmp_path: Path, apps: list[App]
+) -> None:
+    base = base_python314()
+    app = App(base, tmp_path, GCM_TEST_AUDIT="1")
     apps.append(app)
     capture = tmp_path / "never.capture"
     line = refusal("attach", "-o", capture, app.pid)
-    assert line.startswith(f"error: pid {app.pid} cannot import gc_monitor ("), line
-    assert line.endswith("): install pygcprofiler into the environment it runs in"), line
+    assert line == (
+        f"error: pid {app.pid} cannot import gc_monitor (ModuleNotFoundError: No module named "
+        "'gc_monitor'): install pygcprofiler into the environment it runs in"
+    )
     assert not capture.exists()
+    # The refusal came from outside: CPython ran no script in the program.
+    # One asked for now runs when the program works, and the program says so:
+    # the only script it ever ran is this one.
+    mine = tmp_path / "mine.py"
+    mine.write_text("pass\n")
+    remote_exec(base, app.pid, mine)
     app.work()
     assert app.end() == 0
-    assert app.proc.stderr == ""
+    assert app.proc.stderr == f"remote script: {mine}\n"
+
+
+def test_the_programs_own_environment_decides_what_it_can_import(
+    py314: Path, tmp_path: Path, apps: list[App]
+) -> None:
+    # The bare interpreter, with the venv's site-packages on its PYTHONPATH:
+    # gc_monitor imports there, though not in the launcher's view of that
+    # interpreter, so the check from outside must use the program's
+    # environment (and its flags: -E would hide PYTHONPATH again).
+    site = subprocess.run(
+        [py314, "-c", "import gc_monitor, os; print(os.path.dirname(gc_monitor.__path__[0]))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIMEOUT,
+    ).stdout.strip()
+    base = base_python314()
+    app = App(base, tmp_path, PYTHONPATH=site)
+    apps.append(app)
+    capture = tmp_path / "via-pythonpath.capture"
+    attached = launch("attach", "-o", capture, app.pid)
+    assert attached.returncode == 0, attached.stderr
+    deltas = app.work()
+    assert launch("detach", app.pid).returncode == 0
+    assert app.end() == 0
+    assert json_summary(capture)["count"] == sum(d["collections"] for d in deltas)
+    isolated = Started(
+        [base, "-E", APP, tmp_path / "go2", tmp_path / "stop2", "1", "0"],
+        cwd=tmp_path,
+        env=clean_env(PYTHONPATH=site, GCM_TEST_AUDIT="1"),
+    )
+    try:
+        isolated.wait_for("ready")
+        assert "cannot import gc_monitor" in refusal("attach", isolated.pid)
+        (tmp_path / "go2").touch()
+        (tmp_path / "stop2").touch()
+        assert isolated.finish() == 0
+    finally:
+        isolated.kill()
+    assert isolated.stderr == ""
+
+
+def test_recording_options_reach_the_capture(py314: Path, tmp_path: Path, apps: list[App]) -> None:
+    app = App(py314, tmp_path)
+    apps.append(app)
+    capture = tmp_path / "options.capture"
+    attached = launch(
+        "attach",
+        "-o",
+        capture,
+        "--buffer-events",
+        "1000",
+        "--alert-threshold-ms",
+        "0",
+        "--slo-ms",
+        "7",
+        "--duration-buckets",
+        "2,30",
+        app.pid,
+    )
+    assert attached.returncode == 0, attached.stderr
+    deltas = app.work()
+    assert launch("detach", app.pid).returncode == 0
+    assert app.end() == 0
+    lines = [json.loads(x) for x in report(capture, "--json", "--stats-only").stdout.splitlines()]
+    by_type = {x["type"]: x for x in lines}
+    total = sum(d["collections"] for d in deltas)
+    summary = by_type["summary"]
+    assert summary["count"] == total
+    # Every pause is an alert at a 0 ms threshold; the buckets are the ones given.
+    assert by_type["capture"]["recorded_alert_threshold_ms"] == 0
+    assert summary["alerts"] == total
+    assert [b["le_ms"] for b in summary["buckets"]] == [2, 30, None]
+    assert by_type["verdict"]["slo_ms"] == 7 and by_type["verdict"]["slo_from"] == "slo_ms"
+    # 1000 is rounded up to a power of two: the ring holds 1024 collections.
+    assert summary["events"] == min(total, 1024)
+
+
+def test_recording_options_are_checked_before_the_process_is_touched(tmp_path: Path) -> None:
+    assert refusal("attach", "--buffer-events", "x", os.getpid()) == (
+        "error: invalid value 'x' for '--buffer-events': is not a whole number"
+    )
+    assert refusal("attach", "--stack-depth", "0", os.getpid()) == (
+        "error: invalid value '0' for '--stack-depth': must be at least 1"
+    )
+    assert "unknown option '--buffer-events'" in refusal("detach", "--buffer-events", "8", "1")
 
 
 def older_python() -> str:

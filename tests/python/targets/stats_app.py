@@ -7,6 +7,11 @@ in a row (far faster than an outside reader polls).  It prints the
 differences of its own gc.get_stats() as one JSON line, waits for the file
 STOP and prints "bye".  The collector is off before and after the work, so
 the differences are every collection the program made in between.
+
+With GCM_TEST_AUDIT=1 in its environment it also says on stderr, as
+"remote script: PATH", each script that CPython runs in it for a
+sys.remote_exec caller (the audit event cpython.remote_debugger_script),
+so a test can tell whether anything was asked of it.
 """
 
 import gc
@@ -16,6 +21,13 @@ import sys
 import time
 
 go, stop, rounds, burst = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if os.environ.get("GCM_TEST_AUDIT") == "1":
+
+    def remote_scripts(event, args):
+        if event == "cpython.remote_debugger_script":
+            print(f"remote script: {args[0]}", file=sys.stderr, flush=True)
+
+    sys.addaudithook(remote_scripts)
 gc.disable()
 print("ready", flush=True)
 while not os.path.exists(go):
