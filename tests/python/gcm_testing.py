@@ -90,10 +90,10 @@ def clean_env(**extra):
 
 
 def tool_env():
-    """The environment for a system tool a test runs to look at processes
-    (ps, pgrep): the caller's, minus a sanitizer runtime preloaded into
-    pytest, which is no part of what is tested there (procps' pgrep never
-    gets past its start with libasan preloaded: it waits on a futex)."""
+    """The environment for a system tool a test runs (ps, pgrep, man,
+    chromium): the caller's, minus a sanitizer runtime preloaded into pytest,
+    which is no part of what is tested there (procps' pgrep never gets past
+    its start with libasan preloaded: it waits on a futex; chromium hangs)."""
     return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 
 

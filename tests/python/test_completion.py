@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gcm_testing import SCRIPTS_DIR, TARGETS, TIMEOUT, clean_env, launcher, run
+from gcm_testing import SCRIPTS_DIR, TARGETS, TIMEOUT, clean_env, launcher, run, tool_env
 
 VERBS = ["run", "report", "compare", "live", "watch", "completion"]
 # An option at the start of a --help line: "  --name", "  -o, --output".
@@ -159,7 +159,7 @@ def test_man_page_renders_with_man_l():
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        env=clean_env(MANWIDTH="80", MANPAGER="cat", PAGER="cat", LC_ALL="C"),
+        env={**tool_env(), "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat", "LC_ALL": "C"},
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""

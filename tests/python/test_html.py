@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gcm_testing import clean_env, launcher, summaries
+from gcm_testing import clean_env, launcher, summaries, tool_env
 
 HANG = 120.0
 
@@ -269,7 +269,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
             *args,
         ],
         cwd=tmp_path,
-        env={**clean_env(), "HOME": str(tmp_path)},
+        env={**tool_env(), "HOME": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=HANG,
