@@ -11,6 +11,7 @@
 #ifndef GCM_CLI_CLI_H
 #define GCM_CLI_CLI_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -165,6 +166,20 @@ int gcm__compare_main(int argc, char **argv);
  * status: 0 when quit or when every watched writer ended, 1 when stdout
  * fails, GCM__EXIT_USAGE for bad usage or input. */
 int gcm__live_main(int argc, char **argv);
+
+/* ---- helper programs (spawn.c) ---------------------------------------- */
+
+/* Initialises `actions` so that a spawned child reads /dev/null and writes
+ * its stdout and stderr into `fd`.  Returns 0, or -1 (nothing to destroy). */
+int gcm__spawn_actions_to(posix_spawn_file_actions_t *actions, int fd);
+
+/* Runs `path` with `argv` and `envp` (from `cwd` when not NULL), stdin from
+ * /dev/null and stdout and stderr into a pipe, and keeps the last line it
+ * wrote, printable, in `line`.  A child still running after `timeout_ms`
+ * (<= 0: no limit) is killed.  Returns 0 when it exited with status 0, 1
+ * when it did not (or was killed), -1 when it could not run (errno set). */
+int gcm__spawn_answer(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int timeout_ms, char *line, size_t line_size);
 
 /* Writes "error: <msg>" and "try 'pygcprofiler[ <verb>] --help'" to stderr in
  * one write; `verb` is NULL for the top-level command.  A failed write is ignored. */

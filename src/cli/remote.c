@@ -200,13 +200,9 @@ static int spawn_reader(gcm__remote *r, char **words, int count, const char *fil
         }
     }
     (void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
-    if (posix_spawn_file_actions_init(&actions) != 0)
+    if (gcm__spawn_actions_to(&actions, fds[1]) != 0)
         goto done;
     have_actions = 1;
-    if (posix_spawn_file_actions_adddup2(&actions, fds[1], 1) != 0 ||
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2) != 0 ||
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) != 0)
-        goto done;
     /* Its own process group: a terminal's Ctrl-C is for us, and we end
      * the reader ourselves (gcm__remote_stop), after taking its last lines. */
     if (posix_spawnattr_init(&attr) != 0)
