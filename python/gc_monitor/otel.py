@@ -19,7 +19,6 @@ OpenTelemetry API (``pip install pygcprofiler[otel]``) and starts nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -40,15 +39,17 @@ except ImportError as err:
 from gc_monitor import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from gc_monitor.monitor import GCMonitor
+
+    _Callback = Callable[[CallbackOptions], Iterable[Observation]]
 
 __all__ = ["GCInstruments"]
 
 _NS = 1e9
 _GENERATION = "cpython.gc.generation"
 _CAUSE = "cpython.gc.cause"
-
-_Callback = Callable[[CallbackOptions], Iterable[Observation]]
 
 
 class GCInstruments:
