@@ -346,3 +346,16 @@ def test_importing_starts_nothing(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ok\n"
+
+
+def test_extras_name_the_metrics_libraries_and_the_core_needs_none() -> None:
+    """`pip install pygcprofiler[otel]` / `[prometheus]` bring the libraries;
+    the installed package's metadata requires nothing outside an extra."""
+    from importlib.metadata import requires
+
+    reqs = requires("pygcprofiler") or []
+    assert all("extra ==" in r for r in reqs), reqs
+    assert any(r.startswith("opentelemetry-api") and 'extra == "otel"' in r for r in reqs), reqs
+    assert any(r.startswith("prometheus_client") and 'extra == "prometheus"' in r for r in reqs), (
+        reqs
+    )
