@@ -68,7 +68,8 @@ gc.callbacks.append(count_stops)
 monitor = GCMonitor(stats_only=True{options})
 gc.enable()
 reader = InMemoryMetricReader()
-GCInstruments(monitor, MeterProvider(metric_readers=[reader]))
+other = InMemoryMetricReader()
+GCInstruments(monitor, MeterProvider(metric_readers=[reader{other}]))
 """
 
 FINISH = """
@@ -78,9 +79,10 @@ print(json.dumps({"points": got, "final": monitor.metrics(), "seen": seen[0]}))
 """
 
 
-def otel_program(tmp_path: Path, body: str, options: str = "") -> dict:
+def otel_program(tmp_path: Path, body: str, options: str = "", two_readers: bool = False) -> dict:
     pytest.importorskip("opentelemetry.sdk.metrics", reason="opentelemetry-sdk is not installed")
-    source = PRELUDE + START.format(options=options) + textwrap.dedent(body) + FINISH
+    start = START.format(options=options, other=", other" if two_readers else "")
+    source = PRELUDE + start + textwrap.dedent(body) + FINISH
     proc = subprocess.run(
         [sys.executable, str(write_script(tmp_path, source))],
         capture_output=True,
@@ -226,6 +228,35 @@ def test_no_deadlock_no_lost_update_under_load(tmp_path: Path) -> None:
     # exact count against an independent gc.callbacks counter.
     assert sum(g["count"] for g in out["final"]["generations"]) >= 8
     check_equal(out["points"], out["final"])
+
+
+def test_two_readers_collecting_in_parallel_each_get_every_pause(tmp_path: Path) -> None:
+    """Two metric readers on one provider, collected by two threads while
+    four threads collect garbage: whichever collection drained a pause, both
+    readers' histograms have it, and both end equal to the final figures."""
+    out = otel_program(
+        tmp_path,
+        """
+        done = threading.Event()
+        def collect_fast(r):
+            while not done.is_set():
+                points(r)
+        readers = [threading.Thread(target=collect_fast, args=(r,)) for r in (reader, other)]
+        workers = [threading.Thread(target=cycles, args=(3000,)) for _ in range(4)]
+        for t in readers + workers:
+            t.start()
+        for t in workers:
+            t.join()
+        done.set()
+        for t in readers:
+            t.join()
+        gc.disable()
+        got = {"reader": points(reader), "other": points(other)}
+        """,
+        two_readers=True,
+    )
+    check_equal(out["points"]["reader"], out["final"])
+    check_equal(out["points"]["other"], out["final"])
 
 
 def test_the_running_monitor_under_the_launcher(tmp_path: Path) -> None:
