@@ -169,7 +169,12 @@ class GCInstruments:
             self._pid, self._cursor = monitor.pid, 0
         # Drain first, then read the counters: every pause in the histogram
         # is then also in the counters, never the other way round.
-        lost, self._cursor, pauses = monitor.pauses_since(self._cursor)
+        try:
+            lost, self._cursor, pauses = monitor.pauses_since(self._cursor)
+        except ValueError:
+            # A child forked from C, where no at-fork hook ran, takes its new
+            # block only now: its records are numbered from 0 again.
+            lost, self._cursor, pauses = monitor.pauses_since(0)
         self._lost += lost
         record = self.pause_duration.record
         attrs = self._attrs

@@ -79,12 +79,14 @@ print(json.dumps({"points": got, "final": monitor.metrics(), "seen": seen[0]}))
 """
 
 
-def otel_program(tmp_path: Path, body: str, options: str = "", two_readers: bool = False) -> dict:
+def otel_program(
+    tmp_path: Path, body: str, options: str = "", two_readers: bool = False, args: tuple = ()
+) -> dict:
     pytest.importorskip("opentelemetry.sdk.metrics", reason="opentelemetry-sdk is not installed")
     start = START.format(options=options, other=", other" if two_readers else "")
     source = PRELUDE + start + textwrap.dedent(body) + FINISH
     proc = subprocess.run(
-        [sys.executable, str(write_script(tmp_path, source))],
+        [sys.executable, str(write_script(tmp_path, source)), *args],
         capture_output=True,
         text=True,
         timeout=WAIT * 2,
@@ -257,6 +259,44 @@ def test_two_readers_collecting_in_parallel_each_get_every_pause(tmp_path: Path)
     )
     check_equal(out["points"]["reader"], out["final"])
     check_equal(out["points"]["other"], out["final"])
+
+
+def test_a_fork_child_drains_its_own_recording(tmp_path: Path) -> None:
+    """After os.fork the child's monitor records into a block of its own,
+    numbered from 0: its counters are its own, and its histogram (the SDK's
+    state, inherited) gains exactly the child's pauses."""
+    out = otel_program(
+        tmp_path,
+        """
+        import os
+        cycles(1000)
+        gc.disable()
+        before = points(reader)
+        pid = os.fork()
+        if pid == 0:
+            for i in range(30):
+                gc.collect(i % 3)
+            child = {"points": points(reader), "figures": monitor.metrics(), "before": before}
+            with open(sys.argv[1], "w") as f:
+                json.dump(child, f)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, status
+        got = points(reader)
+        """,
+        args=(str(tmp_path / "child.json"),),
+    )
+    check_equal(out["points"], out["final"])
+    child = json.loads((tmp_path / "child.json").read_text())
+    figures = child["figures"]
+    assert figures["pid"] != out["final"]["pid"]
+    assert [g["count"] for g in figures["generations"]] == [10, 10, 10]
+    hist = by_generation(child["points"], "cpython.gc.pause.duration")
+    before = by_generation(child["before"], "cpython.gc.pause.duration")
+    collections = by_generation(child["points"], "cpython.gc.collections")
+    for g in range(3):
+        assert collections[g]["value"] == 10
+        assert hist[g]["count"] == before[g]["count"] + 10
 
 
 def test_the_running_monitor_under_the_launcher(tmp_path: Path) -> None:
