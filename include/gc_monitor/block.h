@@ -316,6 +316,18 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out);
 int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity, size_t *count,
                           uint64_t *first_index);
 
+/* Copies the records numbered `from` on, oldest first, into `out` (room for
+ * `out_capacity` events, at least 1; the oldest ones are kept if it is
+ * smaller than what there is), so that a reader can drain the ring in order
+ * by calling again from *first_index + *count.  Records no longer in the
+ * ring, or overwritten during the copy, are left out: *first_index - `from`
+ * of them were lost.  Sets *count and *first_index (the record number of
+ * out[0], or where the next copy starts when *count is 0).  Never waits or
+ * retries.  Returns 0, or GCM_EINVAL for a NULL argument, no room, or a
+ * `from` beyond the records written (a cursor of another block). */
+int gcm_block_copy_events_from(const gcm_block *b, uint64_t from, gcm_event *out,
+                               size_t out_capacity, size_t *count, uint64_t *first_index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,11 @@ __all__ = ["GCMonitor"]
 
 _DUMP_GARBAGE_FLAGS = gc.DEBUG_SAVEALL | gc.DEBUG_UNCOLLECTABLE
 
+# The monitor started last in this process, for GCMonitor.running(): the
+# metrics collectors find the launcher's monitor through it.  The atexit hook
+# holds every monitor anyway, so this reference keeps nothing alive longer.
+_latest: GCMonitor | None = None
+
 # What Recorder.report_begin() answers (src/ext/recorder.c): write the report
 # now, this thread is already writing it (a signal handler or a finalizer
 # interrupted it), or it is written.
@@ -159,7 +164,20 @@ class GCMonitor:
         self._start(_core.Recorder.for_followed_child(text))
         return self
 
+    @staticmethod
+    def running() -> GCMonitor | None:
+        """Returns the monitor started last in this process, while it records.
+
+        Under ``pygcprofiler run`` that is the launcher's monitor; None when
+        no monitor was started or the last one has stopped.
+        """
+        latest = _latest
+        if latest is None or latest._final is not None or latest._recorder.stopped:
+            return None
+        return latest
+
     def _start(self, recorder: _core.Recorder) -> None:
+        global _latest
         self._recorder = recorder
         self._final = None
         self._added_debug = 0
@@ -182,6 +200,7 @@ class GCMonitor:
         # A C callable: what it raises shows no frame of ours (_at_exit).
         self._atexit_hook = _core.reraising(self._at_exit)
         atexit.register(self._atexit_hook)
+        _latest = self
 
     @property
     def config_text(self) -> str:
@@ -213,6 +232,18 @@ class GCMonitor:
         (docs/metrics.md); one seqlock copy of the block, no lock.
         """
         return self._recorder.metrics()
+
+    def pauses_since(self, record: int) -> tuple[int, int, list[tuple[int, int]]]:
+        """Drains the retained pauses in order, from record number ``record`` on.
+
+        Returns ``(lost, next, pauses)``: ``pauses`` are ``(generation,
+        duration_ns)`` of the records from ``record`` on, oldest first;
+        ``lost`` of those records had already left the ring (it keeps the
+        newest ``buffer_events``); ``next`` is the record to drain from next
+        time.  Records are numbered from 0 in each process (a fork child's
+        start again).  No lock: the ring is copied as the report copies it.
+        """
+        return self._recorder.pauses_since(record)
 
     def stop_monitoring(self, write_report: bool = True) -> dict[str, Any]:
         """Stops monitoring, writes the report once, and returns the final snapshot.

@@ -492,37 +492,19 @@ static void load_slot(const gcm_event_slot *slot, gcm_event *ev)
     ev->flags = GCM__LOAD(&slot->flags);
 }
 
-int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity, size_t *count,
-                          uint64_t *first_index)
+/* Copies records lo .. hi-1 (all published, hi <= the count of published
+ * records) into out[0 ..], then drops those the writer may have overwritten
+ * meanwhile.  Returns the number of the first record kept; the kept ones are
+ * out[0 .. hi - that number - 1]. */
+static uint64_t copy_window(const gcm_block *b, uint64_t lo, uint64_t hi, gcm_event *out)
 {
-    int status = GCM_EINVAL;
-    uint64_t cap;
-    uint64_t h1;
-    uint64_t lo;
-    uint64_t k;
-    uint64_t s2;
+    const gcm_event_slot *ring = ring_of(b);
+    uint64_t cap = b->header.capacity;
     uint64_t keep_from = 0;
-    size_t n;
-    const gcm_event_slot *ring;
+    uint64_t s2;
+    uint64_t k;
 
-    if (b == NULL || count == NULL || first_index == NULL || (out == NULL && out_capacity > 0))
-        goto done;
-    cap = b->header.capacity;
-    ring = ring_of(b);
-
-    /* A ring of a few MB cannot be copied between two collections, so unlike
-     * the snapshot this copy never retries; it drops what it cannot trust.
-     *
-     * h1 is the number of fully published records: the acquire load pairs
-     * with the writer's release store of an even seq, so every record below
-     * h1 is visible.  If seq is odd, record (seq-1)/2 is in progress and
-     * h1 = seq >> 1 excludes it. */
-    h1 = atomic_load_explicit(&b->agg.seq, memory_order_acquire) >> 1;
-    lo = h1 > cap ? h1 - cap : 0;
-    if (h1 - lo > out_capacity)
-        lo = h1 - out_capacity;
-    /* With no room (out may then be NULL), lo == h1 and nothing is copied. */
-    for (k = lo; out != NULL && k < h1; k++)
+    for (k = lo; out != NULL && k < hi; k++)
         load_slot(&ring[k & (cap - 1u)], &out[k - lo]);
 
     /* After the copy, an acquire fence and a second read of seq tell how far
@@ -540,15 +522,71 @@ int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacit
         if (maxk + 1u > cap)
             keep_from = maxk + 1u - cap;
     }
-    if (out != NULL && keep_from > lo && h1 > lo) {
+    if (out != NULL && keep_from > lo && hi > lo) {
         uint64_t drop = keep_from - lo;
-        if (drop > h1 - lo)
-            drop = h1 - lo;
-        memmove(out, out + drop, (size_t)(h1 - lo - drop) * sizeof *out);
+        if (drop > hi - lo)
+            drop = hi - lo;
+        memmove(out, out + drop, (size_t)(hi - lo - drop) * sizeof *out);
         lo += drop;
     }
-    n = (size_t)(h1 - lo);
-    *count = n;
+    return lo;
+}
+
+/* The number of fully published records: the acquire load pairs with the
+ * writer's release store of an even seq, so every record below it is
+ * visible.  If seq is odd, record (seq-1)/2 is in progress and seq >> 1
+ * excludes it. */
+static uint64_t published(const gcm_block *b)
+{
+    return atomic_load_explicit(&b->agg.seq, memory_order_acquire) >> 1;
+}
+
+int gcm_block_copy_events(const gcm_block *b, gcm_event *out, size_t out_capacity, size_t *count,
+                          uint64_t *first_index)
+{
+    int status = GCM_EINVAL;
+    uint64_t cap;
+    uint64_t h1;
+    uint64_t lo;
+
+    if (b == NULL || count == NULL || first_index == NULL || (out == NULL && out_capacity > 0))
+        goto done;
+    cap = b->header.capacity;
+    /* A ring of a few MB cannot be copied between two collections, so unlike
+     * the snapshot this copy never retries; it drops what it cannot trust. */
+    h1 = published(b);
+    lo = h1 > cap ? h1 - cap : 0;
+    if (h1 - lo > out_capacity)
+        lo = h1 - out_capacity;
+    /* With no room (out may then be NULL), lo == h1 and nothing is copied. */
+    lo = copy_window(b, lo, h1, out);
+    *count = (size_t)(h1 - lo);
+    *first_index = lo;
+    status = 0;
+done:
+    return status;
+}
+
+int gcm_block_copy_events_from(const gcm_block *b, uint64_t from, gcm_event *out,
+                               size_t out_capacity, size_t *count, uint64_t *first_index)
+{
+    int status = GCM_EINVAL;
+    uint64_t cap;
+    uint64_t h1;
+    uint64_t lo;
+    uint64_t hi;
+
+    if (b == NULL || count == NULL || first_index == NULL || out == NULL || out_capacity == 0)
+        goto done;
+    cap = b->header.capacity;
+    h1 = published(b);
+    /* Record numbers only grow: a cursor past them belongs to another block. */
+    if (from > h1)
+        goto done;
+    lo = h1 - from > cap ? h1 - cap : from;
+    hi = h1 - lo > out_capacity ? lo + out_capacity : h1;
+    lo = copy_window(b, lo, hi, out);
+    *count = (size_t)(hi - lo);
     *first_index = lo;
     status = 0;
 done:

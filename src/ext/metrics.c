@@ -1,5 +1,7 @@
 /* src/ext/metrics.c: Recorder.metrics(), the exact figures the Python
- * collectors for Prometheus and OpenTelemetry export.
+ * collectors for Prometheus and OpenTelemetry export, and
+ * Recorder.pauses_since(), the ring drained in order for OpenTelemetry's
+ * histogram, which has no asynchronous form.
  *
  * One seqlock snapshot of the block, as snapshot() takes: the callback
  * takes no lock and does no work for it.  The histogram's cumulative
@@ -72,6 +74,37 @@ done:
     return result;
 }
 
+/* Sets d["causes"] = {cause name: [collections of each generation]}, or
+ * leaves it out for a block that does not record causes.  Returns 0, or -1
+ * with an exception. */
+static int
+put_causes(PyObject *d, const gcm_snapshot *snap)
+{
+    PyObject *causes = NULL;
+    int status = -1;
+
+    if (!snap->causes_known)
+        return 0;
+    causes = PyDict_New();
+    if (causes == NULL)
+        goto done;
+    for (uint32_t c = 0; c < GCM_CAUSES; c++) {
+        PyObject *counts = u64_list(snap->cause[c].gen_count, GCM_GENERATIONS);
+        int rc;
+
+        if (counts == NULL)
+            goto done;
+        rc = PyDict_SetItemString(causes, gcm_cause_name(c), counts);
+        Py_DECREF(counts);
+        if (rc != 0)
+            goto done;
+    }
+    status = PyDict_SetItemString(d, "causes", causes);
+done:
+    Py_XDECREF(causes);
+    return status;
+}
+
 PyObject *
 gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
@@ -113,7 +146,7 @@ gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored))
             goto done;
         PyList_SET_ITEM(list, g, gd);
     }
-    if (PyDict_SetItemString(d, "generations", list) != 0)
+    if (PyDict_SetItemString(d, "generations", list) != 0 || put_causes(d, snap) != 0)
         goto done;
     result = d;
     d = NULL;
@@ -121,5 +154,81 @@ done:
     Py_XDECREF(list);
     Py_XDECREF(d);
     PyMem_Free(snap);
+    return result;
+}
+
+/* Records drained per copy: small enough for the heap buffer to stay cheap,
+ * large enough that a drain after a busy minute takes few copies. */
+#define DRAIN_CHUNK 512u
+
+/* Appends (generation, duration_ns) of every event in `ev[0 .. n-1]` to
+ * `list`.  Returns 0, or -1 with an exception. */
+static int
+append_pauses(PyObject *list, const gcm_event *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        PyObject *t = Py_BuildValue("(IK)", (unsigned int)ev[i].generation,
+                                    (unsigned long long)ev[i].duration_ns);
+        int rc;
+
+        if (t == NULL)
+            return -1;
+        rc = PyList_Append(list, t);
+        Py_DECREF(t);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+PyObject *
+gcm__recorder_pauses_since(PyObject *op, PyObject *arg)
+{
+    gcm__recorder *self = (gcm__recorder *)op;
+    unsigned long long from = PyLong_AsUnsignedLongLong(arg);
+    gcm_event *buf = NULL;
+    PyObject *list = NULL;
+    PyObject *result = NULL;
+    uint64_t cursor;
+    uint64_t lost = 0;
+    uint64_t rounds;
+
+    if (from == (unsigned long long)-1 && PyErr_Occurred())
+        goto done;
+    if (gcm__recorder_own_block(self) != 0)
+        goto done;
+    buf = PyMem_Malloc(DRAIN_CHUNK * sizeof *buf);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    list = PyList_New(0);
+    if (list == NULL)
+        goto done;
+    cursor = (uint64_t)from;
+    /* Building the list allocates, so collections may add records while it
+     * drains: it stops after one ring's worth (and a chunk), and the next
+     * drain takes the rest. */
+    rounds = self->block->header.capacity / DRAIN_CHUNK + 2u;
+    for (uint64_t r = 0; r < rounds; r++) {
+        size_t count = 0;
+        uint64_t first = 0;
+        int rc = gcm_block_copy_events_from(self->block, cursor, buf, DRAIN_CHUNK, &count, &first);
+
+        if (rc != 0) {
+            PyErr_Format(PyExc_ValueError, "record %llu is beyond this recorder's records", from);
+            goto done;
+        }
+        lost += first - cursor;
+        cursor = first + count;
+        if (append_pauses(list, buf, count) != 0)
+            goto done;
+        if (count < DRAIN_CHUNK)
+            break;
+    }
+    result = Py_BuildValue("(KKO)", (unsigned long long)lost, (unsigned long long)cursor, list);
+done:
+    Py_XDECREF(list);
+    PyMem_Free(buf);
     return result;
 }

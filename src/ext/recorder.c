@@ -274,6 +274,10 @@ static PyMethodDef recorder_methods[] = {
      "snapshot()\n--\n\nReturns the JSON summary's figures as a dict."},
     {"metrics", gcm__recorder_metrics, METH_NOARGS,
      "metrics()\n--\n\nReturns the exact figures the metrics collectors export, as a dict."},
+    {"pauses_since", gcm__recorder_pauses_since, METH_O,
+     "pauses_since(record)\n--\n\nDrains the ring from record number `record`: returns "
+     "(lost, next, [(generation, duration_ns), ...]), where `lost` records had left the ring "
+     "unread and `next` is the record number to start the next call from."},
     {"stop", recorder_stop, METH_NOARGS,
      "stop()\n--\n\nStops recording for good; the callable then ignores every call."},
     {"watch_gc_stats", recorder_watch_gc_stats, METH_NOARGS,

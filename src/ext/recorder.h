@@ -95,6 +95,12 @@ PyObject *gcm__recorder_report_end(PyObject *op, PyObject *Py_UNUSED(ignored));
  * counts at the fixed bounds of gc_monitor/metrics.h, per generation. */
 PyObject *gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored));
 
+/* Recorder.pauses_since(record): the pauses of the records numbered
+ * `record` on, oldest first, as (lost, next, [(generation, duration_ns),
+ * ...]): `lost` records had left the ring unread, and `next` is where the
+ * following call starts.  ValueError for a record beyond those written. */
+PyObject *gcm__recorder_pauses_since(PyObject *op, PyObject *arg);
+
 /* ---- report.c: the exit report ---- */
 
 /* Recorder.mark_exited(status): the capture says how the process ended. */

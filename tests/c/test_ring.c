@@ -188,6 +188,64 @@ static void test_wrap_around(void)
     free(b);
 }
 
+/* Draining from a cursor: in order, in pieces, with what the ring lost
+ * counted, and a cursor of another block refused. */
+static void test_copy_from(void)
+{
+    const uint64_t cap = 16;
+    gcm_block_params p = default_params(cap);
+    gcm_block *b = new_block(&p);
+    gcm_event out[8];
+    size_t count = 0;
+    uint64_t first = 0;
+    uint64_t cursor = 0;
+    uint64_t i;
+
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, 0, out, 8, &count, &first), 0);
+    GCM_CHECK_EQ_U64(count, 0);
+    GCM_CHECK_EQ_U64(first, 0);
+    for (i = 0; i < 11; i++) {
+        gcm_event ev = event_for(i);
+        GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    }
+    /* Oldest first, eight at a time, nothing lost. */
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, cursor, out, 8, &count, &first), 0);
+    GCM_CHECK_EQ_U64(count, 8);
+    GCM_CHECK_EQ_U64(first, 0);
+    for (i = 0; i < count; i++)
+        check_event(&out[i], i);
+    cursor = first + count;
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, cursor, out, 8, &count, &first), 0);
+    GCM_CHECK_EQ_U64(count, 3);
+    GCM_CHECK_EQ_U64(first, 8);
+    for (i = 0; i < count; i++)
+        check_event(&out[i], first + i);
+    cursor = first + count;
+
+    /* Forty more: the ring keeps the newest sixteen, and the reader learns
+     * that 40 - 16 of the records after its cursor were lost. */
+    for (i = 11; i < 51; i++) {
+        gcm_event ev = event_for(i);
+        GCM_CHECK_EQ_INT(gcm_block_record(b, &ev), 0);
+    }
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, cursor, out, 8, &count, &first), 0);
+    GCM_CHECK_EQ_U64(first - cursor, 24);
+    GCM_CHECK_EQ_U64(first, 51 - cap);
+    GCM_CHECK_EQ_U64(count, 8);
+    for (i = 0; i < count; i++)
+        check_event(&out[i], first + i);
+    cursor = first + count;
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, cursor, out, 8, &count, &first), 0);
+    GCM_CHECK_EQ_U64(first, cursor);
+    GCM_CHECK_EQ_U64(first + count, 51);
+
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, 52, out, 8, &count, &first), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, 0, out, 0, &count, &first), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, 0, NULL, 8, &count, &first), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_block_copy_events_from(b, 0, out, 8, NULL, &first), GCM_EINVAL);
+    free(b);
+}
+
 static void test_aggregates(void)
 {
     const uint64_t n = 1000;
@@ -468,6 +526,7 @@ int main(void)
     GCM_RUN(test_init_rejects_bad_params);
     GCM_RUN(test_init_fills_header);
     GCM_RUN(test_wrap_around);
+    GCM_RUN(test_copy_from);
     GCM_RUN(test_aggregates);
     GCM_RUN(test_min_only_from_used_generations);
     GCM_RUN(test_alerts);

@@ -400,3 +400,56 @@ def test_dump_objects_and_garbage_reach_the_report(run_python):
     # (older interpreters save more start-up garbage too, so only this class
     # is checked).
     assert len(re.findall(r"\b3\s+__main__\.LeakyThing$", proc.stderr, re.M)) >= 1
+
+
+def test_running_is_the_monitor_started_last_while_it_records():
+    code = (
+        "from gc_monitor import GCMonitor\n"
+        "assert GCMonitor.running() is None\n"
+        "a = GCMonitor(stats_only=True)\n"
+        "assert GCMonitor.running() is a\n"
+        "b = GCMonitor(stats_only=True)\n"
+        "assert GCMonitor.running() is b\n"
+        "b.stop_monitoring(write_report=False)\n"
+        "assert GCMonitor.running() is None\n"
+        "a.stop_monitoring(write_report=False)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_pauses_since_drains_in_order_and_counts_what_the_ring_lost():
+    code = (
+        "import gc, json\n"
+        "from gc_monitor import GCMonitor\n"
+        "gc.disable()\n"
+        "m = GCMonitor(stats_only=True, buffer_events=16)\n"
+        "for g in (0, 1, 2, 0):\n"
+        "    gc.collect(g)\n"
+        "first = m.pauses_since(0)\n"
+        "again = m.pauses_since(first[1])\n"
+        "for _ in range(20):\n"
+        "    gc.collect(1)\n"
+        "late = m.pauses_since(first[1])\n"
+        "try:\n"
+        "    m.pauses_since(10**6)\n"
+        "except ValueError as err:\n"
+        "    beyond = str(err)\n"
+        "m.stop_monitoring(write_report=False)\n"
+        "print(json.dumps([first, again, late, beyond]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    first, again, late, beyond = json.loads(proc.stdout)
+    lost, nxt, pauses = first
+    assert (lost, nxt) == (0, 4)
+    assert [g for g, _ in pauses] == [0, 1, 2, 0]
+    assert all(ns > 0 for _, ns in pauses)
+    assert again == [0, 4, []]
+    # Twenty more in a ring of sixteen: four of them were gone before the drain.
+    lost, nxt, pauses = late
+    assert (lost, nxt, len(pauses)) == (4, 24, 16)
+    assert {g for g, _ in pauses} == {1}
+    assert beyond == "record 1000000 is beyond this recorder's records"
