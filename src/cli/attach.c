@@ -154,19 +154,12 @@ static int take_pid(void *ctx, const char *word, char *msg, size_t msg_size)
 static int parse_args(attach_args *a, int argc, char **argv, int *help, char *msg, size_t msg_size)
 {
     gcm__opt rows[ATTACH_ROWS];
-    gcm__opt_spec spec;
-    int action = GCM__ACTION_RUN;
-    int next = argc;
+    const gcm__opt_spec spec = {
+        .rows = rows, .count = attach_options(a, rows), .ctx = a, .operand = take_pid};
     int status = GCM_EINVAL;
 
-    memset(&spec, 0, sizeof spec);
-    spec.rows = rows;
-    spec.count = attach_options(a, rows);
-    spec.ctx = a;
-    spec.operand = take_pid;
-    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+    if (gcm__opts_parse_verb(&spec, argc, argv, help, msg, msg_size) != 0)
         goto done;
-    *help = action == GCM__ACTION_HELP;
     if (*help) {
         status = 0;
         goto done;

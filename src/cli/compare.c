@@ -163,19 +163,13 @@ static int parse_args(compare_args *args, int argc, char **argv, char *msg, size
     int status = GCM_EINVAL;
     gcm__opt rows[COMPARE_ROWS];
     gcm__opt_spec spec;
-    int action = GCM__ACTION_RUN;
-    int next = argc;
 
     memset(args, 0, sizeof *args);
-    memset(&spec, 0, sizeof spec);
-    spec.rows = rows;
-    spec.count = compare_options(args, rows);
-    spec.ctx = args;
-    spec.operand = add_file;
-    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+    spec = (gcm__opt_spec){
+        .rows = rows, .count = compare_options(args, rows), .ctx = args, .operand = add_file};
+    if (gcm__opts_parse_verb(&spec, argc, argv, &args->help, msg, msg_size) != 0)
         goto done;
-    if (action == GCM__ACTION_HELP) {
-        args->help = 1;
+    if (args->help) {
         status = 0;
         goto done;
     }

@@ -350,8 +350,7 @@ int gcm__export_main(int argc, char **argv)
     gcm__opt_spec spec;
     char msg[GCM__MSG_MAX];
     char why[128];
-    int action = GCM__ACTION_RUN;
-    int next = argc;
+    int help = 0;
     int listener = -1;
     int status = GCM__EXIT_USAGE;
 
@@ -365,16 +364,13 @@ int gcm__export_main(int argc, char **argv)
         status = 1;
         goto done;
     }
-    memset(&spec, 0, sizeof spec);
-    spec.rows = rows;
-    spec.count = export_options(&a, rows);
-    spec.ctx = st;
-    spec.operand = take_capture;
-    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, sizeof msg) != 0) {
+    spec = (gcm__opt_spec){
+        .rows = rows, .count = export_options(&a, rows), .ctx = st, .operand = take_capture};
+    if (gcm__opts_parse_verb(&spec, argc, argv, &help, msg, sizeof msg) != 0) {
         gcm__complain("export", msg);
         goto done;
     }
-    if (action == GCM__ACTION_HELP) {
+    if (help) {
         status = print_export_help(&a) == 0 ? 0 : 1;
         goto done;
     }

@@ -139,19 +139,13 @@ static int parse_args(live_args *a, int argc, char **argv, char *msg, size_t msg
     int status = GCM_EINVAL;
     gcm__opt rows[LIVE_ROWS];
     gcm__opt_spec spec;
-    int action = GCM__ACTION_RUN;
-    int next = argc;
 
     memset(a, 0, sizeof *a);
-    memset(&spec, 0, sizeof spec);
-    spec.rows = rows;
-    spec.count = live_options(a, rows);
-    spec.ctx = a;
-    spec.operand = add_target;
-    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+    spec = (gcm__opt_spec){
+        .rows = rows, .count = live_options(a, rows), .ctx = a, .operand = add_target};
+    if (gcm__opts_parse_verb(&spec, argc, argv, &a->help, msg, msg_size) != 0)
         goto done;
-    if (action == GCM__ACTION_HELP) {
-        a->help = 1;
+    if (a->help) {
         status = 0;
         goto done;
     }

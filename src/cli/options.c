@@ -426,6 +426,19 @@ done:
     return status;
 }
 
+int gcm__opts_parse_verb(const gcm__opt_spec *spec, int argc, char **argv, int *help, char *msg,
+                         size_t msg_size)
+{
+    int action = GCM__ACTION_RUN;
+    int next = argc;
+
+    *help = 0;
+    if (gcm__opts_parse(spec, argc, argv, &action, &next, msg, msg_size) != 0)
+        return GCM_EINVAL;
+    *help = action == GCM__ACTION_HELP;
+    return 0;
+}
+
 /* ---- --help -------------------------------------------------------------- */
 
 typedef struct help_line {

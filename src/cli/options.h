@@ -93,6 +93,13 @@ typedef struct gcm__opt_spec {
 int gcm__opts_parse(const gcm__opt_spec *spec, int argc, char **argv, int *action, int *next,
                     char *msg, size_t msg_size);
 
+/* gcm__opts_parse for a verb that takes all of its words as options and
+ * operands (no GCM__OPTS_STOP) and has only -h/--help as an action: sets
+ * *help to 1 when it was given (the parse stopped there), else 0.  Returns
+ * 0, or GCM_EINVAL with the message in `msg`. */
+int gcm__opts_parse_verb(const gcm__opt_spec *spec, int argc, char **argv, int *help, char *msg,
+                         size_t msg_size);
+
 /* Writes a verb's --help to `fd` in the one layout of every verb: `head`
  * (its prose), the option lines of `rows` (headings, names, help and
  * defaults, wrapped within 80 columns), then `tail`.  Returns 0 or GCM_EIO. */

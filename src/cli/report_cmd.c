@@ -178,22 +178,18 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
     int status = GCM_EINVAL;
     gcm__opt rows[REPORT_ROWS];
     gcm__opt_spec spec;
-    int action = GCM__ACTION_RUN;
-    int next = argc;
 
     memset(a, 0, sizeof *a);
     gcm_config_init(&a->cli);
-    memset(&spec, 0, sizeof spec);
-    spec.rows = rows;
-    spec.count = report_options(a, rows);
-    spec.ctx = a;
-    spec.operand = add_file;
-    spec.foreign = refuse_run_option;
-    spec.given = note_given;
-    if (gcm__opts_parse(&spec, argc, argv, &action, &next, msg, msg_size) != 0)
+    spec = (gcm__opt_spec){.rows = rows,
+                           .count = report_options(a, rows),
+                           .ctx = a,
+                           .operand = add_file,
+                           .foreign = refuse_run_option,
+                           .given = note_given};
+    if (gcm__opts_parse_verb(&spec, argc, argv, &a->help, msg, msg_size) != 0)
         goto done;
-    if (action == GCM__ACTION_HELP) {
-        a->help = 1;
+    if (a->help) {
         status = 0;
         goto done;
     }
