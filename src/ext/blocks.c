@@ -302,6 +302,7 @@ gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
             goto done;
         }
     }
+    self->info_in_place = gcm__info_in_place_works();
     self->callback = PyCFunction_NewEx(&callback_def, (PyObject *)self, NULL);
     if (self->callback == NULL)
         goto done;

@@ -61,6 +61,7 @@ struct gcm__recorder {
     _Atomic uint64_t start_ns;  /* clock at the pending "start", 0 when none is pending */
     gcm_block *block;           /* owned, PyMem_RawMalloc'd, gcm_block_size(capacity) bytes */
     uint64_t missed;            /* "stop" callbacks seen while detached after a fork */
+    int info_in_place;          /* 1: info dicts are read in place (gcm__info_in_place_works) */
     PyObject *callback;         /* the bound C callable for gc.callbacks (strong) */
     PyObject *module;           /* strong: its state holds `live`; NULL once unlinked */
     gcm__recorder *prev;        /* links in gcm__module_state.live */
@@ -137,6 +138,12 @@ int gcm__recorder_type_add(PyObject *module);
 /* Gives every live recorder of `module` a fresh block labelled with this
  * (child) process's pid, after a fork.  Returns 0 or -1 with an exception set. */
 int gcm__recorder_after_fork(PyObject *module);
+
+/* Whether this interpreter's info dicts can be read in place, without
+ * PyDict_Next: builds dicts exactly as CPython's collector builds them and
+ * compares what the in-place read finds with PyDict_Next's answers.
+ * Returns 1 or 0; never raises (a failure to build them answers 0). */
+int gcm__info_in_place_works(void);
 
 /* The GC callback: METH_FASTCALL, `self` is the recorder.  Never raises. */
 PyObject *gcm__recorder_gc_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs);

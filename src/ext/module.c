@@ -50,6 +50,13 @@ done:
     return result;
 }
 
+/* For the tests: whether new recorders read info dicts in place. */
+static PyObject *
+core_info_in_place(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(gcm__info_in_place_works());
+}
+
 static PyObject *
 core_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -145,6 +152,9 @@ static PyMethodDef core_methods[] = {
     {"render_start", (PyCFunction)(void (*)(void))core_render_start, METH_VARARGS | METH_KEYWORDS,
      "render_start(config_text, command, fd)\n--\n\nWrites the start lines for `command` "
      "into fd, as the config asks (text or JSON)."},
+    {"_info_in_place", core_info_in_place, METH_NOARGS,
+     "_info_in_place()\n--\n\nWhether recorders read the collector's info dicts in place "
+     "(CPython 3.11+ after a self-check), not through PyDict_Next."},
     {"_after_fork_child", core_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nGives every live recorder a fresh block labelled with this "
      "process (os.register_at_fork hook)."},
