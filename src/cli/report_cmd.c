@@ -35,9 +35,11 @@ typedef struct report_args {
 } report_args;
 
 /* The words of --format, in the order of gcm_capture_format. */
-static const char *const formats[] = {"text", "json", "folded", "terminal", "perfetto", NULL};
+static const char *const formats[] = {"text",     "json",       "folded", "terminal",
+                                     "perfetto", "speedscope", NULL};
 _Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
-                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4,
+                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4 &&
+                   GCM_CAPTURE_SPEEDSCOPE == 5,
                "formats[] lists the words in the order of gcm_capture_format");
 
 static void warn(const char *msg)
@@ -63,7 +65,9 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .store = &a->format,
          .default_text = "text",
          .help = "text, json (JSON Lines), folded (flame graph input), terminal (text with "
-                 "the terminal flame graph) or perfetto (a trace for ui.perfetto.dev)"},
+                 "the terminal flame graph), perfetto (a trace for ui.perfetto.dev) or "
+                 "speedscope (profiles for speedscope.app); of several captures, perfetto and "
+                 "speedscope make one file of the whole tree"},
         {.kind = GCM__OPT_SET,
          .name = "json",
          .store = &a->format,
@@ -202,11 +206,6 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
                        a->file_count);
         goto done;
     }
-    if (a->file_count > 1 && a->format == GCM_CAPTURE_PERFETTO) {
-        (void)snprintf(msg, msg_size, "'--format perfetto' takes one capture file, got %zu",
-                       a->file_count);
-        goto done;
-    }
     if (a->file_count > 1 && a->cli.html_file[0] != '\0') {
         (void)snprintf(msg, msg_size, "option '--html-file' takes one capture file, got %zu",
                        a->file_count);
@@ -288,6 +287,32 @@ done:
     return status;
 }
 
+/* A trace or speedscope file of a whole tree: one file, every process in
+ * it, in tree order.  Returns the exit status. */
+static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree)
+{
+    const gcm_capture *caps[FILES_MAX];
+    gcm_capture_request req;
+    gcm_capture_problem problem;
+    int rc;
+
+    for (size_t i = 0; i < a->file_count; i++)
+        caps[i] = gcm_capture_tree_capture(tree, i);
+    memset(&req, 0, sizeof req);
+    req.format = (gcm_capture_format)a->format;
+    req.given = &a->cli;
+    req.given_flags = a->given;
+    req.given_count = a->given_count;
+    rc = gcm_capture_reports_render(caps, a->file_count, &req, 1, &problem);
+    if (rc == 0)
+        return 0;
+    if (problem.warning)
+        warn(problem.text);
+    else if (problem.text[0] != '\0')
+        gcm__complain("report", problem.text);
+    return problem.bad_input ? GCM__EXIT_USAGE : 1;
+}
+
 /* Several captures (src/capture/tree.c): checks that each can be read, orders
  * them parents first, and writes the tree's table before the sections (text)
  * or its object after them (JSON).  Returns the exit status. */
@@ -315,6 +340,10 @@ static int report_tree(report_args *a)
      * moment as the order of the sections. */
     gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
+    if (rc == 0 && (a->format == GCM_CAPTURE_PERFETTO || a->format == GCM_CAPTURE_SPEEDSCOPE)) {
+        status = render_whole_tree(a, tree);
+        goto done;
+    }
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)
         rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 0);
     if (rc != 0) {
