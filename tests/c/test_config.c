@@ -825,6 +825,8 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "flamegraph-file", path);
     (void)snprintf(path, sizeof path, "%s/gc page.html", scratch_dir);
     set_ok(cfg, "html-file", path);
+    (void)snprintf(path, sizeof path, "%s/gc pauses.speedscope.json", scratch_dir);
+    set_ok(cfg, "speedscope-file", path);
     set_ok(cfg, "flamegraph-bucket", "1e-05");
     set_ok(cfg, "terminal-flamegraph", NULL);
     set_ok(cfg, "terminal-flamegraph-width", "133");
