@@ -388,8 +388,8 @@ typedef struct report_work {
     char poll_ms[16];
     char limit_text[256];
     char shown_file[4 * GCM_PATH_MAX];
-    gcm_event *events;     /* the retained collections copied out of the ring */
-    gcm_report_input in;   /* the renderers' input over the fields above */
+    gcm_event *events;   /* the retained collections copied out of the ring */
+    gcm_report_input in; /* the renderers' input over the fields above */
 } report_work;
 
 /* How many of the ring's newest records a report copies: those the ring
@@ -658,8 +658,7 @@ done:
 }
 
 int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
-                               const gcm_capture_request *req, int fd,
-                               gcm_capture_problem *problem)
+                               const gcm_capture_request *req, int fd, gcm_capture_problem *problem)
 {
     report_work **works = NULL;
     const gcm_report_input **ins = NULL;

@@ -262,8 +262,7 @@ int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
         {"log-file", "--log-file", cli->config.log_file, GCM__OUTPUT_APPEND},
         {"flamegraph-file", "--flamegraph-file", cli->config.flamegraph_file, GCM__OUTPUT_REPLACE},
         {"html-file", "--html-file", cli->config.html_file, GCM__OUTPUT_REPLACE},
-        {"speedscope-file", "--speedscope-file", cli->config.speedscope_file,
-         GCM__OUTPUT_REPLACE},
+        {"speedscope-file", "--speedscope-file", cli->config.speedscope_file, GCM__OUTPUT_REPLACE},
     };
     const size_t count = sizeof outs / sizeof outs[0];
     int status = GCM_EINVAL;

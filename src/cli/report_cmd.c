@@ -36,7 +36,7 @@ typedef struct report_args {
 
 /* The words of --format, in the order of gcm_capture_format. */
 static const char *const formats[] = {"text",     "json",       "folded", "terminal",
-                                     "perfetto", "speedscope", NULL};
+                                      "perfetto", "speedscope", NULL};
 _Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
                    GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4 &&
                    GCM_CAPTURE_SPEEDSCOPE == 5,

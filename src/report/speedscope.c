@@ -92,8 +92,8 @@ static int add_stack_frames(const gcm_stack_table *t, frame_map *map, cJSON *fra
             frame = cJSON_CreateObject();
             if (frame == NULL || !cJSON_AddItemToArray(frames, frame))
                 goto done;
-            GCM__JSON_ADD(cJSON_AddStringToObject(frame, "name",
-                                                  site != NULL ? site->func : "(unknown)"));
+            GCM__JSON_ADD(
+                cJSON_AddStringToObject(frame, "name", site != NULL ? site->func : "(unknown)"));
             GCM__JSON_ADD(cJSON_AddStringToObject(frame, "file", site != NULL ? site->file : ""));
             if (f[d].line >= 0)
                 GCM__JSON_ADD(cJSON_AddNumberToObject(frame, "line", f[d].line));
@@ -184,8 +184,7 @@ static int emit_sampled(const gcm_report_input *in, size_t count, const frame_ma
             /* The table keeps the innermost frame first; speedscope wants
              * the outermost. */
             for (uint32_t d = depth; d > 0; d--) {
-                if (!cJSON_AddItemToArray(stack,
-                                          cJSON_CreateNumber(frame_index(map, &f[d - 1u]))))
+                if (!cJSON_AddItemToArray(stack, cJSON_CreateNumber(frame_index(map, &f[d - 1u]))))
                     goto done;
             }
         }
@@ -261,8 +260,9 @@ static int emit_head(const gcm_report_input *const *ins, size_t count, frame_map
                      const gcm_sink *sink)
 {
     static const char *const fixed[FRAME_FIXED] = {
-        "gen 0", "gen 1", "gen 2", "(other stacks: the table was full)", "(unnamed code)",
-        "(outer frames beyond --stack-depth)"};
+        "gen 0",          "gen 1",
+        "gen 2",          "(other stacks: the table was full)",
+        "(unnamed code)", "(outer frames beyond --stack-depth)"};
     cJSON *frames = cJSON_CreateArray();
     char *text = NULL;
     char head[256];

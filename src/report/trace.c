@@ -138,8 +138,7 @@ static int emit_process(const gcm_report_input *in, uint64_t offset, const gcm_s
             status = emit_counters(sink, pid, offset + bucket * width_ns, width_ns, bucket_count,
                                    bucket_gc);
             if (status == 0 && b > bucket + 1)
-                status =
-                    emit_counters(sink, pid, offset + (bucket + 1) * width_ns, width_ns, 0, 0);
+                status = emit_counters(sink, pid, offset + (bucket + 1) * width_ns, width_ns, 0, 0);
             bucket_count = 0;
             bucket_gc = 0;
         }
@@ -196,13 +195,13 @@ int gcm__render_trace(const gcm_report_input *const *ins, size_t count, const gc
         retained += ins[i]->event_count;
     }
     if (status == 0 && count == 1)
-        status = emit(sink, line,
-                      snprintf(line, sizeof line,
-                               "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"pid\":%" PRId64
-                               ",\"retained\":%zu,\"first_index\":%" PRIu64 "}}\n",
-                               ins[0]->snapshot->pid, ins[0]->event_count,
-                               ins[0]->first_event_index),
-                      sizeof line);
+        status =
+            emit(sink, line,
+                 snprintf(line, sizeof line,
+                          "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"pid\":%" PRId64
+                          ",\"retained\":%zu,\"first_index\":%" PRIu64 "}}\n",
+                          ins[0]->snapshot->pid, ins[0]->event_count, ins[0]->first_event_index),
+                 sizeof line);
     else if (status == 0)
         /* A tree's timestamps share the clock of the earliest process. */
         status = emit(sink, line,

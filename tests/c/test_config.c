@@ -853,14 +853,14 @@ static void test_encode_defaults_exactly(void)
 
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, &needed), 0);
-    GCM_CHECK_STREQ(
-        buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
-             "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;speedscope-file=;"
-             "flamegraph-bucket=5;"
-             "terminal-flamegraph=0;terminal-flamegraph-width=80;"
-             "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-             "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
-             "follow-children=0");
+    GCM_CHECK_STREQ(buf,
+                    "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
+                    "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;speedscope-file=;"
+                    "flamegraph-bucket=5;"
+                    "terminal-flamegraph=0;terminal-flamegraph-width=80;"
+                    "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
+                    "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
+                    "follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 
