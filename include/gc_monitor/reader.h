@@ -85,6 +85,15 @@ int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
                                const gcm_capture_request *req, int fd,
                                gcm_capture_problem *problem);
 
+/* Writes the HTML page of the captures `caps` (the processes of a tree, in
+ * that order) to the file `path`, replaced whole (0600, never through a
+ * symlink): a table of the processes, each selectable, and the charts of
+ * the chosen one or of all.  Returns 0, or a negative GCM_E* code with
+ * `problem` saying why (bad_input when the file cannot be written). */
+int gcm_capture_tree_html(const gcm_capture *const *caps, size_t count,
+                          const gcm_capture_request *req, const char *path,
+                          gcm_capture_problem *problem);
+
 /* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone", "detached",
  * or "running" for any other value. */
 const char *gcm_capture_state_word(uint32_t state);

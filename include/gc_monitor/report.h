@@ -160,6 +160,10 @@ int gcm_report_write_flamegraph_child(const gcm_report_input *in);
  * first negative GCM_E* code. */
 int gcm_html_render_fd(const gcm_report_input *in, int fd);
 
+/* The page of the `count` processes of a tree, in that order: a table of
+ * them, each selectable, and the charts of the chosen one or of all. */
+int gcm_html_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd);
+
 /* Renders the retained events as one Chrome trace-event JSON object
  * ({"traceEvents": [...]}, for ui.perfetto.dev and chrome://tracing) into
  * `fd` (src/report/trace.c).  Returns 0 or the first negative GCM_E* code. */

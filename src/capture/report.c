@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,20 +658,36 @@ done:
     return status;
 }
 
-int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
-                               const gcm_capture_request *req, int fd, gcm_capture_problem *problem)
+/* The files made of several captures at once. */
+typedef enum many_kind { MANY_TRACE, MANY_SPEEDSCOPE, MANY_HTML } many_kind;
+
+/* Writes the page of `count` inputs to `path` by the one output policy
+ * (src/base/files.c): a regular file there is replaced whole, atomically. */
+static int write_html_file(const gcm_report_input *const *ins, size_t count, const char *path)
+{
+    gcm__output out;
+    int status;
+
+    status = gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
+        return status;
+    status = gcm_html_render_many_fd(ins, count, out.fd);
+    if (status == 0)
+        status = gcm__output_commit(&out);
+    else
+        gcm__output_discard(&out);
+    return status;
+}
+
+/* Reads every capture of `caps` and renders them together as `kind`: into
+ * `fd`, or for MANY_HTML into the file `path`. */
+static int render_many(const gcm_capture *const *caps, size_t count, const gcm_capture_request *req,
+                       many_kind kind, int fd, const char *path, gcm_capture_problem *problem)
 {
     report_work **works = NULL;
     const gcm_report_input **ins = NULL;
-    int status = GCM_EINVAL;
+    int status = GCM_ENOMEM;
 
-    memset(problem, 0, sizeof *problem);
-    if (count == 0 ||
-        (req->format != GCM_CAPTURE_PERFETTO && req->format != GCM_CAPTURE_SPEEDSCOPE)) {
-        problem_set(problem, 0, 0, gcm_strerror(status));
-        goto done;
-    }
-    status = GCM_ENOMEM;
     works = calloc(count, sizeof *works);
     ins = calloc(count, sizeof *ins);
     if (works == NULL || ins == NULL) {
@@ -683,8 +700,22 @@ int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
             goto done;
         ins[i] = &works[i]->in;
     }
-    status = req->format == GCM_CAPTURE_PERFETTO ? gcm_trace_render_many_fd(ins, count, fd)
-                                                 : gcm_speedscope_render_many_fd(ins, count, fd);
+    if (kind == MANY_HTML) {
+        status = write_html_file(ins, count, path);
+        if (status != 0) {
+            char why[160];
+            int err = errno;
+
+            problem->bad_input = 1;
+            (void)snprintf(problem->text, sizeof problem->text,
+                           "cannot write '--html-file' '%s': %s", path,
+                           status == GCM_EIO ? gcm__path_error_text(path, err, why, sizeof why)
+                                             : gcm_strerror(status));
+        }
+        goto done;
+    }
+    status = kind == MANY_TRACE ? gcm_trace_render_many_fd(ins, count, fd)
+                                : gcm_speedscope_render_many_fd(ins, count, fd);
     if (status != 0 && status != GCM_EIO)
         problem_set(problem, 0, 1, gcm_strerror(status));
 done:
@@ -693,4 +724,30 @@ done:
     free(works);
     free(ins);
     return status;
+}
+
+int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
+                               const gcm_capture_request *req, int fd, gcm_capture_problem *problem)
+{
+    memset(problem, 0, sizeof *problem);
+    if (count == 0 ||
+        (req->format != GCM_CAPTURE_PERFETTO && req->format != GCM_CAPTURE_SPEEDSCOPE)) {
+        problem_set(problem, 0, 0, gcm_strerror(GCM_EINVAL));
+        return GCM_EINVAL;
+    }
+    return render_many(caps, count, req,
+                       req->format == GCM_CAPTURE_PERFETTO ? MANY_TRACE : MANY_SPEEDSCOPE, fd, NULL,
+                       problem);
+}
+
+int gcm_capture_tree_html(const gcm_capture *const *caps, size_t count,
+                          const gcm_capture_request *req, const char *path,
+                          gcm_capture_problem *problem)
+{
+    memset(problem, 0, sizeof *problem);
+    if (count == 0 || path == NULL || path[0] == '\0') {
+        problem_set(problem, 0, 0, gcm_strerror(GCM_EINVAL));
+        return GCM_EINVAL;
+    }
+    return render_many(caps, count, req, MANY_HTML, -1, path, problem);
 }

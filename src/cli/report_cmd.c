@@ -206,11 +206,6 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
                        a->file_count);
         goto done;
     }
-    if (a->file_count > 1 && a->cli.html_file[0] != '\0') {
-        (void)snprintf(msg, msg_size, "option '--html-file' takes one capture file, got %zu",
-                       a->file_count);
-        goto done;
-    }
     if (a->file == NULL) {
         (void)snprintf(msg, msg_size, "missing capture file: give the FILE of 'run -o FILE'");
         goto done;
@@ -229,10 +224,12 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
     if (gcm__cli_check_output("html-file", a->cli.html_file, GCM__OUTPUT_REPLACE, msg, msg_size) !=
         0)
         goto done;
-    if (a->cli.html_file[0] != '\0' && gcm__same_file(a->cli.html_file, a->file)) {
-        (void)snprintf(msg, msg_size, "'--html-file' '%s' is the capture being read",
-                       a->cli.html_file);
-        goto done;
+    for (size_t i = 0; a->cli.html_file[0] != '\0' && i < a->file_count; i++) {
+        if (gcm__same_file(a->cli.html_file, a->files[i])) {
+            (void)snprintf(msg, msg_size, "'--html-file' '%s' is the capture being read",
+                           a->cli.html_file);
+            goto done;
+        }
     }
     status = 0;
 done:
@@ -287,9 +284,10 @@ done:
     return status;
 }
 
-/* A trace or speedscope file of a whole tree: one file, every process in
- * it, in tree order.  Returns the exit status. */
-static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree)
+/* A trace or speedscope file of a whole tree (to stdout), or its HTML page
+ * (to `html`, when not NULL): one file, every process in it, in tree order.
+ * Returns the exit status. */
+static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree, const char *html)
 {
     const gcm_capture *caps[FILES_MAX];
     gcm_capture_request req;
@@ -303,7 +301,8 @@ static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree)
     req.given = &a->cli;
     req.given_flags = a->given;
     req.given_count = a->given_count;
-    rc = gcm_capture_reports_render(caps, a->file_count, &req, 1, &problem);
+    rc = html != NULL ? gcm_capture_tree_html(caps, a->file_count, &req, html, &problem)
+                      : gcm_capture_reports_render(caps, a->file_count, &req, 1, &problem);
     if (rc == 0)
         return 0;
     if (problem.warning)
@@ -319,6 +318,7 @@ static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree)
 static int report_tree(report_args *a)
 {
     char msg[GCM__MSG_MAX];
+    char html[sizeof a->cli.html_file];
     gcm_capture_tree *tree = NULL;
     int status = GCM__EXIT_USAGE;
     int json = a->format == GCM_CAPTURE_JSON;
@@ -341,7 +341,7 @@ static int report_tree(report_args *a)
     gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && (a->format == GCM_CAPTURE_PERFETTO || a->format == GCM_CAPTURE_SPEEDSCOPE)) {
-        status = render_whole_tree(a, tree);
+        status = render_whole_tree(a, tree, NULL);
         goto done;
     }
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)
@@ -352,12 +352,21 @@ static int report_tree(report_args *a)
             warn(gcm_strerror(rc));
         goto done;
     }
+    /* The page is the whole tree's, written after the sections: none of
+     * them writes one of its own. */
+    memcpy(html, a->cli.html_file, sizeof html);
+    a->cli.html_file[0] = '\0';
     /* Each section renders the capture the tree already holds open. */
     for (size_t i = 0; i < a->file_count; i++) {
         a->file = a->files[i];
         (void)snprintf(msg, sizeof msg, "capture '%s' shrank while it was being read", a->file);
         gcm__sigbus_message(msg);
         status = render_capture(a, gcm_capture_tree_capture(tree, i));
+        if (status != 0)
+            goto done;
+    }
+    if (html[0] != '\0') {
+        status = render_whole_tree(a, tree, html);
         if (status != 0)
             goto done;
     }
