@@ -468,7 +468,7 @@ static void merge_snapshots(const gcm_report_input *const *ins, size_t count, gc
  * if memory runs out. */
 static cJSON *tree_data(const gcm_report_input *const *ins, size_t count)
 {
-    const uint64_t limit = HTML_POINTS_MAX / count > 500u ? HTML_POINTS_MAX / count : 500u;
+    const uint64_t limit = HTML_POINTS_MAX / count > 0 ? HTML_POINTS_MAX / count : 1u;
     cJSON *root = cJSON_CreateObject();
     cJSON *result = NULL;
     cJSON *procs, *all, *summary;

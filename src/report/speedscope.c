@@ -120,6 +120,32 @@ static uint32_t frame_index(const frame_map *map, const gcm_stack_frame *f)
     return map->keys[s] == key ? map->index[s] : FRAME_UNNAMED;
 }
 
+/* Writes `prefix`, `obj` unformatted and a newline to `sink` in one call,
+ * so that every write is whole lines.  Returns 0, GCM_ENOMEM or the sink's
+ * error. */
+static int write_line(const gcm_sink *sink, const char *prefix, const cJSON *obj)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    size_t plen = strlen(prefix), tlen;
+    char *line = NULL;
+    int status = GCM_ENOMEM;
+
+    if (text == NULL)
+        goto done;
+    tlen = strlen(text);
+    line = malloc(plen + tlen + 1u);
+    if (line == NULL)
+        goto done;
+    memcpy(line, prefix, plen);
+    memcpy(line + plen, text, tlen);
+    line[plen + tlen] = '\n';
+    status = sink->write(sink->ctx, line, plen + tlen + 1u);
+done:
+    free(line);
+    free(text);
+    return status;
+}
+
 /* Appends the name of the process of `in` to `l`. */
 static void process_name(gcm__line *l, const gcm_report_input *in, size_t count)
 {
@@ -135,7 +161,7 @@ static void process_name(gcm__line *l, const gcm_report_input *in, size_t count)
 /* The sampled profile of one process's trigger table: one sample per
  * stack, outermost frame first, weighted by the stack's total pause. */
 static int emit_sampled(const gcm_report_input *in, size_t count, const frame_map *map,
-                        uint64_t offset, const gcm_sink *sink)
+                        uint64_t offset, int comma, const gcm_sink *sink)
 {
     const gcm_stack_table *t = in->stacks;
     cJSON *profile = cJSON_CreateObject();
@@ -193,7 +219,7 @@ static int emit_sampled(const gcm_report_input *in, size_t count, const frame_ma
         total += weight;
     }
     GCM__JSON_ADD(cJSON_AddNumberToObject(profile, "endValue", (double)(offset + total)));
-    status = gcm__sink_json_line(profile, sink);
+    status = write_line(sink, comma ? "," : "", profile);
 done:
     cJSON_Delete(profile);
     return status;
@@ -203,7 +229,7 @@ done:
  * needs its events in order and balanced; CPython runs one collection at a
  * time, and a start that a clock put before the previous end is moved to
  * that end, keeping its duration, so the totals stay exact. */
-static int emit_evented(const gcm_report_input *in, size_t count, uint64_t offset,
+static int emit_evented(const gcm_report_input *in, size_t count, uint64_t offset, int comma,
                         const gcm_sink *sink)
 {
     const gcm_snapshot *snap = in->snapshot;
@@ -219,6 +245,8 @@ static int emit_evented(const gcm_report_input *in, size_t count, uint64_t offse
         end = at + in->events[i].duration_ns;
     }
     gcm__line_reset(&l);
+    if (comma)
+        GCM__LINE_LIT(&l, ",");
     GCM__LINE_LIT(&l, "{\"type\":\"evented\",\"name\":\"");
     process_name(&l, in, count);
     GCM__LINE_LIT(&l, ": pauses by generation\",\"unit\":\"nanoseconds\",\"startValue\":");
@@ -263,9 +291,12 @@ static int emit_head(const gcm_report_input *const *ins, size_t count, frame_map
         "gen 0",          "gen 1",
         "gen 2",          "(other stacks: the table was full)",
         "(unnamed code)", "(outer frames beyond --stack-depth)"};
+    static const char tail[] = "},\"profiles\":[\n";
     cJSON *frames = cJSON_CreateArray();
     char *text = NULL;
+    char *line = NULL;
     char head[256];
+    size_t len;
     int n;
     int status = GCM_ENOMEM;
 
@@ -299,12 +330,17 @@ static int emit_head(const gcm_report_input *const *ins, size_t count, frame_map
                      GCM_VERSION, count);
     if (n < 0 || (size_t)n >= sizeof head)
         goto done;
-    status = sink->write(sink->ctx, head, (size_t)n);
-    if (status == 0)
-        status = sink->write(sink->ctx, text, strlen(text));
-    if (status == 0)
-        status = sink->write(sink->ctx, "},\"profiles\":[\n", 15);
+    /* The head, the frames and the opening of the profiles: one line. */
+    len = (size_t)n + strlen(text) + sizeof tail - 1u;
+    line = malloc(len);
+    if (line == NULL)
+        goto done;
+    memcpy(line, head, (size_t)n);
+    memcpy(line + n, text, strlen(text));
+    memcpy(line + n + strlen(text), tail, sizeof tail - 1u);
+    status = sink->write(sink->ctx, line, len);
 done:
+    free(line);
     free(text);
     cJSON_Delete(frames);
     return status;
@@ -323,16 +359,11 @@ int gcm__render_speedscope(const gcm_report_input *const *ins, size_t count, con
         uint64_t offset = gcm__process_offset_ns(ins, count, i);
 
         if (ins[i]->stacks != NULL) {
-            if (!first)
-                status = sink->write(sink->ctx, ",", 1);
-            if (status == 0)
-                status = emit_sampled(ins[i], count, &maps[i], offset, sink);
+            status = emit_sampled(ins[i], count, &maps[i], offset, !first, sink);
             first = 0;
         }
-        if (status == 0 && !first)
-            status = sink->write(sink->ctx, ",", 1);
         if (status == 0)
-            status = emit_evented(ins[i], count, offset, sink);
+            status = emit_evented(ins[i], count, offset, !first, sink);
         first = 0;
     }
     if (status == 0)
