@@ -688,8 +688,8 @@ static int render_many(const gcm_capture *const *caps, size_t count, const gcm_c
     const gcm_report_input **ins = NULL;
     int status = GCM_ENOMEM;
 
-    works = calloc(count, sizeof *works);
-    ins = calloc(count, sizeof *ins);
+    works = calloc(count, sizeof(report_work *));
+    ins = calloc(count, sizeof(const gcm_report_input *));
     if (works == NULL || ins == NULL) {
         problem_set(problem, 0, 0, "out of memory");
         goto done;
