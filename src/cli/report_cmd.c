@@ -130,7 +130,8 @@ static int print_report_help(report_args *a)
         "was killed.  The report goes to stdout and says how the program ended.\n"
         "Several captures of a process tree (FILE FILE.<pid>..., as 'report FILE*'\n"
         "names them) give one merged report: a table of the processes and totals\n"
-        "across the tree, then each process's section (JSON: a 'tree' object last).\n";
+        "across the tree, then each process's section (JSON: a 'tree' object last);\n"
+        "--format perfetto or speedscope, and --html-file, make one file of the tree.\n";
     static const char tail[] =
         "\n"
         "Exit status: 0 when the report was written, 2 for bad input (a missing,\n"
@@ -342,6 +343,9 @@ static int report_tree(report_args *a)
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
     if (rc == 0 && (a->format == GCM_CAPTURE_PERFETTO || a->format == GCM_CAPTURE_SPEEDSCOPE)) {
         status = render_whole_tree(a, tree, NULL);
+        /* The page too, as for one capture, after the file on stdout. */
+        if (status == 0 && a->cli.html_file[0] != '\0')
+            status = render_whole_tree(a, tree, a->cli.html_file);
         goto done;
     }
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)

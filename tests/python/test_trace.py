@@ -142,8 +142,10 @@ def test_trace_of_a_tree_has_a_track_per_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     files = captures(tmp_path)
     assert len(files) == 3, files
-    proc = launch("report", "--format", "perfetto", *files, cwd=tmp_path)
+    # The page of the tree comes with it when asked for, as for one capture.
+    proc = launch("report", "--format", "perfetto", "--html-file", "t.html", *files, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert '"processes":[' in (tmp_path / "t.html").read_text()
     assert proc.stdout.startswith('{"traceEvents":[')
     trace = json.loads(proc.stdout)
     exact = json.loads(proc.stdout, parse_float=Decimal)
