@@ -38,6 +38,7 @@ typedef struct gcm_config {
     double slo_ms;                               /* --slo-ms, >= 0; 0: the alert threshold */
     char flamegraph_file[GCM_PATH_MAX];          /* --flamegraph-file, "" for none */
     char html_file[GCM_PATH_MAX];                /* --html-file, "" for none */
+    char speedscope_file[GCM_PATH_MAX];          /* --speedscope-file, "" for none */
     double flamegraph_bucket_s;                  /* --flamegraph-bucket, > 0 */
     int terminal_flamegraph;                     /* --terminal-flamegraph */
     uint32_t terminal_flamegraph_width;          /* --terminal-flamegraph-width, >= 20 */

@@ -38,11 +38,12 @@ extern "C" {
 
 /* The forms a capture's report can take. */
 typedef enum gcm_capture_format {
-    GCM_CAPTURE_TEXT,     /* the text report, after "Capture ..." lines */
-    GCM_CAPTURE_JSON,     /* JSON Lines, after one {"type": "capture"} object */
-    GCM_CAPTURE_FOLDED,   /* flame graph input, after "# " comment lines */
-    GCM_CAPTURE_TERMINAL, /* the text report with the terminal flame graph */
-    GCM_CAPTURE_PERFETTO  /* a Chrome trace-event JSON object, nothing before it */
+    GCM_CAPTURE_TEXT,      /* the text report, after "Capture ..." lines */
+    GCM_CAPTURE_JSON,      /* JSON Lines, after one {"type": "capture"} object */
+    GCM_CAPTURE_FOLDED,    /* flame graph input, after "# " comment lines */
+    GCM_CAPTURE_TERMINAL,  /* the text report with the terminal flame graph */
+    GCM_CAPTURE_PERFETTO,  /* a Chrome trace-event JSON object, nothing before it */
+    GCM_CAPTURE_SPEEDSCOPE /* a speedscope JSON file, nothing before it */
 } gcm_capture_format;
 
 /* What a report of a capture is asked for.  The report starts from the
@@ -73,6 +74,25 @@ void gcm_capture_open_error(const char *path, int code, int err, char *msg, size
  * (GCM_EIO with an empty text when `fd` failed). */
 int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_capture_request *req,
                        int fd, gcm_capture_problem *problem);
+
+/* Writes the captures `caps` (the processes of a tree, in that order) as one
+ * file to `fd`: a trace (GCM_CAPTURE_PERFETTO) with a pid track per process,
+ * or speedscope profiles (GCM_CAPTURE_SPEEDSCOPE) with one evented profile
+ * per process.  Nothing comes before the file.  Returns 0, or a negative
+ * GCM_E* code with `problem` saying why (GCM_EINVAL for any other format;
+ * GCM_EIO with an empty text when `fd` failed). */
+int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
+                               const gcm_capture_request *req, int fd,
+                               gcm_capture_problem *problem);
+
+/* Writes the HTML page of the captures `caps` (the processes of a tree, in
+ * that order) to the file `path`, replaced whole (0600, never through a
+ * symlink): a table of the processes, each selectable, and the charts of
+ * the chosen one or of all.  Returns 0, or a negative GCM_E* code with
+ * `problem` saying why (bad_input when the file cannot be written). */
+int gcm_capture_tree_html(const gcm_capture *const *caps, size_t count,
+                          const gcm_capture_request *req, const char *path,
+                          gcm_capture_problem *problem);
 
 /* The word for a block's GCM_STATE_* in reports: "exited", "killed", "gone", "detached",
  * or "running" for any other value. */

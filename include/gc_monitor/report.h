@@ -160,10 +160,31 @@ int gcm_report_write_flamegraph_child(const gcm_report_input *in);
  * first negative GCM_E* code. */
 int gcm_html_render_fd(const gcm_report_input *in, int fd);
 
+/* The page of the `count` processes of a tree, in that order: a table of
+ * them, each selectable, and the charts of the chosen one or of all. */
+int gcm_html_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd);
+
 /* Renders the retained events as one Chrome trace-event JSON object
  * ({"traceEvents": [...]}, for ui.perfetto.dev and chrome://tracing) into
  * `fd` (src/report/trace.c).  Returns 0 or the first negative GCM_E* code. */
 int gcm_trace_render_fd(const gcm_report_input *in, int fd);
+
+/* The same for the `count` processes of a tree, in that order: one pid track
+ * each, on the clock of the earliest start of monitoring among them. */
+int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd);
+
+/* Renders `count` processes as one speedscope JSON file (src/report/
+ * speedscope.c, https://www.speedscope.app/file-format-schema.json): for each
+ * process, a sampled profile of the stacks that triggered collections,
+ * weighted by pause time (when in->stacks is set), and an evented profile of
+ * its retained collections, one frame per generation.  Returns 0 or the first
+ * negative GCM_E* code. */
+int gcm_speedscope_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd);
+
+/* Writes the speedscope file of one process to in->config->speedscope_file,
+ * if one is set, by the policy of gcm_report_write_html.  Returns 0 (also
+ * when no file is configured) or a negative GCM_E* code. */
+int gcm_report_write_speedscope(const gcm_report_input *in);
 
 /* Writes that page to in->config->html_file, if one is set, by the same
  * policy as gcm_report_write_flamegraph (0600, replaced atomically, only a

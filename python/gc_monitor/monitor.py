@@ -118,6 +118,7 @@ class GCMonitor:
         slo_ms: float | None = None,
         flamegraph_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
         html_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+        speedscope_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
         flamegraph_bucket: float | None = None,
         terminal_flamegraph: bool | None = None,
         terminal_flamegraph_width: int | None = None,

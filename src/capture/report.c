@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,8 @@ typedef struct report_work {
     char poll_ms[16];
     char limit_text[256];
     char shown_file[4 * GCM_PATH_MAX];
+    gcm_event *events;   /* the retained collections copied out of the ring */
+    gcm_report_input in; /* the renderers' input over the fields above */
 } report_work;
 
 /* How many of the ring's newest records a report copies: those the ring
@@ -426,8 +429,12 @@ static void problem_set(gcm_capture_problem *problem, int bad_input, int warning
     gcm__copy_cut(problem->text, sizeof problem->text, text);
 }
 
-int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_capture_request *req,
-                       int fd, gcm_capture_problem *problem)
+/* Reads `cap` into a new report_work in *out: the snapshot, the retained
+ * collections, the metadata and the options that apply, and the renderers'
+ * input over them.  Returns 0, or a negative GCM_E* code with `problem`
+ * saying why (*out NULL then).  Free it with work_free. */
+static int prepare(const gcm_capture *cap, const gcm_capture_request *req, report_work **out,
+                   gcm_capture_problem *problem)
 {
     report_work *w = NULL;
     gcm_snapshot *snap;
@@ -441,7 +448,7 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     int status = GCM_ENOMEM;
     int rc;
 
-    memset(problem, 0, sizeof *problem);
+    *out = NULL;
     w = calloc(1, sizeof *w);
     if (w == NULL) {
         problem_set(problem, 0, 0, "out of memory");
@@ -539,6 +546,44 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     in.python_version = w->version[0] != '\0' ? w->version : NULL;
     in.python_build = w->build[0] != '\0' ? w->build : NULL;
     in.free_threaded = strcmp(w->free_threaded, "1") == 0;
+    w->events = events;
+    events = NULL;
+    w->in = in;
+    *out = w;
+    w = NULL;
+    status = 0;
+done:
+    free(events);
+    free(w);
+    return status;
+}
+
+static void work_free(report_work *w)
+{
+    if (w != NULL)
+        free(w->events);
+    free(w);
+}
+
+int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_capture_request *req,
+                       int fd, gcm_capture_problem *problem)
+{
+    report_work *w = NULL;
+    gcm_snapshot *snap;
+    gcm_config *cfg;
+    report_facts *facts;
+    gcm_report_input in;
+    int status;
+    int rc;
+
+    memset(problem, 0, sizeof *problem);
+    status = prepare(cap, req, &w, problem);
+    if (status != 0)
+        goto done;
+    snap = &w->snap;
+    cfg = &w->cfg;
+    facts = &w->facts;
+    in = w->in;
 
     /* The capture's path is the user's bytes: shown escaped, never raw. */
     (void)gcm__copy_path_shown(w->shown_file, sizeof w->shown_file, file,
@@ -552,6 +597,10 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     case GCM_CAPTURE_PERFETTO:
         /* The trace is one JSON object: nothing may come before it. */
         rc = gcm_trace_render_fd(&in, fd);
+        break;
+    case GCM_CAPTURE_SPEEDSCOPE:
+        /* So is the speedscope file. */
+        rc = gcm_speedscope_render_many_fd((const gcm_report_input *const[]){&in}, 1, fd);
         break;
     case GCM_CAPTURE_FOLDED:
         rc = write_text_head(fd, "# ", w->shown_file, snap, facts, w->command, w->version);
@@ -605,7 +654,100 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
     }
     status = 0;
 done:
-    free(events);
-    free(w);
+    work_free(w);
     return status;
+}
+
+/* The files made of several captures at once. */
+typedef enum many_kind { MANY_TRACE, MANY_SPEEDSCOPE, MANY_HTML } many_kind;
+
+/* Writes the page of `count` inputs to `path` by the one output policy
+ * (src/base/files.c): a regular file there is replaced whole, atomically. */
+static int write_html_file(const gcm_report_input *const *ins, size_t count, const char *path)
+{
+    gcm__output out;
+    int status;
+
+    status = gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
+        return status;
+    status = gcm_html_render_many_fd(ins, count, out.fd);
+    if (status == 0)
+        status = gcm__output_commit(&out);
+    else
+        gcm__output_discard(&out);
+    return status;
+}
+
+/* Reads every capture of `caps` and renders them together as `kind`: into
+ * `fd`, or for MANY_HTML into the file `path`. */
+static int render_many(const gcm_capture *const *caps, size_t count, const gcm_capture_request *req,
+                       many_kind kind, int fd, const char *path, gcm_capture_problem *problem)
+{
+    report_work **works = NULL;
+    const gcm_report_input **ins = NULL;
+    int status = GCM_ENOMEM;
+
+    works = calloc(count, sizeof(report_work *));
+    ins = calloc(count, sizeof(const gcm_report_input *));
+    if (works == NULL || ins == NULL) {
+        problem_set(problem, 0, 0, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        status = prepare(caps[i], req, &works[i], problem);
+        if (status != 0)
+            goto done;
+        ins[i] = &works[i]->in;
+    }
+    if (kind == MANY_HTML) {
+        status = write_html_file(ins, count, path);
+        if (status != 0) {
+            char why[160];
+            int err = errno;
+
+            problem->bad_input = 1;
+            (void)snprintf(problem->text, sizeof problem->text,
+                           "cannot write '--html-file' '%s': %s", path,
+                           status == GCM_EIO ? gcm__path_error_text(path, err, why, sizeof why)
+                                             : gcm_strerror(status));
+        }
+        goto done;
+    }
+    status = kind == MANY_TRACE ? gcm_trace_render_many_fd(ins, count, fd)
+                                : gcm_speedscope_render_many_fd(ins, count, fd);
+    if (status != 0 && status != GCM_EIO)
+        problem_set(problem, 0, 1, gcm_strerror(status));
+done:
+    for (size_t i = 0; works != NULL && i < count; i++)
+        work_free(works[i]);
+    free(works);
+    free(ins);
+    return status;
+}
+
+int gcm_capture_reports_render(const gcm_capture *const *caps, size_t count,
+                               const gcm_capture_request *req, int fd, gcm_capture_problem *problem)
+{
+    memset(problem, 0, sizeof *problem);
+    if (count == 0 ||
+        (req->format != GCM_CAPTURE_PERFETTO && req->format != GCM_CAPTURE_SPEEDSCOPE)) {
+        problem_set(problem, 0, 0, gcm_strerror(GCM_EINVAL));
+        return GCM_EINVAL;
+    }
+    return render_many(caps, count, req,
+                       req->format == GCM_CAPTURE_PERFETTO ? MANY_TRACE : MANY_SPEEDSCOPE, fd, NULL,
+                       problem);
+}
+
+int gcm_capture_tree_html(const gcm_capture *const *caps, size_t count,
+                          const gcm_capture_request *req, const char *path,
+                          gcm_capture_problem *problem)
+{
+    memset(problem, 0, sizeof *problem);
+    if (count == 0 || path == NULL || path[0] == '\0') {
+        problem_set(problem, 0, 0, gcm_strerror(GCM_EINVAL));
+        return GCM_EINVAL;
+    }
+    return render_many(caps, count, req, MANY_HTML, -1, path, problem);
 }

@@ -37,7 +37,7 @@ static const help_group groups[] = {
     {"Flame graphs",
      {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
       "terminal-flamegraph-color", NULL}},
-    {"HTML report", {"html-file", NULL}},
+    {"HTML report and profiles", {"html-file", "speedscope-file", NULL}},
     {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
     {"Recording and interpreter", {"buffer-events", "python", "follow-children", NULL}},
     {"CI budgets", {"fail-on", NULL}},
@@ -276,6 +276,7 @@ int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
         {"log-file", "--log-file", cli->config.log_file, GCM__OUTPUT_APPEND},
         {"flamegraph-file", "--flamegraph-file", cli->config.flamegraph_file, GCM__OUTPUT_REPLACE},
         {"html-file", "--html-file", cli->config.html_file, GCM__OUTPUT_REPLACE},
+        {"speedscope-file", "--speedscope-file", cli->config.speedscope_file, GCM__OUTPUT_REPLACE},
     };
     const size_t count = sizeof outs / sizeof outs[0];
     int status = GCM_EINVAL;

@@ -35,9 +35,11 @@ typedef struct report_args {
 } report_args;
 
 /* The words of --format, in the order of gcm_capture_format. */
-static const char *const formats[] = {"text", "json", "folded", "terminal", "perfetto", NULL};
+static const char *const formats[] = {"text",     "json",       "folded", "terminal",
+                                      "perfetto", "speedscope", NULL};
 _Static_assert(GCM_CAPTURE_TEXT == 0 && GCM_CAPTURE_JSON == 1 && GCM_CAPTURE_FOLDED == 2 &&
-                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4,
+                   GCM_CAPTURE_TERMINAL == 3 && GCM_CAPTURE_PERFETTO == 4 &&
+                   GCM_CAPTURE_SPEEDSCOPE == 5,
                "formats[] lists the words in the order of gcm_capture_format");
 
 static void warn(const char *msg)
@@ -63,7 +65,9 @@ static size_t report_options(report_args *a, gcm__opt rows[REPORT_ROWS])
          .store = &a->format,
          .default_text = "text",
          .help = "text, json (JSON Lines), folded (flame graph input), terminal (text with "
-                 "the terminal flame graph) or perfetto (a trace for ui.perfetto.dev)"},
+                 "the terminal flame graph), perfetto (a trace for ui.perfetto.dev) or "
+                 "speedscope (profiles for speedscope.app); of several captures, perfetto and "
+                 "speedscope make one file of the whole tree"},
         {.kind = GCM__OPT_SET,
          .name = "json",
          .store = &a->format,
@@ -126,7 +130,8 @@ static int print_report_help(report_args *a)
         "was killed.  The report goes to stdout and says how the program ended.\n"
         "Several captures of a process tree (FILE FILE.<pid>..., as 'report FILE*'\n"
         "names them) give one merged report: a table of the processes and totals\n"
-        "across the tree, then each process's section (JSON: a 'tree' object last).\n";
+        "across the tree, then each process's section (JSON: a 'tree' object last);\n"
+        "--format perfetto or speedscope, and --html-file, make one file of the tree.\n";
     static const char tail[] =
         "\n"
         "Exit status: 0 when the report was written, 2 for bad input (a missing,\n"
@@ -198,16 +203,6 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
                        a->file_count);
         goto done;
     }
-    if (a->file_count > 1 && a->format == GCM_CAPTURE_PERFETTO) {
-        (void)snprintf(msg, msg_size, "'--format perfetto' takes one capture file, got %zu",
-                       a->file_count);
-        goto done;
-    }
-    if (a->file_count > 1 && a->cli.html_file[0] != '\0') {
-        (void)snprintf(msg, msg_size, "option '--html-file' takes one capture file, got %zu",
-                       a->file_count);
-        goto done;
-    }
     if (a->file == NULL) {
         (void)snprintf(msg, msg_size, "missing capture file: give the FILE of 'run -o FILE'");
         goto done;
@@ -226,10 +221,12 @@ static int parse_args(report_args *a, int argc, char **argv, char *msg, size_t m
     if (gcm__cli_check_output("html-file", a->cli.html_file, GCM__OUTPUT_REPLACE, msg, msg_size) !=
         0)
         goto done;
-    if (a->cli.html_file[0] != '\0' && gcm__same_file(a->cli.html_file, a->file)) {
-        (void)snprintf(msg, msg_size, "'--html-file' '%s' is the capture being read",
-                       a->cli.html_file);
-        goto done;
+    for (size_t i = 0; a->cli.html_file[0] != '\0' && i < a->file_count; i++) {
+        if (gcm__same_file(a->cli.html_file, a->files[i])) {
+            (void)snprintf(msg, msg_size, "'--html-file' '%s' is the capture being read",
+                           a->cli.html_file);
+            goto done;
+        }
     }
     status = 0;
 done:
@@ -284,12 +281,41 @@ done:
     return status;
 }
 
+/* A trace or speedscope file of a whole tree (to stdout), or its HTML page
+ * (to `html`, when not NULL): one file, every process in it, in tree order.
+ * Returns the exit status. */
+static int render_whole_tree(const report_args *a, const gcm_capture_tree *tree, const char *html)
+{
+    const gcm_capture *caps[FILES_MAX];
+    gcm_capture_request req;
+    gcm_capture_problem problem;
+    int rc;
+
+    for (size_t i = 0; i < a->file_count; i++)
+        caps[i] = gcm_capture_tree_capture(tree, i);
+    memset(&req, 0, sizeof req);
+    req.format = (gcm_capture_format)a->format;
+    req.given = &a->cli;
+    req.given_flags = a->given;
+    req.given_count = a->given_count;
+    rc = html != NULL ? gcm_capture_tree_html(caps, a->file_count, &req, html, &problem)
+                      : gcm_capture_reports_render(caps, a->file_count, &req, 1, &problem);
+    if (rc == 0)
+        return 0;
+    if (problem.warning)
+        warn(problem.text);
+    else if (problem.text[0] != '\0')
+        gcm__complain("report", problem.text);
+    return problem.bad_input ? GCM__EXIT_USAGE : 1;
+}
+
 /* Several captures (src/capture/tree.c): checks that each can be read, orders
  * them parents first, and writes the tree's table before the sections (text)
  * or its object after them (JSON).  Returns the exit status. */
 static int report_tree(report_args *a)
 {
     char msg[GCM__MSG_MAX];
+    char html[sizeof a->cli.html_file];
     gcm_capture_tree *tree = NULL;
     int status = GCM__EXIT_USAGE;
     int json = a->format == GCM_CAPTURE_JSON;
@@ -311,6 +337,13 @@ static int report_tree(report_args *a)
      * moment as the order of the sections. */
     gcm__sigbus_message("a capture shrank while it was being read");
     rc = gcm_capture_tree_load(a->files, a->file_count, &tree);
+    if (rc == 0 && (a->format == GCM_CAPTURE_PERFETTO || a->format == GCM_CAPTURE_SPEEDSCOPE)) {
+        status = render_whole_tree(a, tree, NULL);
+        /* The page too, as for one capture, after the file on stdout. */
+        if (status == 0 && a->cli.html_file[0] != '\0')
+            status = render_whole_tree(a, tree, a->cli.html_file);
+        goto done;
+    }
     if (rc == 0 && !json && a->format != GCM_CAPTURE_FOLDED)
         rc = gcm_capture_tree_write(1, tree, a->cli.slo_ms, 0);
     if (rc != 0) {
@@ -319,12 +352,21 @@ static int report_tree(report_args *a)
             warn(gcm_strerror(rc));
         goto done;
     }
+    /* The page is the whole tree's, written after the sections: none of
+     * them writes one of its own. */
+    memcpy(html, a->cli.html_file, sizeof html);
+    a->cli.html_file[0] = '\0';
     /* Each section renders the capture the tree already holds open. */
     for (size_t i = 0; i < a->file_count; i++) {
         a->file = a->files[i];
         (void)snprintf(msg, sizeof msg, "capture '%s' shrank while it was being read", a->file);
         gcm__sigbus_message(msg);
         status = render_capture(a, gcm_capture_tree_capture(tree, i));
+        if (status != 0)
+            goto done;
+    }
+    if (html[0] != '\0') {
+        status = render_whole_tree(a, tree, html);
         if (status != 0)
             goto done;
     }

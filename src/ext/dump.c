@@ -558,3 +558,15 @@ gcm__write_html_file(const gcm__recorder *self, const gcm_report_input *in)
     Py_BEGIN_ALLOW_THREADS(void) gcm_report_write_html(in);
     Py_END_ALLOW_THREADS
 }
+
+void
+gcm__write_speedscope_file(const gcm__recorder *self, const gcm_report_input *in)
+{
+    /* One file, the starting process's, as for the HTML page: the profiles
+     * of a whole tree come from its captures (`report --format speedscope`). */
+    if (self->config.speedscope_file[0] == '\0' || self->followed_pid != 0 ||
+        (int64_t)getpid() != self->origin_pid)
+        return;
+    Py_BEGIN_ALLOW_THREADS(void) gcm_report_write_speedscope(in);
+    Py_END_ALLOW_THREADS
+}

@@ -68,4 +68,7 @@ void gcm__write_flamegraph_file(const gcm__recorder *self, const gcm_report_inpu
  * process that started monitoring only. */
 void gcm__write_html_file(const gcm__recorder *self, const gcm_report_input *in);
 
+/* Writes the --speedscope-file of `self` from `in` in the same way. */
+void gcm__write_speedscope_file(const gcm__recorder *self, const gcm_report_input *in);
+
 #endif /* GCM_EXT_DUMP_H */

@@ -57,9 +57,13 @@ static const char page_head[] =
     "display:inline-block;background:#eee}\n"
     ".hurting{background:#fdd;color:#900}.noticeable{background:#ffe9c2;color:#7a4b00}"
     ".fine{background:#dfd;color:#161}\n"
+    "tr.proc{cursor:pointer}tr.sel{background:#e8f0fe}\n"
     "</style>\n</head>\n<body>\n"
     "<h1>pygcprofiler report</h1>\n<p class=\"sub\" id=\"what\"></p>\n"
     "<p class=\"verdict\" id=\"verdict\"></p>\n"
+    "<section id=\"tree\" hidden>\n<h2>Processes</h2>\n"
+    "<p class=\"sub\">click a process, or choose: <select id=\"proc\"></select></p>\n"
+    "<table id=\"procs\"></table>\n</section>\n"
     "<h2>Summary</h2>\n<div class=\"kpis\" id=\"kpis\"></div>\n"
     "<h2>Per generation</h2>\n<table id=\"gens\"></table>\n"
     "<h2>Pause timeline</h2>\n<p class=\"sub\" id=\"tlnote\"></p>\n"
@@ -70,106 +74,153 @@ static const char page_head[] =
     "<div id=\"tip\"></div>\n"
     "<h2>Pause histograms</h2>\n<div id=\"hists\"></div>\n";
 
-/* The script reads the data element and builds every part of the page. */
+/* The script reads the data element and builds every part of the page.  A
+ * tree's page (data with "processes") gets the process table and a selector
+ * too; the charts then show the chosen process, or all of them together:
+ * their summed figures and histograms, and their points on one clock. */
 static const char page_script[] =
-    "<script>\n\"use strict\";\n"
+    "<script>\n"
+    "\"use strict\";\n"
     "(function(){\n"
     "var started=performance.now();\n"
     "var D=JSON.parse(document.getElementById('gcm-data').textContent);\n"
-    "var S=D.summary,COL=['#1f77b4','#ff7f0e','#d62728'];\n"
-    "function el(t,a,p){var e=document.createElement(t);if(a)for(var k in a)e.setAttribute(k,a[k]);"
-    "if(p)p.appendChild(e);return e;}\n"
-    "function sv(t,a,p){var e=document.createElementNS('http://www.w3.org/2000/svg',t);"
-    "for(var k in a)e.setAttribute(k,a[k]);if(p)p.appendChild(e);return e;}\n"
-    "function ms(v){if(v===null||v===undefined)return '-';if(v>=1000)return (v/1000).toFixed(2)+' "
-    "s';"
-    "if(v>=1)return v.toFixed(2)+' ms';return (v*1000).toFixed(1)+' \\u00b5s';}\n"
+    "var COL=['#1f77b4','#ff7f0e','#d62728'];\n"
+    "function el(t,a,p){var e=document.createElement(t);if(a)for(var k in a)e.setAttribut"
+    "e(k,a[k]);if(p)p.appendChild(e);return e;}\n"
+    "function sv(t,a,p){var e=document.createElementNS('http://www.w3.org/2000/svg',t);fo"
+    "r(var k in a)e.setAttribute(k,a[k]);if(p)p.appendChild(e);return e;}\n"
+    "function ms(v){if(v===null||v===undefined)return '-';if(v>=1000)return (v/1000).toFi"
+    "xed(2)+' s';if(v>=1)return v.toFixed(2)+' ms';return (v*1000).toFixed(1)+' \\u00b5s';"
+    "}\n"
     "function num(v){return Number(v).toLocaleString('en-US');}\n"
-    "document.getElementById('what').textContent=D.title;\n"
-    "var V=D.verdict,ve=document.getElementById('verdict');\n"
-    "ve.textContent='GC verdict: '+V.verdict+' ('+V.reason+')';ve.className='verdict '+V.level;\n"
-    "var kp=document.getElementById('kpis');\n"
-    "[['collections',num(S.count)],['GC time',ms(S.total_ms)],['share of wall time',"
-    "S.share.toFixed(3)+' %'],['p50',ms(S.p50_ms)],['p99',ms(S.p99_ms)],['max',ms(S.max_ms)],"
-    "['alerts (\\u2265 '+ms(S.alert_threshold_ms)+')',num(S.alerts)],['wall time',ms(S.wall_ms)]]"
-    ".forEach(function(k){var d=el('div',{'class':'kpi'},kp);d.textContent=k[0];"
-    "el('b',null,d).textContent=k[1];});\n"
-    "var gt=document.getElementById('gens'),hr=el('tr',null,gt);\n"
-    "['generation','count','total','mean','p50','p90','p99','p99.9','max','collected',"
-    "'uncollectable'].forEach(function(h){el('th',null,hr).textContent=h;});\n"
-    "['gen0','gen1','gen2'].forEach(function(k,i){var g=S[k],r=el('tr',null,gt);"
-    "[String(i),num(g.count),ms(g.total_ms),ms(g.mean_ms),ms(g.p50_ms),ms(g.p90_ms),ms(g.p99_ms),"
-    "ms(g.p999_ms),ms(g.max_ms),num(g.collected),num(g.uncollectable)].forEach(function(c){"
-    "el('td',null,r).textContent=c;});});\n"
-    /* The timeline: time against pause on a log scale, one dot per point. */
-    "var E=D.events,n=E.t.length;\n"
-    "document.getElementById('tlnote').textContent=n===E.retained?'showing all '+num(n)+"
-    "' retained collections'+(E.retained<S.count?' (the newest of '+num(S.count)+')':''):"
-    "'showing '+num(n)+' of '+num(E.retained)+' retained collections (all '+num(E.above_p99)+"
-    "' above the p99 of '+ms(S.p99_ms)+', the rest sampled evenly)'+(E.retained<S.count?"
-    "'; '+num(S.count)+' collections in all':'');\n"
-    "var cv=document.getElementById('timeline'),cx=cv.getContext('2d'),tip=document."
-    "getElementById('tip');\n"
+    "function clear(e){while(e.firstChild)e.removeChild(e.firstChild);}\n"
+    "var S,HG,E={t:[]},n=0;\n"
+    "var kp=document.getElementById('kpis'),gt=document.getElementById('gens'),hs=documen"
+    "t.getElementById('hists');\n"
+    "var cv=document.getElementById('timeline'),cx=cv.getContext('2d'),tip=document.getEl"
+    "ementById('tip');\n"
     "var T0=0,T1=1,L0=-3,L1=0,X0=0,X1=1,M={l:60,r:10,t:10,b:30};\n"
     "function lg(v){return Math.log10(Math.max(v,1e-4));}\n"
-    "if(n){T0=E.t[0];T1=E.t[n-1];var lo=Infinity,hi=-Infinity;for(var i=0;i<n;i++){"
-    "var l=lg(E.d[i]);if(l<lo)lo=l;if(l>hi)hi=l;}L0=Math.floor(lo);L1=Math.ceil(hi);"
-    "if(L1<=L0)L1=L0+1;if(T1<=T0)T1=T0+1e-3;}\n"
-    "X0=T0;X1=T1;\n"
     "function px(t){return M.l+(t-X0)/(X1-X0)*(cv.width-M.l-M.r);}\n"
     "function py(d){return cv.height-M.b-(lg(d)-L0)/(L1-L0)*(cv.height-M.t-M.b);}\n"
-    "function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.strokeStyle='#ccc';"
-    "cx.fillStyle='#444';cx.font='11px sans-serif';\n"
-    "for(var e=L0;e<=L1;e++){var y=py(Math.pow(10,e));cx.beginPath();cx.moveTo(M.l,y);"
-    "cx.lineTo(cv.width-M.r,y);cx.stroke();cx.fillText(ms(Math.pow(10,e)),2,y+4);}\n"
-    "for(var k=0;k<=5;k++){var t=X0+(X1-X0)*k/5;cx.fillText(t.toFixed(3)+' s',px(t)-20,"
-    "cv.height-8);}\n"
-    "for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)continue;cx.fillStyle=COL[E.g[i]];"
-    "cx.fillRect(px(t)-1.5,py(E.d[i])-1.5,3,3);}}\n"
-    "draw();\n"
-    "function near(x,y){var b=-1,bd=64;for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)continue;"
-    "var dx=px(t)-x,dy=py(E.d[i])-y,d=dx*dx+dy*dy;if(d<bd){bd=d;b=i;}}return b;}\n"
-    "function pos(ev){var r=cv.getBoundingClientRect();return [(ev.clientX-r.left)*cv.width/"
-    "r.width,(ev.clientY-r.top)*cv.height/r.height];}\n"
+    "function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.strokeStyle='#ccc';cx.fillSt"
+    "yle='#444';cx.font='11px sans-serif';\n"
+    "for(var e=L0;e<=L1;e++){var y=py(Math.pow(10,e));cx.beginPath();cx.moveTo(M.l,y);cx."
+    "lineTo(cv.width-M.r,y);cx.stroke();cx.fillText(ms(Math.pow(10,e)),2,y+4);}\n"
+    "for(var k=0;k<=5;k++){var t=X0+(X1-X0)*k/5;cx.fillText(t.toFixed(3)+' s',px(t)-20,cv"
+    ".height-8);}\n"
+    "for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)continue;cx.fillStyle=COL[E.g[i]];cx"
+    ".fillRect(px(t)-1.5,py(E.d[i])-1.5,3,3);}}\n"
+    "function near(x,y){var b=-1,bd=64;for(var i=0;i<n;i++){var t=E.t[i];if(t<X0||t>X1)co"
+    "ntinue;var dx=px(t)-x,dy=py(E.d[i])-y,d=dx*dx+dy*dy;if(d<bd){bd=d;b=i;}}return b;}\n"
+    "function pos(ev){var r=cv.getBoundingClientRect();return [(ev.clientX-r.left)*cv.wid"
+    "th/r.width,(ev.clientY-r.top)*cv.height/r.height];}\n"
     "var drag=null;\n"
-    "cv.addEventListener('mousemove',function(ev){var p=pos(ev),i=near(p[0],p[1]);"
-    "if(i<0){tip.style.display='none';return;}tip.style.display='block';"
-    "tip.style.left=(ev.clientX+12)+'px';tip.style.top=(ev.clientY+12)+'px';"
-    "tip.textContent='gen '+E.g[i]+'\\npause '+ms(E.d[i])+'\\nat '+E.t[i].toFixed(6)+' s'+"
-    "'\\ncollected '+num(E.c[i])+'\\nuncollectable '+num(E.u[i]);});\n"
+    "cv.addEventListener('mousemove',function(ev){var p=pos(ev),i=near(p[0],p[1]);if(i<0)"
+    "{tip.style.display='none';return;}tip.style.display='block';tip.style.left=(ev.clien"
+    "tX+12)+'px';tip.style.top=(ev.clientY+12)+'px';tip.textContent=(E.p?'pid '+E.p[i]+'\\"
+    "n':'')+'gen '+E.g[i]+'\\npause '+ms(E.d[i])+'\\nat '+E.t[i].toFixed(6)+' s'+'\\ncollect"
+    "ed '+num(E.c[i])+'\\nuncollectable '+num(E.u[i]);});\n"
     "cv.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
     "cv.addEventListener('mousedown',function(ev){drag=pos(ev)[0];});\n"
-    "cv.addEventListener('mouseup',function(ev){if(drag===null)return;var x=pos(ev)[0];"
-    "if(Math.abs(x-drag)>4){var w=cv.width-M.l-M.r,a=X0+(Math.min(x,drag)-M.l)/w*(X1-X0),"
-    "b=X0+(Math.max(x,drag)-M.l)/w*(X1-X0);X0=a;X1=b;draw();}drag=null;});\n"
+    "cv.addEventListener('mouseup',function(ev){if(drag===null)return;var x=pos(ev)[0];if"
+    "(Math.abs(x-drag)>4){var w=cv.width-M.l-M.r,a=X0+(Math.min(x,drag)-M.l)/w*(X1-X0),b="
+    "X0+(Math.max(x,drag)-M.l)/w*(X1-X0);X0=a;X1=b;draw();}drag=null;});\n"
     "cv.addEventListener('dblclick',function(){X0=T0;X1=T1;draw();});\n"
-    /* One histogram per generation, log buckets, percentiles marked. */
-    "var hs=document.getElementById('hists');\n"
-    "['gen0','gen1','gen2'].forEach(function(k,gi){var H=D.histogram[k],g=S[k];"
-    "if(!H.length)return;var W=1000,Hh=180,m=40,kmin=H[0][0],kmax=H[H.length-1][0]+1,cmax=0;"
-    "H.forEach(function(b){if(b[1]>cmax)cmax=b[1];});\n"
-    "var sg=sv('svg',{'class':'hist','id':'hist-'+k,width:'100%',viewBox:'0 0 '+W+' '+(Hh+30)},hs);"
-    "sv('text',{x:4,y:12},sg).textContent='generation '+gi+': '+num(g.count)+' pauses (bar "
-    "heights: log of the count)';\n"
+    "function show(P){S=P.summary;HG=P.histogram;E=P.events;n=E.t.length;\n"
+    "document.getElementById('what').textContent=P.title;\n"
+    "var V=P.verdict,ve=document.getElementById('verdict');\n"
+    "ve.textContent=(P.whose||'GC verdict: ')+V.verdict+' ('+V.reason+')';ve.className='v"
+    "erdict '+V.level;\n"
+    "clear(kp);\n"
+    "[['collections',num(S.count)],['GC time',ms(S.total_ms)],['share of wall time',S.sha"
+    "re.toFixed(3)+' %'],['p50',ms(S.p50_ms)],['p99',ms(S.p99_ms)],['max',ms(S.max_ms)],["
+    "'alerts (\\u2265 '+ms(S.alert_threshold_ms)+')',num(S.alerts)],['wall time',ms(S.wall"
+    "_ms)]].forEach(function(k){var d=el('div',{'class':'kpi'},kp);d.textContent=k[0];el("
+    "'b',null,d).textContent=k[1];});\n"
+    "clear(gt);var hr=el('tr',null,gt);\n"
+    "['generation','count','total','mean','p50','p90','p99','p99.9','max','collected','un"
+    "collectable'].forEach(function(h){el('th',null,hr).textContent=h;});\n"
+    "['gen0','gen1','gen2'].forEach(function(k,i){var g=S[k],r=el('tr',null,gt);[String(i"
+    "),num(g.count),ms(g.total_ms),ms(g.mean_ms),ms(g.p50_ms),ms(g.p90_ms),ms(g.p99_ms),m"
+    "s(g.p999_ms),ms(g.max_ms),num(g.collected),num(g.uncollectable)].forEach(function(c)"
+    "{el('td',null,r).textContent=c;});});\n"
+    "document.getElementById('tlnote').textContent=P.note||(n===E.retained?'showing all '"
+    "+num(n)+' retained collections'+(E.retained<S.count?' (the newest of '+num(S.count)+"
+    "')':''):'showing '+num(n)+' of '+num(E.retained)+' retained collections (all '+num(E"
+    ".above_p99)+' above the p99 of '+ms(S.p99_ms)+', the rest sampled evenly)'+(E.retain"
+    "ed<S.count?'; '+num(S.count)+' collections in all':''));\n"
+    "T0=0;T1=1;L0=-3;L1=0;\n"
+    "if(n){T0=E.t[0];T1=E.t[n-1];var lo=Infinity,hi=-Infinity;for(var i=0;i<n;i++){var l="
+    "lg(E.d[i]);if(l<lo)lo=l;if(l>hi)hi=l;}L0=Math.floor(lo);L1=Math.ceil(hi);if(L1<=L0)L"
+    "1=L0+1;if(T1<=T0)T1=T0+1e-3;}\n"
+    "X0=T0;X1=T1;draw();\n"
+    "clear(hs);\n"
+    "['gen0','gen1','gen2'].forEach(function(k,gi){var H=HG[k],g=S[k];if(!H.length)return"
+    ";var W=1000,Hh=180,m=40,kmin=H[0][0],kmax=H[H.length-1][0]+1,cmax=0;H.forEach(functi"
+    "on(b){if(b[1]>cmax)cmax=b[1];});\n"
+    "var sg=sv('svg',{'class':'hist','id':'hist-'+k,width:'100%',viewBox:'0 0 '+W+' '+(Hh"
+    "+30)},hs);sv('text',{x:4,y:12},sg).textContent='generation '+gi+': '+num(g.count)+' "
+    "pauses (bar heights: log of the count)';\n"
     "var bw=(W-2*m)/Math.max(kmax-kmin,1);function hx(key){return m+(key-kmin)*bw;}\n"
-    "H.forEach(function(b){var h=Math.log(1+b[1])/Math.log(1+cmax)*(Hh-30);var "
-    "r=sv('rect',{x:hx(b[0]),y:Hh-h,"
-    "width:Math.max(bw-1,1),height:h,fill:COL[gi]},sg);sv('title',{},r).textContent="
-    "ms(Math.pow(2,b[0]/D.histogram.per_octave)/1e6)+' and up: '+num(b[1]);});\n"
-    "function kx(v){return Math.min(Math.max(hx(Math.log2(Math.max(v*1e6,1))*D.histogram."
-    "per_octave),m),W-m);}\n"
-    "[['p50',g.p50_ms],['p90',g.p90_ms],['p99',g.p99_ms],['p99.9',g.p999_ms],['max',g.max_ms]]"
-    ".forEach(function(p,j){var x=kx(p[1]);sv('line',{x1:x,x2:x,y1:16,y2:Hh,stroke:'#000',"
-    "'stroke-dasharray':'3,3','class':'pct'},sg);var r=x>W-160;sv('text',{x:r?x-3:x+3,y:24+12*j,"
-    "'text-anchor':r?'end':'start'},sg).textContent="
-    "p[0]+' '+ms(p[1]);});\n"
-    "for(var key=Math.ceil(kmin/D.histogram.per_octave)*D.histogram.per_octave;key<=kmax;"
-    "key+=2*D.histogram.per_octave){sv('text',{x:hx(key),y:Hh+14},sg).textContent="
-    "ms(Math.pow(2,key/D.histogram.per_octave)/1e6);}\n"
+    "H.forEach(function(b){var h=Math.log(1+b[1])/Math.log(1+cmax)*(Hh-30);var r=sv('rect"
+    "',{x:hx(b[0]),y:Hh-h,width:Math.max(bw-1,1),height:h,fill:COL[gi]},sg);sv('title',{}"
+    ",r).textContent=ms(Math.pow(2,b[0]/HG.per_octave)/1e6)+' and up: '+num(b[1]);});\n"
+    "function kx(v){return Math.min(Math.max(hx(Math.log2(Math.max(v*1e6,1))*HG.per_octav"
+    "e),m),W-m);}\n"
+    "[['p50',g.p50_ms],['p90',g.p90_ms],['p99',g.p99_ms],['p99.9',g.p999_ms],['max',g.max"
+    "_ms]].forEach(function(p,j){var x=kx(p[1]);sv('line',{x1:x,x2:x,y1:16,y2:Hh,stroke:'"
+    "#000','stroke-dasharray':'3,3','class':'pct'},sg);var r=x>W-160;sv('text',{x:r?x-3:x"
+    "+3,y:24+12*j,'text-anchor':r?'end':'start'},sg).textContent=p[0]+' '+ms(p[1]);});\n"
+    "for(var key=Math.ceil(kmin/HG.per_octave)*HG.per_octave;key<=kmax;key+=2*HG.per_octa"
+    "ve){sv('text',{x:hx(key),y:Hh+14},sg).textContent=ms(Math.pow(2,key/HG.per_octave)/1"
+    "e6);}\n"
+    "});}\n"
+    "function tree(){var P=D.processes,sel=document.getElementById('proc'),tb=document.ge"
+    "tElementById('procs');\n"
+    "document.getElementById('tree').hidden=false;\n"
+    "var hr=el('tr',null,tb);['pid','parent','collections','GC time','share of wall time'"
+    ",'p99','max','verdict'].forEach(function(h){el('th',null,hr).textContent=h;});\n"
+    "var rows=P.map(function(p,i){var s=p.summary,r=el('tr',{'data-pid':String(p.pid),'cl"
+    "ass':'proc'},tb);\n"
+    "[String(p.pid),String(p.ppid),num(s.count),ms(s.total_ms),s.share.toFixed(3)+' %',ms"
+    "(s.p99_ms),ms(s.max_ms),p.verdict.verdict].forEach(function(c){el('td',null,r).textC"
+    "ontent=c;});\n"
+    "r.addEventListener('click',function(){pick(String(i));});return r;});\n"
+    "el('option',{value:'all'},sel).textContent='all '+P.length+' processes';\n"
+    "P.forEach(function(p,i){el('option',{value:String(i)},sel).textContent='pid '+p.pid;"
     "});\n"
+    "sel.addEventListener('change',function(){pick(sel.value);});\n"
+    "var A={t:[],d:[],g:[],c:[],u:[],p:[]},o=[],ret=0;\n"
+    "P.forEach(function(p){var e=p.events;ret+=e.retained;for(var i=0;i<e.t.length;i++)o."
+    "push([e.t[i],e.d[i],e.g[i],e.c[i],e.u[i],p.pid]);});\n"
+    "o.sort(function(a,b){return a[0]-b[0];});\n"
+    "o.forEach(function(v){A.t.push(v[0]);A.d.push(v[1]);A.g.push(v[2]);A.c.push(v[3]);A."
+    "u.push(v[4]);A.p.push(v[5]);});\n"
+    "A.retained=ret;\n"
+    "function pick(v){sel.value=v;rows.forEach(function(r,i){r.className=String(i)===v?'p"
+    "roc sel':'proc';});\n"
+    "if(v==='all'){var w=P[D.worst];show({title:D.title,whose:'worst GC verdict, pid '+w."
+    "pid+': ',verdict:w.verdict,summary:D.all.summary,histogram:D.all.histogram,events:A,"
+    "\n"
+    "note:'showing '+num(A.t.length)+' of '+num(ret)+' retained collections of '+P.length"
+    "+' processes (each process sampled as its own timeline is)'+(ret<D.all.summary.count"
+    "?'; '+num(D.all.summary.count)+' collections in all':'')});}\n"
+    "else{var p=P[+v];show({title:'pid '+p.pid+' (parent '+p.ppid+'): '+p.title,verdict:p"
+    ".verdict,summary:p.summary,histogram:p.histogram,events:p.events});}\n"
+    "document.body.setAttribute('data-selected',v);}\n"
+    "var h=/^#pid=(\\d+)$/.exec(location.hash),at=h?P.findIndex(function(p){return String("
+    "p.pid)===h[1];}):-1;\n"
+    "pick(at>=0?String(at):'all');}\n"
+    "if(D.processes)tree();else show({title:D.title,verdict:D.verdict,summary:D.summary,h"
+    "istogram:D.histogram,events:D.events});\n"
     "document.body.setAttribute('data-rendered','1');\n"
-    "document.body.setAttribute('data-render-ms',String(Math.round(performance.now()-started)));\n"
-    "})();\n</script>\n</body>\n</html>\n";
+    "document.body.setAttribute('data-render-ms',String(Math.round(performance.now()-star"
+    "ted)));\n"
+    "})();\n"
+    "</script>\n"
+    "</body>\n"
+    "</html>\n";
 
 static int add_num(cJSON *obj, const char *key, double v)
 {
@@ -188,7 +239,8 @@ static double rounded(double v, double scale)
  * Every pause above the p99's histogram bucket is kept (the p99 itself is a
  * bucket's midpoint, so "above the p99" is "above that bucket", which at
  * most 1% of the pauses are); of the rest, an even sample fills the page. */
-static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns)
+static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns, uint64_t limit,
+                      uint64_t offset_ns)
 {
     uint64_t bucket_lo, tail_ns;
     static const char *const keys[] = {"t", "d", "g", "c", "u"};
@@ -211,12 +263,12 @@ static int add_events(cJSON *root, const gcm_report_input *in, uint64_t p99_ns)
     /* Of the `rest` pauses at or below the p99, `room` are kept, evenly:
      * the nth is kept when n * room / rest moves on to the next whole number. */
     rest = in->event_count - above;
-    room = in->event_count <= HTML_POINTS_MAX ? rest
-           : above < HTML_POINTS_MAX          ? HTML_POINTS_MAX - above
-                                              : 0;
+    room = in->event_count <= limit ? rest : above < limit ? limit - above : 0;
     for (uint64_t i = 0, nth = 0; i < in->event_count; i++) {
         const gcm_event *e = &in->events[i];
-        double t = (double)((int64_t)e->start_ns - in->snapshot->init_monotonic_ns) / 1e9;
+        double t =
+            (double)((int64_t)e->start_ns - in->snapshot->init_monotonic_ns + (int64_t)offset_ns) /
+            1e9;
         double v[5];
 
         if (e->duration_ns <= tail_ns) {
@@ -304,8 +356,10 @@ done:
     return status;
 }
 
-/* The page's data object.  Returns NULL only if memory runs out. */
-static cJSON *page_data(const gcm_report_input *in)
+/* The page's data object of one process: at most `limit` timeline points,
+ * their times `offset_ns` after the start of monitoring (a tree's clock).
+ * Returns NULL only if memory runs out. */
+static cJSON *page_data(const gcm_report_input *in, uint64_t limit, uint64_t offset_ns)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *result = NULL;
@@ -335,12 +389,140 @@ static cJSON *page_data(const gcm_report_input *in)
                    in->python_version != NULL ? in->python_version : "unknown",
                    in->free_threaded ? " (free-threaded)" : "");
     if (cJSON_AddStringToObject(root, "title", title) == NULL ||
-        add_num(root, "schema_version", 1) != 0 || add_events(root, in, sum.all.p99_ns) != 0 ||
+        add_num(root, "schema_version", 1) != 0 ||
+        add_events(root, in, sum.all.p99_ns, limit, offset_ns) != 0 ||
         add_histogram(root, in->snapshot) != 0)
         goto done;
     result = root;
     root = NULL;
 done:
+    cJSON_Delete(root);
+    return result;
+}
+
+/* The end of process `s`'s run in realtime: its recorded end, or for a
+ * running one the moment of the snapshot. */
+static int64_t end_realtime(const gcm_snapshot *s)
+{
+    if (s->state != GCM_STATE_RUNNING && s->end_realtime_ns != 0)
+        return s->end_realtime_ns;
+    return s->init_realtime_ns + ((int64_t)s->taken_monotonic_ns - s->init_monotonic_ns);
+}
+
+/* Sums the snapshots of a tree's processes into `m`, as if one process had
+ * recorded every pause: counts, totals and histograms added, extremes over
+ * all, causes added when every process recorded them, and a wall time from
+ * the earliest start of monitoring to the latest end. */
+static void merge_snapshots(const gcm_report_input *const *ins, size_t count, gcm_snapshot *m)
+{
+    int64_t end = 0;
+
+    memset(m, 0, sizeof *m);
+    m->pid = ins[0]->snapshot->pid;
+    m->ppid = ins[0]->snapshot->ppid;
+    m->init_realtime_ns = ins[0]->snapshot->init_realtime_ns;
+    m->alert_threshold_ns = ins[0]->snapshot->alert_threshold_ns;
+    m->bucket_count = ins[0]->snapshot->bucket_count;
+    memcpy(m->bucket_bounds_ns, ins[0]->snapshot->bucket_bounds_ns, sizeof m->bucket_bounds_ns);
+    m->layout_version = ins[0]->snapshot->layout_version;
+    m->causes_known = 1;
+    for (size_t i = 0; i < count; i++) {
+        const gcm_snapshot *s = ins[i]->snapshot;
+
+        for (uint32_t g = 0; g < GCM_GENERATIONS; g++)
+            gcm_gen_snapshot_add(&m->gen[g], &s->gen[g]);
+        gcm_gen_snapshot_add(&m->all, &s->all);
+        for (uint32_t c = 0; c < GCM_CAUSES; c++) {
+            m->cause[c].count += s->cause[c].count;
+            m->cause[c].total_ns += s->cause[c].total_ns;
+            if (s->cause[c].max_ns > m->cause[c].max_ns)
+                m->cause[c].max_ns = s->cause[c].max_ns;
+            for (uint32_t g = 0; g < GCM_GENERATIONS; g++)
+                m->cause[c].gen_count[g] += s->cause[c].gen_count[g];
+        }
+        m->causes_known &= s->causes_known != 0;
+        m->events_total += s->events_total;
+        m->overwritten += s->overwritten;
+        m->dropped_stops += s->dropped_stops;
+        m->unusable_info += s->unusable_info;
+        m->bursts += s->bursts;
+        m->unseen += s->unseen;
+        m->missed += s->missed;
+        m->event_flags |= s->event_flags;
+        m->torn |= s->torn;
+        if (s->init_realtime_ns < m->init_realtime_ns)
+            m->init_realtime_ns = s->init_realtime_ns;
+        if (end_realtime(s) > end)
+            end = end_realtime(s);
+    }
+    if (!m->causes_known)
+        memset(m->cause, 0, sizeof m->cause);
+    /* Ended, so that the wall time is the realtime span. */
+    m->state = GCM_STATE_EXITED;
+    m->end_realtime_ns = end;
+}
+
+/* The data object of a tree's page: each process's own data (at most an
+ * even share of the timeline points each), the figures of all of them
+ * together, and the process whose verdict is the worst.  Returns NULL only
+ * if memory runs out. */
+static cJSON *tree_data(const gcm_report_input *const *ins, size_t count)
+{
+    const uint64_t limit = HTML_POINTS_MAX / count > 0 ? HTML_POINTS_MAX / count : 1u;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *result = NULL;
+    cJSON *procs, *all, *summary;
+    gcm_snapshot *merged = malloc(sizeof *merged);
+    size_t worst = 0;
+    int worst_level = -1;
+    char title[128];
+
+    if (root == NULL || merged == NULL)
+        goto done;
+    GCM__JSON_ADD(procs = cJSON_AddArrayToObject(root, "processes"));
+    for (size_t i = 0; i < count; i++) {
+        uint64_t offset = gcm__process_offset_ns(ins, count, i);
+        cJSON *pd = page_data(ins[i], limit, offset);
+        gcm_summary sum;
+        gcm__verdict v;
+
+        if (pd == NULL)
+            goto done;
+        if (!cJSON_AddItemToArray(procs, pd)) {
+            cJSON_Delete(pd);
+            goto done;
+        }
+        if (add_num(pd, "pid", (double)ins[i]->snapshot->pid) != 0 ||
+            add_num(pd, "ppid", (double)ins[i]->snapshot->ppid) != 0 ||
+            add_num(pd, "offset_s", rounded((double)offset / 1e9, 1e6)) != 0 ||
+            gcm_summarize(ins[i]->snapshot, &sum) != 0)
+            goto done;
+        /* The first in tree order among equals, as the text table says. */
+        gcm__verdict_compute(ins[i], &sum, &v);
+        if (v.level > worst_level) {
+            worst_level = v.level;
+            worst = i;
+        }
+    }
+    merge_snapshots(ins, count, merged);
+    GCM__JSON_ADD(all = cJSON_AddObjectToObject(root, "all"));
+    summary = gcm_summary_json(merged);
+    if (summary == NULL)
+        goto done;
+    if (!cJSON_AddItemToObject(all, "summary", summary)) {
+        cJSON_Delete(summary);
+        goto done;
+    }
+    (void)snprintf(title, sizeof title, "%zu processes of one tree, from pid %lld", count,
+                   (long long)ins[0]->snapshot->pid);
+    if (add_histogram(all, merged) != 0 || add_num(root, "worst", (double)worst) != 0 ||
+        add_num(root, "schema_version", 1) != 0 ||
+        cJSON_AddStringToObject(root, "title", title) == NULL)
+        goto done;
+    result = root;
+    root = NULL;
+done:
+    free(merged);
     cJSON_Delete(root);
     return result;
 }
@@ -369,17 +551,21 @@ static int write_json(int fd, const char *json)
 
 int gcm_html_render_fd(const gcm_report_input *in, int fd)
 {
+    return gcm_html_render_many_fd(&in, 1, fd);
+}
+
+int gcm_html_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)
+{
     static const char open_data[] = "<script type=\"application/json\" id=\"gcm-data\">";
     static const char close_data[] = "</script>\n";
     cJSON *data = NULL;
     char *json = NULL;
     int status = GCM_EINVAL;
 
-    if (in == NULL || in->snapshot == NULL || in->config == NULL ||
-        (in->events == NULL && in->event_count > 0))
+    if (!gcm__inputs_valid(ins, count))
         goto done;
     status = GCM_ENOMEM;
-    data = page_data(in);
+    data = count == 1 ? page_data(ins[0], HTML_POINTS_MAX, 0) : tree_data(ins, count);
     if (data == NULL)
         goto done;
     json = cJSON_PrintUnformatted(data);

@@ -406,8 +406,18 @@ int gcm__render_terminal_flamegraph(const gcm_report_input *in, const gcm_sink *
 /* The folded flame graph lines of gcm_flamegraph_render_fd, into any sink. */
 int gcm__render_folded(const gcm_report_input *in, const gcm_sink *sink);
 
-/* The Chrome trace-event JSON of the retained events (trace.c). */
-int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink);
+/* The Chrome trace-event JSON of the retained events of `count` processes
+ * (trace.c), one pid track each. */
+int gcm__render_trace(const gcm_report_input *const *ins, size_t count, const gcm_sink *sink);
+/* The speedscope JSON of `count` processes (speedscope.c). */
+int gcm__render_speedscope(const gcm_report_input *const *ins, size_t count, const gcm_sink *sink);
+/* Nanoseconds from the earliest start of monitoring among `count` inputs to
+ * the start of monitoring of input `i`, by their realtime clocks: the shared
+ * time base of a process tree's trace and profiles (trace.c). */
+uint64_t gcm__process_offset_ns(const gcm_report_input *const *ins, size_t count, size_t i);
+/* 1 when `ins` holds `count` (at least one) inputs, each with a snapshot, a
+ * configuration and its events (trace.c). */
+int gcm__inputs_valid(const gcm_report_input *const *ins, size_t count);
 
 /* The --dump-objects and --dump-garbage sections, text or JSON per the config. */
 int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink);

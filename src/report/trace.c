@@ -9,6 +9,10 @@
  * Timestamps are microseconds since monitoring started, written from integer
  * nanoseconds with three decimals, so they are exact and locale-free.  Each
  * event is one line; every line after the first event starts with its comma.
+ * A process tree is one trace: each process its own pid track, named and
+ * ordered parents first by metadata, and all on the clock of the earliest
+ * start of monitoring among them (each block's realtime/monotonic pair puts
+ * its collections there).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,27 +64,68 @@ static int emit_counters(const gcm_sink *sink, int64_t pid, uint64_t start_ns, u
     return status;
 }
 
-int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink)
+uint64_t gcm__process_offset_ns(const gcm_report_input *const *ins, size_t count, size_t i)
+{
+    int64_t origin = ins[0]->snapshot->init_realtime_ns;
+
+    for (size_t k = 1; k < count; k++) {
+        if (ins[k]->snapshot->init_realtime_ns < origin)
+            origin = ins[k]->snapshot->init_realtime_ns;
+    }
+    return ins[i]->snapshot->init_realtime_ns > origin
+               ? (uint64_t)(ins[i]->snapshot->init_realtime_ns - origin)
+               : 0;
+}
+
+/* The metadata lines of one process: its name, its place among the
+ * processes and the name of its one track.  The first line of the first
+ * process has no comma before it. */
+static int emit_process_head(const gcm_report_input *in, size_t index, size_t count,
+                             const gcm_sink *sink)
+{
+    const gcm_snapshot *snap = in->snapshot;
+    const int64_t pid = snap->pid;
+    char line[512];
+    char name[96];
+    int status;
+
+    if (count > 1)
+        (void)snprintf(name, sizeof name, "python (pid %" PRId64 ", parent %" PRId64 ")", pid,
+                       snap->ppid);
+    else
+        (void)snprintf(name, sizeof name, "python (pid %" PRId64 ")", pid);
+    status = emit(sink, line,
+                  snprintf(line, sizeof line,
+                           "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRId64
+                           ",\"tid\":%" PRId64 ",\"args\":{\"name\":\"%s\"}}\n"
+                           ",{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRId64
+                           ",\"tid\":%" PRId64 ",\"args\":{\"name\":\"garbage collections\"}}\n",
+                           index == 0 ? "" : ",", pid, pid, name, pid, pid),
+                  sizeof line);
+    /* Perfetto orders processes by pid unless told: the tree's order
+     * (parents first) reads better. */
+    if (status == 0 && count > 1)
+        status = emit(sink, line,
+                      snprintf(line, sizeof line,
+                               ",{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%" PRId64
+                               ",\"tid\":%" PRId64 ",\"args\":{\"sort_index\":%zu}}\n",
+                               pid, pid, index),
+                      sizeof line);
+    return status;
+}
+
+/* The collections and counters of one process, `offset` nanoseconds after
+ * the earliest start of monitoring among the processes. */
+static int emit_process(const gcm_report_input *in, uint64_t offset, const gcm_sink *sink)
 {
     const gcm_snapshot *snap = in->snapshot;
     const int64_t pid = snap->pid;
     const uint64_t origin = (uint64_t)snap->init_monotonic_ns;
     const uint64_t width_ns = (uint64_t)(in->config->interval_s * 1e9 + 0.5);
     uint64_t bucket = 0, bucket_count = 0, bucket_gc = 0;
-    char line[512];
     gcm__line l;
-    int status;
+    int status = 0;
 
-    status =
-        emit(sink, line,
-             snprintf(line, sizeof line,
-                      "{\"traceEvents\":[\n"
-                      "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
-                      ",\"args\":{\"name\":\"python (pid %" PRId64 ")\"}}\n"
-                      ",{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
-                      ",\"args\":{\"name\":\"garbage collections\"}}\n",
-                      pid, pid, pid, pid, pid),
-             sizeof line);
     for (size_t i = 0; status == 0 && i < in->event_count; i++) {
         const gcm_event *e = &in->events[i];
         uint64_t rel = e->start_ns > origin ? e->start_ns - origin : 0;
@@ -90,9 +135,10 @@ int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink)
         /* A bucket's counters go out when the first collection of a later
          * bucket arrives, with a zero for each bucket between. */
         if (i > 0 && b != bucket) {
-            status = emit_counters(sink, pid, bucket * width_ns, width_ns, bucket_count, bucket_gc);
+            status = emit_counters(sink, pid, offset + bucket * width_ns, width_ns, bucket_count,
+                                   bucket_gc);
             if (status == 0 && b > bucket + 1)
-                status = emit_counters(sink, pid, (bucket + 1) * width_ns, width_ns, 0, 0);
+                status = emit_counters(sink, pid, offset + (bucket + 1) * width_ns, width_ns, 0, 0);
             bucket_count = 0;
             bucket_gc = 0;
         }
@@ -107,7 +153,7 @@ int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink)
         GCM__LINE_LIT(&l, ",{\"name\":\"gen ");
         gcm__line_u64(&l, e->generation);
         GCM__LINE_LIT(&l, "\",\"ph\":\"X\",\"ts\":");
-        gcm__line_fixed(&l, rel, 3);
+        gcm__line_fixed(&l, offset + rel, 3);
         GCM__LINE_LIT(&l, ",\"dur\":");
         gcm__line_fixed(&l, e->duration_ns, 3);
         GCM__LINE_LIT(&l, ",\"pid\":");
@@ -129,31 +175,76 @@ int gcm__render_trace(const gcm_report_input *in, const gcm_sink *sink)
         status = gcm__line_emit(&l, sink);
     }
     if (status == 0 && in->event_count > 0)
-        status = emit_counters(sink, pid, bucket * width_ns, width_ns, bucket_count, bucket_gc);
-    if (status == 0)
+        status =
+            emit_counters(sink, pid, offset + bucket * width_ns, width_ns, bucket_count, bucket_gc);
+    return status;
+}
+
+int gcm__render_trace(const gcm_report_input *const *ins, size_t count, const gcm_sink *sink)
+{
+    char line[512];
+    size_t retained = 0;
+    static const char open_text[] = "{\"traceEvents\":[\n";
+    int status;
+
+    status = sink->write(sink->ctx, open_text, sizeof open_text - 1u);
+    for (size_t i = 0; status == 0 && i < count; i++) {
+        status = emit_process_head(ins[i], i, count, sink);
+        if (status == 0)
+            status = emit_process(ins[i], gcm__process_offset_ns(ins, count, i), sink);
+        retained += ins[i]->event_count;
+    }
+    if (status == 0 && count == 1)
+        status =
+            emit(sink, line,
+                 snprintf(line, sizeof line,
+                          "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"pid\":%" PRId64
+                          ",\"retained\":%zu,\"first_index\":%" PRIu64 "}}\n",
+                          ins[0]->snapshot->pid, ins[0]->event_count, ins[0]->first_event_index),
+                 sizeof line);
+    else if (status == 0)
+        /* A tree's timestamps share the clock of the earliest process. */
         status = emit(sink, line,
                       snprintf(line, sizeof line,
-                               "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"pid\":%" PRId64
-                               ",\"retained\":%zu,\"first_index\":%" PRIu64 "}}\n",
-                               pid, in->event_count, in->first_event_index),
+                               "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"processes\":%zu"
+                               ",\"retained\":%zu}}\n",
+                               count, retained),
                       sizeof line);
     return status;
 }
 
-int gcm_trace_render_fd(const gcm_report_input *in, int fd)
+/* Checks that every input has what a renderer of several needs. */
+int gcm__inputs_valid(const gcm_report_input *const *ins, size_t count)
+{
+    if (ins == NULL || count == 0)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        const gcm_report_input *in = ins[i];
+        if (in == NULL || in->snapshot == NULL || in->config == NULL ||
+            (in->events == NULL && in->event_count > 0))
+            return 0;
+    }
+    return 1;
+}
+
+int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)
 {
     char buf[1 << 16];
     gcm__fdbuf fb;
     gcm_sink sink;
     int status, flushed;
 
-    if (in == NULL || in->snapshot == NULL || in->config == NULL ||
-        (in->events == NULL && in->event_count > 0))
+    if (!gcm__inputs_valid(ins, count))
         return GCM_EINVAL;
     gcm__fdbuf_init(&fb, fd, buf, gcm__fdbuf_capacity_for(fd, sizeof buf));
     sink.write = gcm__fdbuf_write;
     sink.ctx = &fb;
-    status = gcm__render_trace(in, &sink);
+    status = gcm__render_trace(ins, count, &sink);
     flushed = gcm__fdbuf_flush(&fb);
     return status != 0 ? status : flushed;
+}
+
+int gcm_trace_render_fd(const gcm_report_input *in, int fd)
+{
+    return gcm_trace_render_many_fd(&in, 1, fd);
 }

@@ -65,6 +65,7 @@ static void test_defaults(void)
     GCM_CHECK(cfg.alert_threshold_ms == 50.0);
     GCM_CHECK_STREQ(cfg.flamegraph_file, "");
     GCM_CHECK_STREQ(cfg.html_file, "");
+    GCM_CHECK_STREQ(cfg.speedscope_file, "");
     GCM_CHECK(cfg.flamegraph_bucket_s == 5.0);
     GCM_CHECK_EQ_INT(cfg.terminal_flamegraph, 0);
     GCM_CHECK_EQ_U64(cfg.terminal_flamegraph_width, 80);
@@ -97,6 +98,7 @@ static void test_table_invariants(void)
                                         "slo-ms",
                                         "flamegraph-file",
                                         "html-file",
+                                        "speedscope-file",
                                         "flamegraph-bucket",
                                         "terminal-flamegraph",
                                         "terminal-flamegraph-width",
@@ -120,6 +122,7 @@ static void test_table_invariants(void)
                                            "slo_ms",
                                            "flamegraph_file",
                                            "html_file",
+                                           "speedscope_file",
                                            "flamegraph_bucket",
                                            "terminal_flamegraph",
                                            "terminal_flamegraph_width",
@@ -822,6 +825,8 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "flamegraph-file", path);
     (void)snprintf(path, sizeof path, "%s/gc page.html", scratch_dir);
     set_ok(cfg, "html-file", path);
+    (void)snprintf(path, sizeof path, "%s/gc pauses.speedscope.json", scratch_dir);
+    set_ok(cfg, "speedscope-file", path);
     set_ok(cfg, "flamegraph-bucket", "1e-05");
     set_ok(cfg, "terminal-flamegraph", NULL);
     set_ok(cfg, "terminal-flamegraph-width", "133");
@@ -848,13 +853,14 @@ static void test_encode_defaults_exactly(void)
 
     gcm_config_init(&cfg);
     GCM_CHECK_EQ_INT(gcm_config_encode(&cfg, buf, sizeof buf, &needed), 0);
-    GCM_CHECK_STREQ(
-        buf, "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
-             "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;flamegraph-bucket=5;"
-             "terminal-flamegraph=0;terminal-flamegraph-width=80;"
-             "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-             "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
-             "follow-children=0");
+    GCM_CHECK_STREQ(buf,
+                    "interval=5;json=0;stats-only=0;dump-objects=0;dump-garbage=0;log-file=;"
+                    "alert-threshold-ms=50;slo-ms=0;flamegraph-file=;html-file=;speedscope-file=;"
+                    "flamegraph-bucket=5;"
+                    "terminal-flamegraph=0;terminal-flamegraph-width=80;"
+                    "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
+                    "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
+                    "follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 

@@ -60,9 +60,9 @@ static int write_input(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const gcm_capture_format formats[] = {GCM_CAPTURE_TEXT, GCM_CAPTURE_JSON,
-                                                 GCM_CAPTURE_FOLDED, GCM_CAPTURE_TERMINAL,
-                                                 GCM_CAPTURE_PERFETTO};
+    static const gcm_capture_format formats[] = {GCM_CAPTURE_TEXT,     GCM_CAPTURE_JSON,
+                                                 GCM_CAPTURE_FOLDED,   GCM_CAPTURE_TERMINAL,
+                                                 GCM_CAPTURE_PERFETTO, GCM_CAPTURE_SPEEDSCOPE};
     static const char *const limit_flags[] = {"alert-threshold-ms", "duration-buckets"};
     static gcm_config given;
     gcm_capture_request req;

@@ -211,6 +211,7 @@ def test_help_lists_every_option_with_default(args):
         "slo-ms",
         "flamegraph-file",
         "html-file",
+        "speedscope-file",
         "flamegraph-bucket",
         "terminal-flamegraph",
         "terminal-flamegraph-width",

@@ -172,7 +172,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ---------------------------------------------------------------------------
 # Outputs of `run`
 
-OUTPUT_OPTIONS = ["--log-file", "--flamegraph-file", "--html-file", "-o"]
+OUTPUT_OPTIONS = ["--log-file", "--flamegraph-file", "--html-file", "--speedscope-file", "-o"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -241,6 +241,7 @@ def test_new_outputs_are_private(tmp_path: Path) -> None:
         "--log-file": "gc.log",
         "--flamegraph-file": "flame.txt",
         "--html-file": "gc.html",
+        "--speedscope-file": "gc.speedscope.json",
         "-o": "run.gcm",
     }
     args = [x for option, name in names.items() for x in (option, tmp_path / name)]

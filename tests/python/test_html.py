@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gcm_testing import clean_env, launcher, summaries, tool_env
+from gcm_testing import captures, clean_env, launcher, summaries, tool_env
 
 HANG = 120.0
 
@@ -216,14 +216,103 @@ def test_report_of_a_capture_after_sigkill(tmp_path: Path) -> None:
     assert data["summary"]["count"] > 0
 
 
-def test_report_html_file_takes_one_capture(recorded: tuple[Path, Path], tmp_path: Path) -> None:
-    capture, _ = recorded
-    proc = launch("report", "--html-file", "gc.html", capture, capture, cwd=tmp_path)
-    assert proc.returncode == 2
-    assert (
-        proc.stderr.splitlines()[0] == "error: option '--html-file' takes one capture file, got 2"
+TREE = (
+    WORKLOAD
+    + """\
+import subprocess, sys
+if len(sys.argv) == 1:
+    for _ in range(2):
+        subprocess.run([sys.executable, __file__, "child"], check=True)
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], Path]:
+    """A process tree of three (--follow-children): its captures, and the
+    page `report --html-file` made of them."""
+    directory = tmp_path_factory.mktemp("tree")
+    (directory / "tree.py").write_text(TREE)
+    proc = launch("run", "--follow-children", "--stats-only", "-o", "cap", "tree.py", cwd=directory)
+    assert proc.returncode == 0, proc.stderr
+    files = captures(directory)
+    assert len(files) == 3, files
+    proc = launch("report", "--stats-only", "--html-file", "tree.html", *files, cwd=directory)
+    assert proc.returncode == 0, proc.stderr
+    # The text report is the tree's as ever: the table, then each process.
+    assert proc.stdout.count("=== GC MONITORING SUMMARY ===") == 3
+    return directory, files, directory / "tree.html"
+
+
+def test_report_page_of_a_tree(tree: tuple[Path, list[str], Path]) -> None:
+    directory, files, html = tree
+    assert stat.S_IMODE(html.stat().st_mode) == 0o600
+    page, data = parse(html)
+    assert_offline(html, page)
+    proc = launch("report", "--json", "--stats-only", *files, cwd=directory)
+    assert proc.returncode == 0, proc.stderr
+    by_pid = summaries(proc.stdout)
+    processes = data["processes"]
+    assert [p["pid"] for p in processes][0] == processes[1]["ppid"] == processes[2]["ppid"]
+    assert {p["pid"] for p in processes} == set(by_pid)
+    for p in processes:
+        # Each process's data is its own report's, as for one capture.
+        assert p["summary"] == by_pid[p["pid"]]
+        assert_consistent(p)
+    # The children's points are on the parent's clock: after its start.
+    assert processes[0]["offset_s"] == 0
+    assert 0 < processes[1]["offset_s"] < processes[2]["offset_s"]
+    assert processes[1]["events"]["t"][0] >= processes[1]["offset_s"]
+    # All of them together: counts and times added, histograms summed.
+    everything = data["all"]["summary"]
+    assert everything["count"] == sum(s["count"] for s in by_pid.values())
+    assert abs(everything["total_ms"] - sum(s["total_ms"] for s in by_pid.values())) < 0.003
+    assert everything["max_ms"] == max(s["max_ms"] for s in by_pid.values())
+    for g in range(3):
+        assert sum(c for _, c in data["all"]["histogram"][f"gen{g}"]) == sum(
+            s[f"gen{g}"]["count"] for s in by_pid.values()
+        )
+    assert 0 <= data["worst"] < 3
+
+
+def test_chromium_renders_a_tree_and_each_process(
+    tree: tuple[Path, list[str], Path], tmp_path: Path
+) -> None:
+    html = tmp_path / "tree.html"
+    html.write_bytes(tree[2].read_bytes())
+    _, data = parse(html)
+    processes = data["processes"]
+    proc = chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", html.as_uri())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = proc.stdout
+    assert 'data-rendered="1"' in dom and 'data-selected="all"' in dom
+    assert '<section id="tree">' in dom, "the process table is shown"
+    rows = re.findall(r'<tr data-pid="(\d+)" class="proc[^"]*">', dom)
+    assert rows == [str(p["pid"]) for p in processes]
+    assert dom.count("<option value=") == 4
+    total = sum(p["summary"]["count"] for p in processes)
+    assert f'<div class="kpi">collections<b>{total:,}</b></div>' in dom
+    assert "worst GC verdict, pid " in dom
+    assert f"retained collections of {len(processes)} processes" in dom
+    # A process chosen (the page reads #pid=N): its own figures and charts.
+    child = processes[2]
+    proc = chromium(
+        tmp_path, "--virtual-time-budget=5000", "--dump-dom", html.as_uri() + f"#pid={child['pid']}"
     )
-    assert not (tmp_path / "gc.html").exists()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert 'data-selected="2"' in dom
+    assert f'<tr data-pid="{child["pid"]}" class="proc sel">' in dom
+    assert f'<div class="kpi">collections<b>{child["summary"]["count"]:,}</b></div>' in dom
+    assert f"pid {child['pid']} (parent {child['ppid']})" in dom
+    assert re.search(r'id="verdict">GC verdict: [A-Z ]+ \(', dom)
+    shot = chromium(
+        tmp_path, "--window-size=1200,1600", f"--screenshot={tmp_path / 'tree.png'}", html.as_uri()
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert (tmp_path / "tree.png").stat().st_size > 0
+    print(f"screenshot: {tmp_path / 'tree.png'}")
 
 
 def test_report_never_writes_its_page_over_the_capture(

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gcm_testing import clean_env, launcher, summaries
+from gcm_testing import captures, clean_env, launcher, summaries
 
 HANG = 120.0
 
@@ -55,8 +55,11 @@ def check_trace(trace: Any) -> list[dict[str, Any]]:
         assert isinstance(e["name"], str) and e["name"], e
         assert isinstance(e["pid"], int), e
         if e["ph"] == "M":
-            assert e["name"] in ("process_name", "thread_name"), e
-            assert isinstance(e["args"]["name"], str), e
+            assert e["name"] in ("process_name", "thread_name", "process_sort_index"), e
+            if e["name"] == "process_sort_index":
+                assert isinstance(e["args"]["sort_index"], int), e
+            else:
+                assert isinstance(e["args"]["name"], str), e
             assert isinstance(e["tid"], int), e
         elif e["ph"] == "X":
             assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
@@ -122,11 +125,59 @@ def test_trace_after_sigkill(tmp_path: Path) -> None:
     assert_matches_report(text, events, tmp_path / "run.gcm", tmp_path)
 
 
-def test_trace_takes_one_capture(tmp_path: Path) -> None:
-    (tmp_path / "work.py").write_text("import gc\ngc.collect()\n")
-    proc = launch("run", "-o", "run.gcm", "work.py", cwd=tmp_path)
+TREE = (
+    WORKLOAD
+    + """\
+import subprocess, sys
+if len(sys.argv) == 1:
+    for _ in range(2):
+        subprocess.run([sys.executable, __file__, "child"], check=True)
+"""
+)
+
+
+def test_trace_of_a_tree_has_a_track_per_process(tmp_path: Path) -> None:
+    (tmp_path / "tree.py").write_text(TREE)
+    proc = launch("run", "--follow-children", "--stats-only", "-o", "cap", "tree.py", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    proc = launch("report", "--format", "perfetto", "run.gcm", "run.gcm", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert proc.stderr.splitlines()[0] == "error: '--format perfetto' takes one capture file, got 2"
-    assert proc.stdout == ""
+    files = captures(tmp_path)
+    assert len(files) == 3, files
+    # The page of the tree comes with it when asked for, as for one capture.
+    proc = launch("report", "--format", "perfetto", "--html-file", "t.html", *files, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert '"processes":[' in (tmp_path / "t.html").read_text()
+    assert proc.stdout.startswith('{"traceEvents":[')
+    trace = json.loads(proc.stdout)
+    exact = json.loads(proc.stdout, parse_float=Decimal)
+    events = check_trace(trace)
+    proc = launch("report", "--json", "--stats-only", *files, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    by_pid = summaries(proc.stdout)
+    assert len(by_pid) == 3
+    names = {
+        e["pid"]: e["args"]["name"]
+        for e in events
+        if e["ph"] == "M" and e["name"] == "process_name"
+    }
+    assert set(names) == set(by_pid)
+    order = [e["pid"] for e in events if e["ph"] == "M" and e["name"] == "process_sort_index"]
+    assert len(order) == 3
+    for pid, summary in by_pid.items():
+        assert names[pid].startswith(f"python (pid {pid}, parent ")
+        slices = [e for e in events if e["ph"] == "X" and e["pid"] == pid]
+        assert len(slices) == summary["count"] > 0
+        assert all(e["tid"] == pid for e in slices)
+        total_us = sum(e["dur"] for e in exact["traceEvents"] if e["ph"] == "X" and e["pid"] == pid)
+        assert abs(float(total_us) / 1000 - summary["total_ms"]) <= 0.0005 + 1e-9
+        counts = [
+            e["args"]["count"]
+            for e in events
+            if e["ph"] == "C" and e["name"] == "collections" and e["pid"] == pid
+        ]
+        assert sum(counts) == summary["count"]
+    # One clock, parents first: the children's tracks start after their
+    # parent's first collection, in the order they ran.
+    first = [min(e["ts"] for e in events if e["ph"] == "X" and e["pid"] == pid) for pid in order]
+    assert first == sorted(first)
+    retained = sum(s["count"] for s in by_pid.values())
+    assert trace["otherData"] == {"processes": 3, "retained": retained}
