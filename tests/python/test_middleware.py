@@ -22,6 +22,7 @@ import urllib.request
 import pytest
 from gcm_testing import (
     WAIT,
+    Started,
     clean_env,
     kill_group,
     launcher_path,
@@ -106,6 +107,33 @@ def test_uvicorn_starlette(app_dir):
     assert summary_of(json_lines(done.stdout), pid)["requests"] == requests
     text = report(app_dir / "cap").stdout
     assert "Requests (gc_monitor.asgi / gc_monitor.wsgi): 6, " in text
+    # And `pygcprofiler export` serves them from the capture.
+    samples = scrape_export(app_dir, "cap")
+    (count,) = samples["pygcprofiler_request_gc_seconds_count"]
+    assert count.value == 6 and count.labels["pid"] == str(pid)
+    (total,) = samples["pygcprofiler_request_gc_seconds_sum"]
+    assert abs(total.value * 1000 - requests["gc_total_ms"]) < 0.001
+    (full,) = samples["pygcprofiler_requests_full_collection_total"]
+    assert full.value == requests["full_collection"]
+
+
+def scrape_export(cwd, *captures):
+    """One scrape of `pygcprofiler export` over `captures`: its samples by name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    exporter = Started([launcher_path(), "export", "--prometheus", "127.0.0.1:0", *captures], cwd)
+    try:
+        exporter.wait_for("/metrics\n", stream="err")
+        url = exporter.stderr.splitlines()[0].split("serving ", 1)[1]
+        with urllib.request.urlopen(url, timeout=WAIT) as response:
+            text = response.read().decode()
+    finally:
+        exporter.kill()
+    samples = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            samples.setdefault(s.name, []).append(s)
+    return samples
 
 
 def test_gunicorn_flask_two_workers(app_dir):
