@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 from gcm_testing import (
@@ -323,3 +324,29 @@ def test_without_a_monitor_requests_pass_through(tmp_path):
     assert TIMING.fullmatch(dict(out["late"])["Server-Timing"])
     assert "requests" not in out["final"]
     assert "needs a WSGI application" in out["type_error"]
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus"
+
+
+@pytest.mark.parametrize(
+    "name, version, count",
+    [("exited.gcm", 1, None), ("exited-v2.gcm", 2, None), ("exited-v3.gcm", 3, 20)],
+)
+def test_captures_of_every_layout_read(name, version, count, tmp_path):
+    """Captures written before the request figures report without them; the
+    seed a version 3 writer recorded (twenty WSGI requests) reports them."""
+    copy = tmp_path / name
+    copy.write_bytes((CORPUS / name).read_bytes())
+    done = report(copy, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    objects = json_lines(done.stdout)
+    assert objects[0]["layout_version"] == version
+    (summary,) = [o for o in objects if o.get("type") == "summary"]
+    text = report(copy).stdout
+    if count is None:
+        assert "requests" not in summary
+        assert "Requests (" not in text
+    else:
+        assert summary["requests"]["count"] == count
+        assert f"Requests (gc_monitor.asgi / gc_monitor.wsgi): {count}, " in text
