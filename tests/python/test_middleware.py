@@ -32,10 +32,9 @@ from gcm_testing import (
     write_script,
 )
 
-pytestmark = [
-    pytest.mark.servers,
-    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
-]
+# The real servers carry the `servers` marker (tests/requirements-servers.txt),
+# as in test_servers.py; the other tests need no server.
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 TIMING = re.compile(r"gc;dur=(\d+\.\d{3})")
 
@@ -73,6 +72,8 @@ def summary_of(objects, pid):
     return found
 
 
+@pytest.mark.servers
+@needs_fork
 def test_uvicorn_starlette(app_dir):
     pytest.importorskip("uvicorn")
     pytest.importorskip("starlette")
@@ -137,6 +138,8 @@ def scrape_export(cwd, *captures):
     return samples
 
 
+@pytest.mark.servers
+@needs_fork
 def test_gunicorn_flask_two_workers(app_dir):
     pytest.importorskip("gunicorn")
     pytest.importorskip("flask")
