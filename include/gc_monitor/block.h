@@ -204,7 +204,7 @@ typedef struct gcm_block_params {
 } gcm_block_params;
 
 /* A reader's consistent copy of the header fields and aggregates (not the ring).
- * About 60 KB: give it static or heap storage rather than a thread's stack. */
+ * About 100 KB: give it static or heap storage rather than a thread's stack. */
 typedef struct gcm_gen_snapshot {
     uint64_t count;
     uint64_t total_ns;
