@@ -42,10 +42,12 @@ extern "C" {
 #endif
 
 #define GCM_BLOCK_MAGIC "GCMBLOCK" /* 8 bytes, no terminator stored */
-#define GCM_LAYOUT_VERSION 2u      /* the layout this build writes */
+#define GCM_LAYOUT_VERSION 3u      /* the layout this build writes */
 #define GCM_LAYOUT_VERSION_MIN 1u  /* the oldest layout it still reads */
 /* Version 1 had no cause aggregates: its ring started at this offset. */
 #define GCM_LAYOUT_V1_RING_OFFSET 68000u
+/* Version 2 had no request aggregates: its ring started at this offset. */
+#define GCM_LAYOUT_V2_RING_OFFSET 68160u
 #define GCM_BYTE_ORDER_MARK 0x01020304u /* reads back differently on the other endianness */
 
 #define GCM_DEFAULT_CAPACITY 65536u /* default ring size, in events */
@@ -129,6 +131,22 @@ typedef struct gcm_cause_stats {
     _Atomic uint64_t gen_count[GCM_GENERATIONS]; /* collections of each generation */
 } gcm_cause_stats;
 
+/* Exact aggregates of the requests a web middleware (gc_monitor.asgi,
+ * gc_monitor.wsgi) saw: per request, the GC pause time that was recorded
+ * while it was in flight.  Unlike everything else in the block these have
+ * many writers (every thread that finishes a request), so they are updated
+ * with atomic read-modify-writes and are not under the sequence counter:
+ * a reader may see a request in the histogram but not yet in `gc_ns`.
+ * The number of requests is the histogram's sum, so it never disagrees with
+ * the percentiles. */
+typedef struct gcm_request_stats {
+    _Atomic uint64_t gc_ns;       /* the requests' GC time, summed */
+    _Atomic uint64_t max_ns;      /* the longest GC time of one request */
+    _Atomic uint64_t full;        /* requests during which a generation 2 collection ran */
+    _Atomic uint64_t reserved[5]; /* zero */
+    _Atomic uint64_t hist[GCM_HIST_BUCKETS]; /* requests by GC time; [0] holds those with none */
+} gcm_request_stats;
+
 typedef struct gcm_aggregates {
     _Atomic uint64_t seq;           /* odd while the writer updates; seq/2 = records written */
     _Atomic uint64_t dropped_stops; /* "stop" callbacks without a "start", dropped */
@@ -148,6 +166,9 @@ typedef struct gcm_aggregates {
     /* Layout version 2 on: the same collections again, by cause (GCM_CAUSE_*,
      * indexed by the two cause bits of the record's flags). */
     gcm_cause_stats cause[GCM_CAUSE_SLOTS];
+    /* Layout version 3 on: the requests of a web middleware, all zero when
+     * none ran. */
+    gcm_request_stats requests;
 } gcm_aggregates;
 
 /* A ring slot: a gcm_event whose fields are atomics, so readers in other
@@ -183,7 +204,7 @@ typedef struct gcm_block_params {
 } gcm_block_params;
 
 /* A reader's consistent copy of the header fields and aggregates (not the ring).
- * About 60 KB: give it static or heap storage rather than a thread's stack. */
+ * About 100 KB: give it static or heap storage rather than a thread's stack. */
 typedef struct gcm_gen_snapshot {
     uint64_t count;
     uint64_t total_ns;
@@ -235,6 +256,12 @@ typedef struct gcm_snapshot {
     uint32_t layout_version; /* of the block the copy came from */
     int32_t causes_known;    /* 1 when the block records causes (layout version 2 on), else 0 */
     gcm_cause_snapshot cause[GCM_CAUSES]; /* all zero when !causes_known */
+    /* The requests of a web middleware (layout version 3 on; all zero
+     * before, and when none ran): count is the requests, total_ns, max_ns
+     * and hist their GC time, min_ns the smallest (from the histogram's
+     * first bucket), collected those with any GC time; other fields zero. */
+    gcm_gen_snapshot requests;
+    uint64_t requests_full; /* requests during which a generation 2 collection ran */
 } gcm_snapshot;
 
 /* Returns 1 when a pause of `duration_ns` counts as an alert against
@@ -300,6 +327,20 @@ void gcm_block_set_unseen(gcm_block *b, uint64_t unseen);
  * Async-signal-safe: only atomic stores. */
 void gcm_block_set_state(gcm_block *b, uint32_t state, int32_t exit_status,
                          int64_t end_realtime_ns);
+
+/* The running totals a request middleware reads when a request starts and
+ * ends: the pause time of every collection recorded so far, and the number
+ * of generation 2 collections.  Relaxed loads, no retry and no lock: each
+ * word only grows, so the difference of two readings is the pause time
+ * recorded in between (a collection being recorded at the reading counts
+ * in the next one).  Any thread; `b` must be a block this process writes. */
+void gcm_block_gc_clock(const gcm_block *b, uint64_t *gc_ns, uint64_t *full_collections);
+
+/* Adds one finished request whose GC time was `gc_ns`, `full` nonzero when
+ * a generation 2 collection ran during it, to the request aggregates.  Any
+ * number of threads at once: atomic read-modify-writes, no lock, no
+ * allocation.  Does nothing to a block older than layout version 3. */
+void gcm_block_add_request(gcm_block *b, uint64_t gc_ns, int full);
 
 /* Copies the header fields and aggregates into `out` consistently, retrying
  * while the writer is mid-update.  Returns 0, or GCM_EBUSY if the counter stayed

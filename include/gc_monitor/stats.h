@@ -67,6 +67,20 @@ typedef struct gcm_cause_summary {
  * "shutdown"; NULL for anything else. */
 const char *gcm_cause_name(uint32_t cause);
 
+/* The requests a web middleware saw (gc_monitor.asgi, gc_monitor.wsgi):
+ * per request, the pause time recorded while it was in flight.  From the
+ * block's request aggregates, exact but for the percentiles (within 1%,
+ * from the histogram); all zero when no middleware ran. */
+typedef struct gcm_request_summary {
+    uint64_t count;    /* requests finished */
+    uint64_t with_gc;  /* of them, those with any GC time */
+    uint64_t full;     /* of them, those during which a generation 2 collection ran */
+    uint64_t total_ns; /* their GC time, summed */
+    uint64_t p50_ns;
+    uint64_t p99_ns;
+    uint64_t max_ns;
+} gcm_request_summary;
+
 typedef struct gcm_summary {
     int64_t pid;
     gcm_gen_summary all;
@@ -90,7 +104,8 @@ typedef struct gcm_summary {
      * counts add up to all.count. */
     int32_t causes_known;
     gcm_cause_summary cause[GCM_CAUSES];
-    double rate_per_s; /* collections per second of wall time, 0 when wall_ns == 0 */
+    double rate_per_s;            /* collections per second of wall time, 0 when wall_ns == 0 */
+    gcm_request_summary requests; /* count 0: no request middleware ran */
     /* The verdict and the figures only it has (docs/json.md, "verdict").  They
      * need the retained events and the pause budget, which a snapshot lacks:
      * gcm_summarize leaves verdict_known 0 and gcm_verdict_fill (report.h)

@@ -15,7 +15,7 @@ pygcprofiler[prometheus]``) and starts nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import (
     REGISTRY,
@@ -103,3 +103,24 @@ class GCCollector(Collector):
         ratio = (gc_ns - prev[0]) / (wall_ns - prev[1]) if wall_ns > prev[1] else 0.0
         share.add_metric([pid], ratio)
         yield share
+        yield from self._requests(pid, bounds, m["requests"])
+
+    @staticmethod
+    def _requests(pid: str, bounds: list[str], req: dict[str, Any]) -> Iterator[Metric]:
+        """The per-request figures of gc_monitor.asgi / gc_monitor.wsgi (zero without them)."""
+        hist = HistogramMetricFamily(
+            "pygcprofiler_request_gc_seconds",
+            "GC pause time while each request was in flight (gc_monitor.asgi, gc_monitor.wsgi).",
+            labels=["pid"],
+        )
+        buckets = [(le, float(n)) for le, n in zip(bounds, req["buckets"])]
+        buckets.append(("+Inf", float(req["count"])))
+        hist.add_metric([pid], buckets, req["gc_ns"] / _NS)
+        yield hist
+        full = CounterMetricFamily(
+            "pygcprofiler_requests_full_collection",
+            "Requests during which a full (generation 2) collection ran.",
+            labels=["pid"],
+        )
+        full.add_metric([pid], req["full"])
+        yield full

@@ -50,20 +50,28 @@ size_t gcm_block_size(uint64_t capacity)
     return offsetof(gcm_block, ring) + (size_t)capacity * sizeof(gcm_event_slot);
 }
 
-/* The size of a block of `capacity` slots in layout `version` (1 or 2). */
+/* Where the ring of a block of layout `version` (1 to 3) starts: each
+ * version added aggregates in front of it. */
+static size_t ring_offset_v(uint32_t version)
+{
+    if (version == 1u)
+        return (size_t)GCM_LAYOUT_V1_RING_OFFSET;
+    if (version == 2u)
+        return (size_t)GCM_LAYOUT_V2_RING_OFFSET;
+    return offsetof(gcm_block, ring);
+}
+
+/* The size of a block of `capacity` slots in layout `version` (1 to 3). */
 static size_t block_size_v(uint32_t version, uint64_t capacity)
 {
-    size_t ring = version == 1u ? (size_t)GCM_LAYOUT_V1_RING_OFFSET : offsetof(gcm_block, ring);
-
     if (!is_valid_capacity(capacity))
         return 0;
-    return ring + (size_t)capacity * sizeof(gcm_event_slot);
+    return ring_offset_v(version) + (size_t)capacity * sizeof(gcm_event_slot);
 }
 
 size_t gcm_block_ring_offset(const gcm_block *b)
 {
-    return b->header.layout_version == 1u ? (size_t)GCM_LAYOUT_V1_RING_OFFSET
-                                          : offsetof(gcm_block, ring);
+    return ring_offset_v(b->header.layout_version);
 }
 
 /* The ring of a checked block of either version. */
@@ -341,6 +349,40 @@ void gcm_block_count_unusable_info(gcm_block *b)
     GCM__ADD(&b->agg.unusable_info, 1u);
 }
 
+void gcm_block_gc_clock(const gcm_block *b, uint64_t *gc_ns, uint64_t *full_collections)
+{
+    uint64_t sum = 0;
+    uint32_t g;
+
+    for (g = 0; g < GCM_GENERATIONS; g++)
+        sum += GCM__LOAD(&b->agg.gen[g].total_ns);
+    *gc_ns = sum;
+    *full_collections = GCM__LOAD(&b->agg.gen[GCM_GENERATIONS - 1].count);
+}
+
+/* Many threads finish requests at once, so unlike the recorder's relaxed
+ * load-then-store these are real atomic read-modify-writes; the request
+ * path is not the GC callback's, and one locked add per word is cheap next
+ * to a request. */
+void gcm_block_add_request(gcm_block *b, uint64_t gc_ns, int full)
+{
+    gcm_request_stats *r = &b->agg.requests;
+    uint64_t max;
+
+    if (b->header.layout_version < 3u)
+        return;
+    atomic_fetch_add_explicit(&r->gc_ns, gc_ns, memory_order_relaxed);
+    if (full)
+        atomic_fetch_add_explicit(&r->full, 1u, memory_order_relaxed);
+    max = GCM__LOAD(&r->max_ns);
+    while (gc_ns > max && !atomic_compare_exchange_weak_explicit(
+                              &r->max_ns, &max, gc_ns, memory_order_relaxed, memory_order_relaxed))
+        ;
+    /* Last, so that a reader that counts this request (the histogram's sum)
+     * most likely sees its time too. */
+    atomic_fetch_add_explicit(&r->hist[gcm__hist_index(gc_ns)], 1u, memory_order_release);
+}
+
 /* Like the two counters above, a lone field: a reader sees the old or the new figure. */
 void gcm_block_set_unseen(gcm_block *b, uint64_t unseen)
 {
@@ -410,6 +452,39 @@ static void copy_aggregates(const gcm_aggregates *a, uint32_t version, gcm_snaps
     out->missed = GCM__LOAD(&a->missed);
 }
 
+/* Copies the request aggregates of a version 3 block (zeros for older ones,
+ * whose bytes there belong to the ring).  They have many writers and no
+ * sequence counter, so this is a plain copy, taken once. */
+static void copy_requests(const gcm_block *b, uint32_t version, gcm_snapshot *out)
+{
+    const gcm_request_stats *r = &b->agg.requests;
+    gcm_gen_snapshot *q = &out->requests;
+    uint64_t lo;
+    uint64_t hi;
+    uint32_t i;
+    int seen = 0;
+
+    memset(q, 0, sizeof *q);
+    out->requests_full = 0;
+    if (version < 3u)
+        return;
+    for (i = 0; i < GCM_HIST_BUCKETS; i++) {
+        q->hist[i] = atomic_load_explicit(&r->hist[i], memory_order_acquire);
+        q->count += q->hist[i];
+        if (q->hist[i] != 0 && !seen) {
+            /* The smallest request time is not kept: the first bucket's
+             * lower bound is exact below 128 ns, within 1/64 above. */
+            gcm_hist_bounds(i, &lo, &hi);
+            q->min_ns = lo;
+            seen = 1;
+        }
+    }
+    q->collected = q->count - q->hist[0];
+    q->total_ns = GCM__LOAD(&r->gc_ns);
+    q->max_ns = GCM__LOAD(&r->max_ns);
+    out->requests_full = GCM__LOAD(&r->full);
+}
+
 int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
 {
     const gcm_aggregates *a;
@@ -467,6 +542,7 @@ int gcm_block_snapshot(const gcm_block *b, gcm_snapshot *out)
     out->taken_monotonic_ns = gcm_clock_monotonic_ns();
     out->layout_version = version;
     out->causes_known = version >= 2u;
+    copy_requests(b, version, out);
 
     out->events_total = s1 >> 1;
     out->overwritten = out->events_total > out->capacity ? out->events_total - out->capacity : 0;

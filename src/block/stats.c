@@ -181,6 +181,20 @@ static void summarize_causes(const gcm_snapshot *snap, gcm_summary *out)
         fill_cause(&snap->cause[c], snap->all.total_ns, &out->cause[c]);
 }
 
+/* The request figures of a summary, from the snapshot's request histogram. */
+static void summarize_requests(const gcm_snapshot *snap, gcm_request_summary *out)
+{
+    const gcm_gen_snapshot *q = &snap->requests;
+
+    out->count = q->count;
+    out->with_gc = q->collected;
+    out->full = snap->requests_full;
+    out->total_ns = q->total_ns;
+    out->p50_ns = gcm_percentile_ns(q, 0.5);
+    out->p99_ns = gcm_percentile_ns(q, 0.99);
+    out->max_ns = q->max_ns;
+}
+
 int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
 {
     int status = GCM_EINVAL;
@@ -222,6 +236,7 @@ int gcm_summarize(const gcm_snapshot *snap, gcm_summary *out)
     out->missed = snap->missed;
     out->torn = snap->torn;
     summarize_causes(snap, out);
+    summarize_requests(snap, &out->requests);
     out->rate_per_s = wall > 0 ? (double)snap->all.count * 1e9 / (double)wall : 0.0;
     /* The verdict needs more than a snapshot: see gcm_verdict_fill. */
     out->verdict_known = 0;

@@ -28,7 +28,7 @@ typedef struct export_proc {
     dev_t dev;
     ino_t ino;
     gcm_capture cap;
-    gcm_snapshot *snap;  /* the latest snapshot (heap: about 60 KB) */
+    gcm_snapshot *snap;  /* the latest snapshot (heap: about 100 KB) */
     int have_snap;       /* snap holds figures of this scrape */
     int child;           /* a FILE.<pid> capture beside another watched capture */
     int dropped;         /* ended longer ago than --keep-ended: to leave the table */

@@ -498,6 +498,57 @@ static void causes(const export_state *st, export_buf *out)
     }
 }
 
+/* The per-request GC time of the web middlewares (gc_monitor.asgi,
+ * gc_monitor.wsgi), for every capture of layout version 3 on: zeros where
+ * no middleware ran, so a counter exists from the process's start. */
+static void requests(const export_state *st, export_buf *out)
+{
+    static const char name[] = "pygcprofiler_request_gc_seconds";
+    static const char full[] = "pygcprofiler_requests_full_collection_total";
+    char extra[64];
+    char secs[48];
+
+    family(out, name, "histogram",
+           "GC pause time while each request was in flight (gc_monitor.asgi, gc_monitor.wsgi).");
+    for (size_t i = 0; i < st->proc_count; i++) {
+        const export_proc *p = st->procs[i];
+        const gcm_gen_snapshot *q;
+        uint64_t cumulative[GCM_METRIC_BUCKETS];
+        uint64_t all;
+
+        if (!p->have_snap || p->snap->layout_version < 3u)
+            continue;
+        q = &p->snap->requests;
+        all = gcm_metric_buckets(q, cumulative);
+        for (uint32_t b = 0; b < GCM_METRIC_BUCKETS; b++) {
+            seconds_text(gcm_metric_bound_ns(b), secs, sizeof secs);
+            (void)snprintf(extra, sizeof extra, "le=\"%s\"", secs);
+            gcm__export_printf(out, "%s_bucket", name);
+            labels(out, p, extra);
+            gcm__export_printf(out, " %llu\n", (unsigned long long)cumulative[b]);
+        }
+        gcm__export_printf(out, "%s_bucket", name);
+        labels(out, p, "le=\"+Inf\"");
+        gcm__export_printf(out, " %llu\n", (unsigned long long)all);
+        seconds_text(q->total_ns, secs, sizeof secs);
+        gcm__export_printf(out, "%s_sum", name);
+        labels(out, p, "");
+        gcm__export_printf(out, " %s\n%s_count", secs, name);
+        labels(out, p, "");
+        gcm__export_printf(out, " %llu\n", (unsigned long long)all);
+    }
+    family(out, full, "counter", "Requests during which a full (generation 2) collection ran.");
+    for (size_t i = 0; i < st->proc_count; i++) {
+        const export_proc *p = st->procs[i];
+
+        if (!p->have_snap || p->snap->layout_version < 3u)
+            continue;
+        gcm__export_printf(out, "%s", full);
+        labels(out, p, "");
+        gcm__export_printf(out, " %llu\n", (unsigned long long)p->snap->requests_full);
+    }
+}
+
 void gcm__export_metrics(const export_state *st, export_buf *out)
 {
     family(out, "pygcprofiler_gc_collections_total", "counter",
@@ -537,6 +588,7 @@ void gcm__export_metrics(const export_state *st, export_buf *out)
         labels(out, p, "");
         gcm__export_printf(out, " %d\n", p->snap->state == GCM_STATE_RUNNING);
     }
+    requests(st, out);
     family(out, "pygcprofiler_export_captures_skipped", "gauge",
            "Captures found at this scrape but not watched because the table was full.");
     gcm__export_printf(out, "pygcprofiler_export_captures_skipped %llu\n",

@@ -62,7 +62,7 @@ typedef struct live_proc {
     dev_t dev;
     ino_t ino;
     gcm_capture cap;
-    gcm_snapshot *snap;     /* the latest snapshot (heap: about 60 KB) */
+    gcm_snapshot *snap;     /* the latest snapshot (heap: about 100 KB) */
     gcm_summary now;        /* figures of `snap` */
     gcm_summary prev;       /* figures of the previous refresh, when have_prev */
     uint64_t taken_ns;      /* CLOCK_MONOTONIC of the latest snapshot ... */

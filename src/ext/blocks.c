@@ -368,7 +368,7 @@ gcm__recorder_unlink(gcm__recorder *self)
     Py_DECREF(module);
 }
 
-/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
+/* Takes a consistent snapshot into heap storage (about 100 KB).  Returns NULL
  * with an exception set on failure. */
 gcm_snapshot *
 gcm__take_snapshot(gcm__recorder *self)

@@ -257,6 +257,18 @@ PyObject *gcm__wrap_gc_collect_py(PyObject *module, PyObject *Py_UNUSED(ignored)
 /* _core.mark_shutdown(): from now on, this process's collections are "shutdown". */
 PyObject *gcm__mark_shutdown_py(PyObject *module, PyObject *Py_UNUSED(ignored));
 
+/* ---- requests.c: the per-request GC time of the web middlewares ---- */
+
+/* _core.request_clock(): the running recorder's (gc_ns, full_collections), or None. */
+PyObject *gcm__request_clock_py(PyObject *module, PyObject *Py_UNUSED(ignored));
+
+/* _core.request_gc_ns(start): the GC time since `start` in ns, 0 when unknown. */
+PyObject *gcm__request_gc_ns_py(PyObject *module, PyObject *start);
+
+/* _core.request_done(start): records one finished request; its GC time in
+ * ns, or None when no recorder runs. */
+PyObject *gcm__request_done_py(PyObject *module, PyObject *start);
+
 /* In a fork child (the atfork handler: atomic stores only): clears the
  * parent's pending gc.collect() and shutdown mark. */
 void gcm__causes_after_fork(void);

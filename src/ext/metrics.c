@@ -105,6 +105,36 @@ done:
     return status;
 }
 
+/* The request figures of a web middleware as a dict, or NULL with an
+ * exception: the histogram of per-request GC time at the same bounds as
+ * the pauses', and the requests that overlapped a full collection. */
+static PyObject *
+requests_dict(const gcm_snapshot *snap)
+{
+    const gcm_gen_snapshot *q = &snap->requests;
+    uint64_t cumulative[GCM_METRIC_BUCKETS];
+    uint64_t count = gcm_metric_buckets(q, cumulative);
+    PyObject *d = PyDict_New();
+    PyObject *buckets = NULL;
+    PyObject *result = NULL;
+
+    if (d == NULL)
+        goto done;
+    if (put_u64(d, "count", count) != 0 || put_u64(d, "with_gc", q->collected) != 0 ||
+        put_u64(d, "full", snap->requests_full) != 0 || put_u64(d, "gc_ns", q->total_ns) != 0 ||
+        put_u64(d, "max_ns", q->max_ns) != 0)
+        goto done;
+    buckets = u64_list(cumulative, GCM_METRIC_BUCKETS);
+    if (buckets == NULL || PyDict_SetItemString(d, "buckets", buckets) != 0)
+        goto done;
+    result = d;
+    d = NULL;
+done:
+    Py_XDECREF(buckets);
+    Py_XDECREF(d);
+    return result;
+}
+
 PyObject *
 gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
@@ -147,6 +177,10 @@ gcm__recorder_metrics(PyObject *op, PyObject *Py_UNUSED(ignored))
         PyList_SET_ITEM(list, g, gd);
     }
     if (PyDict_SetItemString(d, "generations", list) != 0 || put_causes(d, snap) != 0)
+        goto done;
+    Py_CLEAR(list);
+    list = requests_dict(snap);
+    if (list == NULL || PyDict_SetItemString(d, "requests", list) != 0)
         goto done;
     result = d;
     d = NULL;

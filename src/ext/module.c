@@ -191,6 +191,17 @@ static PyMethodDef core_methods[] = {
     {"arm_exit_signals", gcm__exit_arm_signals, METH_O,
      "arm_exit_signals(signums)\n--\n\nInstalls for each signal a one-shot C handler that "
      "marks the capture killed and dies by the signal's default action."},
+    {"request_clock", gcm__request_clock_py, METH_NOARGS,
+     "request_clock()\n--\n\nThe running recorder's totals as (gc_ns, full_collections): the "
+     "pause time recorded so far and the generation 2 collections; None when no monitor "
+     "records in this process.  A request middleware reads it when a request starts."},
+    {"request_gc_ns", gcm__request_gc_ns_py, METH_O,
+     "request_gc_ns(start)\n--\n\nThe pause time recorded since request_clock() returned "
+     "`start`, in ns; 0 when no monitor records now."},
+    {"request_done", gcm__request_done_py, METH_O,
+     "request_done(start)\n--\n\nAdds the request that started at `start` to the block's "
+     "request figures and returns its GC time in ns; None (nothing recorded) when no "
+     "monitor records now."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -61,7 +61,7 @@ void gcm__raise_block_error(int code);
  * links it into the module's list.  Returns it, or NULL with an exception. */
 PyObject *gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed);
 
-/* Takes a consistent snapshot into heap storage (about 80 KB).  Returns NULL
+/* Takes a consistent snapshot into heap storage (about 100 KB).  Returns NULL
  * with an exception set on failure. */
 gcm_snapshot *gcm__take_snapshot(gcm__recorder *self);
 

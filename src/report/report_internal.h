@@ -194,6 +194,12 @@ int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
 struct cJSON;
 int gcm__add_causes_json(struct cJSON *root, const gcm_summary *sum);
 
+/* requests.c: the per-request GC time of a web middleware, two text lines
+ * after the causes, or the summary's "requests" member; nothing when no
+ * middleware ran.  Return 0, or the sink's error / -1 when memory runs out. */
+int gcm__render_requests_text(const gcm_summary *sum, const gcm_sink *sink);
+int gcm__add_requests_json(struct cJSON *root, const gcm_summary *sum);
+
 /* "=== GC THRESHOLD RECOMMENDATIONS ===" and its advice lines, rendered after
  * the summary.  Writes nothing, heading included, when no rule fired. */
 int gcm__render_advice_text(const gcm_report_input *in, const gcm_summary *sum,

@@ -166,7 +166,7 @@ cJSON *gcm_summary_json(const gcm_snapshot *snap)
     /* Only from an outside reader: pauses counted in the totals, not in the percentiles. */
     if (sum.missed > 0 && add_number(root, "missed_pauses", json_int(sum.missed)) != 0)
         goto done;
-    if (gcm__add_causes_json(root, &sum) != 0)
+    if (gcm__add_causes_json(root, &sum) != 0 || gcm__add_requests_json(root, &sum) != 0)
         goto done;
     result = root;
     root = NULL;

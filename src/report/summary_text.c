@@ -472,6 +472,9 @@ int gcm__render_summary_text(const gcm_report_input *in, const gcm_summary *sum,
     status = gcm__render_causes_text(sum, sink);
     if (status != 0)
         goto done;
+    status = gcm__render_requests_text(sum, sink);
+    if (status != 0)
+        goto done;
     status = render_share_and_objects(sum, in->snapshot, sink);
     if (status != 0)
         goto done;

@@ -102,7 +102,7 @@ static void test_bad_fields(void)
 
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, byte_order), 0x04030201u), GCM_EBYTEORDER);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, byte_order), 0xDEADBEEFu), GCM_ECORRUPT);
-    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 3), GCM_EVERSION);
+    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 4), GCM_EVERSION);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 0), GCM_EVERSION);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, header_size), 8000), GCM_ECORRUPT);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, slot_size), 40), GCM_ECORRUPT);

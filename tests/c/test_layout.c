@@ -1,6 +1,7 @@
 /* test_layout.c: pins the recording block's layout, so that changing it is a
- * deliberate act that also bumps GCM_LAYOUT_VERSION (2 since the cause
- * aggregates; version 1 differed only in having none, its ring at 68,000).  The numbers below were
+ * deliberate act that also bumps GCM_LAYOUT_VERSION (3 since the request
+ * aggregates; version 2 differed only in having none, its ring at 68,160;
+ * version 1 had no cause aggregates either, its ring at 68,000).  The numbers below were
  * derived by hand from the field list in block.h (8-byte fields, no hidden
  * padding) and must only change together with the version. */
 #include <stddef.h>
@@ -11,9 +12,10 @@
 
 static void test_version_and_constants(void)
 {
-    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 2);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 3);
     GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION_MIN, 1);
     GCM_CHECK_EQ_U64(GCM_LAYOUT_V1_RING_OFFSET, 68000);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_V2_RING_OFFSET, 68160);
     GCM_CHECK_EQ_U64(GCM_CAUSES, 3);
     GCM_CHECK_EQ_U64(GCM_CAUSE_SLOTS, 4);
     GCM_CHECK_EQ_U64(GCM_EVENT_CAUSE_MASK, 0xCu);
@@ -29,21 +31,22 @@ static void test_sizes(void)
 {
     GCM_CHECK_EQ_U64(sizeof(gcm_header), 8560);
     GCM_CHECK_EQ_U64(sizeof(gcm_gen_stats), 19792);
-    GCM_CHECK_EQ_U64(sizeof(gcm_aggregates), 59600);
+    GCM_CHECK_EQ_U64(sizeof(gcm_aggregates), 79128);
     GCM_CHECK_EQ_U64(sizeof(gcm_cause_stats), 40);
+    GCM_CHECK_EQ_U64(sizeof(gcm_request_stats), 19528);
     GCM_CHECK_EQ_U64(sizeof(gcm_event_slot), 48);
     GCM_CHECK_EQ_U64(offsetof(gcm_block, header), 0);
     GCM_CHECK_EQ_U64(offsetof(gcm_block, agg), 8560);
-    GCM_CHECK_EQ_U64(offsetof(gcm_block, ring), 68160);
+    GCM_CHECK_EQ_U64(offsetof(gcm_block, ring), 87688);
     GCM_CHECK_EQ_U64(_Alignof(gcm_block), 8);
 }
 
 static void test_block_size(void)
 {
-    GCM_CHECK_EQ_U64(gcm_block_size(16), 68160 + 16 * 48);
-    GCM_CHECK_EQ_U64(gcm_block_size(1024), 68160 + 1024 * 48);
-    GCM_CHECK_EQ_U64(gcm_block_size(65536), 3213888);
-    GCM_CHECK_EQ_U64(gcm_block_size(1u << 26), 68160 + (uint64_t)48 * (1u << 26));
+    GCM_CHECK_EQ_U64(gcm_block_size(16), 87688 + 16 * 48);
+    GCM_CHECK_EQ_U64(gcm_block_size(1024), 87688 + 1024 * 48);
+    GCM_CHECK_EQ_U64(gcm_block_size(65536), 3233416);
+    GCM_CHECK_EQ_U64(gcm_block_size(1u << 26), 87688 + (uint64_t)48 * (1u << 26));
     /* Not a power of two, or out of range: no size. */
     GCM_CHECK_EQ_U64(gcm_block_size(0), 0);
     GCM_CHECK_EQ_U64(gcm_block_size(8), 0);
@@ -98,6 +101,12 @@ static void test_field_offsets(void)
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, missed), 56);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, gen), 64);
     GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, cause), 59440);
+    GCM_CHECK_EQ_U64(offsetof(gcm_aggregates, requests), 59600);
+    GCM_CHECK_EQ_U64(offsetof(gcm_request_stats, gc_ns), 0);
+    GCM_CHECK_EQ_U64(offsetof(gcm_request_stats, max_ns), 8);
+    GCM_CHECK_EQ_U64(offsetof(gcm_request_stats, full), 16);
+    GCM_CHECK_EQ_U64(offsetof(gcm_request_stats, reserved), 24);
+    GCM_CHECK_EQ_U64(offsetof(gcm_request_stats, hist), 64);
     GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, total_ns), 0);
     GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, max_ns), 8);
     GCM_CHECK_EQ_U64(offsetof(gcm_cause_stats, gen_count), 16);

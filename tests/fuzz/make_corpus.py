@@ -12,9 +12,10 @@ seed, so a rerun differs only in what the real runs recorded.
 
 The committed seeds were recorded by a layout version 1 writer (before the
 cause aggregates), so they also keep the reader's version 1 path fuzzed; only
-newer-version.gcm was patched since, to version 3, and exited-v2.gcm (the
-same workload, recorded by a version 2 writer) added.  A rerun records the
-current layout: keep the old seeds beside the new ones.
+newer-version.gcm was patched since, to version 4, and exited-v2.gcm (the
+same workload, recorded by a version 2 writer) and exited-v3.gcm (recorded by
+a version 3 writer, with requests through the WSGI middleware) added.  A
+rerun records the current layout: keep the old seeds beside the new ones.
 """
 
 from __future__ import annotations
@@ -34,10 +35,25 @@ OFF_CAPACITY = 24
 OFF_STATE = 352
 OFF_META = 368
 OFF_SEQ = HEADER_SIZE
-AGG_SIZE = 59600  # layout version 2 (version 1: 59440)
+AGG_SIZE = 79128  # layout version 3 (version 2: 59600, version 1: 59440)
 RING = HEADER_SIZE + AGG_SIZE
 
-WORKLOAD = "import gc\nfor i in range(40):\n    gc.collect(i % 3)\n"
+# Forty collections, and since layout version 3 twenty requests through the
+# WSGI middleware, so that the request aggregates are not all zero.
+WORKLOAD = (
+    "import gc\n"
+    "from gc_monitor.wsgi import GCTimingMiddleware\n"
+    "def app(environ, start_response):\n"
+    "    gc.collect(environ['n'] % 3)\n"
+    "    start_response('200 OK', [])\n"
+    "    return [b'']\n"
+    "timed = GCTimingMiddleware(app)\n"
+    "for i in range(40):\n"
+    "    if i % 2:\n"
+    "        timed({'n': i}, lambda *a: None).close()\n"
+    "    else:\n"
+    "        gc.collect(i % 3)\n"
+)
 
 
 def record(launcher: str, path: Path, tail: str) -> bytes:
@@ -77,7 +93,7 @@ def main() -> None:
         "half-magic.gcm": exited[:5],
         "empty.gcm": b"",
         "bad-magic.gcm": patched(exited, 0, b"GCMBLOCX"),
-        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 3)),
+        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 4)),
         "other-byte-order.gcm": patched(exited, OFF_BYTE_ORDER, struct.pack(">I", 0x01020304)),
         "bad-capacity.gcm": patched(exited, OFF_CAPACITY, struct.pack("<Q", 17)),
         "hostile-ring.gcm": exited[:RING]

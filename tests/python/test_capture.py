@@ -403,6 +403,7 @@ CORPUS_EXPECTED = {
     "empty.gcm": (2, "is empty"),
     "exited.gcm": (0, "State: exited with status 0 at "),
     "exited-v2.gcm": (0, "State: exited with status 0 at "),
+    "exited-v3.gcm": (0, "State: exited with status 0 at "),
     "half-magic.gcm": (2, "is truncated: shorter than its header says"),
     "header-only.gcm": (2, "is truncated: shorter than its header says"),
     "hostile-aggregates.gcm": (0, "State: exited with status 0 at "),

@@ -48,7 +48,7 @@ OFF_CAPACITY = 24
 OFF_BLOCK_SIZE = 32
 HEADER_SIZE = 8560
 OFF_SEQ = HEADER_SIZE
-RING = HEADER_SIZE + 59600  # the aggregates of layout version 2
+RING = HEADER_SIZE + 79128  # the aggregates of layout version 3
 SLOT = 48
 HUGE_CAPACITY = 1 << 26
 
@@ -544,7 +544,7 @@ def peak(*argv: str | Path, cwd: Path) -> tuple[int, int, str]:
 @pytest.fixture
 def hostile(tmp_path: Path, capture: Path) -> Path:
     """The real capture's header and aggregates, claiming a ring of 2^26 slots
-    and 2^40 records, in a sparse file of 3.2 GB that holds 68 KB."""
+    and 2^40 records, in a sparse file of 3.2 GB that holds 88 KB."""
     data = bytearray(capture.read_bytes()[:RING])
     struct.pack_into("<Q", data, OFF_CAPACITY, HUGE_CAPACITY)
     struct.pack_into("<Q", data, OFF_BLOCK_SIZE, RING + SLOT * HUGE_CAPACITY)
