@@ -5,9 +5,10 @@ the last sessions (objects that live a while, then die old), and builds a
 little tree with parent links for every request, which is garbage with
 reference cycles once the response is sent.  The cycles make the collector
 run, the sessions make full collections come, and each full collection walks
-the whole catalogue: every so often a request waits for it.  `--freeze` moves the catalogue out of the collector's way with
-gc.freeze() once it is loaded, and `--quiet-load` keeps the collector off while
-it loads: the two fixes the tutorial's reports lead to.
+the whole catalogue: every so often a request waits for it.  `--freeze` moves
+the catalogue out of the collector's way with gc.freeze() once it is loaded,
+and `--quiet-load` keeps the collector off while it loads: the two fixes the
+tutorial's reports lead to.
 
     python examples/latency_app.py [--port 8000] [--items 300000] [--freeze] [--quiet-load]
 """
@@ -56,7 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--items", type=int, default=300_000)
-    parser.add_argument("--freeze", action="store_true", help="gc.freeze() the catalogue once loaded")
+    parser.add_argument(
+        "--freeze", action="store_true", help="gc.freeze() the catalogue once loaded"
+    )
     parser.add_argument("--quiet-load", action="store_true", help="no collections while it loads")
     args = parser.parse_args()
     if args.quiet_load:
