@@ -92,6 +92,17 @@ class GCCollector(Collector):
         yield total
         yield longest
         yield hist
+        causes = m.get("causes")
+        if causes is not None:
+            by_cause = CounterMetricFamily(
+                "pygcprofiler_gc_collections_by_cause",
+                "Garbage collections by cause (automatic, explicit, shutdown), per generation.",
+                labels=["pid", "generation", "cause"],
+            )
+            for cause, counts in causes.items():
+                for g, n in enumerate(counts):
+                    by_cause.add_metric([pid, str(g), cause], n)
+            yield by_cause
         share = GaugeMetricFamily(
             "pygcprofiler_gc_share_ratio",
             "Share of wall time spent in garbage collection since the previous scrape.",

@@ -129,6 +129,19 @@ def test_figures_equal_the_monitors_and_coexist_with_the_default_collector(
     assert "python_gc_collections_total" in samples
     assert final["count"] >= 30
     check_equal(samples, final)
+    # By cause, as the exporter serves them: cycles() calls gc.collect() 30
+    # times, the rest the collector chose.
+    for g in range(3):
+        lab = {"generation": str(g)}
+        by_cause = {
+            s.labels["cause"]: s.value
+            for s in samples["pygcprofiler_gc_collections_by_cause_total"]
+            if s.labels["generation"] == str(g)
+        }
+        assert set(by_cause) == {"automatic", "explicit", "shutdown"}
+        assert sum(by_cause.values()) == value(samples, "pygcprofiler_gc_collections_total", **lab)
+        assert by_cause["explicit"] == 10
+        assert by_cause["shutdown"] == 0
 
 
 def test_no_deadlock_no_lost_update_under_load(tmp_path: Path) -> None:
