@@ -45,7 +45,11 @@ print(json.dumps({"counted": after - before}), flush=True)
 def lines_of(source: str, function: str) -> set[int]:
     """The line numbers of `function`'s body in `source`."""
     lines = source.splitlines()
-    start = next(i for i, text in enumerate(lines) if text.startswith(f"def {function}("))
+    start = next(
+        i
+        for i, text in enumerate(lines)
+        if text.startswith((f"def {function}(", f"async def {function}("))
+    )
     body = set()
     for i in range(start + 1, len(lines)):
         if not lines[i].startswith(" "):
@@ -183,6 +187,86 @@ for target in (in_thread_a, in_thread_b):
     rows = {r["function"]: r for r in t["triggers"]}
     assert (rows["in_thread_a"]["line"], rows["in_thread_a"]["count"]) == (6, 3)
     assert (rows["in_thread_b"]["line"], rows["in_thread_b"]["count"]) == (10, 5)
+
+
+# Explicit collections at known lines inside a generator, a coroutine run by
+# asyncio and a key function that sorted() (C code) calls back, and
+# automatic ones from cycles made in the same places, with the interpreter's
+# own count around each.
+FRAME_KINDS = """\
+import asyncio
+import gc
+import json
+
+def numbers(n):
+    for i in range(n):
+        a = []
+        a.append(a)
+        if i % 10_000 == 0:
+            gc.collect()
+        yield i
+
+async def step(n):
+    for i in range(n):
+        a = []
+        a.append(a)
+        if i % 10_000 == 0:
+            gc.collect()
+        if i % 1_000 == 0:
+            await asyncio.sleep(0)
+
+def key(i):
+    a = []
+    a.append(a)
+    if i % 10_000 == 0:
+        gc.collect()
+    return -i
+
+def counted(run):
+    before = sum(s["collections"] for s in gc.get_stats())
+    run()
+    return sum(s["collections"] for s in gc.get_stats()) - before
+
+gc.collect()
+print(json.dumps({
+    "generator": counted(lambda: sum(numbers(50_000))),
+    "coroutine": counted(lambda: asyncio.run(step(50_000))),
+    "sorted": counted(lambda: sorted(range(50_000), key=key)),
+}), flush=True)
+"""
+
+
+@needs_stacks
+def test_generators_coroutines_and_c_callbacks_are_attributed(tmp_path):
+    proc, summary, t = run_json(tmp_path, FRAME_KINDS)
+    counted = json.loads(proc.stdout.splitlines()[-1])
+    script = str(tmp_path / "target.py")
+    rows = [r for r in t["triggers"] if r["file"] == script]
+    assert row_total(t["triggers"], t["other"]) == summary["count"]
+    assert t["other"] is None
+
+    def explicit(function):
+        line = next(
+            n
+            for n in sorted(lines_of(FRAME_KINDS, function))
+            if FRAME_KINDS.splitlines()[n - 1].strip() == "gc.collect()"
+        )
+        (row,) = [r for r in rows if r["function"] == function and r["line"] == line]
+        return row
+
+    # gc.collect() every 10,000 iterations of 50,000: five calls each, at the
+    # line inside the generator, the coroutine and the key function.
+    for function in ("numbers", "step", "key"):
+        row = explicit(function)
+        assert (row["count"], row["gen2"]) == (5, 5), (function, row)
+    # Each phase's collections are all attributed: the explicit five and
+    # the automatic ones of its cycles, to its own code or the code that
+    # drives it (the loop that resumes a generator, asyncio's event loop),
+    # never lost.  The count of each is gc.get_stats()'s.
+    assert sum(r["count"] for r in t["triggers"]) >= sum(counted.values())
+    for function in ("numbers", "step", "key"):
+        auto = [r for r in rows if r["function"] == function and r["gen2"] == 0]
+        assert auto, (function, rows)
 
 
 @needs_stacks
