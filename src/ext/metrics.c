@@ -47,6 +47,25 @@ u64_list(const uint64_t *v, size_t n)
     return list;
 }
 
+/* Sets d["buckets"] to the cumulative counts at the metric bounds and
+ * returns `d`, or releases it and returns NULL with an exception; NULL in
+ * (a failed put before) stays NULL. */
+static PyObject *
+with_buckets(PyObject *d, const uint64_t cumulative[GCM_METRIC_BUCKETS])
+{
+    PyObject *buckets;
+    int rc;
+
+    if (d == NULL)
+        return NULL;
+    buckets = u64_list(cumulative, GCM_METRIC_BUCKETS);
+    rc = buckets == NULL ? -1 : PyDict_SetItemString(d, "buckets", buckets);
+    Py_XDECREF(buckets);
+    if (rc != 0)
+        Py_CLEAR(d);
+    return d;
+}
+
 /* The figures of one generation as a dict, or NULL with an exception. */
 static PyObject *
 generation_dict(const gcm_gen_snapshot *g)
@@ -54,24 +73,13 @@ generation_dict(const gcm_gen_snapshot *g)
     uint64_t cumulative[GCM_METRIC_BUCKETS];
     uint64_t pauses = gcm_metric_buckets(g, cumulative);
     PyObject *d = PyDict_New();
-    PyObject *buckets = NULL;
-    PyObject *result = NULL;
 
-    if (d == NULL)
-        goto done;
-    if (put_u64(d, "count", g->count) != 0 || put_u64(d, "total_ns", g->total_ns) != 0 ||
-        put_u64(d, "max_ns", g->max_ns) != 0 || put_u64(d, "collected", g->collected) != 0 ||
-        put_u64(d, "uncollectable", g->uncollectable) != 0 || put_u64(d, "pauses", pauses) != 0)
-        goto done;
-    buckets = u64_list(cumulative, GCM_METRIC_BUCKETS);
-    if (buckets == NULL || PyDict_SetItemString(d, "buckets", buckets) != 0)
-        goto done;
-    result = d;
-    d = NULL;
-done:
-    Py_XDECREF(buckets);
-    Py_XDECREF(d);
-    return result;
+    if (d != NULL &&
+        (put_u64(d, "count", g->count) != 0 || put_u64(d, "total_ns", g->total_ns) != 0 ||
+         put_u64(d, "max_ns", g->max_ns) != 0 || put_u64(d, "collected", g->collected) != 0 ||
+         put_u64(d, "uncollectable", g->uncollectable) != 0 || put_u64(d, "pauses", pauses) != 0))
+        Py_CLEAR(d);
+    return with_buckets(d, cumulative);
 }
 
 /* Sets d["causes"] = {cause name: [collections of each generation]}, or
@@ -115,24 +123,13 @@ requests_dict(const gcm_snapshot *snap)
     uint64_t cumulative[GCM_METRIC_BUCKETS];
     uint64_t count = gcm_metric_buckets(q, cumulative);
     PyObject *d = PyDict_New();
-    PyObject *buckets = NULL;
-    PyObject *result = NULL;
 
-    if (d == NULL)
-        goto done;
-    if (put_u64(d, "count", count) != 0 || put_u64(d, "with_gc", q->collected) != 0 ||
-        put_u64(d, "full", snap->requests_full) != 0 || put_u64(d, "gc_ns", q->total_ns) != 0 ||
-        put_u64(d, "max_ns", q->max_ns) != 0)
-        goto done;
-    buckets = u64_list(cumulative, GCM_METRIC_BUCKETS);
-    if (buckets == NULL || PyDict_SetItemString(d, "buckets", buckets) != 0)
-        goto done;
-    result = d;
-    d = NULL;
-done:
-    Py_XDECREF(buckets);
-    Py_XDECREF(d);
-    return result;
+    if (d != NULL &&
+        (put_u64(d, "count", count) != 0 || put_u64(d, "with_gc", q->collected) != 0 ||
+         put_u64(d, "full", snap->requests_full) != 0 || put_u64(d, "gc_ns", q->total_ns) != 0 ||
+         put_u64(d, "max_ns", q->max_ns) != 0))
+        Py_CLEAR(d);
+    return with_buckets(d, cumulative);
 }
 
 PyObject *

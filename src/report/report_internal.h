@@ -424,6 +424,12 @@ uint64_t gcm__process_offset_ns(const gcm_report_input *const *ins, size_t count
 /* 1 when `ins` holds `count` (at least one) inputs, each with a snapshot, a
  * configuration and its events (trace.c). */
 int gcm__inputs_valid(const gcm_report_input *const *ins, size_t count);
+/* Renders `count` inputs with `render` (the trace's, speedscope's) to `fd`
+ * through one buffer (trace.c).  Returns 0, GCM_EINVAL for invalid inputs,
+ * or the renderer's or the write's error. */
+int gcm__render_many_fd(const gcm_report_input *const *ins, size_t count, int fd,
+                        int (*render)(const gcm_report_input *const *ins, size_t count,
+                                      const gcm_sink *sink));
 
 /* The --dump-objects and --dump-garbage sections, text or JSON per the config. */
 int gcm__render_objects(const gcm_report_input *in, const gcm_sink *sink);

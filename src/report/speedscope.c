@@ -379,19 +379,7 @@ done:
 
 int gcm_speedscope_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)
 {
-    char buf[1 << 16];
-    gcm__fdbuf fb;
-    gcm_sink sink;
-    int status, flushed;
-
-    if (!gcm__inputs_valid(ins, count))
-        return GCM_EINVAL;
-    gcm__fdbuf_init(&fb, fd, buf, gcm__fdbuf_capacity_for(fd, sizeof buf));
-    sink.write = gcm__fdbuf_write;
-    sink.ctx = &fb;
-    status = gcm__render_speedscope(ins, count, &sink);
-    flushed = gcm__fdbuf_flush(&fb);
-    return status != 0 ? status : flushed;
+    return gcm__render_many_fd(ins, count, fd, gcm__render_speedscope);
 }
 
 int gcm_report_write_speedscope(const gcm_report_input *in)

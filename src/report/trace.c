@@ -227,7 +227,9 @@ int gcm__inputs_valid(const gcm_report_input *const *ins, size_t count)
     return 1;
 }
 
-int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)
+int gcm__render_many_fd(const gcm_report_input *const *ins, size_t count, int fd,
+                        int (*render)(const gcm_report_input *const *ins, size_t count,
+                                      const gcm_sink *sink))
 {
     char buf[1 << 16];
     gcm__fdbuf fb;
@@ -239,9 +241,14 @@ int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, i
     gcm__fdbuf_init(&fb, fd, buf, gcm__fdbuf_capacity_for(fd, sizeof buf));
     sink.write = gcm__fdbuf_write;
     sink.ctx = &fb;
-    status = gcm__render_trace(ins, count, &sink);
+    status = render(ins, count, &sink);
     flushed = gcm__fdbuf_flush(&fb);
     return status != 0 ? status : flushed;
+}
+
+int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)
+{
+    return gcm__render_many_fd(ins, count, fd, gcm__render_trace);
 }
 
 int gcm_trace_render_fd(const gcm_report_input *in, int fd)
