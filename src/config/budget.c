@@ -681,6 +681,14 @@ size_t gcm_budget_format_value(gcm_metric metric, gcm_budget_unit unit, double v
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
+/* Whether `scaled` is shown exactly with three decimals. */
+static int thousandths_exact(double scaled)
+{
+    double milli = scaled * 1000.0;
+
+    return fabs(milli - round(milli)) <= 1e-6 * (1.0 + fabs(milli));
+}
+
 size_t gcm_budget_describe(const gcm_budget_rule *rule, const gcm_budget_verdict *verdict,
                            char *buf, size_t size)
 {
@@ -704,9 +712,12 @@ size_t gcm_budget_describe(const gcm_budget_rule *rule, const gcm_budget_verdict
                                   sizeof measured);
     (void)gcm_budget_format_value(rule->metric, rule->unit, rule->limit, limit, sizeof limit);
     /* "max 50ms > 50ms" would read as a contradiction: a pause just over the
-     * limit is shown to the nanosecond instead. */
-    if (strcmp(measured, limit) == 0 && verdict->measured != rule->limit &&
-        gcm_budget_metric_kind(rule->metric) == GCM_KIND_DURATION) {
+     * limit is shown to the nanosecond instead; so is a limit finer than the
+     * thousandths of its unit ("p99>0.0004ms" is not "> 0ms"). */
+    if (gcm_budget_metric_kind(rule->metric) == GCM_KIND_DURATION &&
+        ((strcmp(measured, limit) == 0 && verdict->measured != rule->limit) ||
+         ((unsigned)rule->unit < sizeof unit_scale / sizeof unit_scale[0] &&
+          !thousandths_exact(rule->limit / unit_scale[rule->unit])))) {
         (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, verdict->measured, measured,
                                       sizeof measured);
         (void)gcm_budget_format_value(rule->metric, GCM_UNIT_NS, rule->limit, limit, sizeof limit);

@@ -44,11 +44,14 @@ static void json_metric(const gcm_budget_rule *rule, char *buf, size_t size)
 }
 
 /* Adds `value` of `rule` under `key`: a verdict's level as its word
- * ("noticeable"), any other figure as json_value gives it. */
+ * ("noticeable"), the rule's own limit as given (never rounded away: a
+ * limit of 0.0004 ms stays 0.0004), any other figure as json_value gives it. */
 static cJSON *add_value(cJSON *item, const char *key, const gcm_budget_rule *rule, double value)
 {
     const char *word;
 
+    if (gcm_budget_metric_kind(rule->metric) == GCM_KIND_DURATION && value == rule->limit)
+        return cJSON_AddNumberToObject(item, key, value / 1e6);
     if (gcm_budget_metric_kind(rule->metric) != GCM_KIND_LEVEL)
         return cJSON_AddNumberToObject(item, key, json_value(rule, value));
     word =

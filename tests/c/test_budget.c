@@ -379,6 +379,14 @@ static void test_verdicts(void)
         gcm_budget_describe(&exact, &at, line, sizeof line);
         GCM_CHECK_STREQ(line, "max 150ms >= 150ms");
     }
+    /* A limit finer than the thousandths of its unit is never shown as 0:
+     * both figures go to the nanosecond. */
+    {
+        gcm_budget_rule fine = parse_ok("p99>0.0004ms");
+        gcm_budget_verdict v = {598000.0, 1};
+        gcm_budget_describe(&fine, &v, line, sizeof line);
+        GCM_CHECK_STREQ(line, "p99 598000ns > 400ns");
+    }
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 0, &sum, NULL), 0);
     GCM_CHECK_EQ_INT(gcm_budget_evaluate(rules, 1, NULL, verdicts), GCM_EINVAL);
 }

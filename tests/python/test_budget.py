@@ -169,6 +169,20 @@ def test_json_budget_object_comes_before_the_summary(tmp_path):
     }
 
 
+def test_a_limit_finer_than_the_shown_precision_is_never_shown_as_zero(tmp_path):
+    # 0.4 us: every real pause breaks it.  The text shows both figures to the
+    # nanosecond rather than "> 0ms", and the JSON keeps the limit as given.
+    script = COLLECTS.format(n=2, status=0)
+    proc = run(tmp_path, "--stats-only", "--fail-on", "p99>0.0004ms", script=script)
+    assert proc.returncode == 3, proc.stderr
+    (line,) = budget_lines(proc.stderr)
+    assert line.startswith("GMEM BUDGET | p99 ") and line.endswith("ns > 400ns"), line
+    proc = run(tmp_path, "--json", "--stats-only", "--fail-on", "p99>0.0004ms", script=script)
+    (budget,) = [json.loads(x) for x in proc.stderr.splitlines() if '"type":"budget"' in x]
+    assert budget["rules"][0]["limit"] == 0.0004
+    assert budget["rules"][0]["broken"] is True
+
+
 def test_failed_target_status_wins(tmp_path):
     proc = run(tmp_path, "--fail-on", "gen2.count>0", script=COLLECTS.format(n=2, status=7))
     assert proc.returncode == 7
