@@ -16,6 +16,7 @@ The attaching tests skip when the CI's extra interpreters are absent
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -68,9 +69,29 @@ def venv_python(version: str) -> Path:
     return python
 
 
+def source_stamp() -> str:
+    """What the package is built from: every source file's path, size and
+    modification time, hashed.  One CI run (or one pytest session's xdist
+    workers, or the next session on an unchanged tree) builds each venv once."""
+    digest = hashlib.sha256()
+    roots = [REPO / name for name in ("src", "include", "python", "cmake")]
+    files = [REPO / "CMakeLists.txt", REPO / "pyproject.toml"]
+    for root in roots:
+        files.extend(p for p in root.rglob("*") if p.is_file())
+    for path in sorted(files):
+        st = path.stat()
+        digest.update(f"{path.relative_to(REPO)} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def build_venv(base: Path, venv: Path, servers: bool) -> None:
     """Creates (or updates) `venv` of `base` with this package installed (and,
-    with `servers`, the web servers of tests/requirements-servers.txt)."""
+    with `servers`, the web servers of tests/requirements-servers.txt), unless
+    it already holds a build of these very sources."""
+    stamp = venv / ".gcm-source-stamp"
+    want = source_stamp()
+    if stamp.is_file() and stamp.read_text() == want:
+        return
     env = clean_env(
         PYTHON=str(base),
         VENV=str(venv),
@@ -86,6 +107,7 @@ def build_venv(base: Path, venv: Path, servers: bool) -> None:
         timeout=30 * 60,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    stamp.write_text(want)
 
 
 @pytest.fixture(scope="session", params=["3.14", "3.15"])
