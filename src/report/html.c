@@ -21,6 +21,7 @@
 #include "base/base.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
+#include "gc_monitor/stacks.h"
 #include "gc_monitor/stats.h"
 #include "report_internal.h"
 
@@ -58,6 +59,10 @@ static const char page_head[] =
     ".hurting{background:#fdd;color:#900}.noticeable{background:#ffe9c2;color:#7a4b00}"
     ".fine{background:#dfd;color:#161}\n"
     "tr.proc{cursor:pointer}tr.sel{background:#e8f0fe}\n"
+    ".adv{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.4em .7em;"
+    "margin:.3em 0}.adv pre{background:#f4f4f4;padding:.3em .5em;margin:.3em 0 0}\n"
+    ".adv.critical,.adv.warning{border-color:#e0a0a0}\n"
+    "#flame rect{stroke:#fff;stroke-width:.5}#triggers td:last-child{text-align:left}\n"
     "</style>\n</head>\n<body>\n"
     "<h1>pygcprofiler report</h1>\n<p class=\"sub\" id=\"what\"></p>\n"
     "<p class=\"verdict\" id=\"verdict\"></p>\n"
@@ -72,7 +77,13 @@ static const char page_head[] =
     "<span class=\"sub\">drag to zoom, double-click to reset</span></p>\n"
     "<canvas id=\"timeline\" width=\"1000\" height=\"320\"></canvas>\n"
     "<div id=\"tip\"></div>\n"
-    "<h2>Pause histograms</h2>\n<div id=\"hists\"></div>\n";
+    "<h2>Pause histograms</h2>\n<div id=\"hists\"></div>\n"
+    "<section id=\"trig\" hidden>\n<h2>Top GC triggers</h2>\n<p class=\"sub\" "
+    "id=\"trignote\"></p>\n<table id=\"triggers\"></table>\n"
+    "<h2>Pause time by the stack that triggered it</h2>\n<p class=\"sub\">outermost frame "
+    "at the top; a box's width is the pause time of the collections triggered under it</p>\n"
+    "<svg id=\"flame\" width=\"100%\"></svg>\n</section>\n"
+    "<h2>Advice</h2>\n<div id=\"advice\"></div>\n";
 
 /* The script reads the data element and builds every part of the page.  A
  * tree's page (data with "processes") gets the process table and a selector
@@ -175,7 +186,42 @@ static const char page_script[] =
     "for(var key=Math.ceil(kmin/HG.per_octave)*HG.per_octave;key<=kmax;key+=2*HG.per_octa"
     "ve){sv('text',{x:hx(key),y:Hh+14},sg).textContent=ms(Math.pow(2,key/HG.per_octave)/1"
     "e6);}\n"
-    "});}\n"
+    "});\n"
+    "var ad=document.getElementById('advice');clear(ad);var AV=P.advice||[];\n"
+    "AV.forEach(function(a){var d=el('div',{'class':'adv '+String(a.severity).toLowerCase("
+    ")},ad);el('b',null,d).textContent=a.severity+': ';d.appendChild(document.createTextN"
+    "ode(a.message));if(a.code)el('pre',null,d).textContent=a.code;});\n"
+    "if(!AV.length)ad.textContent=P.advice?'No advice: nothing in this run calls for a ch"
+    "ange.':'Each process has its own advice: choose one above.';\n"
+    "var TR=P.triggers;document.getElementById('trig').hidden=!TR;if(TR)triggers(TR,P.fla"
+    "me||[]);}\n"
+    "function site(r){return (r.file===null?'(unknown)':r.file+':'+(r.line===null?'?':r."
+    "line))+' in '+(r.function===null?'(unknown)':r.function);}\n"
+    "function triggers(TR,F){var tb=document.getElementById('triggers');clear(tb);\n"
+    "document.getElementById('trignote').textContent=num(TR.triggers.length)+' call sites"
+    ", '+num(TR.stacks)+' stacks'+(TR.other?'; '+num(TR.other.count)+' collections under "
+    "(other stacks): the table was full':'')+'; the top 10 by pause time';\n"
+    "var hr=el('tr',null,tb);['collections','total','max','share','gen 0/1/2','call site'"
+    "].forEach(function(h){el('th',null,hr).textContent=h;});\n"
+    "TR.triggers.slice(0,10).forEach(function(r){var row=el('tr',null,tb);[num(r.count),m"
+    "s(r.total_ms),ms(r.max_ms),r.share.toFixed(1)+' %',r.gen0+'/'+r.gen1+'/'+r.gen2,site"
+    "(r)+(r.from?' (from '+site(r.from)+')':'')].forEach(function(c){el('td',null,row).te"
+    "xtContent=c;});});\n"
+    "var root={n:'all',v:0,k:{}},depth=0;F.forEach(function(s){var v=s[0],nd=root;root.v+"
+    "=v;for(var i=1;i<s.length;i++){var c=nd.k[s[i]];if(!c)c=nd.k[s[i]]={n:s[i],v:0,k:{}}"
+    ";c.v+=v;nd=c;if(i>depth)depth=i;}});\n"
+    "var svg=document.getElementById('flame');clear(svg);var W=1000,RH=18;svg.setAttribut"
+    "e('viewBox','0 0 '+W+' '+((depth+1)*RH));\n"
+    "function box(nd,x,w,d){if(w<0.5)return;var g=sv('g',{},svg),r=sv('rect',{x:x,y:d*RH,"
+    "width:w,height:RH-1,fill:d?'hsl('+(20+(nd.n.length*37)%40)+',80%,'+(60+d%3*6)+'%)':'"
+    "#ccc'},g);sv('title',{},r).textContent=nd.n+'\\n'+ms(nd.v/1e6)+', '+(100*nd.v/Math.ma"
+    "x(root.v,1)).toFixed(1)+' %';\n"
+    "if(w>40){var t=sv('text',{x:x+3,y:d*RH+13},g);t.textContent=nd.n.length*6>w-6?nd.n.s"
+    "lice(0,Math.max(0,Math.floor((w-6)/6)-1))+'\\u2026':nd.n;}\n"
+    "var cx=x;Object.keys(nd.k).map(function(k){return nd.k[k];}).sort(function(a,b){retu"
+    "rn b.v-a.v;}).forEach(function(c){var cw=w*c.v/Math.max(nd.v,1);box(c,cx,cw,d+1);cx+"
+    "=cw;});}\n"
+    "box(root,0,W,0);}\n"
     "function tree(){var P=D.processes,sel=document.getElementById('proc'),tb=document.ge"
     "tElementById('procs');\n"
     "document.getElementById('tree').hidden=false;\n"
@@ -207,13 +253,15 @@ static const char page_script[] =
     "+' processes (each process sampled as its own timeline is)'+(ret<D.all.summary.count"
     "?'; '+num(D.all.summary.count)+' collections in all':'')});}\n"
     "else{var p=P[+v];show({title:'pid '+p.pid+' (parent '+p.ppid+'): '+p.title,verdict:p"
-    ".verdict,summary:p.summary,histogram:p.histogram,events:p.events});}\n"
+    ".verdict,summary:p.summary,histogram:p.histogram,events:p.events,advice:p.advice,tri"
+    "ggers:p.triggers,flame:p.flame});}\n"
     "document.body.setAttribute('data-selected',v);}\n"
     "var h=/^#pid=(\\d+)$/.exec(location.hash),at=h?P.findIndex(function(p){return String("
     "p.pid)===h[1];}):-1;\n"
     "pick(at>=0?String(at):'all');}\n"
     "if(D.processes)tree();else show({title:D.title,verdict:D.verdict,summary:D.summary,h"
-    "istogram:D.histogram,events:D.events});\n"
+    "istogram:D.histogram,events:D.events,advice:D.advice,triggers:D.triggers,flame:D.fla"
+    "me});\n"
     "document.body.setAttribute('data-rendered','1');\n"
     "document.body.setAttribute('data-render-ms',String(Math.round(performance.now()-star"
     "ted)));\n"
@@ -356,6 +404,138 @@ done:
     return status;
 }
 
+/* Adds the JSON lines a renderer writes (`render`, advice's or the
+ * triggers') to `root` under `key`: as an array of their objects, or, with
+ * `one`, the single object (nothing when the renderer wrote none).  Returns 0
+ * or an error code. */
+static int add_rendered(cJSON *root, const char *key, int one, const gcm_report_input *in,
+                        const gcm_summary *sum,
+                        int (*render)(const gcm_report_input *in, const gcm_summary *sum,
+                                      const gcm_sink *sink))
+{
+    gcm__membuf mem = {NULL, 0, 0};
+    gcm_sink sink = {gcm__membuf_write, &mem};
+    cJSON *arr = NULL;
+    int status = render(in, sum, &sink);
+
+    if (status != 0 || mem.buf == NULL)
+        goto done;
+    status = GCM_ENOMEM;
+    arr = cJSON_CreateArray();
+    if (arr == NULL)
+        goto done;
+    for (char *line = mem.buf; *line != '\0';) {
+        char *end = strchr(line, '\n');
+        cJSON *obj;
+
+        if (end != NULL)
+            *end = '\0';
+        obj = cJSON_Parse(line);
+        if (obj == NULL || !cJSON_AddItemToArray(arr, obj)) {
+            cJSON_Delete(obj);
+            goto done;
+        }
+        if (end == NULL)
+            break;
+        line = end + 1;
+    }
+    if (one) {
+        cJSON *first = cJSON_DetachItemFromArray(arr, 0);
+        if (first != NULL && !cJSON_AddItemToObject(root, key, first)) {
+            cJSON_Delete(first);
+            goto done;
+        }
+    } else {
+        if (!cJSON_AddItemToObject(root, key, arr))
+            goto done;
+        arr = NULL;
+    }
+    status = 0;
+done:
+    cJSON_Delete(arr);
+    free(mem.buf);
+    return status;
+}
+
+/* The triggers' JSON line, in the signature add_rendered takes. */
+static int triggers_jsonl(const gcm_report_input *in, const gcm_summary *sum, const gcm_sink *sink)
+{
+    (void)sum;
+    return gcm__render_triggers_jsonl(in, sink);
+}
+
+/* Whether frame `d` (an index into `f`, innermost first) is the launcher's
+ * own: its bootstrap (gc_monitor/_bootstrap.py) or the -c program that
+ * calls it, which sit under every stack of a `run` and say nothing. */
+static int launcher_frame(const gcm_stack_table *t, const gcm_stack_frame *f, uint32_t d)
+{
+    static const char boot[] = "/gc_monitor/_bootstrap.py";
+    const gcm_stack_site *site = gcm_stacks_site(t, f[d].site);
+    size_t n;
+
+    if (site == NULL)
+        return 0;
+    n = strlen(site->file);
+    if (n >= sizeof boot - 1 && strcmp(site->file + n - (sizeof boot - 1), boot) == 0)
+        return 1;
+    /* The -c program only when the bootstrap is the next frame in. */
+    return strcmp(site->file, "<string>") == 0 && d > 0 && launcher_frame(t, f, d - 1u) &&
+           gcm_stacks_site(t, f[d - 1u].site) != NULL &&
+           strcmp(gcm_stacks_site(t, f[d - 1u].site)->file, "<string>") != 0;
+}
+
+/* The page's flame graph of trigger stacks: one [pause ns, outermost frame,
+ * ..., innermost frame] array per stack of the --stacks table, and one for
+ * the collections whose stack found the table full.  Returns 0 or
+ * GCM_ENOMEM. */
+static int add_flame(cJSON *root, const gcm_stack_table *t)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "flame");
+
+    if (arr == NULL)
+        return GCM_ENOMEM;
+    for (uint32_t e = 0; e <= t->used; e++) {
+        int other = e == t->used;
+        const gcm_stack_entry *entry = other ? NULL : gcm_stacks_entry(t, e);
+        const gcm_stack_frame *f = other ? NULL : gcm_stacks_frames_const(t, e);
+        uint64_t ns = other ? t->other_total_ns : entry != NULL ? entry->total_ns : 0;
+        cJSON *stack;
+
+        if (ns == 0 || (!other && (entry == NULL || f == NULL)))
+            continue;
+        stack = cJSON_CreateArray();
+        if (stack == NULL || !cJSON_AddItemToArray(arr, stack) ||
+            !cJSON_AddItemToArray(stack, cJSON_CreateNumber((double)ns)))
+            return GCM_ENOMEM;
+        if (other) {
+            if (!cJSON_AddItemToArray(stack, cJSON_CreateString("(other stacks)")))
+                return GCM_ENOMEM;
+            continue;
+        }
+        if (entry->truncated &&
+            !cJSON_AddItemToArray(stack, cJSON_CreateString("(outer frames beyond --stack-depth)")))
+            return GCM_ENOMEM;
+        /* The table keeps the innermost frame first; the graph grows from
+         * the outermost, after the launcher's own frames. */
+        uint32_t top = entry->depth < t->depth ? entry->depth : t->depth;
+        while (top > 1 && launcher_frame(t, f, top - 1u))
+            top--;
+        for (uint32_t d = top; d > 0; d--) {
+            const gcm_stack_site *site = gcm_stacks_site(t, f[d - 1u].site);
+            char name[GCM_STACK_FUNC_SIZE + GCM_STACK_FILE_SIZE + 32];
+
+            if (site == NULL)
+                (void)snprintf(name, sizeof name, "(unknown)");
+            else
+                (void)snprintf(name, sizeof name, "%s (%s:%d)", site->func, site->file,
+                               (int)f[d - 1u].line);
+            if (!cJSON_AddItemToArray(stack, cJSON_CreateString(name)))
+                return GCM_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* The page's data object of one process: at most `limit` timeline points,
  * their times `offset_ns` after the start of monitoring (a tree's clock).
  * Returns NULL only if memory runs out. */
@@ -391,7 +571,12 @@ static cJSON *page_data(const gcm_report_input *in, uint64_t limit, uint64_t off
     if (cJSON_AddStringToObject(root, "title", title) == NULL ||
         add_num(root, "schema_version", 1) != 0 ||
         add_events(root, in, sum.all.p99_ns, limit, offset_ns) != 0 ||
-        add_histogram(root, in->snapshot) != 0)
+        add_histogram(root, in->snapshot) != 0 ||
+        add_rendered(root, "advice", 0, in, &sum, gcm__render_advice_jsonl) != 0)
+        goto done;
+    /* The call sites, with --stacks (the exit report has the table). */
+    if (in->stacks != NULL && (add_rendered(root, "triggers", 1, in, &sum, triggers_jsonl) != 0 ||
+                               add_flame(root, in->stacks) != 0))
         goto done;
     result = root;
     root = NULL;

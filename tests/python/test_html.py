@@ -19,6 +19,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -406,3 +407,78 @@ def test_chromium_attempts_no_request(recorded: tuple[Path, Path], tmp_path: Pat
     assert proc.returncode == 0
     refused = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     assert any("Content Security Policy" in line for line in refused), proc.stderr[-2000:]
+
+
+# Collections at known lines: gc.collect() in one function, cycles in another.
+TRIGGERS = """\
+import gc
+
+def explicit():
+    for _ in range(6):
+        gc.collect()
+
+def cycles():
+    for _ in range(200_000):
+        a = []
+        a.append(a)
+
+explicit()
+cycles()
+"""
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="--stacks is refused on this version")
+def test_the_page_shows_the_top_triggers_and_a_flame_graph_of_their_stacks(tmp_path: Path) -> None:
+    script = tmp_path / "triggers.py"
+    script.write_text(TRIGGERS)
+    html = tmp_path / "gc.html"
+    proc = launch(
+        "run", "--stacks", "--json", "--stats-only", "--html-file", html, script, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    (want,) = [
+        json.loads(x) for x in proc.stderr.splitlines() if x.startswith('{"type":"triggers"')
+    ]
+    _, data = parse(html)
+    # The report's own triggers object, and a flame graph whose stacks add up
+    # to every pause the table holds.
+    assert data["triggers"] == want
+    rows = {(r["function"], r["line"]): r for r in data["triggers"]["triggers"]}
+    assert rows[("explicit", 5)]["count"] == 6
+    flame_ns = sum(stack[0] for stack in data["flame"])
+    table_ms = sum(r["total_ms"] for r in want["triggers"]) + (
+        want["other"]["total_ms"] if want["other"] else 0
+    )
+    assert abs(flame_ns / 1e6 - table_ms) < 0.001 * (len(data["flame"]) + 1)
+    # Outermost first, and the launcher's own frames left out: the program's
+    # <module> starts every stack of its code.
+    ours = [s for s in data["flame"] if any(str(script) in frame for frame in s[1:])]
+    assert ours and all(s[1].startswith(f"<module> ({script}:") for s in ours)
+    assert any(s[-1] == f"explicit ({script}:5)" for s in ours)
+    assert not any("_bootstrap.py" in frame for s in ours for frame in s[1:])
+    # Drawn: the table's rows and the graph's boxes, after the scripts ran.
+    page = chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", html.as_uri())
+    assert page.returncode == 0, page.stderr[-2000:]
+    assert [line for line in page.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = page.stdout
+    assert '<section id="trig">' in dom, "the triggers section is shown"
+    assert f"<td>{script}:5 in explicit</td>" in dom
+    flame = dom[dom.index('id="flame"') :]
+    assert flame.count("<rect") >= len(ours)
+    assert f"explicit ({script}:5)" in flame
+
+
+def test_the_page_gives_the_reports_advice(recorded: tuple[Path, Path], tmp_path: Path) -> None:
+    _, html = recorded
+    _, data = parse(html)
+    assert data["advice"], "this workload gets advice (explicit collections at least)"
+    assert all({"severity", "rule", "message"} <= set(a) for a in data["advice"])
+    assert "triggers" not in data and "flame" not in data, "no --stacks, no triggers"
+    page = chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", html.as_uri())
+    assert page.returncode == 0, page.stderr[-2000:]
+    dom = page.stdout
+    assert '<section id="trig" hidden="">' in dom
+    advice = dom[dom.index('id="advice"') :]
+    assert advice.count('<div class="adv ') == len(data["advice"])
+    first = data["advice"][0]
+    assert f"<b>{first['severity']}: </b>" in advice
