@@ -1,4 +1,4 @@
-"""Makes the pictures of docs/images/: `live` and the terminal flame graph.
+"""Makes the pictures of docs/images/: `live`, the terminal flame graph and the HTML report.
 
 Each command runs in a tmux pane of a fixed size, on a tmux server of its own
 (its own socket, killed at the end), so that the program sees a real terminal
@@ -263,6 +263,40 @@ def shoot_flamegraph(tmux: Tmux, bindir: Path, work: Path, out: Path) -> None:
     render("\n".join(lines[first : last + 1]), 80, out / "flamegraph.png", work)
 
 
+def shoot_html(bindir: Path, work: Path, out: Path) -> None:
+    """The page of `run --html-file` (with --stacks where the interpreter
+    allows it, for the triggers and their flame graph), drawn whole."""
+    page = work / "report.html"
+    stacks = ["--stacks"] if sys.version_info < (3, 14) else []
+    subprocess.run(
+        [bindir / "pygcprofiler", "run", *stacks, "--stats-only", "--html-file", page]
+        + ["workload.py", "3"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [
+            shutil.which("chromium") or "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={work / 'chromium'}",
+            "--window-size=1200,3000",
+            "--virtual-time-budget=5000",
+            f"--screenshot={out / 'html-report.png'}",
+            page.as_uri(),
+        ],
+        env={**os.environ, "HOME": str(work)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
@@ -283,9 +317,11 @@ def main() -> int:
         try:
             shoot_live(tmux, bindir, work, args.out.resolve())
             shoot_flamegraph(tmux, bindir, work, args.out.resolve())
+            shoot_html(bindir, work, args.out.resolve())
         finally:
             tmux.stop()
-    print(f"wrote {args.out / 'live.png'} and {args.out / 'flamegraph.png'}")
+    names = ", ".join(str(args.out / n) for n in ("live.png", "flamegraph.png", "html-report.png"))
+    print(f"wrote {names}")
     return 0
 
 

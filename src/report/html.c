@@ -62,7 +62,7 @@ static const char page_head[] =
     ".adv{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.4em .7em;"
     "margin:.3em 0}.adv pre{background:#f4f4f4;padding:.3em .5em;margin:.3em 0 0}\n"
     ".adv.critical,.adv.warning{border-color:#e0a0a0}\n"
-    "#flame rect{stroke:#fff;stroke-width:.5}#triggers td:last-child{text-align:left}\n"
+    "#flame rect{stroke:#fff;stroke-width:.5}#triggers td:last-child,#triggers th:last-child{text-align:left}\n"
     "</style>\n</head>\n<body>\n"
     "<h1>pygcprofiler report</h1>\n<p class=\"sub\" id=\"what\"></p>\n"
     "<p class=\"verdict\" id=\"verdict\"></p>\n"
