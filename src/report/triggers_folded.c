@@ -62,13 +62,13 @@ static void put_u64(folded_line *fl, uint64_t v)
 /* Appends frame `f` as "function (file:line)". */
 static void put_frame(folded_line *fl, const gcm_stack_frame *f)
 {
-    const gcm_stack_site *site =
-        f->site == GCM_STACK_NO_SITE ? NULL : gcm_stacks_site(fl->t, f->site);
+    const gcm_stack_site *site;
 
     if (f->site == GCM_STACK_NO_SITE) {
         put_text(fl, GCM__FRAME_UNNAMED);
         return;
     }
+    site = gcm_stacks_site(fl->t, f->site);
     if (site == NULL) {
         put_text(fl, "(unknown)");
         return;
@@ -100,15 +100,17 @@ static int put_stack(const gcm__trigger_stack *s, void *ctx)
     if (us == 0)
         return 0;
     fl->len = 0;
-    if (s->frames == NULL)
+    if (s->frames == NULL) {
         put_text(fl, GCM__FRAME_OTHER_STACKS);
-    if (s->truncated)
-        put_text(fl, GCM__FRAME_CUT);
-    /* The table keeps the innermost frame first; the format wants the
-     * outermost. */
-    for (uint32_t d = s->depth; d > 0; d--) {
-        put_separator(fl);
-        put_frame(fl, &s->frames[d - 1u]);
+    } else {
+        if (s->truncated)
+            put_text(fl, GCM__FRAME_CUT);
+        /* The table keeps the innermost frame first; the format wants the
+         * outermost. */
+        for (uint32_t d = s->depth; d > 0; d--) {
+            put_separator(fl);
+            put_frame(fl, &s->frames[d - 1u]);
+        }
     }
     /* A collection that ran with no Python frame on its thread still needs
      * one frame to make a line. */
