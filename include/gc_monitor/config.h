@@ -54,6 +54,7 @@ typedef struct gcm_config {
     int follow_children;  /* --follow-children (launcher only): new interpreters too */
     int stacks;           /* --stacks: the call stack that triggered each collection */
     uint32_t stack_depth; /* --stack-depth: innermost frames kept, 1..GCM_STACK_MAX_DEPTH */
+    char stacks_file[GCM_PATH_MAX]; /* --stacks-file: folded stacks of --stacks, "" for none */
 } gcm_config;
 
 /* How an option takes its value. */
@@ -85,10 +86,11 @@ typedef struct gcm_option {
 typedef struct gcm_config_error {
     int code; /* GCM_ECONFIG or GCM_EUNKNOWN */
     const gcm_option *option;
-    char name[64];    /* the option name as the caller spelled it */
-    char value[128];  /* the offending value, cut to fit */
-    char reason[160]; /* lowercase, e.g. "must be greater than 0" */
-    int missing;      /* 1 when a value-taking option got none (value NULL) */
+    char name[64];           /* the option name as the caller spelled it */
+    char value[128];         /* the offending value, cut to fit */
+    char reason[160];        /* lowercase, e.g. "must be greater than 0" */
+    int missing;             /* 1 when a value-taking option got none (value NULL) */
+    const gcm_option *needs; /* gcm_config_check: the option `option` is useless without */
 } gcm_config_error;
 
 /* Sets every field of `cfg` to its default (the documented defaults,
@@ -123,6 +125,12 @@ int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value,
 int gcm_config_set_name_in(gcm_config *cfg, const char *name, const char *value, unsigned scope,
                            gcm_config_error *err);
 
+/* Checks the options of `cfg` against each other, which no single value can
+ * be refused for: --stacks-file needs --stacks.  Returns 0, or GCM_ECONFIG
+ * with `err` (which may be NULL) naming the option and the one it needs
+ * (err->needs), or GCM_EINVAL if `cfg` is NULL. */
+int gcm_config_check(const gcm_config *cfg, gcm_config_error *err);
+
 /* Writes `cfg` as one line of text for GCM_ENV_CONFIG into `buf`: every
  * option in table order as "flag=value", joined by ';', with '%', ';', '=' and
  * control bytes of values written as %XX.  Sets *needed to the length it
@@ -140,7 +148,9 @@ int gcm_config_decode(gcm_config *cfg, const char *text, gcm_config_error *err);
  * way the user wrote it: "--interval" when `as_keyword` is 0, "interval" as a
  * keyword otherwise.  Examples: "invalid value '0' for '--interval': must be
  * greater than 0", "option '--interval' requires a value", "unknown option
- * '--jsn' (did you mean '--json'?)".  Returns the length written (truncated to
+ * '--jsn' (did you mean '--json'?)", "option '--stacks-file' needs '--stacks':
+ * it writes the call stacks that one records" (as a keyword, 'stacks_file'
+ * needs 'stacks=True').  Returns the length written (truncated to
  * fit `size`). */
 size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char *buf, size_t size);
 

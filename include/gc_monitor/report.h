@@ -186,6 +186,15 @@ int gcm_speedscope_render_many_fd(const gcm_report_input *const *ins, size_t cou
  * when no file is configured) or a negative GCM_E* code. */
 int gcm_report_write_speedscope(const gcm_report_input *in);
 
+/* Writes the --stacks table of one process (in->stacks) to
+ * in->config->stacks_file, if one is set, as folded stacks (src/report/
+ * triggers_folded.c): one line per stack, frames outermost first joined by
+ * ';', each "function (file:line)", then a space and the stack's pause time
+ * in whole microseconds; stacks under 0.5 us are left out.  By the policy of
+ * gcm_report_write_html.  Returns 0 (also when no file is configured or there
+ * is no table: the file is then empty) or a negative GCM_E* code. */
+int gcm_report_write_stacks(const gcm_report_input *in);
+
 /* Writes that page to in->config->html_file, if one is set, by the same
  * policy as gcm_report_write_flamegraph (0600, replaced atomically, only a
  * regular file or nothing at the path).  Returns 0 (also when no file is

@@ -128,6 +128,7 @@ class GCMonitor:
         buffer_events: int | None = None,
         stacks: bool | None = None,
         stack_depth: int | None = None,
+        stacks_file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
         json_output: bool | None = None,
         enable_prompt: bool | None = None,
         output: None = None,

@@ -38,6 +38,7 @@ static const help_group groups[] = {
      {"flamegraph-file", "flamegraph-bucket", "terminal-flamegraph", "terminal-flamegraph-width",
       "terminal-flamegraph-color", NULL}},
     {"HTML report and profiles", {"html-file", "speedscope-file", NULL}},
+    {"Call stacks", {"stacks", "stack-depth", "stacks-file", NULL}},
     {"Diagnostics at exit", {"dump-objects", "dump-garbage", "prompt", NULL}},
     {"Recording and interpreter", {"buffer-events", "python", "follow-children", NULL}},
     {"CI budgets", {"fail-on", NULL}},
@@ -231,6 +232,7 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
     int status = GCM_EINVAL;
     gcm__opt rows[GCM__RUN_ROWS_MAX];
     gcm__opt_spec spec;
+    gcm_config_error err;
     int action = GCM__ACTION_RUN;
     int next = argc;
 
@@ -249,6 +251,11 @@ int gcm__cli_parse(gcm__cli *cli, int argc, char **argv, char *msg, size_t msg_s
     cli->action = (gcm__action)action;
     if (cli->action != GCM__ACTION_RUN) {
         status = 0;
+        goto done;
+    }
+    /* Options that need each other, by the rule GCMonitor applies too. */
+    if (gcm_config_check(&cli->config, &err) != 0) {
+        (void)gcm_config_error_format(&err, 0, msg, msg_size);
         goto done;
     }
     if (next >= argc) {
@@ -277,6 +284,7 @@ int gcm__cli_check_outputs(const gcm__cli *cli, char *msg, size_t msg_size)
         {"flamegraph-file", "--flamegraph-file", cli->config.flamegraph_file, GCM__OUTPUT_REPLACE},
         {"html-file", "--html-file", cli->config.html_file, GCM__OUTPUT_REPLACE},
         {"speedscope-file", "--speedscope-file", cli->config.speedscope_file, GCM__OUTPUT_REPLACE},
+        {"stacks-file", "--stacks-file", cli->config.stacks_file, GCM__OUTPUT_REPLACE},
     };
     const size_t count = sizeof outs / sizeof outs[0];
     int status = GCM_EINVAL;

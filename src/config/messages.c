@@ -74,7 +74,17 @@ size_t gcm_config_error_format(const gcm_config_error *err, int as_keyword, char
             /* An option without a keyword is only ever a flag. */
             dashes = "--";
         }
-        if (err->missing) {
+        if (err->needs != NULL) {
+            /* A keyword flag is switched on with True, not on its own. */
+            int flag = err->needs->kind == GCM_OPT_FLAG;
+            const char *needed = err->needs->flag;
+
+            if (as_keyword && err->needs->keyword != NULL)
+                needed = err->needs->keyword;
+            n = snprintf(buf, size, "option '%s%s' needs '%s%s%s': %s", dashes, name,
+                         as_keyword ? "" : "--", needed, as_keyword && flag ? "=True" : "",
+                         err->reason);
+        } else if (err->missing) {
             n = snprintf(buf, size, "option '%s%s' requires a value", dashes, name);
         } else {
             n = snprintf(buf, size, "invalid value '%s' for '%s%s': %s", err->value, dashes, name,

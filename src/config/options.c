@@ -106,6 +106,26 @@ int gcm_config_set_name(gcm_config *cfg, const char *name, const char *value, gc
     return gcm_config_set_name_in(cfg, name, value, GCM_SCOPE_CLI | GCM_SCOPE_API, err);
 }
 
+int gcm_config_check(const gcm_config *cfg, gcm_config_error *err)
+{
+    const gcm_option *file = gcm_config_find("stacks-file");
+    int status = GCM_EINVAL;
+
+    if (cfg == NULL || file == NULL)
+        goto done;
+    status = 0;
+    /* Without --stacks nothing records the stacks the file would hold: an
+     * empty file would look like a program that never collected. */
+    if (cfg->stacks_file[0] != '\0' && !cfg->stacks) {
+        status = gcm__config_refuse(err, file, cfg->stacks_file,
+                                    "it writes the call stacks that one records");
+        if (err != NULL)
+            err->needs = gcm_config_find("stacks");
+    }
+done:
+    return status;
+}
+
 int gcm_config_block_params(const gcm_config *cfg, gcm_block_params *params)
 {
     gcm_block_params p;

@@ -279,6 +279,7 @@ gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
     (void)gcm_logfile_absolute(self->config.flamegraph_file, sizeof self->config.flamegraph_file);
     (void)gcm_logfile_absolute(self->config.html_file, sizeof self->config.html_file);
     (void)gcm_logfile_absolute(self->config.speedscope_file, sizeof self->config.speedscope_file);
+    (void)gcm_logfile_absolute(self->config.stacks_file, sizeof self->config.stacks_file);
     /* The capture too: --follow-children passes it to interpreters that
      * may start in any directory, and fork children derive their names. */
     (void)gcm_logfile_absolute(self->config.output, sizeof self->config.output);

@@ -74,6 +74,13 @@ gcm__config_from_text(PyObject *text)
         PyErr_SetString(PyExc_ValueError, msg);
         goto done;
     }
+    memset(&err, 0, sizeof err);
+    rc = gcm_config_check(cfg, &err);
+    if (rc != 0) {
+        gcm_config_error_format(&err, 1, msg, sizeof msg);
+        PyErr_SetString(PyExc_ValueError, msg);
+        goto done;
+    }
     result = cfg;
     cfg = NULL;
 done:
@@ -90,6 +97,7 @@ gcm__config_from_options(gcm_config *cfg, PyObject *options)
     PyObject *key;
     PyObject *value;
     Py_ssize_t pos = 0;
+    gcm_config_error clash;
     int status = -1;
 
     gcm_config_init(cfg);
@@ -129,6 +137,12 @@ gcm__config_from_options(gcm_config *cfg, PyObject *options)
             raise_config_error(rc, &err);
             goto done;
         }
+    }
+    /* The options that need each other, once all of them are known. */
+    memset(&clash, 0, sizeof clash);
+    if (gcm_config_check(cfg, &clash) != 0) {
+        raise_config_error(GCM_ECONFIG, &clash);
+        goto done;
     }
     status = 0;
 done:

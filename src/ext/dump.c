@@ -570,3 +570,16 @@ gcm__write_speedscope_file(const gcm__recorder *self, const gcm_report_input *in
     Py_BEGIN_ALLOW_THREADS(void) gcm_report_write_speedscope(in);
     Py_END_ALLOW_THREADS
 }
+
+void
+gcm__write_stacks_file(const gcm__recorder *self, const gcm_report_input *in)
+{
+    /* The starting process's table only, as for the speedscope file: a fork
+     * child or a followed interpreter has a table of its own, shown in its
+     * own report, but never replaces this file. */
+    if (self->config.stacks_file[0] == '\0' || self->followed_pid != 0 ||
+        (int64_t)getpid() != self->origin_pid)
+        return;
+    Py_BEGIN_ALLOW_THREADS(void) gcm_report_write_stacks(in);
+    Py_END_ALLOW_THREADS
+}

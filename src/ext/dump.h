@@ -71,4 +71,7 @@ void gcm__write_html_file(const gcm__recorder *self, const gcm_report_input *in)
 /* Writes the --speedscope-file of `self` from `in` in the same way. */
 void gcm__write_speedscope_file(const gcm__recorder *self, const gcm_report_input *in);
 
+/* Writes the --stacks-file of `self` from `in` in the same way. */
+void gcm__write_stacks_file(const gcm__recorder *self, const gcm_report_input *in);
+
 #endif /* GCM_EXT_DUMP_H */

@@ -305,6 +305,7 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
     gcm__write_flamegraph_file(self, &in);
     gcm__write_html_file(self, &in);
     gcm__write_speedscope_file(self, &in);
+    gcm__write_stacks_file(self, &in);
     result = PyBool_FromLong(rc == 0);
 done:
     gcm__exit_facts_release(&facts);

@@ -335,6 +335,31 @@ int gcm__verdict_lines(const gcm_report_input *in, const gcm_summary *sum, const
 struct gcm_stack_table;
 int gcm__explicit_call_site(const struct gcm_stack_table *t, gcm__line *l);
 
+/* The names the exported profiles give the stand-in frames of a --stacks
+ * table: the "other" row of a full table, a frame whose code found the sites
+ * full, and the outer frames a --stack-depth left out. */
+#define GCM__FRAME_OTHER_STACKS "(other stacks: the table was full)"
+#define GCM__FRAME_UNNAMED "(unnamed code)"
+#define GCM__FRAME_CUT "(outer frames beyond --stack-depth)"
+
+/* One stack of a --stacks table as a profile shows it. */
+typedef struct gcm__trigger_stack {
+    const struct gcm_stack_frame *frames; /* innermost first; NULL for the "other" row */
+    uint32_t depth;                       /* frames in `frames` */
+    int truncated;                        /* deeper than --stack-depth: outer frames left out */
+    uint64_t total_ns;                    /* its pause time */
+} gcm__trigger_stack;
+
+/* Calls `visit` with `ctx` for each stack of `t` that counted a collection,
+ * in table order, then for the "other" row when it counted one, so that the
+ * stacks visited add up to every pause the table counted (triggers.c).
+ * Stops at the first nonzero return and returns it; 0 otherwise. */
+int gcm__trigger_stacks_each(const struct gcm_stack_table *t,
+                             int (*visit)(const gcm__trigger_stack *stack, void *ctx), void *ctx);
+
+/* The --stacks-file lines of `in`'s table (triggers_folded.c), into any sink. */
+int gcm__render_stacks_folded(const gcm_report_input *in, const gcm_sink *sink);
+
 /* ---- the advice (advice.c) ---- */
 
 /* What the advice rules found, computed once from the aggregates (and, for

@@ -158,15 +158,49 @@ static void process_name(gcm__line *l, const gcm_report_input *in, size_t count)
     GCM__LINE_LIT(l, ")");
 }
 
+/* What emit_sampled's visits add to: the profile's samples and weights. */
+typedef struct sampled_acc {
+    const frame_map *map;
+    cJSON *samples;
+    cJSON *weights;
+    uint64_t total;
+} sampled_acc;
+
+/* Adds one stack as a sample, outermost frame first.  Returns 0 or GCM_ENOMEM. */
+static int add_sample(const gcm__trigger_stack *s, void *ctx)
+{
+    sampled_acc *acc = ctx;
+    cJSON *stack = cJSON_CreateArray();
+
+    if (stack == NULL || !cJSON_AddItemToArray(acc->samples, stack))
+        return GCM_ENOMEM;
+    if (s->frames == NULL) {
+        if (!cJSON_AddItemToArray(stack, cJSON_CreateNumber(FRAME_OTHER)))
+            return GCM_ENOMEM;
+    } else {
+        if (s->truncated && !cJSON_AddItemToArray(stack, cJSON_CreateNumber(FRAME_CUT)))
+            return GCM_ENOMEM;
+        /* The table keeps the innermost frame first; speedscope wants the
+         * outermost. */
+        for (uint32_t d = s->depth; d > 0; d--) {
+            if (!cJSON_AddItemToArray(
+                    stack, cJSON_CreateNumber(frame_index(acc->map, &s->frames[d - 1u]))))
+                return GCM_ENOMEM;
+        }
+    }
+    if (!cJSON_AddItemToArray(acc->weights, cJSON_CreateNumber((double)s->total_ns)))
+        return GCM_ENOMEM;
+    acc->total += s->total_ns;
+    return 0;
+}
+
 /* The sampled profile of one process's trigger table: one sample per
- * stack, outermost frame first, weighted by the stack's total pause. */
+ * stack, weighted by the stack's total pause. */
 static int emit_sampled(const gcm_report_input *in, size_t count, const frame_map *map,
                         uint64_t offset, int comma, const gcm_sink *sink)
 {
-    const gcm_stack_table *t = in->stacks;
     cJSON *profile = cJSON_CreateObject();
-    cJSON *samples = NULL, *weights = NULL;
-    uint64_t total = 0;
+    sampled_acc acc = {.map = map};
     gcm__line l;
     int status = GCM_ENOMEM;
 
@@ -180,45 +214,11 @@ static int emit_sampled(const gcm_report_input *in, size_t count, const frame_ma
     GCM__JSON_ADD(cJSON_AddStringToObject(profile, "name", l.buf));
     GCM__JSON_ADD(cJSON_AddStringToObject(profile, "unit", "nanoseconds"));
     GCM__JSON_ADD(cJSON_AddNumberToObject(profile, "startValue", (double)offset));
-    GCM__JSON_ADD(samples = cJSON_AddArrayToObject(profile, "samples"));
-    GCM__JSON_ADD(weights = cJSON_AddArrayToObject(profile, "weights"));
-    for (uint32_t e = 0; e <= t->used; e++) {
-        /* The last sample is the "other" row: collections whose stack found
-         * the table full, so that the weights add up to every pause. */
-        int other = e == t->used;
-        const gcm_stack_entry *entry = other ? NULL : gcm_stacks_entry(t, e);
-        const gcm_stack_frame *f = other ? NULL : gcm_stacks_frames_const(t, e);
-        uint64_t weight = other ? t->other_total_ns : entry != NULL ? entry->total_ns : 0;
-        uint64_t n = 0;
-        cJSON *stack;
-
-        for (uint32_t g = 0; g < GCM_GENERATIONS; g++)
-            n += other ? t->other_count[g] : entry != NULL ? entry->count[g] : 0;
-        if (n == 0 || (!other && (entry == NULL || f == NULL)))
-            continue;
-        stack = cJSON_CreateArray();
-        if (stack == NULL || !cJSON_AddItemToArray(samples, stack))
-            goto done;
-        if (other) {
-            if (!cJSON_AddItemToArray(stack, cJSON_CreateNumber(FRAME_OTHER)))
-                goto done;
-        } else {
-            uint32_t depth = entry->depth < t->depth ? entry->depth : t->depth;
-
-            if (entry->truncated && !cJSON_AddItemToArray(stack, cJSON_CreateNumber(FRAME_CUT)))
-                goto done;
-            /* The table keeps the innermost frame first; speedscope wants
-             * the outermost. */
-            for (uint32_t d = depth; d > 0; d--) {
-                if (!cJSON_AddItemToArray(stack, cJSON_CreateNumber(frame_index(map, &f[d - 1u]))))
-                    goto done;
-            }
-        }
-        if (!cJSON_AddItemToArray(weights, cJSON_CreateNumber((double)weight)))
-            goto done;
-        total += weight;
-    }
-    GCM__JSON_ADD(cJSON_AddNumberToObject(profile, "endValue", (double)(offset + total)));
+    GCM__JSON_ADD(acc.samples = cJSON_AddArrayToObject(profile, "samples"));
+    GCM__JSON_ADD(acc.weights = cJSON_AddArrayToObject(profile, "weights"));
+    if (gcm__trigger_stacks_each(in->stacks, add_sample, &acc) != 0)
+        goto done;
+    GCM__JSON_ADD(cJSON_AddNumberToObject(profile, "endValue", (double)(offset + acc.total)));
     status = write_line(sink, comma ? "," : "", profile);
 done:
     cJSON_Delete(profile);
@@ -288,9 +288,7 @@ static int emit_head(const gcm_report_input *const *ins, size_t count, frame_map
                      const gcm_sink *sink)
 {
     static const char *const fixed[FRAME_FIXED] = {
-        "gen 0",          "gen 1",
-        "gen 2",          "(other stacks: the table was full)",
-        "(unnamed code)", "(outer frames beyond --stack-depth)"};
+        "gen 0", "gen 1", "gen 2", GCM__FRAME_OTHER_STACKS, GCM__FRAME_UNNAMED, GCM__FRAME_CUT};
     static const char tail[] = "},\"profiles\":[\n";
     cJSON *frames = cJSON_CreateArray();
     char *text = NULL;

@@ -8,6 +8,8 @@
  * collections of each generation.  The text shows the ten costliest rows,
  * JSON all of them.  Stacks that found the table full count in one
  * "(other stacks)" row, so the rows always add up to every collection.
+ * The walk of the table's stacks that the exported profiles share (the
+ * speedscope file, the folded stacks file) is here too.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -245,6 +247,36 @@ int gcm__explicit_call_site(const gcm_stack_table *t, gcm__line *l)
     }
     site_text(l, t, &r);
     return 1;
+}
+
+int gcm__trigger_stacks_each(const gcm_stack_table *t,
+                             int (*visit)(const gcm__trigger_stack *stack, void *ctx), void *ctx)
+{
+    gcm__trigger_stack s;
+    int status = 0;
+
+    for (uint32_t e = 0; status == 0 && e <= t->used; e++) {
+        /* The last one is the "other" row: collections whose stack found
+         * the table full, so that the stacks add up to every pause. */
+        int other = e == t->used;
+        const gcm_stack_entry *entry = other ? NULL : gcm_stacks_entry(t, e);
+        const gcm_stack_frame *f = other ? NULL : gcm_stacks_frames_const(t, e);
+        const uint64_t *count = other ? t->other_count : entry != NULL ? entry->count : NULL;
+
+        if (count == NULL || (!other && f == NULL) || count[0] + count[1] + count[2] == 0)
+            continue;
+        memset(&s, 0, sizeof s);
+        s.frames = f;
+        if (other) {
+            s.total_ns = t->other_total_ns;
+        } else {
+            s.depth = entry->depth < t->depth ? entry->depth : t->depth;
+            s.truncated = entry->truncated != 0;
+            s.total_ns = entry->total_ns;
+        }
+        status = visit(&s, ctx);
+    }
+    return status;
 }
 
 static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *sink)

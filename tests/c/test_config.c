@@ -108,6 +108,7 @@ static void test_table_invariants(void)
                                         "buffer-events",
                                         "stacks",
                                         "stack-depth",
+                                        "stacks-file",
                                         "python",
                                         "output",
                                         "fail-on",
@@ -132,6 +133,7 @@ static void test_table_invariants(void)
                                            "buffer_events",
                                            "stacks",
                                            "stack_depth",
+                                           "stacks_file",
                                            NULL,
                                            NULL,
                                            NULL,
@@ -836,6 +838,7 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "buffer-events", "100");
     set_ok(cfg, "stacks", NULL);
     set_ok(cfg, "stack-depth", "7");
+    set_ok(cfg, "stacks-file", "stacks.folded");
     set_ok(cfg, "python", "/usr/bin/python3");
     (void)snprintf(path, sizeof path, "%s/run.gcm", scratch_dir);
     set_ok(cfg, "output", path);
@@ -843,6 +846,28 @@ static void make_all_different(gcm_config *cfg, const char *odd_path)
     set_ok(cfg, "fail-on", "gen2.p99>20ms");
     set_ok(cfg, "fail-on", "share >= 2.5%,uncollectable>0");
     set_ok(cfg, "follow-children", NULL);
+}
+
+static void test_options_that_need_another(void)
+{
+    gcm_config cfg;
+    gcm_config_error err;
+    char line[256];
+
+    gcm_config_init(&cfg);
+    GCM_CHECK_EQ_INT(gcm_config_check(&cfg, &err), 0);
+    GCM_CHECK_EQ_INT(gcm_config_check(NULL, &err), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "stacks-file", "out.folded", NULL), 0);
+    GCM_CHECK_EQ_INT(gcm_config_check(&cfg, NULL), GCM_ECONFIG);
+    GCM_CHECK_EQ_INT(gcm_config_check(&cfg, &err), GCM_ECONFIG);
+    gcm_config_error_format(&err, 0, line, sizeof line);
+    GCM_CHECK_STREQ(line, "option '--stacks-file' needs '--stacks': it writes the call stacks "
+                          "that one records");
+    gcm_config_error_format(&err, 1, line, sizeof line);
+    GCM_CHECK_STREQ(line, "option 'stacks_file' needs 'stacks=True': it writes the call stacks "
+                          "that one records");
+    GCM_CHECK_EQ_INT(gcm_config_set_name(&cfg, "stacks", NULL, NULL), 0);
+    GCM_CHECK_EQ_INT(gcm_config_check(&cfg, &err), 0);
 }
 
 static void test_encode_defaults_exactly(void)
@@ -859,8 +884,8 @@ static void test_encode_defaults_exactly(void)
                     "flamegraph-bucket=5;"
                     "terminal-flamegraph=0;terminal-flamegraph-width=80;"
                     "terminal-flamegraph-color=0;duration-buckets=1,5,20,50,100;prompt=0;"
-                    "buffer-events=65536;stacks=0;stack-depth=32;python=;output=;fail-on=;"
-                    "follow-children=0");
+                    "buffer-events=65536;stacks=0;stack-depth=32;stacks-file=;"
+                    "python=;output=;fail-on=;follow-children=0");
     GCM_CHECK_EQ_U64(needed, strlen(buf));
 }
 
@@ -1257,6 +1282,7 @@ int main(void)
     GCM_RUN(test_missing_value);
     GCM_RUN(test_unknown_and_bad_calls);
     GCM_RUN(test_error_format);
+    GCM_RUN(test_options_that_need_another);
     GCM_RUN(test_encode_defaults_exactly);
     GCM_RUN(test_encode_decode_round_trip);
     GCM_RUN(test_decode_refusals);

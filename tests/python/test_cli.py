@@ -221,6 +221,7 @@ def test_help_lists_every_option_with_default(args):
         "buffer-events",
         "stacks",
         "stack-depth",
+        "stacks-file",
         "python",
         "output",
         "fail-on",
