@@ -465,76 +465,50 @@ static int triggers_jsonl(const gcm_report_input *in, const gcm_summary *sum, co
     return gcm__render_triggers_jsonl(in, sink);
 }
 
-/* Whether frame `d` (an index into `f`, innermost first) is the launcher's
- * own: its bootstrap (gc_monitor/_bootstrap.py) or the -c program that
- * calls it, which sit under every stack of a `run` and say nothing. */
-static int launcher_frame(const gcm_stack_table *t, const gcm_stack_frame *f, uint32_t d)
+/* One stack of the flame graph: [pause ns, outermost frame, ..., innermost
+ * frame], the stand-in frames named as every exported profile names them. */
+static int add_flame_stack(const gcm__trigger_stack *s, void *ctx)
 {
-    static const char boot[] = "/gc_monitor/_bootstrap.py";
-    const gcm_stack_site *site = gcm_stacks_site(t, f[d].site);
-    size_t n;
+    const gcm_stack_table *t = ((void **)ctx)[0];
+    cJSON *arr = ((void **)ctx)[1];
+    cJSON *stack = cJSON_CreateArray();
 
-    if (site == NULL)
-        return 0;
-    n = strlen(site->file);
-    if (n >= sizeof boot - 1 && strcmp(site->file + n - (sizeof boot - 1), boot) == 0)
-        return 1;
-    /* The -c program only when the bootstrap is the next frame in. */
-    return strcmp(site->file, "<string>") == 0 && d > 0 && launcher_frame(t, f, d - 1u) &&
-           gcm_stacks_site(t, f[d - 1u].site) != NULL &&
-           strcmp(gcm_stacks_site(t, f[d - 1u].site)->file, "<string>") != 0;
-}
-
-/* The page's flame graph of trigger stacks: one [pause ns, outermost frame,
- * ..., innermost frame] array per stack of the --stacks table, and one for
- * the collections whose stack found the table full.  Returns 0 or
- * GCM_ENOMEM. */
-static int add_flame(cJSON *root, const gcm_stack_table *t)
-{
-    cJSON *arr = cJSON_AddArrayToObject(root, "flame");
-
-    if (arr == NULL)
+    if (stack == NULL || !cJSON_AddItemToArray(arr, stack) ||
+        !cJSON_AddItemToArray(stack, cJSON_CreateNumber((double)s->total_ns)))
         return GCM_ENOMEM;
-    for (uint32_t e = 0; e <= t->used; e++) {
-        int other = e == t->used;
-        const gcm_stack_entry *entry = other ? NULL : gcm_stacks_entry(t, e);
-        const gcm_stack_frame *f = other ? NULL : gcm_stacks_frames_const(t, e);
-        uint64_t ns = other ? t->other_total_ns : entry != NULL ? entry->total_ns : 0;
-        cJSON *stack;
+    if (s->frames == NULL)
+        return cJSON_AddItemToArray(stack, cJSON_CreateString(GCM__FRAME_OTHER_STACKS))
+                   ? 0
+                   : GCM_ENOMEM;
+    if (s->truncated && !cJSON_AddItemToArray(stack, cJSON_CreateString(GCM__FRAME_CUT)))
+        return GCM_ENOMEM;
+    /* The table keeps the innermost frame first; the graph grows from the
+     * outermost. */
+    for (uint32_t d = s->depth; d > 0; d--) {
+        const gcm_stack_frame *f = &s->frames[d - 1u];
+        const gcm_stack_site *site =
+            f->site == GCM_STACK_NO_SITE ? NULL : gcm_stacks_site(t, f->site);
+        char name[GCM_STACK_FUNC_SIZE + GCM_STACK_FILE_SIZE + 32];
 
-        if (ns == 0 || (!other && (entry == NULL || f == NULL)))
-            continue;
-        stack = cJSON_CreateArray();
-        if (stack == NULL || !cJSON_AddItemToArray(arr, stack) ||
-            !cJSON_AddItemToArray(stack, cJSON_CreateNumber((double)ns)))
+        if (site == NULL)
+            (void)snprintf(name, sizeof name, "%s", GCM__FRAME_UNNAMED);
+        else
+            (void)snprintf(name, sizeof name, "%s (%s:%d)", site->func, site->file, (int)f->line);
+        if (!cJSON_AddItemToArray(stack, cJSON_CreateString(name)))
             return GCM_ENOMEM;
-        if (other) {
-            if (!cJSON_AddItemToArray(stack, cJSON_CreateString("(other stacks)")))
-                return GCM_ENOMEM;
-            continue;
-        }
-        if (entry->truncated &&
-            !cJSON_AddItemToArray(stack, cJSON_CreateString("(outer frames beyond --stack-depth)")))
-            return GCM_ENOMEM;
-        /* The table keeps the innermost frame first; the graph grows from
-         * the outermost, after the launcher's own frames. */
-        uint32_t top = entry->depth < t->depth ? entry->depth : t->depth;
-        while (top > 1 && launcher_frame(t, f, top - 1u))
-            top--;
-        for (uint32_t d = top; d > 0; d--) {
-            const gcm_stack_site *site = gcm_stacks_site(t, f[d - 1u].site);
-            char name[GCM_STACK_FUNC_SIZE + GCM_STACK_FILE_SIZE + 32];
-
-            if (site == NULL)
-                (void)snprintf(name, sizeof name, "(unknown)");
-            else
-                (void)snprintf(name, sizeof name, "%s (%s:%d)", site->func, site->file,
-                               (int)f[d - 1u].line);
-            if (!cJSON_AddItemToArray(stack, cJSON_CreateString(name)))
-                return GCM_ENOMEM;
-        }
     }
     return 0;
+}
+
+/* The page's flame graph of trigger stacks (gcm__trigger_stacks_each): one
+ * add_flame_stack array per stack.  Returns 0 or GCM_ENOMEM. */
+static int add_flame(cJSON *root, const gcm_stack_table *t)
+{
+    void *ctx[2] = {(void *)t, cJSON_AddArrayToObject(root, "flame")};
+
+    if (ctx[1] == NULL)
+        return GCM_ENOMEM;
+    return gcm__trigger_stacks_each(t, add_flame_stack, ctx);
 }
 
 /* The page's data object of one process: at most `limit` timeline points,

@@ -352,7 +352,9 @@ typedef struct gcm__trigger_stack {
 
 /* Calls `visit` with `ctx` for each stack of `t` that counted a collection,
  * in table order, then for the "other" row when it counted one, so that the
- * stacks visited add up to every pause the table counted (triggers.c).
+ * stacks visited add up to every pause the table counted (triggers.c).  A
+ * whole stack's outermost frames that are the launcher's own (its bootstrap
+ * and the -c program that calls it) are left out of `depth`.
  * Stops at the first nonzero return and returns it; 0 otherwise. */
 int gcm__trigger_stacks_each(const struct gcm_stack_table *t,
                              int (*visit)(const gcm__trigger_stack *stack, void *ctx), void *ctx);

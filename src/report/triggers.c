@@ -249,6 +249,25 @@ int gcm__explicit_call_site(const gcm_stack_table *t, gcm__line *l)
     return 1;
 }
 
+/* Whether frame `d` of `f` (innermost first) is the launcher's own: its
+ * bootstrap (gc_monitor/_bootstrap.py), or the -c program that calls it
+ * when the bootstrap is the next frame in.  They sit under every stack of a
+ * `run` and say nothing of the program. */
+static int launcher_frame(const gcm_stack_table *t, const gcm_stack_frame *f, uint32_t d)
+{
+    static const char boot[] = "/gc_monitor/_bootstrap.py";
+    const gcm_stack_site *site = gcm_stacks_site(t, f[d].site);
+    size_t n;
+
+    if (site == NULL)
+        return 0;
+    n = strlen(site->file);
+    if (n >= sizeof boot - 1 && strcmp(site->file + n - (sizeof boot - 1), boot) == 0)
+        return 1;
+    return strcmp(site->file, "<string>") == 0 && d > 0 && launcher_frame(t, f, d - 1u) &&
+           strcmp(gcm_stacks_site(t, f[d - 1u].site)->file, "<string>") != 0;
+}
+
 int gcm__trigger_stacks_each(const gcm_stack_table *t,
                              int (*visit)(const gcm__trigger_stack *stack, void *ctx), void *ctx)
 {
@@ -272,6 +291,10 @@ int gcm__trigger_stacks_each(const gcm_stack_table *t,
         } else {
             s.depth = entry->depth < t->depth ? entry->depth : t->depth;
             s.truncated = entry->truncated != 0;
+            /* The launcher's outermost frames go (a stack inside the
+             * bootstrap alone keeps its innermost frame). */
+            while (!s.truncated && s.depth > 1 && launcher_frame(t, f, s.depth - 1u))
+                s.depth--;
             s.total_ns = entry->total_ns;
         }
         status = visit(&s, ctx);
