@@ -122,7 +122,10 @@ if [ "$do_install" = 1 ]; then
 	# Unset means everything, the real web servers included; CI sets it (possibly empty)
 	# per interpreter to keep the slow server tests to a few of them.
 	for f in ${GCM_EXTRA_REQUIREMENTS-tests/requirements-servers.txt}; do reqs+=(-r "$repo/$f"); done
-	pip_install "${reqs[@]}"
+	# A wheel of an older release over a source build of the newest: a new release of a
+	# compiled dependency (rpds-py, under jsonschema) may come without a wheel for some
+	# interpreter yet (3.13t), and its source build needs a toolchain and a network.
+	pip_install --prefer-binary "${reqs[@]}"
 	# Each venv keeps its own CMake build directory: two interpreters with the same wheel
 	# tag (pyenv's 3.11 and Debian's 3.11) must not share one CMake cache.
 	cfg=("--config-settings=build-dir=$VENV/gcm-build/{wheel_tag}")

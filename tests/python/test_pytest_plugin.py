@@ -376,7 +376,17 @@ def test_budget_fails_when_the_test_removed_the_callback(pytester):
     result.stdout.fnmatch_lines(
         [
             "GC budget exceeded: max_collections=1000: not checked: the test took the monitor"
-            " out of gc.callbacks, so 5 of its 5 collections were not recorded",
+            " out of gc.callbacks, so * of its * collections were not recorded",
             "FAILED test_cleared.py::test_clears_callbacks*",
         ]
     )
+    # At least the five gc.collect() calls went unseen; an automatic
+    # collection may come before the test empties gc.callbacks (recorded) or
+    # after (unseen too), so the counts are bounds, not exact.
+    unseen, total = map(
+        int,
+        re.search(
+            r"so (\d+) of its (\d+) collections were not recorded", result.stdout.str()
+        ).groups(),
+    )
+    assert 5 <= unseen <= total
