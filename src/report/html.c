@@ -751,26 +751,6 @@ done:
 
 int gcm_report_write_html(const gcm_report_input *in)
 {
-    gcm__output out;
-    int status = GCM_EINVAL;
-
-    if (in == NULL || in->config == NULL || in->snapshot == NULL)
-        goto done;
-    if (in->config->html_file[0] == '\0') {
-        status = 0;
-        goto done;
-    }
-    /* The one output policy (src/base/files.c): a regular file at the path
-     * is replaced whole, atomically, anything else there is refused. */
-    status =
-        gcm__create_output(&out, in->config->html_file, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
-    if (status != 0)
-        goto done;
-    status = gcm_html_render_fd(in, out.fd);
-    if (status == 0)
-        status = gcm__output_commit(&out);
-    else
-        gcm__output_discard(&out);
-done:
-    return status;
+    return gcm__write_report_file(
+        in, in != NULL && in->config != NULL ? in->config->html_file : NULL, gcm_html_render_fd);
 }

@@ -454,6 +454,12 @@ int gcm__inputs_valid(const gcm_report_input *const *ins, size_t count);
 /* Renders `count` inputs with `render` (the trace's, speedscope's) to `fd`
  * through one buffer (trace.c).  Returns 0, GCM_EINVAL for invalid inputs,
  * or the renderer's or the write's error. */
+/* Writes the file `path` (nothing when it is "") of `in` with `render_fd`,
+ * by the one output policy: created 0600 beside it, then renamed over a
+ * regular file there; anything else at the path is refused (trace.c).
+ * Returns 0 or an error code. */
+int gcm__write_report_file(const gcm_report_input *in, const char *path,
+                           int (*render_fd)(const gcm_report_input *in, int fd));
 int gcm__render_many_fd(const gcm_report_input *const *ins, size_t count, int fd,
                         int (*render)(const gcm_report_input *const *ins, size_t count,
                                       const gcm_sink *sink));

@@ -380,27 +380,14 @@ int gcm_speedscope_render_many_fd(const gcm_report_input *const *ins, size_t cou
     return gcm__render_many_fd(ins, count, fd, gcm__render_speedscope);
 }
 
+/* One input's profiles to `fd`, in the signature gcm__write_report_file takes. */
+static int speedscope_fd(const gcm_report_input *in, int fd)
+{
+    return gcm_speedscope_render_many_fd(&in, 1, fd);
+}
+
 int gcm_report_write_speedscope(const gcm_report_input *in)
 {
-    gcm__output out;
-    int status = GCM_EINVAL;
-
-    if (in == NULL || in->config == NULL || in->snapshot == NULL)
-        goto done;
-    if (in->config->speedscope_file[0] == '\0') {
-        status = 0;
-        goto done;
-    }
-    /* The one output policy (src/base/files.c), as for the HTML page. */
-    status = gcm__create_output(&out, in->config->speedscope_file, GCM__OUTPUT_REPLACE,
-                                O_WRONLY | O_CLOEXEC);
-    if (status != 0)
-        goto done;
-    status = gcm_speedscope_render_many_fd(&in, 1, out.fd);
-    if (status == 0)
-        status = gcm__output_commit(&out);
-    else
-        gcm__output_discard(&out);
-done:
-    return status;
+    return gcm__write_report_file(
+        in, in != NULL && in->config != NULL ? in->config->speedscope_file : NULL, speedscope_fd);
 }

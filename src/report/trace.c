@@ -14,10 +14,12 @@
  * start of monitoring among them (each block's realtime/monotonic pair puts
  * its collections there).
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
 #include "gc_monitor/stats.h"
@@ -244,6 +246,32 @@ int gcm__render_many_fd(const gcm_report_input *const *ins, size_t count, int fd
     status = render(ins, count, &sink);
     flushed = gcm__fdbuf_flush(&fb);
     return status != 0 ? status : flushed;
+}
+
+int gcm__write_report_file(const gcm_report_input *in, const char *path,
+                           int (*render_fd)(const gcm_report_input *in, int fd))
+{
+    gcm__output out;
+    int status = GCM_EINVAL;
+
+    if (in == NULL || in->config == NULL || in->snapshot == NULL || path == NULL)
+        goto done;
+    if (path[0] == '\0') {
+        status = 0;
+        goto done;
+    }
+    /* The one output policy (src/base/files.c): a regular file at the path
+     * is replaced whole, atomically, anything else there is refused. */
+    status = gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
+    if (status != 0)
+        goto done;
+    status = render_fd(in, out.fd);
+    if (status == 0)
+        status = gcm__output_commit(&out);
+    else
+        gcm__output_discard(&out);
+done:
+    return status;
 }
 
 int gcm_trace_render_many_fd(const gcm_report_input *const *ins, size_t count, int fd)

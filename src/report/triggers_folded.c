@@ -152,27 +152,14 @@ static int render_one(const gcm_report_input *const *ins, size_t count, const gc
     return gcm__render_stacks_folded(ins[0], sink);
 }
 
+/* One input's folded stacks to `fd`, in the signature gcm__write_report_file takes. */
+static int stacks_fd(const gcm_report_input *in, int fd)
+{
+    return gcm__render_many_fd(&in, 1, fd, render_one);
+}
+
 int gcm_report_write_stacks(const gcm_report_input *in)
 {
-    gcm__output out;
-    int status = GCM_EINVAL;
-
-    if (in == NULL || in->config == NULL || in->snapshot == NULL)
-        goto done;
-    if (in->config->stacks_file[0] == '\0') {
-        status = 0;
-        goto done;
-    }
-    /* The one output policy (src/base/files.c), as for the speedscope file. */
-    status = gcm__create_output(&out, in->config->stacks_file, GCM__OUTPUT_REPLACE,
-                                O_WRONLY | O_CLOEXEC);
-    if (status != 0)
-        goto done;
-    status = gcm__render_many_fd(&in, 1, out.fd, render_one);
-    if (status == 0)
-        status = gcm__output_commit(&out);
-    else
-        gcm__output_discard(&out);
-done:
-    return status;
+    return gcm__write_report_file(
+        in, in != NULL && in->config != NULL ? in->config->stacks_file : NULL, stacks_fd);
 }
