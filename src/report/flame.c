@@ -9,7 +9,6 @@
  * the summary's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +194,6 @@ int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd)
 static int write_flamegraph(const gcm_report_input *in, int fork_child)
 {
     const char *path;
-    gcm__output out;
     int fd = -1;
     int status = GCM_EINVAL;
 
@@ -217,16 +215,7 @@ static int write_flamegraph(const gcm_report_input *in, int fork_child)
         }
         goto done;
     }
-    /* The one output policy (src/base/files.c): a regular file at the path
-     * is replaced whole, atomically, anything else there is refused. */
-    status = gcm__create_output(&out, path, GCM__OUTPUT_REPLACE, O_WRONLY | O_CLOEXEC);
-    if (status != 0)
-        goto done;
-    status = gcm_flamegraph_render_fd(in, out.fd);
-    if (status == 0)
-        status = gcm__output_commit(&out);
-    else
-        gcm__output_discard(&out);
+    status = gcm__write_report_file(in, path, gcm_flamegraph_render_fd);
 done:
     return status;
 }

@@ -10,7 +10,6 @@
  * sampled at an even stride, and the page states both counts.
  */
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -13,7 +13,6 @@
  * clock of the earliest start of monitoring among them.
  */
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,6 @@
  * sample to these tools.  There are no comment lines: not every reader
  * skips them.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
