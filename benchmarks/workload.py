@@ -39,11 +39,20 @@ def churn(iterations: int, pool: list[Any], base: int) -> None:
             pool[(i // KEEP_EVERY) % POOL] = a
 
 
+def churn_deep(depth: int, iterations: int, pool: list[Any], base: int) -> None:
+    """churn() run `depth` frames below the caller, so that every collection
+    fires that deep: the cost of --stacks grows with the stack it walks."""
+    if depth <= 1:
+        churn(iterations, pool, base)
+    else:
+        churn_deep(depth - 1, iterations, pool, base)
+
+
 def collections() -> list[int]:
     return [int(s["collections"]) for s in gc.get_stats()]
 
 
-def install(monitor: str, floor_dir: str) -> Callable[[], None] | None:
+def install(monitor: str, floor_dir: str, stacks: int) -> Callable[[], None] | None:
     """Starts the chosen monitor; returns how to stop it, if it has a stop."""
     if monitor == "none":
         return None
@@ -77,7 +86,10 @@ def install(monitor: str, floor_dir: str) -> Callable[[], None] | None:
         # so the interpreter's environment decides which one runs.
         from gc_monitor.monitor import GCMonitor  # type: ignore[import-not-found]
 
-        m = GCMonitor(stats_only=True)
+        if stacks > 0:
+            m = GCMonitor(stats_only=True, stacks=True, stack_depth=stacks)
+        else:
+            m = GCMonitor(stats_only=True)
         return m.stop_monitoring  # type: ignore[no-any-return]
     raise SystemExit(f"workload: unknown monitor {monitor!r}")
 
@@ -92,6 +104,10 @@ def main() -> int:
                    help="instead: run until this many collections happened")
     p.add_argument("--threshold0", type=int, default=0,
                    help="gen0 threshold of the workload (0 keeps the interpreter's)")
+    p.add_argument("--depth", type=int, default=0,
+                   help="build the cycles this many frames down (for --stacks)")
+    p.add_argument("--stacks", type=int, default=0, metavar="DEPTH",
+                   help="with --monitor lib: record trigger stacks of this depth")
     p.add_argument("--preload", action="append", default=[], metavar="MODULE",
                    help="import MODULE first without using it (to give variants equal heaps)")
     p.add_argument("--callgrind", action="store_true",
@@ -108,7 +124,7 @@ def main() -> int:
     if args.threshold0 > 0:
         _, t1, t2 = gc.get_threshold()
         gc.set_threshold(args.threshold0, t1, t2)
-    stop = install(args.monitor, args.floor_dir)
+    stop = install(args.monitor, args.floor_dir, args.stacks)
     pool: list[Any] = [None] * POOL
     # A full collection zeroes every generation's count, so each variant's loop
     # starts in the same phase and meets the same collections: otherwise a
@@ -141,10 +157,10 @@ def main() -> int:
         done = 0
         target = sum(before) + args.collections
         while sum(collections()) < target:
-            churn(CHUNK, pool, done)
+            churn_deep(args.depth, CHUNK, pool, done)
             done += CHUNK
     else:
-        churn(args.iterations, pool, 0)
+        churn_deep(args.depth, args.iterations, pool, 0)
     if stop_counting is not None:
         stop_counting()
     if args.stop and stop is not None:

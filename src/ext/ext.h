@@ -84,21 +84,25 @@ struct gcm__recorder {
     gcm_config config;
 };
 
-/* One frame as the walk finds it: its code object (borrowed, alive while
- * the frame runs) and its instruction offset in bytes. */
-typedef struct gcm__raw_frame {
-    PyObject *code;
-    uint32_t offset;
-} gcm__raw_frame;
+/* The running thread's stack as the walk finds it: each frame's code
+ * object (borrowed, alive while the frame runs) and instruction offset in
+ * bytes, innermost first, with a hash of both that the walk computes as it
+ * goes, so that a stack seen before is recognised without another pass. */
+typedef struct gcm__raw_stack {
+    uint32_t depth;     /* frames filled */
+    uint32_t truncated; /* 1 when the thread had more than the walk's maximum */
+    uint64_t hash;
+    PyObject *codes[GCM_STACK_MAX_DEPTH];
+    uint32_t offsets[GCM_STACK_MAX_DEPTH];
+} gcm__raw_stack;
 
 /* 1 when this build can read the running thread's frames without
  * allocating (src/ext/frames.c), 0 when --stacks must be refused. */
 int gcm__frames_supported(void);
 
-/* Fills `out` with up to `max` frames of the running thread, innermost
- * first, skipping frames owned by C; sets *truncated to 1 when there were
- * more.  Allocates nothing.  Returns how many it filled. */
-uint32_t gcm__frames_walk(gcm__raw_frame *out, uint32_t max, uint32_t *truncated);
+/* Fills `out` with up to `max` (at most GCM_STACK_MAX_DEPTH) frames of the
+ * running thread, skipping frames owned by C.  Allocates nothing. */
+void gcm__frames_walk(gcm__raw_stack *out, uint32_t max);
 
 /* The line of the instruction at `offset` bytes into `code`, -1 if none. */
 int gcm__frames_line(PyObject *code, uint32_t offset);

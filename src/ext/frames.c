@@ -69,10 +69,20 @@ frame_skipped(_PyInterpreterFrame *f)
 }
 #endif
 
-uint32_t
-gcm__frames_walk(gcm__raw_frame *out, uint32_t max, uint32_t *truncated)
+/* One step of the stack's hash, taken per frame as the walk goes: the code
+ * pointer and the offset mixed by a multiply.  Equal hashes are always
+ * confirmed by comparing the frames, so it only has to spread them. */
+static inline uint64_t
+hash_step(uint64_t h, const void *code, uint32_t offset)
+{
+    return (h ^ (uint64_t)(uintptr_t)code ^ ((uint64_t)offset << 47)) * 0x9E3779B97F4A7C15ull;
+}
+
+void
+gcm__frames_walk(gcm__raw_stack *out, uint32_t max)
 {
     uint32_t n = 0;
+    uint64_t h = 0;
 #if defined(GCM__WALK_INTERNAL)
     PyThreadState *ts = PyThreadState_Get();
     _PyInterpreterFrame *f;
@@ -82,43 +92,55 @@ gcm__frames_walk(gcm__raw_frame *out, uint32_t max, uint32_t *truncated)
 #else
     f = ts->cframe != NULL ? ts->cframe->current_frame : NULL;
 #endif
+    out->truncated = 0;
     for (; f != NULL; f = f->previous) {
+        PyCodeObject *code;
+        uint32_t offset;
+
         if (frame_skipped(f))
             continue;
         if (n == max) {
-            *truncated = 1;
-            return n;
+            out->truncated = 1;
+            break;
         }
-        out[n].code = (PyObject *)frame_code(f);
-        out[n].offset = (uint32_t)_PyInterpreterFrame_LASTI(f) * (uint32_t)sizeof(_Py_CODEUNIT);
+        code = frame_code(f);
+        offset = (uint32_t)_PyInterpreterFrame_LASTI(f) * (uint32_t)sizeof(_Py_CODEUNIT);
+        out->codes[n] = (PyObject *)code;
+        out->offsets[n] = offset;
+        h = hash_step(h, code, offset);
         n++;
     }
 #elif defined(GCM__WALK_OBJECTS)
     PyThreadState *ts = PyThreadState_Get();
     PyFrameObject *f = ts->frame;
 
+    out->truncated = 0;
     for (; f != NULL; f = f->f_back) {
         int lasti = f->f_lasti < 0 ? 0 : f->f_lasti;
+        uint32_t offset;
 
         if (n == max) {
-            *truncated = 1;
-            return n;
+            out->truncated = 1;
+            break;
         }
-        out[n].code = (PyObject *)f->f_code;
 #if PY_VERSION_HEX >= 0x030A0000
         /* 3.10 counts f_lasti in code units, 3.9 in bytes. */
-        out[n].offset = (uint32_t)lasti * 2u;
+        offset = (uint32_t)lasti * 2u;
 #else
-        out[n].offset = (uint32_t)lasti;
+        offset = (uint32_t)lasti;
 #endif
+        out->codes[n] = (PyObject *)f->f_code;
+        out->offsets[n] = offset;
+        h = hash_step(h, f->f_code, offset);
         n++;
     }
 #else
-    (void)out;
     (void)max;
+    (void)hash_step;
+    out->truncated = 0;
 #endif
-    *truncated = 0;
-    return n;
+    out->depth = n;
+    out->hash = h ^ (h >> 29) ^ n;
 }
 
 int

@@ -25,6 +25,14 @@ typedef struct cache_slot {
     uint32_t site;
 } cache_slot;
 
+/* A stack seen before, as the walk found it: its frames are memo_codes and
+ * memo_offsets at [record * depth]. */
+typedef struct memo_record {
+    uint64_t hash;
+    uint32_t depth;
+    uint32_t entry; /* in the table, or GCM_STACK_OTHER */
+} memo_record;
+
 struct gcm__stacks {
     gcm_stack_table *table; /* PyMem_RawMalloc'd */
     cache_slot *cache;      /* PyMem_RawMalloc'd, cache_mask + 1 slots */
@@ -32,7 +40,18 @@ struct gcm__stacks {
     uint32_t cached;  /* code objects in the cache */
     uint32_t pending; /* the entry of the started collection, GCM_STACK_OTHER for "other" */
     int pending_set;  /* 1 between a "start" and its "stop" */
-    gcm__raw_frame raw[GCM_STACK_MAX_DEPTH];
+    /* The memo: raw stacks already found in the table, so that a known one
+     * costs the walk and one compare, without naming its frames again.  Its
+     * code pointers are all held by the cache, so no address in it can be
+     * reused by another code object.  Records are never removed; when they
+     * are all taken, further stacks take the naming path every time. */
+    uint32_t *memo_index; /* memo_mask + 1 slots: 0 empty, else record + 1 */
+    uint32_t memo_mask;
+    uint32_t memo_used;
+    memo_record *memo;      /* GCM_STACK_DEFAULT_ENTRIES records */
+    PyObject **memo_codes;  /* GCM_STACK_DEFAULT_ENTRIES * depth */
+    uint32_t *memo_offsets; /* GCM_STACK_DEFAULT_ENTRIES * depth */
+    gcm__raw_stack raw;
     gcm_stack_frame frames[GCM_STACK_MAX_DEPTH];
 };
 
@@ -146,29 +165,78 @@ site_of(gcm__stacks *s, PyObject *code)
     return site;
 }
 
-void
-gcm__stacks_start(gcm__stacks *s)
+/* The memo's record of the walked stack `raw`, or NULL with *slot the free
+ * index slot it would take. */
+static inline const memo_record *
+memo_find(const gcm__stacks *s, const gcm__raw_stack *raw, uint32_t depth, uint32_t *slot)
+{
+    uint32_t i = (uint32_t)raw->hash & s->memo_mask;
+    uint32_t r;
+
+    while ((r = s->memo_index[i]) != 0) {
+        const memo_record *m = &s->memo[r - 1];
+        size_t at = (size_t)(r - 1) * depth;
+
+        if (m->hash == raw->hash && m->depth == raw->depth &&
+            memcmp(&s->memo_codes[at], raw->codes, raw->depth * sizeof(PyObject *)) == 0 &&
+            memcmp(&s->memo_offsets[at], raw->offsets, raw->depth * sizeof(uint32_t)) == 0)
+            return m;
+        i = (i + 1) & s->memo_mask;
+    }
+    *slot = i;
+    return NULL;
+}
+
+/* The naming path, for a stack the memo does not know: names its frames,
+ * finds or adds it in the table, and remembers it when every frame was
+ * named (so the cache holds each of its code objects). */
+static uint32_t
+find_named(gcm__stacks *s, uint32_t memo_slot)
 {
     gcm_stack_table *t = s->table;
-    uint32_t truncated = 0;
-    uint32_t n, i, e;
+    const gcm__raw_stack *raw = &s->raw;
+    uint32_t n = raw->depth;
+    uint32_t i, e;
     int added = 0;
+    int all_named = 1;
 
-    n = gcm__frames_walk(s->raw, t->depth, &truncated);
     for (i = 0; i < n; i++) {
-        s->frames[i].site = site_of(s, s->raw[i].code);
-        s->frames[i].offset = s->raw[i].offset;
+        s->frames[i].site = site_of(s, raw->codes[i]);
+        s->frames[i].offset = raw->offsets[i];
         s->frames[i].line = -1;
+        all_named &= s->frames[i].site != GCM_STACK_NO_SITE;
     }
-    e = gcm_stacks_find(t, s->frames, n, truncated, &added);
+    e = gcm_stacks_find(t, s->frames, n, raw->truncated, &added);
     if (added) {
         /* Lines only for a new stack: a known one has them already. */
         gcm_stack_frame *kept = gcm_stacks_frames(t, e);
 
         for (i = 0; i < n; i++)
-            kept[i].line = gcm__frames_line(s->raw[i].code, s->raw[i].offset);
+            kept[i].line = gcm__frames_line(raw->codes[i], raw->offsets[i]);
     }
-    s->pending = e;
+    if (all_named && s->memo_used < GCM_STACK_DEFAULT_ENTRIES) {
+        uint32_t r = s->memo_used++;
+        size_t at = (size_t)r * t->depth;
+
+        s->memo[r].hash = raw->hash;
+        s->memo[r].depth = n;
+        s->memo[r].entry = e;
+        memcpy(&s->memo_codes[at], raw->codes, n * sizeof(PyObject *));
+        memcpy(&s->memo_offsets[at], raw->offsets, n * sizeof(uint32_t));
+        s->memo_index[memo_slot] = r + 1;
+    }
+    return e;
+}
+
+void
+gcm__stacks_start(gcm__stacks *s)
+{
+    const memo_record *known;
+    uint32_t slot = 0;
+
+    gcm__frames_walk(&s->raw, s->table->depth);
+    known = memo_find(s, &s->raw, s->table->depth, &slot);
+    s->pending = GCM__LIKELY(known != NULL) ? known->entry : find_named(s, slot);
     s->pending_set = 1;
 }
 
@@ -222,9 +290,18 @@ gcm__stacks_new(const gcm_config *cfg)
     while (slots < 2u * GCM_STACK_DEFAULT_SITES)
         slots <<= 1;
     s->cache = PyMem_RawCalloc(slots, sizeof *s->cache);
-    if (s->table == NULL || s->cache == NULL)
+    s->memo_index = PyMem_RawCalloc(2u * GCM_STACK_DEFAULT_ENTRIES, sizeof *s->memo_index);
+    s->memo = PyMem_RawCalloc(GCM_STACK_DEFAULT_ENTRIES, sizeof *s->memo);
+    s->memo_codes = PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth,
+                                    sizeof *s->memo_codes);
+    s->memo_offsets = PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth,
+                                      sizeof *s->memo_offsets);
+    if (s->table == NULL || s->cache == NULL || s->memo_index == NULL || s->memo == NULL ||
+        s->memo_codes == NULL || s->memo_offsets == NULL)
         goto nomem;
     s->cache_mask = slots - 1;
+    /* Twice the records, a power of two: probe runs stay short. */
+    s->memo_mask = 2u * GCM_STACK_DEFAULT_ENTRIES - 1;
     if (gcm_stacks_init(s->table, size, GCM_STACK_DEFAULT_ENTRIES, cfg->stack_depth,
                         GCM_STACK_DEFAULT_SITES) != 0)
         goto nomem;
@@ -246,6 +323,10 @@ gcm__stacks_free(gcm__stacks *s)
     if (s->cache != NULL)
         clear_cache(s);
     PyMem_RawFree(s->cache);
+    PyMem_RawFree(s->memo_index);
+    PyMem_RawFree(s->memo);
+    PyMem_RawFree(s->memo_codes);
+    PyMem_RawFree(s->memo_offsets);
     PyMem_RawFree(s->table);
     PyMem_RawFree(s);
 }
@@ -259,6 +340,9 @@ gcm__stacks_reset(gcm__stacks *s)
      * still alive here, and dropping references may run code, which this
      * hook (under the list's lock) must not. */
     gcm_stacks_forget_stacks(s->table);
+    /* The memo's records name the parent's entries. */
+    memset(s->memo_index, 0, (size_t)(s->memo_mask + 1) * sizeof *s->memo_index);
+    s->memo_used = 0;
     s->pending_set = 0;
 }
 

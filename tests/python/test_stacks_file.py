@@ -249,3 +249,35 @@ for i in range(1500):
     (other,) = [(frames, weight) for frames, weight in stacks if OTHER in frames]
     assert other[0] == [OTHER]
     assert abs(other[1] - t["other"]["total_ms"] * 1000) <= 1.5
+
+
+@needs_stacks
+def test_two_callers_of_one_allocator_are_two_stacks(tmp_path: Path) -> None:
+    # A stack seen before is recognised by its raw frames (code objects and
+    # offsets); stacks that differ only in an outer frame's line must stay
+    # apart.
+    source = """\
+import gc
+gc.set_threshold(300, 10, 10)
+def alloc(n):
+    for _ in range(n):
+        a = []; b = [a]; a.append(b)
+def caller_one():
+    alloc(20000)
+def caller_two():
+    alloc(20000)
+for _ in range(3):
+    caller_one()
+    caller_two()
+"""
+    _, stacks, summary, t, _ = run_with_file(tmp_path, source)
+    script = str(tmp_path / "target.py")
+    assert_adds_up(stacks, summary["total_ms"], t)
+    callers: dict[str, int] = {}
+    for frames, weight in stacks:
+        if len(frames) >= 2 and frame_parts(frames[-1])[:2] == ("alloc", script):
+            function, file, line = frame_parts(frames[-2])
+            assert file == script
+            callers[f"{function}:{line}"] = callers.get(f"{function}:{line}", 0) + weight
+    assert set(callers) == {"caller_one:7", "caller_two:9"}, callers
+    assert all(weight > 0 for weight in callers.values())
