@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define GCM_BLOCK_MAGIC "GCMBLOCK" /* 8 bytes, no terminator stored */
-#define GCM_LAYOUT_VERSION 3u      /* the layout this build writes */
+#define GCM_LAYOUT_VERSION 4u      /* the layout this build writes */
 #define GCM_LAYOUT_VERSION_MIN 1u  /* the oldest layout it still reads */
 /* Version 1 had no cause aggregates: its ring started at this offset. */
 #define GCM_LAYOUT_V1_RING_OFFSET 68000u
@@ -98,7 +98,8 @@ typedef struct gcm_header {
     uint64_t
         alert_threshold_ns; /* pauses of at least this long count as alerts; see gcm_is_alert */
     uint32_t bucket_count;  /* user duration buckets in use, 1..GCM_MAX_BUCKETS */
-    uint32_t reserved0;
+    uint32_t stacks_size;   /* layout version 4 on: bytes of the --stacks table (stacks.h)
+                               right after the ring, at block_size; 0 without one */
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing upper bounds */
     _Atomic uint32_t state;                     /* GCM_STATE_* */
     _Atomic int32_t exit_status;     /* GCM_STATE_EXITED: the status, or GCM_EXIT_STATUS_UNKNOWN;
@@ -201,6 +202,7 @@ typedef struct gcm_block_params {
     uint64_t alert_threshold_ns;
     uint32_t bucket_count;                      /* 1..GCM_MAX_BUCKETS */
     uint64_t bucket_bounds_ns[GCM_MAX_BUCKETS]; /* strictly increasing, > 0 */
+    uint32_t stacks_size; /* bytes to keep after the ring for the --stacks table, 0 for none */
 } gcm_block_params;
 
 /* A reader's consistent copy of the header fields and aggregates (not the ring).
@@ -284,9 +286,22 @@ size_t gcm_block_ring_offset(const gcm_block *b);
 /* Rounds `n` up to a valid capacity (power of two, clamped to the limits). */
 uint64_t gcm_block_capacity_for(uint64_t n);
 
-/* Formats a fresh block into `mem` (`size` bytes, at least gcm_block_size()),
- * zeroing it and taking the realtime/monotonic clock pair.  Returns 0,
- * GCM_EINVAL for bad params, or GCM_ENOMEM if `size` is too small. */
+/* Returns the bytes the memory of a block made with `params` needs: the
+ * block and, after it, params->stacks_size bytes for the --stacks table; 0
+ * for a bad capacity. */
+size_t gcm_block_alloc_size(const gcm_block_params *params);
+
+/* Returns the --stacks table region of a checked block mapped or allocated
+ * as `size` bytes, and its size in *region_size: NULL when the block has none
+ * (layout version 4 on) or when `size` ends before the region does.  The
+ * region is the writer's (stacks.h formats it) or, for a reader, untrusted
+ * bytes to copy and check (gcm_stacks_check). */
+void *gcm_block_stacks(const gcm_block *b, size_t size, size_t *region_size);
+
+/* Formats a fresh block into `mem` (`size` bytes, at least
+ * gcm_block_alloc_size(params)), zeroing the block (the stacks region is
+ * left to stacks.h) and taking the realtime/monotonic clock pair.  Returns
+ * 0, GCM_EINVAL for bad params, or GCM_ENOMEM if `size` is too small. */
 int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params);
 
 /* Checks that `mem` (`size` bytes, e.g. a mapped file) holds a block this build

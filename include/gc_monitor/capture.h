@@ -83,6 +83,16 @@ int gcm_capture_create_child(gcm_capture *cap, const char *base, const gcm_block
  * gcm_block_check code (GCM_ETRUNCATED for an empty file too). */
 int gcm_capture_open(gcm_capture *cap, const char *path);
 
+struct gcm_stack_table;
+
+/* Copies the --stacks table of `cap` (layout version 4 on), if it has one,
+ * into a new allocation that gcm_stacks_check passed, in *out (free() it);
+ * *out is NULL when the capture holds none.  Returns 0, GCM_ECORRUPT for a
+ * table that fails the check or claims more bytes than any writer makes,
+ * GCM_ETRUNCATED when the header names a table the file ends before,
+ * GCM_ENOMEM or GCM_EINVAL. */
+int gcm_capture_stacks_copy(const gcm_capture *cap, struct gcm_stack_table **out);
+
 /* Unmaps the capture.  Safe on a zeroed or already closed handle. */
 void gcm_capture_close(gcm_capture *cap);
 

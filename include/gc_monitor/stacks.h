@@ -12,8 +12,14 @@
  * every entry is taken, further new stacks count in the table's "other" row,
  * so the totals stay exact whatever the table holds.
  *
- * Threading: one writer (the GC callback of one process).  Readers read it
- * at report time, after the recorder stopped; no sequence counter yet.
+ * With -o FILE the table lives in the capture file, after the ring
+ * (block.h's header.stacks_size), so `report` reads it after any ending.
+ *
+ * Threading: one writer (the GC callback of one process).  The writer
+ * fills a new entry or site before it counts it as used, so a reader in
+ * another process (`live`, `report` of a running capture) that copies the
+ * region sees whole entries, with figures at most one collection apart;
+ * it takes them only through a private copy that gcm_stacks_check passed.
  *
  * The writer's functions (gcm_stacks_hash, gcm_stacks_find, gcm_stacks_record)
  * allocate nothing, take no lock and make no system call.
@@ -108,6 +114,22 @@ void gcm_stacks_record(gcm_stack_table *t, uint32_t entry, uint32_t generation,
 /* Empties the stacks and the "other" row, keeping the sites: a fork child
  * starts its own figures with names its parent already copied. */
 void gcm_stacks_forget_stacks(gcm_stack_table *t);
+
+/* Checks a reader's private copy `t` (`size` bytes) of a table that came
+ * from a file, as hostile input: dimensions that gcm_stacks_size gives for
+ * `size`, counts within them, every frame's site in range, every depth
+ * within the table's.  Names are made safe in place: cut to their field,
+ * bytes that are not UTF-8 or are control characters replaced by '?'.
+ * Returns 0 or GCM_ECORRUPT. */
+int gcm_stacks_check(gcm_stack_table *t, size_t size);
+
+/* Adds the figures of `src` to `dst` (a table made by gcm_stacks_init),
+ * stack by stack: sites are matched by their names and stacks by their
+ * sites and offsets, so the stacks of several processes that ran the same
+ * code add up.  Stacks that find `dst` full go to its "other" row, so the
+ * totals stay exact.  Allocates a temporary index of sites.  Returns 0,
+ * GCM_EINVAL or GCM_ENOMEM. */
+int gcm_stacks_merge(gcm_stack_table *dst, const gcm_stack_table *src);
 
 /* Accessors; NULL for an index out of range. */
 const gcm_stack_entry *gcm_stacks_entry(const gcm_stack_table *t, uint32_t i);

@@ -50,7 +50,30 @@ size_t gcm_block_size(uint64_t capacity)
     return offsetof(gcm_block, ring) + (size_t)capacity * sizeof(gcm_event_slot);
 }
 
-/* Where the ring of a block of layout `version` (1 to 3) starts: each
+size_t gcm_block_alloc_size(const gcm_block_params *params)
+{
+    size_t size = params != NULL ? gcm_block_size(params->capacity) : 0;
+
+    return size != 0 ? size + params->stacks_size : 0;
+}
+
+void *gcm_block_stacks(const gcm_block *b, size_t size, size_t *region_size)
+{
+    uint64_t at;
+    uint64_t bytes;
+
+    *region_size = 0;
+    if (b == NULL || b->header.layout_version < 4u || b->header.stacks_size == 0)
+        return NULL;
+    at = b->header.block_size;
+    bytes = b->header.stacks_size;
+    if (at > size || bytes > size - at || at % 8u != 0)
+        return NULL;
+    *region_size = (size_t)bytes;
+    return (unsigned char *)(uintptr_t)b + at;
+}
+
+/* Where the ring of a block of layout `version` (1 to 4) starts: each
  * version added aggregates in front of it. */
 static size_t ring_offset_v(uint32_t version)
 {
@@ -61,7 +84,7 @@ static size_t ring_offset_v(uint32_t version)
     return offsetof(gcm_block, ring);
 }
 
-/* The size of a block of `capacity` slots in layout `version` (1 to 3). */
+/* The size of a block of `capacity` slots in layout `version` (1 to 4). */
 static size_t block_size_v(uint32_t version, uint64_t capacity)
 {
     if (!is_valid_capacity(capacity))
@@ -104,7 +127,7 @@ int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params)
         !are_valid_buckets(params->bucket_count, params->bucket_bounds_ns))
         goto done;
     need = gcm_block_size(params->capacity);
-    if (size < need) {
+    if (size < need || size - need < params->stacks_size) {
         status = GCM_ENOMEM;
         goto done;
     }
@@ -124,6 +147,7 @@ int gcm_block_init(gcm_block *b, size_t size, const gcm_block_params *params)
     b->header.process_start_ticks = params->process_start_ticks;
     b->header.alert_threshold_ns = params->alert_threshold_ns;
     b->header.bucket_count = params->bucket_count;
+    b->header.stacks_size = params->stacks_size;
     memcpy(b->header.bucket_bounds_ns, params->bucket_bounds_ns,
            params->bucket_count * sizeof params->bucket_bounds_ns[0]);
 

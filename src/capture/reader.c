@@ -23,6 +23,7 @@
 
 #include "base/base.h"
 #include "gc_monitor/errors.h"
+#include "gc_monitor/stacks.h"
 #include "gc_monitor/stats.h"
 #include "block/block_internal.h"
 
@@ -236,6 +237,47 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
         memset(out->cause, 0, sizeof out->cause);
     }
     *gone = gcm_capture_resolve_state(out, check_alive);
+done:
+    free(copy);
+    return status;
+}
+
+int gcm_capture_stacks_copy(const gcm_capture *cap, struct gcm_stack_table **out)
+{
+    gcm_stack_table *copy = NULL;
+    size_t region_size = 0;
+    const void *region;
+    int status = 0;
+
+    *out = NULL;
+    if (cap == NULL || cap->block == NULL)
+        return GCM_EINVAL;
+    region = gcm_block_stacks(cap->block, cap->size, &region_size);
+    if (region == NULL) {
+        /* A table the header names that the file does not hold. */
+        if (cap->block->header.layout_version >= 4u && cap->block->header.stacks_size != 0)
+            status = GCM_ETRUNCATED;
+        goto done;
+    }
+    /* No table this build writes is larger: a header that claims more (a
+     * sparse file of holes) is not copied. */
+    status = GCM_ECORRUPT;
+    if (region_size < sizeof *copy ||
+        region_size > gcm_stacks_size(GCM_STACK_DEFAULT_ENTRIES, GCM_STACK_MAX_DEPTH,
+                                      GCM_STACK_DEFAULT_SITES))
+        goto done;
+    status = GCM_ENOMEM;
+    copy = malloc(region_size);
+    if (copy == NULL)
+        goto done;
+    /* A private copy first: a running writer (or anyone who can write the
+     * file) may change the mapped bytes between a check and a use. */
+    memcpy(copy, region, region_size);
+    status = gcm_stacks_check(copy, region_size);
+    if (status != 0)
+        goto done;
+    *out = copy;
+    copy = NULL;
 done:
     free(copy);
     return status;

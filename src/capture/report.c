@@ -23,6 +23,7 @@
 #include "base/base.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
+#include "gc_monitor/stacks.h"
 #include "report/report_internal.h"
 
 #ifndef GCM_VERSION
@@ -389,8 +390,9 @@ typedef struct report_work {
     char poll_ms[16];
     char limit_text[256];
     char shown_file[4 * GCM_PATH_MAX];
-    gcm_event *events;   /* the retained collections copied out of the ring */
-    gcm_report_input in; /* the renderers' input over the fields above */
+    gcm_event *events;       /* the retained collections copied out of the ring */
+    gcm_stack_table *stacks; /* the checked copy of its --stacks table, or NULL */
+    gcm_report_input in;     /* the renderers' input over the fields above */
 } report_work;
 
 /* How many of the ring's newest records a report copies: those the ring
@@ -537,12 +539,22 @@ static int prepare(const gcm_capture *cap, const gcm_capture_request *req, repor
         add_warning(facts, w->approx_text);
     }
 
+    rc = gcm_capture_stacks_copy(cap, &w->stacks);
+    if (rc == GCM_ENOMEM)
+        add_warning(facts, "not enough memory to read the trigger table (--stacks): left out");
+    else if (rc == GCM_ETRUNCATED)
+        add_warning(facts, "the file ends before the trigger table (--stacks) its header names: "
+                           "left out");
+    else if (rc != 0)
+        add_warning(facts, "the trigger table (--stacks) is damaged: left out");
+
     memset(&in, 0, sizeof in);
     in.snapshot = snap;
     in.events = events;
     in.event_count = count;
     in.first_event_index = first;
     in.config = cfg;
+    in.stacks = w->stacks;
     in.python_version = w->version[0] != '\0' ? w->version : NULL;
     in.python_build = w->build[0] != '\0' ? w->build : NULL;
     in.free_threaded = strcmp(w->free_threaded, "1") == 0;
@@ -554,14 +566,18 @@ static int prepare(const gcm_capture *cap, const gcm_capture_request *req, repor
     status = 0;
 done:
     free(events);
+    if (w != NULL)
+        free(w->stacks);
     free(w);
     return status;
 }
 
 static void work_free(report_work *w)
 {
-    if (w != NULL)
+    if (w != NULL) {
         free(w->events);
+        free(w->stacks);
+    }
     free(w);
 }
 

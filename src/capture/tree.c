@@ -26,6 +26,7 @@
 #include "gc_monitor/capture.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/report.h"
+#include "gc_monitor/stacks.h"
 #include "gc_monitor/stats.h"
 
 /* The command column is cut to this many bytes; the section says it whole. */
@@ -471,7 +472,8 @@ done:
 /* Writes the {"type": "tree"} object as one JSON line.  Every addition is
  * checked: a tree missing a key for want of memory is no report. */
 static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_snapshot *all,
-                      const gcm_cause_totals *causes, uint64_t proc_ns)
+                      const gcm_cause_totals *causes, uint64_t proc_ns,
+                      const gcm_stack_table *stacks)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *list;
@@ -544,6 +546,15 @@ static int write_json(int fd, const proc *procs, size_t count, const gcm_gen_sna
     GCM__JSON_ADD(cJSON_AddNumberToObject(totals, "uncollectable", (double)all->uncollectable));
     if (add_causes_json(totals, causes) != 0)
         goto done;
+    if (stacks != NULL) {
+        cJSON *triggers;
+
+        GCM__JSON_ADD(triggers = cJSON_AddObjectToObject(totals, "triggers"));
+        if (gcm__triggers_json(stacks, triggers) != 0)
+            goto done;
+    } else {
+        GCM__JSON_ADD(cJSON_AddNullToObject(totals, "triggers"));
+    }
     status = gcm__write_json_line(fd, root);
 done:
     cJSON_Delete(root);
@@ -558,7 +569,55 @@ struct gcm_capture_tree {
     uint64_t proc_ns;        /* the processes' lifetimes summed */
     gcm_gen_snapshot all;    /* every process's pauses together */
     gcm_cause_totals causes; /* and their causes */
+    gcm_stack_table *stacks; /* and their --stacks tables merged by call site, or NULL */
 };
+
+/* Merges the --stacks tables of the tree's captures (those that hold one
+ * that passes the check; a damaged one is said in its own section) into
+ * tree->stacks, big enough for every stack of every process.  Returns 0 or
+ * GCM_ENOMEM. */
+static int merge_stacks(gcm_capture_tree *tree)
+{
+    gcm_stack_table **tables = calloc(tree->count, sizeof *tables);
+    uint64_t entries = 1, sites = 1;
+    uint32_t depth = 0;
+    size_t size, i;
+    int status = GCM_ENOMEM;
+
+    if (tables == NULL)
+        goto done;
+    for (i = 0; i < tree->count; i++) {
+        if (gcm_capture_stacks_copy(&tree->procs[i].cap, &tables[i]) != 0 || tables[i] == NULL)
+            continue;
+        entries += tables[i]->used;
+        sites += tables[i]->sites_used;
+        if (tables[i]->depth > depth)
+            depth = tables[i]->depth;
+    }
+    status = 0;
+    if (depth == 0)
+        goto done;
+    /* Past the largest table allowed, stacks go to the "other" row, and
+     * names to "(unknown)": the totals stay exact. */
+    entries = entries > (1u << 20) ? (1u << 20) : entries;
+    sites = sites > (1u << 20) ? (1u << 20) : sites;
+    status = GCM_ENOMEM;
+    size = gcm_stacks_size((uint32_t)entries, depth, (uint32_t)sites);
+    tree->stacks = size != 0 ? malloc(size) : NULL;
+    if (tree->stacks == NULL ||
+        gcm_stacks_init(tree->stacks, size, (uint32_t)entries, depth, (uint32_t)sites) != 0)
+        goto done;
+    for (i = 0; i < tree->count; i++) {
+        if (tables[i] != NULL && gcm_stacks_merge(tree->stacks, tables[i]) != 0)
+            goto done;
+    }
+    status = 0;
+done:
+    for (i = 0; tables != NULL && i < tree->count; i++)
+        free(tables[i]);
+    free(tables);
+    return status;
+}
 
 int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **out)
 {
@@ -580,6 +639,8 @@ int gcm_capture_tree_load(const char **files, size_t count, gcm_capture_tree **o
         tree->proc_ns += tree->procs[i].sum.wall_ns;
     }
     status = order_tree(tree->procs, count);
+    if (status == 0)
+        status = merge_stacks(tree);
     if (status != 0)
         goto done;
     for (i = 0; i < count; i++)
@@ -603,10 +664,16 @@ int gcm_capture_tree_write(int fd, gcm_capture_tree *tree, double slo_ms, int js
     for (size_t i = 0; i < tree->count; i++)
         judge(&tree->procs[i], slo_ms);
     if (json)
-        return write_json(fd, tree->procs, tree->count, &tree->all, &tree->causes, tree->proc_ns);
+        return write_json(fd, tree->procs, tree->count, &tree->all, &tree->causes, tree->proc_ns,
+                          tree->stacks);
     status = write_text(fd, tree->procs, tree->count, &tree->all, tree->proc_ns);
     if (status == 0)
         status = write_causes_text(fd, &tree->causes);
+    if (status == 0 && tree->stacks != NULL) {
+        gcm_sink sink = {gcm_sink_write_fd, &fd};
+
+        status = gcm__render_tree_triggers_text(tree->stacks, &sink);
+    }
     if (status == 0)
         status = put(fd, "\n", 1, 2);
     return status;
@@ -619,5 +686,6 @@ void gcm_capture_tree_free(gcm_capture_tree *tree)
     for (size_t i = 0; tree->procs != NULL && i < tree->count; i++)
         gcm_capture_close(&tree->procs[i].cap);
     free(tree->procs);
+    free(tree->stacks);
     free(tree);
 }

@@ -36,7 +36,7 @@ int gcm_capture_create(gcm_capture *cap, const char *path, const gcm_block_param
     if (cap == NULL || path == NULL || params == NULL)
         goto done;
     memset(cap, 0, sizeof *cap);
-    size = gcm_block_size(params->capacity);
+    size = gcm_block_alloc_size(params);
     if (size == 0)
         goto done;
     /* The one output policy (src/base/files.c), for a file that must be

@@ -74,7 +74,8 @@ typedef struct live_proc {
     char version[32];
     gcm_event events[LIVE_EVENTS];
     size_t event_count;
-    uint64_t rss_bytes;  /* resident set of a running writer, 0 if unknown */
+    uint64_t rss_bytes;               /* resident set of a running writer, 0 if unknown */
+    char top_trigger[LINE_MAX_BYTES]; /* --stacks: the call site with the most pause time, or "" */
     gcm__remote *remote; /* a process read from outside (remote.c), NULL for a capture */
 } live_proc;
 

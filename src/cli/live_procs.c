@@ -24,6 +24,8 @@
 #include "gc_monitor/clock.h"
 #include "gc_monitor/errors.h"
 #include "gc_monitor/reader.h"
+#include "gc_monitor/report.h"
+#include "gc_monitor/stacks.h"
 #include "live.h"
 
 void gcm__live_proc_free(live_proc *p)
@@ -242,6 +244,18 @@ done:
     return status;
 }
 
+/* The top line of the trigger table of a capture made with --stacks, from a
+ * checked copy; a table that fails the check or is missing shows nothing. */
+static void refresh_top_trigger(live_proc *p)
+{
+    gcm_stack_table *stacks = NULL;
+
+    p->top_trigger[0] = '\0';
+    if (gcm_capture_stacks_copy(&p->cap, &stacks) == 0 && stacks != NULL)
+        (void)gcm_report_top_trigger(stacks, p->top_trigger, sizeof p->top_trigger);
+    free(stacks);
+}
+
 /* Takes a new snapshot of one process, keeping the previous figures for the
  * interval columns.  A process that had already ended is not read again. */
 void gcm__live_proc_refresh(live_proc *p)
@@ -276,6 +290,7 @@ void gcm__live_proc_refresh(live_proc *p)
     }
     p->event_count = kept;
     p->rss_bytes = p->snap->state == GCM_STATE_RUNNING ? read_rss(p->snap->pid) : 0;
+    refresh_top_trigger(p);
 }
 
 void gcm__live_interval_of(const live_proc *p, interval_figures *out)

@@ -332,6 +332,8 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
         line_add(f, ATTR_PLAIN, "Explicit gc.collect(): %s collections, %.1f%% of GC time",
                  explicit_n, s->cause[GCM_CAUSE_EXPLICIT].share_pct);
     }
+    if (p->top_trigger[0] != '\0')
+        line_add(f, ATTR_PLAIN, "Top GC trigger: %s", p->top_trigger);
     if (s->all.count - s->missed > 1) {
         char bursts[32];
         char gaps[32];

@@ -148,6 +148,14 @@ int gcm_config_block_params(const gcm_config *cfg, gcm_block_params *params)
         goto done;
     }
     p.capacity = cfg->buffer_events;
+    if (cfg->stacks) {
+        size_t stacks =
+            gcm_stacks_size(GCM_STACK_DEFAULT_ENTRIES, cfg->stack_depth, GCM_STACK_DEFAULT_SITES);
+
+        if (stacks == 0 || stacks > UINT32_MAX)
+            goto done;
+        p.stacks_size = (uint32_t)stacks;
+    }
     p.alert_threshold_ns = gcm__ms_to_ns(cfg->alert_threshold_ms);
     p.bucket_count = cfg->bucket_count;
     for (i = 0; i < cfg->bucket_count; i++) {

@@ -83,7 +83,7 @@ gcm__block_new(const gcm_config *cfg, gcm_block **out, size_t *out_size)
     status = process_params(cfg, &params);
     if (status != 0)
         goto done;
-    size = gcm_block_size(params.capacity);
+    size = gcm_block_alloc_size(&params);
     if (size == 0) {
         status = GCM_EINVAL;
         goto done;
@@ -299,6 +299,15 @@ gcm__recorder_create(PyTypeObject *type, const gcm_config *cfg, int followed)
             goto done;
     } else {
         rc = gcm__block_new(&self->config, &self->block, &self->block_size);
+        if (rc != 0) {
+            gcm__raise_block_error(rc);
+            goto done;
+        }
+    }
+    /* The trigger table lives in the block, after the ring: in a capture
+     * it is in the file, for `report` after any ending. */
+    if (self->stacks != NULL) {
+        rc = gcm__stacks_attach(self->stacks, self->block, self->block_size);
         if (rc != 0) {
             gcm__raise_block_error(rc);
             goto done;

@@ -114,8 +114,17 @@ gcm__stacks *gcm__stacks_new(const gcm_config *cfg);
 /* Releases the table and the code objects its cache holds. */
 void gcm__stacks_free(gcm__stacks *s);
 
-/* Empties the stacks in a fork child, which records its own; the names stay. */
-void gcm__stacks_reset(gcm__stacks *s);
+/* Formats the trigger table in the stacks region of `block` (`size` bytes
+ * allocated or mapped), which gcm_config_block_params sized.  Returns 0 or
+ * a GCM_E* code. */
+int gcm__stacks_attach(gcm__stacks *s, gcm_block *block, size_t size);
+
+/* In a fork child: moves the table into the child's new block `fresh`
+ * (`size` bytes), keeping the parent's names and emptying the stacks, which
+ * the child records anew.  Allocates nothing: the after-fork hook calls it
+ * with the list of recorders locked.  Without room there the child records
+ * no stacks. */
+void gcm__stacks_move(gcm__stacks *s, gcm_block *fresh, size_t size);
 
 /* The recording path: the stack of the collection starting now, then its
  * figures once it stopped.  Allocate nothing, never raise. */

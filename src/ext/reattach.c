@@ -63,6 +63,8 @@ recorder_reattach(gcm__recorder *r, int *revived)
     }
     old = r->block;
     old_size = r->block_size;
+    /* Before the parent's block goes: the child's table starts from it. */
+    gcm__stacks_move(r->stacks, fresh, size);
     r->block = fresh;
     r->block_size = size;
     gcm__block_release(old, old_size, r->mapped);
@@ -77,7 +79,6 @@ recorder_reattach(gcm__recorder *r, int *revived)
     if (r->gc_watch != GCM__GC_WATCH_OFF)
         r->gc_watch = GCM__GC_WATCH_REBASE;
     atomic_store(&r->start_ns, 0);
-    gcm__stacks_reset(r->stacks);
     if (gcm__report_revive(r) && revived != NULL)
         *revived = 1;
     /* Release: a callback that sees the new epoch also sees the new block. */

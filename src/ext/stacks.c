@@ -4,7 +4,9 @@
  * frames (frames.c), names each frame's code object through a cache, and
  * finds or adds the stack in the trigger table (src/block/stacks.c); at its
  * "stop" it adds the pause to that stack's figures.  Nothing here allocates
- * on that path: the table and the cache are allocated once, with the recorder.
+ * on that path: the cache and the memo are allocated once, with the
+ * recorder, and the table lives in the recorder's block after its ring (in
+ * the capture file with -o), formatted there by gcm__stacks_attach.
  *
  * The cache maps a code object to its site (its names, copied into the table
  * once) and holds a strong reference to it.  So a code object that the
@@ -34,7 +36,8 @@ typedef struct memo_record {
 } memo_record;
 
 struct gcm__stacks {
-    gcm_stack_table *table; /* PyMem_RawMalloc'd */
+    gcm_stack_table *table; /* in the recorder's block, after its ring; NULL before attach */
+    uint32_t depth;         /* --stack-depth */
     cache_slot *cache;      /* PyMem_RawMalloc'd, cache_mask + 1 slots */
     uint32_t cache_mask;
     uint32_t cached;  /* code objects in the cache */
@@ -234,6 +237,8 @@ gcm__stacks_start(gcm__stacks *s)
     const memo_record *known;
     uint32_t slot = 0;
 
+    if (GCM__UNLIKELY(s->table == NULL))
+        return;
     gcm__frames_walk(&s->raw, s->table->depth);
     known = memo_find(s, &s->raw, s->table->depth, &slot);
     s->pending = GCM__LIKELY(known != NULL) ? known->entry : find_named(s, slot);
@@ -243,7 +248,7 @@ gcm__stacks_start(gcm__stacks *s)
 void
 gcm__stacks_stop(gcm__stacks *s, uint32_t generation, uint64_t duration_ns, int explicit)
 {
-    if (!s->pending_set)
+    if (!s->pending_set || s->table == NULL)
         return;
     s->pending_set = 0;
     gcm_stacks_record(s->table, s->pending, generation, duration_ns, explicit);
@@ -286,7 +291,7 @@ gcm__stacks_new(const gcm_config *cfg)
     s = PyMem_RawCalloc(1, sizeof *s);
     if (s == NULL)
         goto nomem;
-    s->table = PyMem_RawMalloc(size);
+    s->depth = cfg->stack_depth;
     while (slots < 2u * GCM_STACK_DEFAULT_SITES)
         slots <<= 1;
     s->cache = PyMem_RawCalloc(slots, sizeof *s->cache);
@@ -296,15 +301,12 @@ gcm__stacks_new(const gcm_config *cfg)
                                     sizeof *s->memo_codes);
     s->memo_offsets = PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth,
                                       sizeof *s->memo_offsets);
-    if (s->table == NULL || s->cache == NULL || s->memo_index == NULL || s->memo == NULL ||
-        s->memo_codes == NULL || s->memo_offsets == NULL)
+    if (s->cache == NULL || s->memo_index == NULL || s->memo == NULL || s->memo_codes == NULL ||
+        s->memo_offsets == NULL)
         goto nomem;
     s->cache_mask = slots - 1;
     /* Twice the records, a power of two: probe runs stay short. */
     s->memo_mask = 2u * GCM_STACK_DEFAULT_ENTRIES - 1;
-    if (gcm_stacks_init(s->table, size, GCM_STACK_DEFAULT_ENTRIES, cfg->stack_depth,
-                        GCM_STACK_DEFAULT_SITES) != 0)
-        goto nomem;
     result = s;
     s = NULL;
     goto done;
@@ -327,19 +329,41 @@ gcm__stacks_free(gcm__stacks *s)
     PyMem_RawFree(s->memo);
     PyMem_RawFree(s->memo_codes);
     PyMem_RawFree(s->memo_offsets);
-    PyMem_RawFree(s->table);
     PyMem_RawFree(s);
 }
 
-void
-gcm__stacks_reset(gcm__stacks *s)
+int
+gcm__stacks_attach(gcm__stacks *s, gcm_block *block, size_t size)
 {
+    size_t region_size = 0;
+    void *region = gcm_block_stacks(block, size, &region_size);
+
+    if (region == NULL)
+        return GCM_EINVAL;
+    s->table = region;
+    return gcm_stacks_init(s->table, region_size, GCM_STACK_DEFAULT_ENTRIES, s->depth,
+                           GCM_STACK_DEFAULT_SITES);
+}
+
+void
+gcm__stacks_move(gcm__stacks *s, gcm_block *fresh, size_t size)
+{
+    size_t region_size = 0;
+    gcm_stack_table *region;
+
     if (s == NULL)
         return;
+    region = gcm_block_stacks(fresh, size, &region_size);
     /* The cache and the sites stay: the code objects are the parent's and
      * still alive here, and dropping references may run code, which this
      * hook (under the list's lock) must not. */
-    gcm_stacks_forget_stacks(s->table);
+    if (region != NULL && s->table != NULL && s->table->size <= region_size) {
+        memcpy(region, s->table, (size_t)s->table->size);
+        s->table = region;
+        gcm_stacks_forget_stacks(s->table);
+    } else {
+        s->table = NULL;
+    }
     /* The memo's records name the parent's entries. */
     memset(s->memo_index, 0, (size_t)(s->memo_mask + 1) * sizeof *s->memo_index);
     s->memo_used = 0;

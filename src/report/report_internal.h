@@ -189,6 +189,14 @@ int gcm__render_causes_text(const gcm_summary *sum, const gcm_sink *sink);
 int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink);
 int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink);
 
+/* The table `t` of a whole process tree (gcm_stacks_merge), under the title
+ * "Top GC triggers across the tree".  Returns 0 or a GCM_E* code. */
+int gcm__render_tree_triggers_text(const struct gcm_stack_table *t, const gcm_sink *sink);
+
+/* Adds the keys of the "triggers" JSON object (every call site of `t`, the
+ * "other" row, the table's dimensions) to `root`.  Returns 0 or GCM_ENOMEM. */
+int gcm__triggers_json(const struct gcm_stack_table *t, struct cJSON *root);
+
 /* causes.c: adds the summary's "causes" member to `root` (null when not
  * recorded).  Returns 0 or -1 when memory runs out. */
 struct cJSON;

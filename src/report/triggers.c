@@ -188,15 +188,20 @@ static void cells(gcm__line *l, const uint64_t count[GCM_GENERATIONS], uint64_t 
     GCM__LINE_LIT(l, "  ");
 }
 
-static void frame_text(gcm__line *l, const gcm_stack_table *t, uint32_t site, int32_t line)
+/* A frame as "file:line in function"; with `short_file`, the file's last
+ * component only, for a screen line that must fit 80 columns. */
+static void frame_text(gcm__line *l, const gcm_stack_table *t, uint32_t site, int32_t line,
+                       int short_file)
 {
     const gcm_stack_site *s = gcm_stacks_site(t, site);
+    const char *file;
 
     if (s == NULL) {
         GCM__LINE_LIT(l, "(unknown)");
         return;
     }
-    gcm__line_text_escaped(l, s->file, SITE_BYTES);
+    file = short_file && strrchr(s->file, '/') != NULL ? strrchr(s->file, '/') + 1 : s->file;
+    gcm__line_text_escaped(l, file, SITE_BYTES);
     GCM__LINE_LIT(l, ":");
     if (line >= 0)
         gcm__line_u64(l, (uint64_t)line);
@@ -207,12 +212,12 @@ static void frame_text(gcm__line *l, const gcm_stack_table *t, uint32_t site, in
 }
 
 /* The call site, and where the program's own code called the library it is in. */
-static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row *r)
+static void site_text(gcm__line *l, const gcm_stack_table *t, const trigger_row *r, int short_file)
 {
-    frame_text(l, t, r->site, r->line);
+    frame_text(l, t, r->site, r->line, short_file);
     if (r->own_site != GCM_STACK_NO_SITE) {
         GCM__LINE_LIT(l, " (from ");
-        frame_text(l, t, r->own_site, r->own_line);
+        frame_text(l, t, r->own_site, r->own_line, short_file);
         GCM__LINE_LIT(l, ")");
     }
 }
@@ -245,7 +250,7 @@ int gcm__explicit_call_site(const gcm_stack_table *t, gcm__line *l)
         r.line = f[0].line;
         own_frame(t, f, best->depth, &r.own_site, &r.own_line);
     }
-    site_text(l, t, &r);
+    site_text(l, t, &r, 0);
     return 1;
 }
 
@@ -302,7 +307,8 @@ int gcm__trigger_stacks_each(const gcm_stack_table *t,
     return status;
 }
 
-static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *sink)
+static int head_lines(const gcm_stack_table *t, size_t sites, const char *title,
+                      const gcm_sink *sink)
 {
     static const char *const heads[] = {"total", "max", "share"};
     static const size_t widths[] = {TIME_WIDTH, TIME_WIDTH, SHARE_WIDTH};
@@ -311,7 +317,7 @@ static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *si
     int status;
 
     gcm__line_reset(&l);
-    GCM__LINE_LIT(&l, "Top GC triggers (innermost frame of the collecting thread; ");
+    gcm__line_str(&l, title);
     gcm__line_u64(&l, (uint64_t)sites);
     gcm__line_str(&l, sites == 1 ? " call site, " : " call sites, ");
     gcm__line_u64(&l, t->used);
@@ -336,9 +342,9 @@ static int head_lines(const gcm_stack_table *t, size_t sites, const gcm_sink *si
     return gcm__line_emit(&l, sink);
 }
 
-int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink)
+/* The table `t` under the first line `title`, which goes on with its counts. */
+static int render_text(const gcm_stack_table *t, const char *title, const gcm_sink *sink)
 {
-    const gcm_stack_table *t = in->stacks;
     trigger_row *rows = NULL;
     size_t n = 0, i;
     uint64_t all_ns;
@@ -351,11 +357,11 @@ int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink)
     if (status != 0)
         goto done;
     all_ns = table_total_ns(rows, n, t);
-    status = head_lines(t, n, sink);
+    status = head_lines(t, n, title, sink);
     for (i = 0; status == 0 && i < n && i < TEXT_ROWS; i++) {
         gcm__line_reset(&l);
         cells(&l, rows[i].count, rows[i].total_ns, rows[i].max_ns, all_ns);
-        site_text(&l, t, &rows[i]);
+        site_text(&l, t, &rows[i], 0);
         status = gcm__line_emit(&l, sink);
     }
     if (status == 0 && n > TEXT_ROWS) {
@@ -373,6 +379,50 @@ int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink)
         GCM__LINE_LIT(&l, " stacks was full)");
         status = gcm__line_emit(&l, sink);
     }
+done:
+    free(rows);
+    return status;
+}
+
+int gcm__render_triggers_text(const gcm_report_input *in, const gcm_sink *sink)
+{
+    return render_text(in->stacks, "Top GC triggers (innermost frame of the collecting thread; ",
+                       sink);
+}
+
+int gcm__render_tree_triggers_text(const gcm_stack_table *t, const gcm_sink *sink)
+{
+    return render_text(t, "Top GC triggers across the tree (merged by call site; ", sink);
+}
+
+int gcm_report_top_trigger(const gcm_stack_table *t, char *out, size_t size)
+{
+    trigger_row *rows = NULL;
+    size_t n = 0;
+    uint64_t count;
+    gcm__line l;
+    int status;
+
+    out[0] = '\0';
+    status = merge_rows(t, &rows, &n);
+    if (status != 0 || n == 0)
+        goto done;
+    count = rows[0].count[0] + rows[0].count[1] + rows[0].count[2];
+    gcm__line_reset(&l);
+    site_text(&l, t, &rows[0], 1);
+    GCM__LINE_LIT(&l, ": ");
+    gcm__line_u64(&l, count);
+    gcm__line_str(&l, count == 1 ? " collection, " : " collections, ");
+    gcm__line_duration(&l, rows[0].total_ns);
+    GCM__LINE_LIT(&l, " (");
+    gcm__line_fixed(&l, share_tenths(rows[0].total_ns, table_total_ns(rows, n, t)), 1);
+    GCM__LINE_LIT(&l, "% of GC time)");
+    n = l.len < size - 1 ? l.len : size - 1;
+    /* Never half a UTF-8 sequence at the cut. */
+    while (n < l.len && n > 0 && ((unsigned char)l.buf[n] & 0xC0u) == 0x80u)
+        n--;
+    memcpy(out, l.buf, n);
+    out[n] = '\0';
 done:
     free(rows);
     return status;
@@ -447,27 +497,21 @@ static int add_row(cJSON *list, const gcm_stack_table *t, const trigger_row *r, 
     return add_figures(obj, r->count, r->total_ns, r->max_ns, all_ns);
 }
 
-int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
+int gcm__triggers_json(const gcm_stack_table *t, cJSON *root)
 {
-    const gcm_stack_table *t = in->stacks;
     trigger_row *rows = NULL;
-    cJSON *root = NULL;
     cJSON *list;
     cJSON *other;
     size_t n = 0, i;
     uint64_t all_ns;
-    int status = 0;
+    int status;
 
-    if (t == NULL)
-        goto done;
     status = merge_rows(t, &rows, &n);
     if (status != 0)
         goto done;
     all_ns = table_total_ns(rows, n, t);
     status = GCM_ENOMEM;
-    root = cJSON_CreateObject();
-    if (root == NULL || cJSON_AddStringToObject(root, "type", "triggers") == NULL ||
-        cJSON_AddNumberToObject(root, "stacks", (double)t->used) == NULL ||
+    if (cJSON_AddNumberToObject(root, "stacks", (double)t->used) == NULL ||
         cJSON_AddNumberToObject(root, "table_size", (double)t->entries) == NULL ||
         cJSON_AddNumberToObject(root, "depth", (double)t->depth) == NULL ||
         cJSON_AddNumberToObject(root, "unnamed_frames", (double)t->unnamed) == NULL)
@@ -487,9 +531,27 @@ int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
     } else if (cJSON_AddNullToObject(root, "other") == NULL) {
         goto done;
     }
-    status = gcm__sink_json_line(root, sink);
+    status = 0;
+done:
+    free(rows);
+    return status;
+}
+
+int gcm__render_triggers_jsonl(const gcm_report_input *in, const gcm_sink *sink)
+{
+    cJSON *root = NULL;
+    int status = 0;
+
+    if (in->stacks == NULL)
+        goto done;
+    status = GCM_ENOMEM;
+    root = cJSON_CreateObject();
+    if (root == NULL || cJSON_AddStringToObject(root, "type", "triggers") == NULL)
+        goto done;
+    status = gcm__triggers_json(in->stacks, root);
+    if (status == 0)
+        status = gcm__sink_json_line(root, sink);
 done:
     cJSON_Delete(root);
-    free(rows);
     return status;
 }

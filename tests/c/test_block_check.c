@@ -102,7 +102,7 @@ static void test_bad_fields(void)
 
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, byte_order), 0x04030201u), GCM_EBYTEORDER);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, byte_order), 0xDEADBEEFu), GCM_ECORRUPT);
-    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 4), GCM_EVERSION);
+    GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 5), GCM_EVERSION);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, layout_version), 0), GCM_EVERSION);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, header_size), 8000), GCM_ECORRUPT);
     GCM_CHECK_EQ_INT(check_u32(offsetof(gcm_header, slot_size), 40), GCM_ECORRUPT);
@@ -155,13 +155,14 @@ static void test_random_damage(void)
         off = (size_t)(state >> 33) % offsetof(gcm_header, state);
         copy[off] ^= (unsigned char)(1u + (state >> 20) % 255u);
         rc = gcm_block_check(copy, good_size);
-        /* The pid, ppid, start ticks, clocks, threshold, the reserved word
-         * and unused bounds are free to change; damage to the bucket count
+        /* The pid, ppid, start ticks, clocks, threshold, the stacks size
+         * (checked by gcm_block_stacks against the mapping, not here) and
+         * unused bounds are free to change; damage to the bucket count
          * or the two bounds in use may or may not leave a valid list; any
          * other damage must be refused. */
         if (off >= offsetof(gcm_header, pid) && off < offsetof(gcm_header, bucket_count))
             GCM_CHECK_EQ_INT(rc, 0);
-        else if (off >= offsetof(gcm_header, reserved0) &&
+        else if (off >= offsetof(gcm_header, stacks_size) &&
                  off < offsetof(gcm_header, bucket_bounds_ns))
             GCM_CHECK_EQ_INT(rc, 0);
         else if (off >= offsetof(gcm_header, bucket_bounds_ns) + 2 * sizeof(uint64_t))

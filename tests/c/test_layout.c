@@ -1,5 +1,6 @@
 /* test_layout.c: pins the recording block's layout, so that changing it is a
- * deliberate act that also bumps GCM_LAYOUT_VERSION (3 since the request
+ * deliberate act that also bumps GCM_LAYOUT_VERSION (4 since the --stacks
+ * table after the ring, named by the header word that was reserved; 3 since the request
  * aggregates; version 2 differed only in having none, its ring at 68,160;
  * version 1 had no cause aggregates either, its ring at 68,000).  The numbers below were
  * derived by hand from the field list in block.h (8-byte fields, no hidden
@@ -12,7 +13,7 @@
 
 static void test_version_and_constants(void)
 {
-    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 3);
+    GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION, 4);
     GCM_CHECK_EQ_U64(GCM_LAYOUT_VERSION_MIN, 1);
     GCM_CHECK_EQ_U64(GCM_LAYOUT_V1_RING_OFFSET, 68000);
     GCM_CHECK_EQ_U64(GCM_LAYOUT_V2_RING_OFFSET, 68160);
@@ -85,7 +86,7 @@ static void test_field_offsets(void)
     GCM_CHECK_EQ_U64(offsetof(gcm_header, init_monotonic_ns), 72);
     GCM_CHECK_EQ_U64(offsetof(gcm_header, alert_threshold_ns), 80);
     GCM_CHECK_EQ_U64(offsetof(gcm_header, bucket_count), 88);
-    GCM_CHECK_EQ_U64(offsetof(gcm_header, reserved0), 92);
+    GCM_CHECK_EQ_U64(offsetof(gcm_header, stacks_size), 92);
     GCM_CHECK_EQ_U64(offsetof(gcm_header, bucket_bounds_ns), 96);
     GCM_CHECK_EQ_U64(offsetof(gcm_header, state), 352);
     GCM_CHECK_EQ_U64(offsetof(gcm_header, exit_status), 356);
@@ -129,9 +130,27 @@ static void test_field_offsets(void)
     GCM_CHECK_EQ_U64(offsetof(gcm_event_slot, flags), 44);
 }
 
+/* The --stacks table after the ring of a version 4 capture (docs/capture-format.md). */
+static void test_stack_table_layout(void)
+{
+    GCM_CHECK_EQ_U64(sizeof(gcm_stack_table), 88);
+    GCM_CHECK_EQ_U64(offsetof(gcm_stack_table, used), 24);
+    GCM_CHECK_EQ_U64(offsetof(gcm_stack_table, other_stacks), 32);
+    GCM_CHECK_EQ_U64(offsetof(gcm_stack_table, unnamed), 80);
+    GCM_CHECK_EQ_U64(sizeof(gcm_stack_entry), 64);
+    GCM_CHECK_EQ_U64(offsetof(gcm_stack_entry, count), 16);
+    GCM_CHECK_EQ_U64(offsetof(gcm_stack_entry, explicit_count), 56);
+    GCM_CHECK_EQ_U64(sizeof(gcm_stack_frame), 12);
+    GCM_CHECK_EQ_U64(sizeof(gcm_stack_site), 256);
+    /* The default table: header, index, entries, frames, sites. */
+    GCM_CHECK_EQ_U64(gcm_stacks_size(1024, 32, 4096),
+                     88 + 4 * 2048 + 64 * 1024 + 12 * 1024 * 32 + 256 * 4096);
+}
+
 int main(void)
 {
     GCM_RUN(test_version_and_constants);
+    GCM_RUN(test_stack_table_layout);
     GCM_RUN(test_sizes);
     GCM_RUN(test_block_size);
     GCM_RUN(test_capacity_for);

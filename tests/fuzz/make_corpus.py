@@ -12,9 +12,12 @@ seed, so a rerun differs only in what the real runs recorded.
 
 The committed seeds were recorded by a layout version 1 writer (before the
 cause aggregates), so they also keep the reader's version 1 path fuzzed; only
-newer-version.gcm was patched since, to version 4, and exited-v2.gcm (the
-same workload, recorded by a version 2 writer) and exited-v3.gcm (recorded by
-a version 3 writer, with requests through the WSGI middleware) added.  A
+newer-version.gcm was patched since, to version 5, and exited-v2.gcm (the
+same workload, recorded by a version 2 writer), exited-v3.gcm (recorded by
+a version 3 writer, with requests through the WSGI middleware) and the
+version 4 seeds with a --stacks table (exited-v4-stacks.gcm, the table
+overwritten with random bytes, and a header naming a table past the file's
+end) added.  A
 rerun records the current layout: keep the old seeds beside the new ones.
 """
 
@@ -35,7 +38,8 @@ OFF_CAPACITY = 24
 OFF_STATE = 352
 OFF_META = 368
 OFF_SEQ = HEADER_SIZE
-AGG_SIZE = 79128  # layout version 3 (version 2: 59600, version 1: 59440)
+OFF_STACKS_SIZE = 92
+AGG_SIZE = 79128  # layout versions 3 and 4 (version 2: 59600, version 1: 59440)
 RING = HEADER_SIZE + AGG_SIZE
 
 # Forty collections, and since layout version 3 twenty requests through the
@@ -56,9 +60,10 @@ WORKLOAD = (
 )
 
 
-def record(launcher: str, path: Path, tail: str) -> bytes:
+def record(launcher: str, path: Path, tail: str, *options: str) -> bytes:
     subprocess.run(
-        [launcher, "run", "-o", str(path), "--buffer-events", "16", "-c", WORKLOAD + tail],
+        [launcher, "run", "-o", str(path), "--buffer-events", "16", *options, "-c",
+         WORKLOAD + tail],
         capture_output=True,
         check=False,
         timeout=60,
@@ -81,7 +86,10 @@ def main() -> None:
             Path(tmp) / "b.gcm",
             "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
         )
+        stacks = record(launcher, Path(tmp) / "c.gcm", "", "--stacks", "--stack-depth", "4")
     seq = struct.unpack_from("<Q", exited, OFF_SEQ)[0]
+    # The table follows the ring, whose 16 slots are 48 bytes each.
+    table = RING + 16 * 48
     files = {
         "exited.gcm": exited,
         "killed.gcm": killed,
@@ -93,7 +101,12 @@ def main() -> None:
         "half-magic.gcm": exited[:5],
         "empty.gcm": b"",
         "bad-magic.gcm": patched(exited, 0, b"GCMBLOCX"),
-        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 4)),
+        "newer-version.gcm": patched(exited, OFF_VERSION, struct.pack("<I", 5)),
+        "exited-v4-stacks.gcm": stacks,
+        "hostile-stacks.gcm": stacks[:table]
+        + bytes(rng.getrandbits(8) for _ in range(65536))
+        + stacks[table + 65536 :],
+        "stacks-past-the-end.gcm": patched(stacks, OFF_STACKS_SIZE, struct.pack("<I", 1 << 30)),
         "other-byte-order.gcm": patched(exited, OFF_BYTE_ORDER, struct.pack(">I", 0x01020304)),
         "bad-capacity.gcm": patched(exited, OFF_CAPACITY, struct.pack("<Q", 17)),
         "hostile-ring.gcm": exited[:RING]

@@ -236,14 +236,14 @@ def test_a_version_1_capture_says_causes_were_not_recorded(tmp_path):
 def test_a_newer_capture_is_refused_with_the_versions_read(tmp_path):
     new = tmp_path / "new.gcm"
     data = bytearray((CORPUS / "exited.gcm").read_bytes())
-    struct.pack_into("<I", data, 8, 4)
+    struct.pack_into("<I", data, 8, 5)
     new.write_bytes(bytes(data))
     proc = report(new)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines()[0] == (
         f"error: capture '{new}' has a format version this pygcprofiler cannot read "
-        "(it reads layout versions 1 to 3): use a newer pygcprofiler"
+        "(it reads layout versions 1 to 4): use a newer pygcprofiler"
     ), proc.stderr
 
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 import pytest
 from gcm_testing import clean_env, launcher_path, report
+from test_stacks import needs_stacks
 
 TIMEOUT = 60
 
@@ -692,3 +693,34 @@ def test_a_resized_terminal_is_redrawn_at_once(writers: Callable[..., Writer], t
     tmux.tmux("send-keys", "-t", "live", "q")
     tmux.wait_for(r"^EXIT=0$")
     assert tmux.restored()
+
+
+@needs_tmux
+@needs_stacks
+def test_screen_names_the_top_trigger_of_a_stacks_capture(
+    writers: Callable[..., Writer], tmux: Tmux, tmp_path: Path
+) -> None:
+    capture = tmp_path / "stacks.gcm"
+    w = writers("stacks.gcm", "-o", str(capture), "--stacks")
+    tmux.start(["--interval", "0.3", str(capture)])
+    # WORKLOAD's allocations (lines 9 to 11) and its gc.collect(0) (line 12)
+    # trigger the collections; which leads depends on the pauses.
+    pattern = (
+        r"^Top GC trigger: work\.py:(\d+) in <module>: ([\d,]+) collections, \S+ "
+        r"\(([\d.]+)% of GC time\)$"
+    )
+    match = tmux.wait_for(pattern)
+    assert match.group(1) in {"9", "10", "11", "12"}, tmux.screen()
+    assert 0 < float(match.group(3)) <= 100
+    w.stop()
+    tmux.wait_for(r"^EXIT=0$")
+    # The last frame, drawn after the writer exited, names the call site
+    # that leads the report of the capture, with its count.
+    match = tmux.wait_for(pattern)
+    text = report(capture).stdout
+    first_row = text.split("Top GC triggers", 1)[1].splitlines()[2]
+    assert re.fullmatch(
+        rf" +{match.group(2)} .* {re.escape(str(tmp_path / 'work.py'))}:{match.group(1)} in "
+        r"<module>",
+        first_row,
+    ), (tmux.screen(), text)

@@ -12,7 +12,7 @@ import json
 import sys
 
 import pytest
-from gcm_testing import assert_bad_input, launcher, run, summaries, write_script
+from gcm_testing import assert_bad_input, launcher, report, run, summaries, write_script
 
 SUPPORTED = sys.version_info < (3, 14)
 needs_stacks = pytest.mark.skipif(not SUPPORTED, reason="--stacks is refused on this version")
@@ -425,3 +425,105 @@ use_library(data)
     # The program's own rows have no "from".
     assert all(r["from"] is None for r in t["triggers"] if r["file"] == script)
     assert row_total(t["triggers"], t["other"]) == summary["count"]
+
+
+def capture_triggers(capture, *more) -> tuple[list[dict], dict | None]:
+    """`report --json` of captures: each process's triggers and the tree's, if several."""
+    proc = report(capture, "--json", *more)
+    assert proc.returncode == 0, proc.stderr
+    objects = [json.loads(line) for line in proc.stdout.splitlines()]
+    found = [o for o in objects if o["type"] == "triggers"]
+    tree = next((o for o in objects if o["type"] == "tree"), None)
+    return found, tree
+
+
+@needs_stacks
+def test_a_killed_programs_capture_keeps_its_triggers(tmp_path):
+    # SIGKILL: no exit report, no flush; the table is in the capture file.
+    source = KNOWN_LINES + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    script = write_script(tmp_path, source)
+    capture = tmp_path / "run.gcm"
+    proc = run(
+        [launcher(), "run", "--stacks", "-o", capture, "--python", sys.executable, script],
+        tmp_path,
+    )
+    assert proc.returncode == 128 + 9 or proc.returncode == -9, proc.stderr
+    counted = json.loads(proc.stdout.splitlines()[-1])["counted"]
+    (t,), _ = capture_triggers(capture)
+    summary = next(
+        json.loads(line)
+        for line in report(capture, "--json").stdout.splitlines()
+        if line.startswith('{"type":"summary"')
+    )
+    rows = t["triggers"]
+    assert t["other"] is None
+    assert row_total(rows) == summary["count"]
+    mine = [r for r in rows if r["file"] == str(script)]
+    (exp,) = [r for r in mine if r["function"] == "explicit"]
+    assert (exp["line"], exp["count"], exp["gen2"]) == (12, 7, 7)
+    auto = [r for r in mine if r["function"] == "make_cycles"]
+    assert {r["line"] for r in auto} <= lines_of(KNOWN_LINES, "make_cycles")
+    assert sum(r["count"] for r in auto) + exp["count"] == counted
+    # The text report shows the same table.
+    text = report(capture).stdout
+    assert f"{script}:12 in explicit" in text.split("Top GC triggers", 1)[1], text
+
+
+@needs_stacks
+def test_a_process_trees_triggers_merge_by_call_site(tmp_path):
+    source = """\
+import gc
+import os
+
+def work():
+    for _ in range(3):
+        gc.collect()
+
+pids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        work()
+        os._exit(0)
+    pids.append(pid)
+work()
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+    script = write_script(tmp_path, source)
+    capture = tmp_path / "tree.gcm"
+    proc = run(
+        [launcher(), "run", "--stacks", "--stats-only", "-o", capture, "--python",
+         sys.executable, script],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(tmp_path.glob("tree.gcm*"))
+    assert len(files) == 3, files
+    each, tree = capture_triggers(*files)
+    assert tree is not None and len(each) == 3
+    # Every process ran work()'s gc.collect() three times, at line 6.
+    for t in each:
+        (row,) = [r for r in t["triggers"] if r["function"] == "work"]
+        assert (row["line"], row["count"]) == (6, 3)
+    merged = tree["totals"]["triggers"]
+    (row,) = [r for r in merged["triggers"] if r["function"] == "work"]
+    assert (row["file"], row["line"], row["count"], row["gen2"]) == (str(script), 6, 9, 9)
+    # Merged by call site, with every process's collections and pause time.
+    assert row_total(merged["triggers"]) == sum(row_total(t["triggers"]) for t in each)
+    total_ms = sum(r["total_ms"] for t in each for r in t["triggers"])
+    assert abs(sum(r["total_ms"] for r in merged["triggers"]) - total_ms) < 0.01
+    text = report(*files).stdout
+    head, _, rest = text.partition("Top GC triggers across the tree (merged by call site; ")
+    assert rest, text
+    assert f"{script}:6 in work" in rest.split("\n\n", 1)[0]
+
+
+def test_a_capture_without_stacks_has_no_triggers(tmp_path):
+    script = write_script(tmp_path, "import gc\ngc.collect()\n")
+    capture = tmp_path / "plain.gcm"
+    proc = run([launcher(), "run", "--stats-only", "-o", capture, script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    found, _ = capture_triggers(capture)
+    assert found == []
+    assert "Top GC triggers" not in report(capture).stdout
