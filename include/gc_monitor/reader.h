@@ -40,7 +40,7 @@ extern "C" {
 typedef enum gcm_capture_format {
     GCM_CAPTURE_TEXT,      /* the text report, after "Capture ..." lines */
     GCM_CAPTURE_JSON,      /* JSON Lines, after one {"type": "capture"} object */
-    GCM_CAPTURE_FOLDED,    /* flame graph input, after "# " comment lines */
+    GCM_CAPTURE_FOLDED,    /* flame graph input, stack lines only, nothing before them */
     GCM_CAPTURE_TERMINAL,  /* the text report with the terminal flame graph */
     GCM_CAPTURE_PERFETTO,  /* a Chrome trace-event JSON object, nothing before it */
     GCM_CAPTURE_SPEEDSCOPE /* a speedscope JSON file, nothing before it */

@@ -135,8 +135,9 @@ int gcm_report_render_fd(const gcm_report_input *in, int fd);
 /* Renders the folded flame graph ("collapsed stack" lines for flamegraph.pl
  * and speedscope) of the retained events into `fd`, one
  * "T+<bucket start>s;Gen <g>;<duration bucket> <microseconds>" line per
- * non-empty frame after one "# " comment line stating the span.  Returns 0 or
- * the first negative GCM_E* code. */
+ * non-empty frame and nothing else: no comment line, which not every reader
+ * skips (nothing at all when no event is retained).  Returns 0 or the first
+ * negative GCM_E* code. */
 int gcm_flamegraph_render_fd(const gcm_report_input *in, int fd);
 
 /* Writes the folded flame graph to in->config->flamegraph_file, if one is

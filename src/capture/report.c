@@ -252,9 +252,8 @@ static void format_utc(int64_t ns, char *buf, size_t size)
         (void)snprintf(buf, size, "an unknown time");
 }
 
-/* Writes the "Capture ..." lines of a text report (or "# " comments of a
- * folded one) to `fd`. */
-static int write_text_head(int fd, const char *prefix, const char *file, const gcm_snapshot *snap,
+/* Writes the "Capture ..." lines of a text report to `fd`. */
+static int write_text_head(int fd, const char *file, const gcm_snapshot *snap,
                            const report_facts *facts, const char *command, const char *version)
 {
     char line[GCM_READER_MSG_MAX + VALUE_MAX];
@@ -262,13 +261,13 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
     int n;
     int status = 0;
 
-    n = snprintf(line, sizeof line, "%sCapture: %s\n%sWriter: pid %lld (parent %lld), python %s\n",
-                 prefix, file, prefix, (long long)snap->pid, (long long)snap->ppid,
+    n = snprintf(line, sizeof line, "Capture: %s\nWriter: pid %lld (parent %lld), python %s\n",
+                 file, (long long)snap->pid, (long long)snap->ppid,
                  version[0] != '\0' ? version : "unknown");
     if (n > 0)
         status = gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     if (status == 0 && command[0] != '\0') {
-        n = snprintf(line, sizeof line, "%sCommand: %s\n", prefix, command);
+        n = snprintf(line, sizeof line, "Command: %s\n", command);
         if (n > 0)
             status =
                 gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -276,39 +275,38 @@ static int write_text_head(int fd, const char *prefix, const char *file, const g
     format_utc(snap->end_realtime_ns, when, sizeof when);
     if (snap->state == GCM_STATE_EXITED && snap->exit_status == GCM_EXIT_STATUS_UNKNOWN)
         n = snprintf(line, sizeof line,
-                     "%sState: exited by os._exit after its finalizers (status unknown) at %s\n",
-                     prefix, when);
+                     "State: exited by os._exit after its finalizers (status unknown) at %s\n",
+                     when);
     else if (snap->state == GCM_STATE_EXITED)
-        n = snprintf(line, sizeof line, "%sState: exited with status %d at %s\n", prefix,
+        n = snprintf(line, sizeof line, "State: exited with status %d at %s\n",
                      (int)snap->exit_status, when);
     else if (snap->state == GCM_STATE_KILLED) {
         char ending[48];
 
         gcm_capture_ending_text(snap->state, snap->exit_status, ending, sizeof ending);
-        n = snprintf(line, sizeof line, "%sState: reported, then %s at %s\n", prefix, ending, when);
+        n = snprintf(line, sizeof line, "State: reported, then %s at %s\n", ending, when);
     } else if (snap->state == GCM_STATE_GONE && facts->remote)
         n = snprintf(line, sizeof line,
-                     "%sState: watched from outside until %s (no exit status is visible there)\n",
-                     prefix, when);
+                     "State: watched from outside until %s (no exit status is visible there)\n",
+                     when);
     else if (snap->state == GCM_STATE_DETACHED)
         n = snprintf(line, sizeof line,
-                     "%sState: detached at %s (recording stopped; the process ran on)\n", prefix,
-                     when);
+                     "State: detached at %s (recording stopped; the process ran on)\n", when);
     else if (snap->state == GCM_STATE_GONE)
         /* Only what leaves no chance to report ends here: a signal that
          * cannot be caught (a reloader's subprocess.call kills its child
          * with SIGKILL), os._exit, or a crash.  Naming them tells the user
          * which of their own commands did it. */
         n = snprintf(line, sizeof line,
-                     "%sState: gone without a clean exit or a report (SIGKILL, os._exit or a "
+                     "State: gone without a clean exit or a report (SIGKILL, os._exit or a "
                      "crash); last collection recorded at %s\n",
-                     prefix, when);
+                     when);
     else
-        n = snprintf(line, sizeof line, "%sState: running (a snapshot taken now)\n", prefix);
+        n = snprintf(line, sizeof line, "State: running (a snapshot taken now)\n");
     if (status == 0 && n > 0)
         status = gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     for (size_t i = 0; status == 0 && i < facts->warning_count; i++) {
-        n = snprintf(line, sizeof line, "%sWarning: %s\n", prefix, facts->warnings[i]);
+        n = snprintf(line, sizeof line, "Warning: %s\n", facts->warnings[i]);
         if (n > 0)
             status =
                 gcm__write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -619,12 +617,13 @@ int gcm_capture_report(const gcm_capture *cap, const char *file, const gcm_captu
         rc = gcm_speedscope_render_many_fd((const gcm_report_input *const[]){&in}, 1, fd);
         break;
     case GCM_CAPTURE_FOLDED:
-        rc = write_text_head(fd, "# ", w->shown_file, snap, facts, w->command, w->version);
-        if (rc == 0)
-            rc = gcm_flamegraph_render_fd(&in, fd);
+        /* Stack lines only, as the trace: a "# " comment line is not
+         * skipped by every flame graph tool, so the capture's facts are
+         * left to the text report. */
+        rc = gcm_flamegraph_render_fd(&in, fd);
         break;
     default:
-        rc = write_text_head(fd, "", w->shown_file, snap, facts, w->command, w->version);
+        rc = write_text_head(fd, w->shown_file, snap, facts, w->command, w->version);
         if (rc == 0)
             rc = gcm_report_render_fd(&in, fd);
         break;

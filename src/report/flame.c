@@ -101,45 +101,14 @@ int gcm__render_folded(const gcm_report_input *in, const gcm_sink *sink)
     const gcm_snapshot *snap = in->snapshot;
     uint64_t width_ns = gcm__seconds_to_ns(in->config->flamegraph_bucket_s);
     folded_acc *acc = NULL;
-    uint64_t current = 0, first_ns = 0, end_ns = 0;
-    gcm__line l;
+    uint64_t current = 0;
     size_t i;
-    int open = 0, status;
+    int open = 0, status = 0;
 
-    /* The comment states the span; it ends in a word, not a number, so no
-     * reader mistakes it for a stack with a weight. */
-    gcm__line_reset(&l);
-    GCM__LINE_LIT(&l, "# pygcprofiler GC flame graph of pid ");
-    gcm__line_i64(&l, snap->pid);
-    GCM__LINE_LIT(&l, ": ");
-    if (in->events == NULL || in->event_count == 0) {
-        GCM__LINE_LIT(&l, "no collections in the retained window");
-    } else {
-        for (i = 0; i < in->event_count; i++) {
-            uint64_t start = gcm__event_offset_ns(snap, &in->events[i]);
-            uint64_t end = start + in->events[i].duration_ns;
-            if (i == 0 || start < first_ns)
-                first_ns = start;
-            if (end > end_ns)
-                end_ns = end;
-        }
-        gcm__line_u64(&l, in->event_count);
-        gcm__line_str(&l, in->event_count == 1 ? " collection" : " collections");
-        if (in->first_event_index > 0) {
-            GCM__LINE_LIT(&l, " (the latest; ");
-            gcm__line_u64(&l, in->first_event_index);
-            GCM__LINE_LIT(&l, " earlier ones left the ring)");
-        }
-        GCM__LINE_LIT(&l, " from T+");
-        gcm__line_seconds_exact(&l, first_ns);
-        GCM__LINE_LIT(&l, "s to T+");
-        gcm__line_seconds_exact(&l, end_ns);
-        GCM__LINE_LIT(&l, "s after monitoring started, in buckets of ");
-        gcm__line_seconds_exact(&l, width_ns);
-        GCM__LINE_LIT(&l, "s; weights are pause times in microseconds");
-    }
-    status = gcm__line_emit(&l, sink);
-    if (status != 0 || in->events == NULL)
+    /* No comment line states the span: flamegraph.pl, inferno and speedscope
+     * do not all skip one, so the file is stack lines only (an empty file
+     * when nothing was retained).  The report says what the window holds. */
+    if (in->events == NULL || in->event_count == 0)
         goto done;
     acc = calloc(1, sizeof *acc);
     if (acc == NULL) {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import struct
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gcm_testing import clean_env, launcher_path, report
+from gcm_testing import captures, clean_env, launcher_path, report
 
 CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus"
 TIMEOUT = 60
@@ -302,21 +303,63 @@ def test_folded_and_terminal_formats(tmp_path):
     count = summary_of(report_json(capture))["count"]
     folded = report(capture, "--format", "folded")
     assert folded.returncode == 0, folded.stderr
-    lines = folded.stdout.splitlines()
-    comments = [line for line in lines if line.startswith("# ")]
-    frames = [line for line in lines if not line.startswith("# ")]
-    assert "# State: exited with status 0" in "\n".join(comments)
-    # flamegraph.pl input: "frame;frame;frame weight", one per line.
+    # flamegraph.pl input: "frame;frame;frame weight", one per line, from
+    # the first line on: no "# " comment, which not every flame graph tool
+    # skips.  The capture's facts are the text report's.
+    frames = folded.stdout.splitlines()
     assert frames
     for line in frames:
+        assert re.fullmatch(r"[^ #].* [0-9]+", line), line
         stack, weight = line.rsplit(" ", 1)
-        assert ";Gen " in stack and int(weight) >= 0
+        assert ";Gen " in stack and int(weight) >= 1
+    assert "State: exited with status 0" in report(capture, "--stats-only").stdout
     # The chart is a terminal format of its own; plain text has none.
     terminal = report(capture, "--format", "terminal", "--stats-only")
     text = report(capture, "--stats-only")
     assert "by generation ==" in terminal.stdout
     assert "by generation ==" not in text.stdout
     assert f"Total GC collections: {count}" in terminal.stdout
+
+
+def test_folded_format_of_a_tree_is_its_captures_lines_only(tmp_path):
+    # A fork child records into a capture of its own; the tree's folded
+    # output is each capture's lines in turn, with no comment line (no
+    # capture head) between them: one file a flame graph tool reads whole.
+    script = tmp_path / "forks.py"
+    script.write_text(
+        "import gc, os\n"
+        "gc.collect()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    gc.collect(1)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    cap = tmp_path / "cap"
+    proc = subprocess.run(
+        [str(launcher_path()), "run", "-o", str(cap), "--python", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    files = captures(tmp_path)
+    assert len(files) == 2, files
+    tree = subprocess.run(
+        [str(launcher_path()), "report", "--format", "folded", *files],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=clean_env(),
+    )
+    assert tree.returncode == 0, tree.stderr
+    each = [report(Path(f), "--format", "folded").stdout for f in files]
+    assert all(each), each
+    assert tree.stdout == "".join(each)
+    for line in tree.stdout.splitlines():
+        assert re.fullmatch(r"[^ #].* [0-9]+", line), line
 
 
 def test_existing_file_or_symlink_is_refused(tmp_path):

@@ -243,14 +243,22 @@ def test_terminal_flamegraph_width_and_color_on_a_terminal(tmp_path: Path):
         assert len(ANSI.sub("", line)) == 41, line
 
 
-def folded(path: Path) -> tuple[str, list[tuple[str, int]]]:
+# A folded line as flamegraph.pl, inferno and speedscope all read it: a
+# stack, one space, a whole weight.  A comment line would not match.
+FOLDED_LINE = re.compile(r"^[^ ].* [0-9]+$")
+
+
+def folded(path: Path) -> list[tuple[str, int]]:
+    """The stacks and weights of a flame graph file, every line checked."""
     text = path.read_text()
-    comment, *lines = text.splitlines()
+    assert text == "" or text.endswith("\n"), repr(text[-80:])
     frames = []
-    for line in lines:
+    for line in text.splitlines():
+        assert not line.startswith("#"), line
+        assert FOLDED_LINE.fullmatch(line), line
         stack, weight = line.rsplit(" ", 1)
         frames.append((stack, int(weight)))
-    return comment, frames
+    return frames
 
 
 def test_flamegraph_file_with_terminal_chart_and_color(tmp_path: Path):
@@ -265,10 +273,13 @@ def test_flamegraph_file_with_terminal_chart_and_color(tmp_path: Path):
     )
     assert proc.returncode == 5, proc.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    comment, frames = folded(out)
+    frames = folded(out)
+    # No comment line states the span; the report does, on the same clock:
+    # its table over time counts every retained collection.
     stops = [line for line in proc.stderr.splitlines() if STOP.match(line)]
-    assert comment.startswith("# pygcprofiler GC flame graph of pid ")
-    assert f": {len(stops)} collections from T+" in comment
+    rows = re.findall(r"^  T\+\S+ to T\+\S+ +(\d+) ", proc.stderr, re.MULTILINE)
+    assert sum(int(n) for n in rows) == len(stops) > 0
+    assert frames
     frame = re.compile(r"T\+\d+(\.\d+)?s;Gen [012];(<=1ms|[\d.]+-[\d.]+ms|>100ms)")
     for stack, weight in frames:
         assert frame.fullmatch(stack), stack
@@ -282,7 +293,7 @@ def test_flamegraph_weights_add_up_to_the_pauses(tmp_path: Path):
     proc = run(tmp_path, "--json", "--flamegraph-file", str(out), "--flamegraph-bucket", "0.1")
     assert proc.returncode == 0, proc.stderr
     events = [o for o in parse_lines(proc.stderr) if o["type"] == "event"]
-    _, frames = folded(out)
+    frames = folded(out)
     total_us = sum(weight for _, weight in frames)
     # A frame is rounded to the microsecond and weighs at least 1, so it may
     # be off by up to 1 us; each event's duration_ms is rounded to the
@@ -308,6 +319,9 @@ def test_flamegraph_file_refuses_a_planted_symlink(tmp_path: Path):
     assert out.is_symlink()
 
 
+# The parent's one collection is a full one; the child (which starts from an
+# empty recording) runs generation 1 only, so the two files differ in their
+# stacks, not only in their names.
 FORK = """\
 import gc
 import os
@@ -316,27 +330,53 @@ import sys
 gc.collect()
 pid = os.fork()
 if pid == 0:
-    gc.collect()
-    gc.collect()
+    gc.collect(1)
+    gc.collect(1)
+    gc.collect(1)
     sys.exit(0)
 _, status = os.waitpid(pid, 0)
 print("CHILD", pid, status, flush=True)
 """
 
 
+def generations_and_weight(frames: list[tuple[str, int]]) -> tuple[set[int], int]:
+    """The generations a flame graph file's stacks name, and its total weight."""
+    gens = set()
+    for stack, _ in frames:
+        match = re.search(r";Gen ([012]);", stack)
+        assert match, stack
+        gens.add(int(match[1]))
+    return gens, sum(weight for _, weight in frames)
+
+
 def test_fork_child_writes_its_own_flamegraph_file(tmp_path: Path):
     out = tmp_path / "flame.txt"
-    proc = run(tmp_path, "--flamegraph-file", str(out), "--stats-only", source=FORK)
+    # One bucket for the whole run: a file's stacks are then its process's
+    # generations, and its weights add up to that process's pauses.
+    options = ("--json", "--flamegraph-file", str(out), "--flamegraph-bucket", "1000")
+    proc = run(tmp_path, *options, source=FORK)
     assert proc.returncode == 0, proc.stderr
     _, child, status = proc.stdout.split()
     assert status == "0"
+    parent = next(o["pid"] for o in parse_lines(proc.stderr) if o["type"] == "start")
+    # The child's file is named by its pid, beside the parent's; nothing else.
     mine = tmp_path / f"flame.{child}.txt"
     assert stat.S_IMODE(mine.stat().st_mode) == 0o600
-    parent_comment, _ = folded(out)
-    child_comment, _ = folded(mine)
-    # Each file is its own process's: the child's names the child's pid.
-    assert f" of pid {child}: " in child_comment
-    assert f" of pid {child}: " not in parent_comment
+    assert sorted(p.name for p in tmp_path.glob("flame*")) == sorted([out.name, mine.name])
+    events = [o for o in parse_lines(proc.stderr) if o["type"] == "event"]
+    # Both files are pure folded lines (folded() checks every line), and each
+    # holds its own process's collections: those the JSON events of its pid
+    # name, and no other process's.
+    for path, pid in ((out, parent), (mine, int(child))):
+        own = [e for e in events if e["pid"] == pid]
+        assert own, pid
+        frames = folded(path)
+        gens, total_us = generations_and_weight(frames)
+        assert gens == {e["generation"] for e in own}, (path.name, frames, own)
+        own_us = sum(e["duration_ms"] for e in own) * 1000
+        assert abs(total_us - own_us) <= len(frames) + len(own) / 2 + 1e-6
+    assert 2 in generations_and_weight(folded(out))[0]
+    assert 2 not in generations_and_weight(folded(mine))[0]
 
 
 def test_unwritable_flamegraph_file_keeps_the_exit_status(tmp_path: Path):
