@@ -196,12 +196,14 @@ int gcm_report_write_speedscope(const gcm_report_input *in);
  * is no table: the file is then empty) or a negative GCM_E* code. */
 int gcm_report_write_stacks(const gcm_report_input *in);
 
-/* Writes into `out` (`size` bytes, at least 1) one line naming the call
- * site with the most pause time in the --stacks table `t` (as the first row
- * of "Top GC triggers", each file by its last component only), its collections and its share of the pause time
- * the table counted; "" when the table has no collection yet.  Returns 0 or
- * GCM_ENOMEM. */
-int gcm_report_top_trigger(const struct gcm_stack_table *t, char *out, size_t size);
+/* The call site with the most pause time in the --stacks table `t`, the
+ * first row of "Top GC triggers": writes it into `site` (`size` bytes, at
+ * least 1) as "file:line in function", each file by its last component
+ * only, and its collections and share of the pause time the table counted
+ * into *count and *share_pct.  `site` is "" when the table has no
+ * collection yet.  Returns 0 or GCM_ENOMEM. */
+int gcm_report_top_trigger(const struct gcm_stack_table *t, char *site, size_t size,
+                           uint64_t *count, double *share_pct);
 
 /* Writes that page to in->config->html_file, if one is set, by the same
  * policy as gcm_report_write_flamegraph (0600, replaced atomically, only a

@@ -578,7 +578,7 @@ struct gcm_capture_tree {
  * GCM_ENOMEM. */
 static int merge_stacks(gcm_capture_tree *tree)
 {
-    gcm_stack_table **tables = calloc(tree->count, sizeof *tables);
+    gcm_stack_table **tables = calloc(tree->count, sizeof(gcm_stack_table *));
     uint64_t entries = 1, sites = 1;
     uint32_t depth = 0;
     size_t size, i;

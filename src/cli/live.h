@@ -76,6 +76,8 @@ typedef struct live_proc {
     size_t event_count;
     uint64_t rss_bytes;               /* resident set of a running writer, 0 if unknown */
     char top_trigger[LINE_MAX_BYTES]; /* --stacks: the call site with the most pause time, or "" */
+    uint64_t top_trigger_count;       /* its collections */
+    double top_trigger_share;         /* and its share of the pause time, in percent */
     gcm__remote *remote; /* a process read from outside (remote.c), NULL for a capture */
 } live_proc;
 

@@ -252,7 +252,8 @@ static void refresh_top_trigger(live_proc *p)
 
     p->top_trigger[0] = '\0';
     if (gcm_capture_stacks_copy(&p->cap, &stacks) == 0 && stacks != NULL)
-        (void)gcm_report_top_trigger(stacks, p->top_trigger, sizeof p->top_trigger);
+        (void)gcm_report_top_trigger(stacks, p->top_trigger, sizeof p->top_trigger,
+                                     &p->top_trigger_count, &p->top_trigger_share);
     free(stacks);
 }
 

@@ -332,8 +332,14 @@ static void frame_one(frame *f, const live_state *st, const live_proc *p)
         line_add(f, ATTR_PLAIN, "Explicit gc.collect(): %s collections, %.1f%% of GC time",
                  explicit_n, s->cause[GCM_CAUSE_EXPLICIT].share_pct);
     }
-    if (p->top_trigger[0] != '\0')
-        line_add(f, ATTR_PLAIN, "Top GC trigger: %s", p->top_trigger);
+    if (p->top_trigger[0] != '\0') {
+        char count[32];
+
+        /* The figures first: a long call site is what the width cuts. */
+        gcm__format_count(p->top_trigger_count, count, sizeof count);
+        line_add(f, ATTR_PLAIN, "Top GC trigger (%.1f%% of GC time, %s collection%s): %s",
+                 p->top_trigger_share, count, p->top_trigger_count == 1 ? "" : "s", p->top_trigger);
+    }
     if (s->all.count - s->missed > 1) {
         char bursts[32];
         char gaps[32];

@@ -10,14 +10,17 @@
  * own tracebacks skip them.  Before 3.11 every frame is an object already,
  * and its fields are public.
  *
- * 3.14 moved the frame's layout to another header and tags its code pointer;
- * it is not walked here yet: gcm__frames_supported() says no, and the
- * recorder refuses --stacks rather than fall back to a walk that allocates.
+ * 3.14 moved the frame's layout to another header (pycore_interpframe.h)
+ * and holds the code as a tagged stack reference, read with CPython's own
+ * borrow; its entry frames are owned by the interpreter.  A version whose
+ * layout is not known here (3.16 on) is not walked: gcm__frames_supported()
+ * says no, and the recorder refuses --stacks rather than fall back to a walk
+ * that allocates.
  */
 #define Py_BUILD_CORE 1
 #include "ext.h"
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x03100000
 #define GCM__WALK_INTERNAL 1
 #ifdef __GNUC__
 #pragma GCC diagnostic push
@@ -25,7 +28,11 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_interpframe.h"
+#else
 #include "internal/pycore_frame.h"
+#endif
 #ifdef __GNUC__
 #pragma GCC diagnostic pop
 #endif
@@ -46,11 +53,18 @@ gcm__frames_supported(void)
 
 #if defined(GCM__WALK_INTERNAL)
 /* The frame's code object, or NULL for a frame that runs none (3.13's
- * f_executable may be None). */
+ * f_executable may be None; 3.14's entry frames are the interpreter's). */
 static inline PyCodeObject *
 frame_code(_PyInterpreterFrame *f)
 {
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030E0000
+    PyObject *executable;
+
+    if (f->owner >= FRAME_OWNED_BY_INTERPRETER)
+        return NULL;
+    executable = PyStackRef_AsPyObjectBorrow(f->f_executable);
+    return executable != NULL && PyCode_Check(executable) ? (PyCodeObject *)executable : NULL;
+#elif PY_VERSION_HEX >= 0x030D0000
     return PyCode_Check(f->f_executable) ? (PyCodeObject *)f->f_executable : NULL;
 #else
     return f->f_code;
@@ -61,7 +75,7 @@ frame_code(_PyInterpreterFrame *f)
 static inline int
 frame_skipped(_PyInterpreterFrame *f)
 {
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
     if (f->owner == FRAME_OWNED_BY_CSTACK)
         return 1;
 #endif

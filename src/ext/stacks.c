@@ -279,7 +279,7 @@ gcm__stacks_new(const gcm_config *cfg)
     if (!gcm__frames_supported()) {
         PyErr_Format(PyExc_ValueError,
                      "'--stacks' is not supported on python %d.%d yet: it reads frames "
-                     "without allocating on 3.9 to 3.13 only; run without '--stacks'",
+                     "without allocating on 3.9 to 3.15 only; run without '--stacks'",
                      PY_MAJOR_VERSION, PY_MINOR_VERSION);
         goto done;
     }

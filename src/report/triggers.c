@@ -395,34 +395,30 @@ int gcm__render_tree_triggers_text(const gcm_stack_table *t, const gcm_sink *sin
     return render_text(t, "Top GC triggers across the tree (merged by call site; ", sink);
 }
 
-int gcm_report_top_trigger(const gcm_stack_table *t, char *out, size_t size)
+int gcm_report_top_trigger(const gcm_stack_table *t, char *site, size_t size, uint64_t *count,
+                           double *share_pct)
 {
     trigger_row *rows = NULL;
     size_t n = 0;
-    uint64_t count;
     gcm__line l;
     int status;
 
-    out[0] = '\0';
+    site[0] = '\0';
+    *count = 0;
+    *share_pct = 0.0;
     status = merge_rows(t, &rows, &n);
     if (status != 0 || n == 0)
         goto done;
-    count = rows[0].count[0] + rows[0].count[1] + rows[0].count[2];
+    *count = rows[0].count[0] + rows[0].count[1] + rows[0].count[2];
+    *share_pct = (double)share_tenths(rows[0].total_ns, table_total_ns(rows, n, t)) / 10.0;
     gcm__line_reset(&l);
     site_text(&l, t, &rows[0], 1);
-    GCM__LINE_LIT(&l, ": ");
-    gcm__line_u64(&l, count);
-    gcm__line_str(&l, count == 1 ? " collection, " : " collections, ");
-    gcm__line_duration(&l, rows[0].total_ns);
-    GCM__LINE_LIT(&l, " (");
-    gcm__line_fixed(&l, share_tenths(rows[0].total_ns, table_total_ns(rows, n, t)), 1);
-    GCM__LINE_LIT(&l, "% of GC time)");
     n = l.len < size - 1 ? l.len : size - 1;
     /* Never half a UTF-8 sequence at the cut. */
     while (n < l.len && n > 0 && ((unsigned char)l.buf[n] & 0xC0u) == 0x80u)
         n--;
-    memcpy(out, l.buf, n);
-    out[n] = '\0';
+    memcpy(site, l.buf, n);
+    site[n] = '\0';
 done:
     free(rows);
     return status;

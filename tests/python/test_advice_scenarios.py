@@ -135,7 +135,7 @@ def test_collect_loop_gets_no_threshold_advice(tmp_path: Path):
 
 
 @needs_generations
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason="--stacks reads frames of 3.9 to 3.13")
+@pytest.mark.skipif(sys.version_info >= (3, 16), reason="--stacks reads frames of 3.9 to 3.15")
 def test_collect_loop_advice_names_the_explicit_calls(tmp_path: Path):
     # With --stacks, the note names the line that calls gc.collect().
     lines = SCENARIOS.read_text().splitlines()

@@ -427,7 +427,7 @@ cycles()
 """
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason="--stacks is refused on this version")
+@pytest.mark.skipif(sys.version_info >= (3, 16), reason="--stacks is refused on this version")
 def test_the_page_shows_the_top_triggers_and_a_flame_graph_of_their_stacks(tmp_path: Path) -> None:
     script = tmp_path / "triggers.py"
     script.write_text(TRIGGERS)

@@ -91,7 +91,7 @@ def test_explicit_collections_through_the_wrapper_allocate_nothing_more(allocoun
     assert snap["causes"]["explicit"]["count"] == 5 + N
 
 
-STACKS_SUPPORTED = sys.version_info < (3, 14)
+STACKS_SUPPORTED = sys.version_info < (3, 16)
 
 
 @pytest.mark.skipif(not STACKS_SUPPORTED, reason="--stacks is refused on this version")

@@ -28,7 +28,7 @@ HANG = 120.0
 
 # --stacks reads CPython's frames without allocating, up to 3.13 (test_stacks.py).
 needs_stacks = pytest.mark.skipif(
-    sys.version_info >= (3, 14), reason="--stacks is refused on this version"
+    sys.version_info >= (3, 16), reason="--stacks is refused on this version"
 )
 
 WORKLOAD = """\

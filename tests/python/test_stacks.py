@@ -14,7 +14,7 @@ import sys
 import pytest
 from gcm_testing import assert_bad_input, launcher, report, run, summaries, write_script
 
-SUPPORTED = sys.version_info < (3, 14)
+SUPPORTED = sys.version_info < (3, 16)
 needs_stacks = pytest.mark.skipif(not SUPPORTED, reason="--stacks is refused on this version")
 
 # Automatic collections from a loop of cycles in one function, explicit ones
