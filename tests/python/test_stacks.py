@@ -133,7 +133,14 @@ def test_the_text_report_names_the_call_sites(tmp_path):
     lines = proc.stderr.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("Top GC triggers"))
     assert "call site" in lines[head + 1]
-    table = lines[head + 2 : head + 5]
+    # Every row, not only the first few: under load a collection during an
+    # import at start-up can outweigh the seven explicit ones.
+    table = []
+    for line in lines[head + 2 :]:
+        if not line.startswith("  "):
+            break
+        table.append(line)
+    assert len(table) >= 3, proc.stderr
     assert any(line.endswith(f"{script}:12 in explicit") for line in table), proc.stderr
     assert any(" in make_cycles" in line for line in table), proc.stderr
 
