@@ -219,7 +219,7 @@ find_named(gcm__stacks *s, uint32_t memo_slot)
     }
     if (all_named && s->memo_used < GCM_STACK_DEFAULT_ENTRIES) {
         uint32_t r = s->memo_used++;
-        size_t at = (size_t)r * t->depth;
+        size_t at = (size_t)r * s->depth;
 
         s->memo[r].hash = raw->hash;
         s->memo[r].depth = n;
@@ -239,8 +239,10 @@ gcm__stacks_start(gcm__stacks *s)
 
     if (GCM__UNLIKELY(s->table == NULL))
         return;
-    gcm__frames_walk(&s->raw, s->table->depth);
-    known = memo_find(s, &s->raw, s->table->depth, &slot);
+    /* The depth the memo was sized for, not the table's copy of it: the
+     * table lives in a file that others may map. */
+    gcm__frames_walk(&s->raw, s->depth);
+    known = memo_find(s, &s->raw, s->depth, &slot);
     s->pending = GCM__LIKELY(known != NULL) ? known->entry : find_named(s, slot);
     s->pending_set = 1;
 }
