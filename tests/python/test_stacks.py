@@ -534,3 +534,48 @@ def test_a_capture_without_stacks_has_no_triggers(tmp_path):
     found, _ = capture_triggers(capture)
     assert found == []
     assert "Top GC triggers" not in report(capture).stdout
+
+
+@needs_stacks
+def test_a_followed_interpreter_records_its_own_table(tmp_path):
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import gc\n"
+        "def in_child():\n"
+        "    for _ in range(2):\n"
+        "        gc.collect()\n"
+        "in_child()\n"
+    )
+    source = f"""\
+import gc
+import subprocess
+import sys
+
+def in_parent():
+    for _ in range(3):
+        gc.collect()
+
+in_parent()
+subprocess.run([sys.executable, {str(child)!r}], check=True)
+"""
+    script = write_script(tmp_path, source)
+    capture = tmp_path / "tree.gcm"
+    proc = run(
+        [launcher(), "run", "--stacks", "--stats-only", "--follow-children", "-o", capture,
+         "--python", sys.executable, script],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(tmp_path.glob("tree.gcm*"))
+    assert len(files) == 2, files
+    each, tree = capture_triggers(*files)
+    assert tree is not None
+    by_process = [{r["function"]: r["count"] for r in t["triggers"]} for t in each]
+    parent = next(rows for rows in by_process if "in_parent" in rows)
+    kid = next(rows for rows in by_process if "in_child" in rows)
+    assert parent["in_parent"] == 3 and "in_child" not in parent
+    assert kid["in_child"] == 2 and "in_parent" not in kid
+    merged = {r["function"]: (r["file"], r["line"], r["count"]) for r in
+              tree["totals"]["triggers"]["triggers"]}
+    assert merged["in_parent"] == (str(script), 7, 3)
+    assert merged["in_child"] == (str(child), 4, 2)
