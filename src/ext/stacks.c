@@ -299,8 +299,8 @@ gcm__stacks_new(const gcm_config *cfg)
     s->cache = PyMem_RawCalloc(slots, sizeof *s->cache);
     s->memo_index = PyMem_RawCalloc(2u * GCM_STACK_DEFAULT_ENTRIES, sizeof *s->memo_index);
     s->memo = PyMem_RawCalloc(GCM_STACK_DEFAULT_ENTRIES, sizeof *s->memo);
-    s->memo_codes = PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth,
-                                    sizeof *s->memo_codes);
+    s->memo_codes =
+        PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth, sizeof(PyObject *));
     s->memo_offsets = PyMem_RawCalloc((size_t)GCM_STACK_DEFAULT_ENTRIES * cfg->stack_depth,
                                       sizeof *s->memo_offsets);
     if (s->cache == NULL || s->memo_index == NULL || s->memo == NULL || s->memo_codes == NULL ||
