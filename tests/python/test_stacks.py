@@ -474,6 +474,12 @@ def test_a_killed_programs_capture_keeps_its_triggers(tmp_path):
     # The text report shows the same table.
     text = report(capture).stdout
     assert f"{script}:12 in explicit" in text.split("Top GC triggers", 1)[1], text
+    # And speedscope gets the stacks profile from the file too, weighing
+    # every pause the summary counts.
+    doc = json.loads(report(capture, "--format", "speedscope").stdout)
+    sampled, evented = doc["profiles"]
+    assert (sampled["type"], evented["type"]) == ("sampled", "evented")
+    assert abs(sum(sampled["weights"]) / 1e6 - summary["total_ms"]) <= 0.001
 
 
 @needs_stacks
