@@ -5,7 +5,9 @@
  * still runs (from a consistent snapshot), or after the writer was killed.
  * The report starts with what the capture says about its writer and how it
  * ended: "Capture ..." lines in text, one {"type": "capture"} object in
- * JSON, "# " comment lines in folded output.  Options the writer recorded
+ * JSON; folded output, like the trace and speedscope files, has nothing but
+ * its own lines.  With --stacks the capture's trigger table, copied and
+ * checked, is part of the input.  Options the writer recorded
  * apply unless the request gives others; other alert or bucket limits are
  * recomputed from the histogram (reclassify.c) and the report says so.
  */
