@@ -200,3 +200,62 @@ def test_scraped_over_http(tmp_path: Path) -> None:
         check_equal(samples, final)
     finally:
         started.kill()
+
+
+MULTIPROCESS = textwrap.dedent(
+    """
+    import json, os, sys
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+    from gc_monitor import GCMonitor
+    from gc_monitor.prometheus import GCCollector
+
+    monitor = GCMonitor(stats_only=True)
+    requests = Counter("app_requests", "requests served")
+    requests.inc(int(sys.argv[1]))
+    # What a server in multiprocess mode serves: the values every worker
+    # wrote to the directory, summed ...
+    shared = CollectorRegistry()
+    MultiProcessCollector(shared)
+    # ... and, when a worker also registers the monitor's collector there,
+    # that worker's own collections.
+    own = CollectorRegistry()
+    MultiProcessCollector(own)
+    GCCollector(monitor, registry=own)
+    print(json.dumps({"pid": os.getpid(), "shared": generate_latest(shared).decode(),
+                      "own": generate_latest(own).decode()}))
+    monitor.stop_monitoring(write_report=False)
+    """
+)
+
+
+def test_multiprocess_mode_serves_each_workers_gc_only_from_that_worker(tmp_path: Path) -> None:
+    # docs/metrics.md: in prometheus_client's multiprocess mode the GC figures
+    # are not summed across workers; a scrape shows those of the worker that
+    # answers it, beside the summed application metrics.
+    script = write_script(tmp_path, MULTIPROCESS)
+    shared_dir = tmp_path / "prometheus"
+    shared_dir.mkdir()
+    env = dict(clean_env(), PROMETHEUS_MULTIPROC_DIR=str(shared_dir))
+    outs = []
+    for served in (3, 4):
+        proc = subprocess.run(
+            [sys.executable, str(script), str(served)],
+            capture_output=True,
+            text=True,
+            timeout=WAIT * 2,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        outs.append(json.loads(proc.stdout.splitlines()[-1]))
+    first, second = outs
+    # The application counter is summed over both workers' files ...
+    assert value(parse(second["shared"]), "app_requests_total") == 7
+    # ... while no GC figure reaches the summed registry ...
+    assert not any(name.startswith("pygcprofiler_") for name in parse(second["shared"]))
+    # ... and a worker's own registry has its own pid's, and no other.
+    for out in outs:
+        samples = parse(out["own"])
+        pids = {s.labels["pid"] for s in samples["pygcprofiler_gc_collections_total"]}
+        assert pids == {str(out["pid"])}
+    assert first["pid"] != second["pid"]
