@@ -87,12 +87,12 @@ def scenario(tmp_path: Path, name: str, *args: str, options: tuple[str, ...] = (
     return result
 
 
-def gen2_p99_ms(result: Result) -> float:
-    return float(result.summary()["gen2"]["p99_ms"])
+def gen2_p50_ms(result: Result) -> float:
+    return float(result.summary()["gen2"]["p50_ms"])
 
 
 @needs_generations
-def test_server_gets_freeze_and_applying_it_cuts_gen2_p99(tmp_path: Path):
+def test_server_gets_freeze_and_applying_it_cuts_gen2_pauses(tmp_path: Path):
     # A 10 ms pause budget, as a latency-sensitive server would set.
     before = scenario(tmp_path, "server", options=("--slo-ms", "10"))
     assert before.verdict() in ("HURTING LATENCY", "NOTICEABLE"), before.text
@@ -107,9 +107,12 @@ def test_server_gets_freeze_and_applying_it_cuts_gen2_p99(tmp_path: Path):
     # Applied: the long-lived heap goes to the permanent generation.
     after = scenario(tmp_path, "server", "--freeze", options=("--slo-ms", "10"))
     assert int(after.stdout.split()[-1]) > 0, after.stdout
-    assert gen2_p99_ms(after) * 5 <= gen2_p99_ms(before), (
-        gen2_p99_ms(before),
-        gen2_p99_ms(after),
+    # The median generation-2 pause, not the p99: the run has few of them,
+    # so its p99 is its longest, and one preemption on a loaded machine
+    # (83 ms once, for a pause of about a millisecond) decides it.
+    assert gen2_p50_ms(after) * 5 <= gen2_p50_ms(before), (
+        gen2_p50_ms(before),
+        gen2_p50_ms(after),
     )
     # A program that already froze is never told to freeze again.
     assert "gc.freeze() after start-up" not in after.text
