@@ -5,6 +5,9 @@
  *
  *     [ gcm_header | gcm_aggregates | gcm_event_slot ring[capacity] ]
  *
+ * followed, when header.stacks_size is not 0 (--stacks), by the trigger
+ * table of stacks.h in the same memory (gcm_block_stacks).
+ *
  * Ownership: the caller provides the memory (malloc, an anonymous mapping, or a
  * shared file mapping that other processes read) and keeps it alive; the core
  * never allocates, frees or resizes it.  Because the block holds no pointers,
