@@ -108,7 +108,9 @@ typedef struct gcm_header {
     _Atomic int32_t exit_status;     /* GCM_STATE_EXITED: the status, or GCM_EXIT_STATUS_UNKNOWN;
                                    GCM_STATE_KILLED: the signal number */
     _Atomic int64_t end_realtime_ns; /* CLOCK_REALTIME when state left RUNNING */
-    char meta[GCM_META_SIZE];        /* NUL-terminated "key=value\n" lines, set before recording */
+    /* NUL-terminated "key=value\n" lines, set before recording; the exit
+     * report appends its freeze count (gcm_capture_meta_append). */
+    char meta[GCM_META_SIZE];
 } gcm_header;
 
 /* Exact aggregates of one generation.  Counts are 64-bit: at a million

@@ -136,6 +136,17 @@ int gcm_capture_snapshot(const gcm_capture *cap, gcm_snapshot *out, int check_al
  * '\n' replaced by '?', so hostile bytes cannot leave the copy's lines. */
 void gcm_capture_meta_copy(const gcm_block *b, char *out, size_t size);
 
+/* Appends the line "key=value" to the metadata of `b`, the block this
+ * process writes, for what is known only at its exit (the freeze count).
+ * A reader of the running file sees the text without the line or with all
+ * of it: the line and its new NUL are stored first, and the byte that joins
+ * it to the text last, after a release fence.  Returns 0; GCM_EINVAL when
+ * `b`, `key` or `value` is NULL, either is empty or holds a newline, `key`
+ * holds '=', the area is not NUL-terminated, or a line of `key` is there
+ * already (each key is written once); GCM_ENOMEM when the line does not
+ * fit.  On failure the metadata is unchanged. */
+int gcm_capture_meta_append(gcm_block *b, const char *key, const char *value);
+
 /* Finds the line "key=value" in `meta` (a copy from gcm_capture_meta_copy)
  * and copies value into `out` (cut to fit, NUL-terminated).  Returns 0, or
  * GCM_EINVAL when the key is absent (`out` is then ""). */

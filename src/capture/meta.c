@@ -5,6 +5,7 @@
  */
 #include "gc_monitor/capture.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -73,6 +74,50 @@ int gcm_capture_meta_get(const char *meta, const char *key, char *out, size_t si
         if (*line == '\n')
             line++;
     }
+done:
+    return status;
+}
+
+int gcm_capture_meta_append(gcm_block *b, const char *key, const char *value)
+{
+    char *meta;
+    size_t len;
+    size_t key_len;
+    size_t value_len;
+    size_t line_len;
+    char found[2];
+    int status = GCM_EINVAL;
+
+    if (b == NULL || key == NULL || value == NULL)
+        goto done;
+    key_len = strlen(key);
+    value_len = strlen(value);
+    if (key_len == 0 || value_len == 0 || strpbrk(key, "=\n") != NULL ||
+        strchr(value, '\n') != NULL)
+        goto done;
+    meta = b->header.meta;
+    len = strnlen(meta, GCM_META_SIZE);
+    if (len == GCM_META_SIZE)
+        goto done;
+    /* A second line of one key would leave readers, who take the first,
+     * with the older value. */
+    if (gcm_capture_meta_get(meta, key, found, sizeof found) == 0)
+        goto done;
+    line_len = key_len + 1u + value_len + 1u;
+    if (line_len + 1u > GCM_META_SIZE - len) {
+        status = GCM_ENOMEM;
+        goto done;
+    }
+    /* Everything but the line's first byte, which now ends the text... */
+    memcpy(meta + len + 1u, key + 1, key_len - 1u);
+    meta[len + key_len] = '=';
+    memcpy(meta + len + key_len + 1u, value, value_len);
+    meta[len + line_len - 1u] = '\n';
+    meta[len + line_len] = '\0';
+    /* ...which joins the line to the text once the rest is in place. */
+    atomic_thread_fence(memory_order_release);
+    meta[len] = key[0];
+    status = 0;
 done:
     return status;
 }

@@ -228,6 +228,50 @@ static void settle_limits(gcm_config *cfg, gcm_snapshot *snap, const gcm_capture
 
 /* Drops records whose generation no renderer can index: only a damaged
  * file has them.  Returns how many were dropped. */
+/* A decimal count of at most 19 digits (what the writer prints for a
+ * uint64_t it got from gc.get_freeze_count()), else -1: the bytes may be
+ * hostile. */
+static int parse_count(const char *text, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+    int status = -1;
+
+    for (i = 0; text[i] != '\0'; i++) {
+        if (text[i] < '0' || text[i] > '9' || i >= 19)
+            goto done;
+        v = v * 10u + (uint64_t)(text[i] - '0');
+    }
+    if (i == 0)
+        goto done;
+    *out = v;
+    status = 0;
+done:
+    return status;
+}
+
+/* The freeze count a writer keeps at its exit report (src/ext/report.c):
+ * with it, the advice knows a program that froze, as the exit report
+ * does.  Captures without it (killed before the report, or of earlier
+ * writers) leave have_freeze_count 0, and so does a value that is not a
+ * count.  The count may be below the baseline: gc.unfreeze(). */
+static void read_freeze_count(const char *meta, gcm_report_input *in)
+{
+    char text[24];
+    uint64_t now;
+    uint64_t at_start;
+
+    if (gcm_capture_meta_get(meta, "freeze_at_start", text, sizeof text) != 0 ||
+        parse_count(text, &at_start) != 0)
+        return;
+    if (gcm_capture_meta_get(meta, "freeze_count", text, sizeof text) != 0 ||
+        parse_count(text, &now) != 0)
+        return;
+    in->have_freeze_count = 1;
+    in->freeze_count = now;
+    in->freeze_at_start = at_start;
+}
+
 static uint64_t drop_damaged(gcm_event *events, size_t *count)
 {
     size_t kept = 0;
@@ -555,6 +599,7 @@ static int prepare(const gcm_capture *cap, const gcm_capture_request *req, repor
     in.first_event_index = first;
     in.config = cfg;
     in.stacks = w->stacks;
+    read_freeze_count(w->meta, &in);
     in.python_version = w->version[0] != '\0' ? w->version : NULL;
     in.python_build = w->build[0] != '\0' ? w->build : NULL;
     in.free_threaded = strcmp(w->free_threaded, "1") == 0;

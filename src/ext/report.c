@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "gc_monitor/capture.h"
 #include "gc_monitor/logfile.h"
 
 PyObject *
@@ -223,6 +224,27 @@ write_tree_note(const gcm__recorder *self, int fd)
     (void)gcm__write_all(fd, line, pos);
 }
 
+/* Keeps in a capture file what a later `report FILE` cannot ask the
+ * interpreter: how many objects the program froze (the count now, and
+ * CPython's own from when monitoring began), so that it is never advised to
+ * call gc.freeze() again, as the exit report is not.  A metadata area that
+ * is full, or that has the lines from an earlier report of this process,
+ * keeps what it has: such a capture reads as before, freeze count unknown. */
+static void
+keep_freeze_count(const gcm__recorder *self, const gcm__exit_facts *facts)
+{
+    char now[24];
+    char at_start[24];
+
+    if (!self->mapped || !facts->have_freeze_count)
+        return;
+    (void)snprintf(now, sizeof now, "%llu", (unsigned long long)facts->freeze_count);
+    (void)snprintf(at_start, sizeof at_start, "%llu", (unsigned long long)facts->freeze_at_start);
+    /* The baseline first: a reader takes the count only with it. */
+    if (gcm_capture_meta_append(self->block, "freeze_at_start", at_start) == 0)
+        (void)gcm_capture_meta_append(self->block, "freeze_count", now);
+}
+
 PyObject *
 gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
 {
@@ -282,6 +304,7 @@ gcm__recorder_write_report(PyObject *op, PyObject *args, PyObject *kwargs)
      * that rendering can run without it.  Gathering never raises. */
     gcm__exit_facts_gather(&facts, &self->config, self->freeze_baseline);
     gcm__exit_facts_apply(&facts, &in);
+    keep_freeze_count(self, &facts);
 
     if (fd < 0) {
         if (self->config.log_file[0] != '\0') {

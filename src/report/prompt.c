@@ -63,6 +63,11 @@ static int environment(const gcm_report_input *in, const gcm_sink *sink)
             gcm__line_u64(&l, in->freeze_count);
         else
             GCM__LINE_LIT(&l, "unknown");
+    } else if (in->have_freeze_count) {
+        /* A capture keeps the freeze count of its writer's exit report. */
+        GCM__LINE_LIT(&l, "- GC thresholds: unknown; frozen objects at exit"
+                          " (gc.get_freeze_count()): ");
+        gcm__line_u64(&l, in->freeze_count);
     } else {
         GCM__LINE_LIT(&l, "- GC thresholds and freeze count: unknown");
     }

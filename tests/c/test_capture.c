@@ -5,7 +5,7 @@
  * the reader's refusals (empty, truncated, a directory, a FIFO that must not
  * block, a symlink), the process checks against this process and a zombie,
  * how a dead writer's state and torn counter are settled, the metadata's
- * sanitising, the histogram reclassification of report-time limits, and
+ * sanitising and the exit lines appended to it, the histogram reclassification of report-time limits, and
  * how much of a sparse file's ring a reader takes as held.
  */
 #include <errno.h>
@@ -350,6 +350,61 @@ static void test_meta_is_sanitised(void)
     free(b);
 }
 
+/* An exit line is appended whole, once per key, only where it fits, and
+ * leaves the text untouched when it is refused. */
+static void test_meta_append(void)
+{
+    gcm_block *b = calloc(1, gcm_block_size(16));
+    gcm_block_params p = params_for(16);
+    char before[GCM_META_SIZE];
+    char out[GCM_META_SIZE + 1];
+    char value[32];
+    size_t len;
+
+    GCM_CHECK(b != NULL);
+    GCM_CHECK_EQ_INT(gcm_block_init(b, gcm_block_size(16), &p), 0);
+    (void)snprintf(b->header.meta, GCM_META_SIZE, "python_version=3.12.1\noptions=a=1\n");
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "freeze_at_start", "375"), 0);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "freeze_count", "1000375"), 0);
+    GCM_CHECK_STREQ(b->header.meta, "python_version=3.12.1\noptions=a=1\nfreeze_at_start=375\n"
+                                    "freeze_count=1000375\n");
+    gcm_capture_meta_copy(b, out, sizeof out);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_get(out, "freeze_count", value, sizeof value), 0);
+    GCM_CHECK_STREQ(value, "1000375");
+    GCM_CHECK_EQ_INT(gcm_capture_meta_get(out, "options", value, sizeof value), 0);
+    GCM_CHECK_STREQ(value, "a=1");
+
+    /* Refusals change nothing. */
+    memcpy(before, b->header.meta, sizeof before);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "freeze_count", "2"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "", "2"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "k", ""), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "a=b", "2"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "a\nb", "2"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "k", "2\nevil=1"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(NULL, "k", "2"), GCM_EINVAL);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, NULL, "2"), GCM_EINVAL);
+    GCM_CHECK(memcmp(before, b->header.meta, sizeof before) == 0);
+
+    /* A line that would take the area's last byte (its NUL) does not fit;
+     * one byte shorter does. */
+    memset(b->header.meta, 'x', GCM_META_SIZE);
+    len = GCM_META_SIZE - 1u - 6u; /* room for "k=v\n" + 2 more bytes + NUL */
+    b->header.meta[len - 1u] = '\n';
+    b->header.meta[len] = '\0';
+    memcpy(before, b->header.meta, sizeof before);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "k", "vvvv"), GCM_ENOMEM);
+    GCM_CHECK(memcmp(before, b->header.meta, sizeof before) == 0);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "k", "vvv"), 0);
+    GCM_CHECK_EQ_U64(strlen(b->header.meta), GCM_META_SIZE - 1u);
+    GCM_CHECK(memcmp(b->header.meta + len, "k=vvv\n", 6) == 0);
+    /* An area without a NUL is not appended to. */
+    memset(b->header.meta, 'x', GCM_META_SIZE);
+    GCM_CHECK_EQ_INT(gcm_capture_meta_append(b, "q", "1"), GCM_EINVAL);
+    GCM_CHECK(b->header.meta[GCM_META_SIZE - 1u] == 'x');
+    free(b);
+}
+
 static void test_reclassify(void)
 {
     gcm_block *b = calloc(1, gcm_block_size(16));
@@ -468,6 +523,7 @@ int main(void)
     GCM_RUN(test_process_checks);
     GCM_RUN(test_dead_writer_state_and_torn_counter);
     GCM_RUN(test_meta_is_sanitised);
+    GCM_RUN(test_meta_append);
     GCM_RUN(test_reclassify);
     GCM_RUN(test_held_slots_of_a_sparse_file);
     return 0;

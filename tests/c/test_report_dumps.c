@@ -231,11 +231,16 @@ static void test_prompt_without_facts(void)
     f.config.prompt = 1;
     out = prompt(&f);
     GCM_CHECK(strstr(out, "- Python: 3.12.1; default build") != NULL);
+    /* A capture: the freeze count its writer's exit report kept, no thresholds. */
+    GCM_CHECK(strstr(out, "- GC thresholds: unknown; frozen objects at exit"
+                          " (gc.get_freeze_count()): 1234\n") != NULL);
+    free(out);
+    f.in.have_freeze_count = 0;
+    out = prompt(&f);
     GCM_CHECK(strstr(out, "GC thresholds and freeze count: unknown") != NULL);
     free(out);
     /* Thresholds known, freeze count skipped (a free-threaded fork child). */
     f.in.have_gc_state = 1;
-    f.in.have_freeze_count = 0;
     out = prompt(&f);
     GCM_CHECK(strstr(out, "gc.get_threshold() == (700, 10, 10); frozen objects"
                           " (gc.get_freeze_count()): unknown") != NULL);

@@ -166,6 +166,42 @@ def test_clean_exit_records_status(tmp_path):
     assert stat.S_IMODE(capture.stat().st_mode) == 0o600
 
 
+FREEZE_LINE = "- GC thresholds: unknown; frozen objects at exit (gc.get_freeze_count()): "
+
+
+def test_capture_keeps_the_freeze_count_of_the_exit_report(tmp_path):
+    # A program that froze its heap: a report of its capture knows, as its
+    # exit report did, so that its advice never says to freeze again.
+    tail = "gc.freeze()\nprint('frozen', gc.get_freeze_count(), flush=True)\n"
+    proc, capture = start(tmp_path, tail)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    frozen = int(out.splitlines()[-1].split()[1])
+    assert frozen > 0
+    text = report(capture, "--prompt")
+    assert text.returncode == 0, text.stderr
+    # The count at exit: frozen objects that died since (their last
+    # reference dropped) have left the permanent generation.
+    (line,) = [x for x in text.stdout.splitlines() if x.startswith(FREEZE_LINE)]
+    assert 0 < int(line[len(FREEZE_LINE) :]) <= frozen, (line, frozen)
+    # Killed before its exit report, a program leaves the count unknown.
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    proc, capture = start(killed, tail + "time.sleep(600)\n")
+    try:
+        assert wait_for_line(proc, 3)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("frozen "), line
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+    text = report(capture, "--prompt")
+    assert text.returncode == 0, text.stderr
+    assert "- GC thresholds and freeze count: unknown\n" in text.stdout, text.stdout
+
+
 def test_report_while_the_writer_runs(tmp_path):
     proc, capture = start(tmp_path, "time.sleep(600)\n", batches=2)
     try:
