@@ -214,10 +214,13 @@ def test_the_default_refresh_is_one_second(writers: Callable[..., Writer]) -> No
     finally:
         proc.kill()
         finish(proc)
-    # After the first line, each covers the interval since the one before:
-    # never shorter than the second it waited (a loaded machine may add to it).
-    for fields in lines[1:]:
-        assert 0.95 <= float(fields["interval_s"]) < 30.0, lines
+    # After the first line, each covers the interval since the one before.
+    # The refreshes keep a fixed cadence (one each second from the start), so
+    # one that a loaded machine delayed is followed by a shorter interval
+    # (1.12 s, then 0.88 s, once); together they span the seconds waited.
+    intervals = [float(fields["interval_s"]) for fields in lines[1:]]
+    assert all(0.0 < interval < 30.0 for interval in intervals), lines
+    assert sum(intervals) >= 0.95 * len(intervals), lines
 
 
 @pytest.mark.parametrize("how", ["closed", "full"])
