@@ -226,8 +226,6 @@ static void settle_limits(gcm_config *cfg, gcm_snapshot *snap, const gcm_capture
             i < snap->bucket_count ? (double)snap->bucket_bounds_ns[i] / 1e6 : 0.0;
 }
 
-/* Drops records whose generation no renderer can index: only a damaged
- * file has them.  Returns how many were dropped. */
 /* A decimal count of at most 19 digits (what the writer prints for a
  * uint64_t it got from gc.get_freeze_count()), else -1: the bytes may be
  * hostile. */
@@ -272,6 +270,8 @@ static void read_freeze_count(const char *meta, gcm_report_input *in)
     in->freeze_at_start = at_start;
 }
 
+/* Drops records whose generation no renderer can index: only a damaged
+ * file has them.  Returns how many were dropped. */
 static uint64_t drop_damaged(gcm_event *events, size_t *count)
 {
     size_t kept = 0;
