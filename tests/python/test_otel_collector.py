@@ -112,7 +112,15 @@ def by_generation(points: dict, name: str, every: bool = True) -> dict[int, dict
 def check_equal(points: dict, final: dict, lost: int = 0) -> None:
     """Every instrument against the monitor's exact final figures."""
     gens = final["generations"]
-    hist = by_generation(points, "cpython.gc.pause.duration", every=bool(not lost))
+    # The histogram has a point for each generation that had a pause, and
+    # threads that collect together can leave a generation with none: a
+    # gc.collect() that finds a collection running returns without one, and
+    # on a loaded machine one slow collection can turn away every call (four
+    # threads on 3.14 once ran 3 collections, all of generation 0).  Pauses
+    # that left the ring may leave out more.
+    paused = {g for g, fig in enumerate(gens) if fig["count"]}
+    hist = by_generation(points, "cpython.gc.pause.duration", every=False)
+    assert set(hist) <= paused if lost else set(hist) == paused, (sorted(hist), paused)
     assert points["cpython.gc.pause.missed"] == [{"attrs": {}, "unit": "{pause}", "value": lost}]
     assert sum(row["count"] for row in hist.values()) + lost == sum(g["count"] for g in gens)
     bounds = [b / 1e9 for b in final["bounds_ns"]]
@@ -130,7 +138,7 @@ def check_equal(points: dict, final: dict, lost: int = 0) -> None:
     for g, fig in enumerate(gens):
         assert time[g]["value"] == fig["total_ns"] / 1e9 and time[g]["unit"] == "s"
         assert longest[g]["value"] == fig["max_ns"] / 1e9
-        if lost:
+        if lost or g not in paused:
             continue
         row = hist[g]
         assert row["unit"] == "s"
