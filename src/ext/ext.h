@@ -229,7 +229,8 @@ PyObject *gcm__exit_reraising(PyObject *module, PyObject *fn);
 PyObject *gcm__exit_called_after(PyObject *module, PyObject *args);
 
 /* In a fork child: new timers, aimed at this thread, for the signals still
- * nudged. */
+ * nudged, and each of them sent again if the child received it before this
+ * hook (CPython's after-fork code forgets it). */
 void gcm__nudge_after_fork(void);
 
 /* _core.nudge_signal(signum): puts beneath CPython's C handler for `signum`

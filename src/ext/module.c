@@ -60,8 +60,12 @@ core_info_in_place(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static PyObject *
 core_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
+    /* The recorder first: a signal the nudge sends again runs a handler
+     * that reports, and the report must be this process's. */
+    int status = gcm__recorder_after_fork(module);
+
     gcm__nudge_after_fork();
-    if (gcm__recorder_after_fork(module) != 0)
+    if (status != 0)
         return NULL;
     Py_RETURN_NONE;
 }

@@ -18,7 +18,12 @@
  * replaces ours, and the nudging stops with it.
  *
  * Timers are not inherited by a fork child: the after-fork hook makes new
- * ones aimed at the child's thread (gcm__nudge_after_fork).
+ * ones aimed at the child's thread (gcm__nudge_after_fork).  It also sends
+ * again a signal the child received before that hook: CPython's own
+ * after-fork code, which runs first, forgets every signal noted so far (they
+ * were meant for the parent), and so would forget one that was the child's.
+ * A pool worker that has not run yet when Pool.terminate() signals it gets
+ * its SIGTERM in just that window, on its first return from fork(2).
  */
 #include "ext.h"
 
@@ -36,8 +41,9 @@
 typedef struct nudge {
     struct sigaction python; /* CPython's own action, which ours calls first */
     timer_t timer;
-    volatile sig_atomic_t armed; /* the timer exists (in this process) */
-    volatile sig_atomic_t done;  /* the Python handler has run */
+    volatile sig_atomic_t timer_owner; /* the process whose timer it is, 0 for none */
+    volatile sig_atomic_t noted_by;    /* the process that noted the signal, 0 once handled */
+    volatile sig_atomic_t done;        /* the Python handler has run */
     int installed;
 } nudge;
 
@@ -48,11 +54,15 @@ on_signal(int signum)
 {
     nudge *n = &nudges[signum];
     int saved_errno = errno;
+    pid_t self = getpid(); /* async-signal-safe, and never cached since glibc 2.25 */
 
     if (n->python.sa_handler != SIG_DFL && n->python.sa_handler != SIG_IGN &&
         n->python.sa_handler != NULL)
         n->python.sa_handler(signum);
-    if (n->armed && !n->done) {
+    n->noted_by = (sig_atomic_t)self;
+    /* A fork child before its after-fork hook still holds the parent's
+     * timer id, which names no timer here, or another one. */
+    if (n->timer_owner == (sig_atomic_t)self && !n->done) {
         struct itimerspec again;
 
         memset(&again, 0, sizeof again);
@@ -80,7 +90,7 @@ make_timer(int signum, nudge *n)
 #endif
     if (timer_create(CLOCK_MONOTONIC, &ev, &n->timer) != 0)
         return -1;
-    n->armed = 1;
+    n->timer_owner = (sig_atomic_t)getpid();
     return 0;
 }
 
@@ -119,7 +129,7 @@ start_nudging(int signum)
         errno = ENOTSUP;
         goto done;
     }
-    if (!n->armed && make_timer(signum, n) != 0)
+    if (n->timer_owner != (sig_atomic_t)getpid() && make_timer(signum, n) != 0)
         goto done;
     n->done = 0;
     mine = n->python;
@@ -143,7 +153,8 @@ stop_nudging(int signum)
         return;
     n = &nudges[signum];
     n->done = 1;
-    if (n->armed) {
+    n->noted_by = 0;
+    if (n->timer_owner == (sig_atomic_t)getpid()) {
         memset(&off, 0, sizeof off);
         (void)timer_settime(n->timer, 0, &off, NULL);
     }
@@ -152,18 +163,28 @@ stop_nudging(int signum)
 void
 gcm__nudge_after_fork(void)
 {
+    sig_atomic_t self = (sig_atomic_t)getpid();
     int signum;
 
     for (signum = 1; signum < NSIG; signum++) {
         nudge *n = &nudges[signum];
+        int forgotten;
 
         if (!n->installed)
             continue;
+        /* Noted by this process, not inherited from the parent's: CPython
+         * has just forgotten it. */
+        forgotten = n->noted_by == self;
         /* The parent's timer does not exist here. */
-        n->armed = 0;
+        n->timer_owner = 0;
+        n->noted_by = 0;
         n->done = 0;
         if (ours(signum))
             (void)make_timer(signum, n);
+        /* Delivered to this thread at once; our handler notes it again and
+         * nudges as usual.  Nothing is left to do if raise fails. */
+        if (forgotten)
+            (void)raise(signum);
     }
 }
 

@@ -315,6 +315,60 @@ def test_signal_noted_by_another_thread_still_ends_a_blocked_program(tmp_path, n
     assert len(summaries(under[2])) == 1, under
 
 
+SIGNALLED_INSIDE_FORK = """
+    import ctypes, gc, os, signal, sys, time
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    # The child waits in pause() inside fork(2), before CPython's after-fork
+    # code: where a pool worker that has not run yet gets Pool.terminate()'s
+    # SIGTERM, on its first return from fork.
+    pause = ctypes.cast(libc.pause, ctypes.c_void_p)
+    assert libc.__register_atfork(None, None, pause, None) == 0
+    gc.collect()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(write_end)
+        os.read(read_end, 1)  # blocks for good unless the signal acts
+        os._exit(0)
+    os.close(read_end)
+
+    def state():
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+
+    while state() != "S":  # only pause() sleeps in the child's fork
+        time.sleep(0.001)
+    os.kill(pid, getattr(signal, sys.argv[1]))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            print("child", os.waitstatus_to_exitcode(status), flush=True)
+            break
+        time.sleep(0.01)
+    else:
+        print("child hangs", flush=True)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_signal_that_reaches_a_fork_child_inside_fork_still_ends_it(tmp_path, name):
+    """CPython's after-fork code forgets the signals noted so far, meant for
+    the parent; one that reached the child before it must not be forgotten
+    with them when the launcher's handler replaced the default action."""
+    script = tmp_path / "inside_fork.py"
+    script.write_text(textwrap.dedent(SIGNALLED_INSIDE_FORK))
+    signum = getattr(signal, name)
+    plain = run([sys.executable, script, name], tmp_path)
+    assert (plain[0], tagged(plain[1], "child")) == (0, [str(-signum)]), plain
+    under = run([launcher_path(), "run", "--json", "--stats-only", script, name], tmp_path)
+    assert (under[0], tagged(under[1], "child")) == (0, [str(-signum)]), under
+    assert len(summaries(under[2])) == 2, under  # the child reported before it died
+
+
 FORKS_WHILE_ALLOCATING = """
     import gc, os, sys, threading, warnings
 
